@@ -1,0 +1,93 @@
+// AdamW with global-norm gradient clipping over one flat parameter buffer, entirely on the GPU.
+//
+//   grad_sumsq:    partials[w] = sum of g^2 over the elements workgroup w strides over
+//   grad_clip:     norm = sqrt(sum partials); clip[0] = norm;
+//                  clip[1] = min(1, max_norm / (norm + 1e-6)) when max_norm > 0, else 1
+//                  (torch.nn.utils.clip_grad_norm_)
+//   adamw_update:  g = grad * clip[1]
+//                  p *= 1 - lr * wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//                  p -= step_size * m / (sqrt(v) / bc2_sqrt + eps)     (torch.optim.AdamW)
+// step_size = lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t) come from the per-step uniform block,
+// so nothing is read back to the CPU.
+//
+// Entry points: grad_sumsq (bindings 0,3,6), grad_clip (bindings 1,6,7),
+// adamw_update (bindings 0,1,2,3,4,5,7).
+
+const WG = 256u;
+const PARTIALS = 256u;
+
+struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
+
+struct Step {
+  inv_count: f32,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  step_size: f32,
+  bc2_sqrt: f32,
+  max_norm: f32,
+  seed: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> params: array<f32>;
+@group(0) @binding(3) var<storage, read> grads: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(7) var<storage, read_write> clip: array<f32>;
+
+var<workgroup> red: array<f32, WG>;
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn grad_sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = grads[i]; s = fma(g, g, s); }
+  s = reduce_sum(lid, s);
+  if (lid == 0u) { partials[wid.x] = s; }
+}
+
+@compute @workgroup_size(WG)
+fn grad_clip(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = lid; i < PARTIALS; i += WG) { s += partials[i]; }
+  s = reduce_sum(lid, s);
+  if (lid == 0u) {
+    let norm = sqrt(s);
+    var scale = 1.0;
+    if (step.max_norm > 0.0) { scale = min(1.0, step.max_norm / (norm + 1e-6)); }
+    clip[0] = norm;
+    clip[1] = scale;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn adamw_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  let g = grads[i] * clip[1];
+  var w = params[i] * (1.0 - step.lr * step.weight_decay);
+  let m = step.beta1 * m1[i] + (1.0 - step.beta1) * g;
+  let v = step.beta2 * m2[i] + (1.0 - step.beta2) * g * g;
+  m1[i] = m;
+  m2[i] = v;
+  w -= step.step_size * m / (sqrt(v) / step.bc2_sqrt + step.eps);
+  params[i] = w;
+}

@@ -1,0 +1,70 @@
+// Small elementwise kernels: the residual add and LoRA input dropout (forward, and backward that
+// accumulates into the input gradient).
+//
+//   add:                  out = a + b
+//   dropout_forward:      y = x * keep(i) / (1 - p_drop)
+//   dropout_backward_add: dx += dy * keep(i) / (1 - p_drop)
+// keep(i) is a counter-based hash of (element index, step seed, site salt), so the backward pass
+// regenerates the forward mask instead of storing it. The mask rule is mirrored in src/ref/ops.ts.
+//
+// Entry points: add (bindings 0,2,3,4), dropout_forward (0,1,2,4), dropout_backward_add (0,1,3,5).
+// Binding 1 is the per-step uniform block (layout in src/gpu/step-params.ts).
+
+const WG = 64u;
+
+struct Params { n: u32, salt: u32, p_drop: f32, _pad: u32 }
+
+struct Step {
+  inv_count: f32,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  step_size: f32,
+  bc2_sqrt: f32,
+  max_norm: f32,
+  seed: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+
+fn pcg(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+
+fn keep_scale(i: u32) -> f32 {
+  let u = f32(pcg(i ^ pcg(step.seed ^ pcg(p.salt))) >> 8u) / 16777216.0;
+  if (u < p.p_drop) { return 0.0; }
+  return 1.0 / (1.0 - p.p_drop);
+}
+
+@compute @workgroup_size(WG)
+fn add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  out[i] = a[i] + b[i];
+}
+
+@compute @workgroup_size(WG)
+fn dropout_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  out[i] = a[i] * keep_scale(i);
+}
+
+@compute @workgroup_size(WG)
+fn dropout_backward_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  dx[i] += b[i] * keep_scale(i);
+}

@@ -1,0 +1,69 @@
+// RMSNorm over the last dimension, forward and backward.
+//
+//   forward:  y = x * r * w,  r = 1 / sqrt(mean(x^2) + eps), r saved per row
+//   backward: dx (+)= r * (g - x * r^2 * mean(g * x)),  g = dy * w   (w is frozen: no dw)
+//
+// Entry points: rmsnorm_forward (bindings 0..4), rmsnorm_backward (bindings 0,1,2,4,5,6).
+// One 64-wide workgroup per row; rows beyond 65535 spill into the y dimension of the grid.
+
+const WG = 64u;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  eps: f32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u,
+                   @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.cols;
+  var ss = 0.0;
+  for (var c = lid; c < p.cols; c += WG) { let v = x[base + c]; ss = fma(v, v, ss); }
+  let r = inverseSqrt(reduce_sum(lid, ss) / f32(p.cols) + p.eps);
+  for (var c = lid; c < p.cols; c += WG) { y[base + c] = x[base + c] * r * w[c]; }
+  if (lid == 0u) { rstd[row] = r; }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u,
+                    @builtin(num_workgroups) nwg: vec3u,
+                    @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.cols;
+  let r = rstd[row];
+  var dot = 0.0;
+  for (var c = lid; c < p.cols; c += WG) { dot = fma(dy[base + c] * w[c], x[base + c], dot); }
+  let k = reduce_sum(lid, dot) * r * r / f32(p.cols);
+  for (var c = lid; c < p.cols; c += WG) {
+    let g = r * (dy[base + c] * w[c] - x[base + c] * k);
+    if (p.accumulate != 0u) { dx[base + c] += g; } else { dx[base + c] = g; }
+  }
+}

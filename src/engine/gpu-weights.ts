@@ -1,0 +1,77 @@
+// Uploads a model's frozen base weights to the GPU, one buffer per tensor, laid out per layer.
+import type { Gpu } from '../gpu/context.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { ProjName } from '../model/peft.ts';
+import type { HostTensor } from '../model/weights.ts';
+
+export interface GpuLinear {
+  weight: GPUBuffer;
+  bias: GPUBuffer | null;
+  in: number;
+  out: number;
+}
+
+export interface GpuLayer {
+  inputNorm: GPUBuffer;
+  postNorm: GPUBuffer;
+  proj: Record<ProjName, GpuLinear>;
+}
+
+export interface GpuWeights {
+  embed: GPUBuffer;
+  layers: GpuLayer[];
+  finalNorm: GPUBuffer;
+  /** The embedding table itself when embeddings are tied. */
+  lmHead: GPUBuffer;
+  bytes: number;
+  destroy(): void;
+}
+
+/** Uploads and releases each host tensor as it goes, so host memory is freed progressively. */
+export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>): GpuWeights {
+  const owned: GPUBuffer[] = [];
+  let bytes = 0;
+  const take = (name: string): GPUBuffer => {
+    const t = host.get(name);
+    if (!t) throw new Error(`weights: ${name} was not loaded`);
+    const buf = gpu.upload(name, t.data);
+    owned.push(buf);
+    bytes += t.data.byteLength;
+    host.delete(name);
+    return buf;
+  };
+  const H = cfg.hiddenSize;
+  const qOut = cfg.numHeads * cfg.headDim;
+  const kvOut = cfg.numKvHeads * cfg.headDim;
+  const dims: Record<ProjName, [number, number]> = {
+    q_proj: [H, qOut], k_proj: [H, kvOut], v_proj: [H, kvOut], o_proj: [qOut, H],
+    gate_proj: [H, cfg.intermediateSize], up_proj: [H, cfg.intermediateSize], down_proj: [cfg.intermediateSize, H],
+  };
+  const hasBias: Record<ProjName, boolean> = {
+    q_proj: cfg.bias.q, k_proj: cfg.bias.k, v_proj: cfg.bias.v, o_proj: cfg.bias.o,
+    gate_proj: cfg.bias.mlp, up_proj: cfg.bias.mlp, down_proj: cfg.bias.mlp,
+  };
+  const embed = take('model.embed_tokens.weight');
+  const layers: GpuLayer[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    const proj = {} as Record<ProjName, GpuLinear>;
+    for (const name of Object.keys(dims) as ProjName[]) {
+      const group = ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn';
+      const [inDim, outDim] = dims[name];
+      proj[name] = {
+        weight: take(`${p}${group}.${name}.weight`),
+        bias: hasBias[name] ? take(`${p}${group}.${name}.bias`) : null,
+        in: inDim,
+        out: outDim,
+      };
+    }
+    layers.push({ inputNorm: take(`${p}input_layernorm.weight`), postNorm: take(`${p}post_attention_layernorm.weight`), proj });
+  }
+  const finalNorm = take('model.norm.weight');
+  const lmHead = cfg.tieWordEmbeddings ? embed : take('lm_head.weight');
+  return {
+    embed, layers, finalNorm, lmHead, bytes,
+    destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
+  };
+}

@@ -1,0 +1,96 @@
+// All LoRA tensors of a model in one flat f32 GPU buffer (each tensor at a 256-byte aligned offset),
+// with gradient and AdamW moment buffers of the same layout, so clipping and the optimizer are one
+// dispatch each over the whole adapter.
+import type { BufferRef, Gpu } from '../gpu/context.ts';
+import type { HostTensor } from '../model/weights.ts';
+
+const ALIGN_FLOATS = 64;
+
+export interface LoraSlot {
+  offset: number;
+  shape: [number, number];
+  count: number;
+}
+
+export class LoraParams {
+  readonly slots = new Map<string, LoraSlot>();
+  readonly totalFloats: number;
+  readonly params: GPUBuffer;
+  private training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer } | null = null;
+
+  constructor(private readonly gpu: Gpu, shapes: Map<string, number[]>) {
+    let offset = 0;
+    for (const [key, shape] of shapes) {
+      const count = shape[0] * shape[1];
+      this.slots.set(key, { offset, shape: [shape[0], shape[1]], count });
+      offset += Math.ceil(count / ALIGN_FLOATS) * ALIGN_FLOATS;
+    }
+    this.totalFloats = Math.max(offset, ALIGN_FLOATS);
+    this.params = gpu.createBuffer('lora.params', this.totalFloats * 4);
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const s of this.slots.values()) n += s.count;
+    return n;
+  }
+
+  /** Gradient and moment buffers, created on first use (inference never allocates them). */
+  get trainingBuffers(): { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer } {
+    this.training ??= {
+      grads: this.gpu.createBuffer('lora.grads', this.totalFloats * 4),
+      m: this.gpu.createBuffer('lora.adam_m', this.totalFloats * 4),
+      v: this.gpu.createBuffer('lora.adam_v', this.totalFloats * 4),
+    };
+    return this.training;
+  }
+
+  slot(key: string): LoraSlot {
+    const s = this.slots.get(key);
+    if (!s) throw new Error(`LoRA tensor ${key} is not part of this adapter`);
+    return s;
+  }
+
+  ref(buffer: GPUBuffer, key: string): BufferRef {
+    const s = this.slot(key);
+    return { buffer, offset: s.offset * 4, size: s.count * 4 };
+  }
+
+  upload(tensors: Map<string, HostTensor>): void {
+    const flat = new Float32Array(this.totalFloats);
+    for (const [key, s] of this.slots) {
+      const t = tensors.get(key);
+      if (!t) throw new Error(`LoRA tensor ${key} is missing`);
+      if (t.data.length !== s.count) throw new Error(`LoRA tensor ${key} has ${t.data.length} values, expected ${s.count}`);
+      flat.set(t.data, s.offset);
+    }
+    this.gpu.write(this.params, flat);
+  }
+
+  /** Zeroes the AdamW moments (a new task or a reloaded adapter starts a fresh optimizer). */
+  resetOptimizer(): void {
+    if (!this.training) return;
+    const zeros = new Float32Array(this.totalFloats);
+    this.gpu.write(this.training.m, zeros);
+    this.gpu.write(this.training.v, zeros);
+  }
+
+  async download(which: 'params' | 'grads' = 'params'): Promise<Map<string, HostTensor>> {
+    const buffer = which === 'params' ? this.params : this.trainingBuffers.grads;
+    const flat = await this.gpu.readF32(buffer, this.totalFloats);
+    const out = new Map<string, HostTensor>();
+    for (const [key, s] of this.slots) {
+      out.set(key, { shape: [...s.shape], data: flat.slice(s.offset, s.offset + s.count) });
+    }
+    return out;
+  }
+
+  destroy(): void {
+    this.gpu.destroyBuffer(this.params);
+    if (this.training) {
+      this.gpu.destroyBuffer(this.training.grads);
+      this.gpu.destroyBuffer(this.training.m);
+      this.gpu.destroyBuffer(this.training.v);
+    }
+  }
+}

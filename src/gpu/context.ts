@@ -1,0 +1,209 @@
+// The engine's handle on a WebGPU device: cached shader modules and pipelines, labelled buffers,
+// uploads, readbacks, and loud reporting of validation errors.
+
+export interface ShaderSource {
+  /** Stable name used in pipeline cache keys and error messages, e.g. "matmul". */
+  name: string;
+  code: string;
+}
+
+/** A byte range of a GPU buffer, used as one binding. */
+export interface BufferRef {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export type Bindable = GPUBuffer | BufferRef;
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  features: string[];
+  /** True for the CPU (SwiftShader) fallback: its timings say nothing about a GPU. */
+  isSoftware: boolean;
+}
+
+// GPUBufferUsage flag values, spelled out so modules can be evaluated before Node's WebGPU globals exist.
+export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
+
+export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    features: [...adapter.features].map(String).sort(),
+    isSoftware: text.includes('swiftshader') || text.includes('llvmpipe') || text.includes('lavapipe'),
+  };
+}
+
+/** Requests a device with the adapter's largest buffer limits (models need more than the defaults). */
+export async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const l = adapter.limits;
+  const requiredFeatures: GPUFeatureName[] = [];
+  for (const f of ['subgroups', 'shader-f16', 'timestamp-query'] as const) {
+    if (adapter.features.has(f)) requiredFeatures.push(f as GPUFeatureName);
+  }
+  return adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+}
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  /** A 16-byte buffer bound where a kernel's optional input is absent. */
+  readonly dummy: GPUBuffer;
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly errors: string[] = [];
+  private allocated = 0;
+  private lost: string | null = null;
+
+  constructor(device: GPUDevice, adapter: AdapterSummary) {
+    this.device = device;
+    this.adapter = adapter;
+    device.addEventListener('uncapturederror', (ev) => {
+      this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+    void device.lost.then((info) => {
+      this.lost = info.message || info.reason || 'device lost';
+    });
+    this.dummy = this.createBuffer('dummy', 16);
+  }
+
+  /** Bytes of GPU buffers created through this context and not destroyed. */
+  get bytesAllocated(): number {
+    return this.allocated;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  pipeline(shader: ShaderSource, entryPoint: string, constants: Record<string, number | boolean> = {}): GPUComputePipeline {
+    const constKeys = Object.keys(constants).sort();
+    const key = `${shader.name}:${entryPoint}:${constKeys.map((k) => `${k}=${constants[k]}`).join(',')}`;
+    let pipeline = this.pipelines.get(key);
+    if (pipeline) return pipeline;
+    let module = this.modules.get(shader.name);
+    if (!module) {
+      module = this.device.createShaderModule({ label: shader.name, code: shader.code });
+      this.modules.set(shader.name, module);
+    }
+    const numeric: Record<string, number> = {};
+    for (const k of constKeys) numeric[k] = Number(constants[k]);
+    pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint, constants: numeric },
+    });
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  createBuffer(label: string, byteSize: number, usage: number = STORAGE_USAGE): GPUBuffer {
+    const size = Math.max(16, Math.ceil(byteSize / 16) * 16);
+    const buffer = this.device.createBuffer({ label, size, usage });
+    this.allocated += size;
+    return buffer;
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    this.allocated -= buffer.size;
+    buffer.destroy();
+  }
+
+  upload(label: string, data: Float32Array | Int32Array | Uint32Array, usage: number = STORAGE_USAGE): GPUBuffer {
+    const buffer = this.createBuffer(label, data.byteLength, usage);
+    this.write(buffer, data);
+    return buffer;
+  }
+
+  write(target: Bindable, data: Float32Array | Int32Array | Uint32Array, byteOffset = 0): void {
+    const ref = toRef(target);
+    if (data.byteLength === 0) return;
+    this.device.queue.writeBuffer(ref.buffer, ref.offset + byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  uniform(label: string, words: ArrayLike<number>, types: ('u32' | 'f32' | 'i32')[]): GPUBuffer {
+    const size = Math.max(16, Math.ceil((words.length * 4) / 16) * 16);
+    const data = new ArrayBuffer(size);
+    const u = new Uint32Array(data);
+    const f = new Float32Array(data);
+    const s = new Int32Array(data);
+    for (let i = 0; i < words.length; i++) {
+      if (types[i] === 'f32') f[i] = words[i];
+      else if (types[i] === 'i32') s[i] = words[i];
+      else u[i] = words[i];
+    }
+    const buffer = this.createBuffer(label, size, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  /** Copies a buffer range into a fresh staging buffer and maps it; throws on any recorded GPU error. */
+  async read(source: Bindable, byteLength?: number): Promise<ArrayBuffer> {
+    const ref = toRef(source);
+    const length = byteLength ?? ref.size;
+    const staging = this.device.createBuffer({
+      label: 'readback',
+      size: Math.max(16, Math.ceil(length / 16) * 16),
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
+    const enc = this.device.createCommandEncoder({ label: 'readback' });
+    enc.copyBufferToBuffer(ref.buffer, ref.offset, staging, 0, Math.ceil(length / 4) * 4);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = staging.getMappedRange(0, Math.ceil(length / 4) * 4).slice(0, length);
+      staging.unmap();
+      this.throwIfFailed();
+      return out;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async readF32(source: Bindable, count?: number): Promise<Float32Array> {
+    const ref = toRef(source);
+    return new Float32Array(await this.read(ref, (count ?? ref.size / 4) * 4));
+  }
+
+  /** Throws the first validation or out-of-memory error reported since the last check. */
+  throwIfFailed(): void {
+    if (this.lost) throw new Error(`WebGPU device lost: ${this.lost}`);
+    if (this.errors.length > 0) {
+      const all = this.errors.splice(0);
+      throw new Error(`WebGPU error: ${all[0]}${all.length > 1 ? ` (and ${all.length - 1} more)` : ''}`);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+}
+
+export function toRef(b: Bindable): BufferRef {
+  return 'buffer' in b ? b : { buffer: b, offset: 0, size: b.size };
+}
+
+/** A [x, y] workgroup grid covering `count` workgroups with x <= 65535 (kernels flatten x and y). */
+export function grid(count: number): [number, number] {
+  if (count <= 65535) return [Math.max(1, count), 1];
+  return [65535, Math.ceil(count / 65535)];
+}

@@ -1,0 +1,30 @@
+// Records global-norm clipping and the AdamW update over one flat parameter buffer (shaders/adamw.wgsl).
+import source from '../../../shaders/adamw.wgsl';
+import { grid, type Bindable, type Gpu } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const shader = { name: 'adamw', code: source };
+const PARTIALS = 256;
+
+export interface AdamWBuffers {
+  step: GPUBuffer;
+  params: Bindable;
+  grads: Bindable;
+  m: Bindable;
+  v: Bindable;
+  /** 256 floats of scratch. */
+  partials: Bindable;
+  /** [norm, scale]: the gradient norm before clipping and the factor applied. */
+  clip: Bindable;
+}
+
+export function recordAdamW(gpu: Gpu, plan: Plan, n: number, b: AdamWBuffers, label = 'adamw'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, bindings: { 0: p, 3: b.grads, 6: b.partials }, workgroups: [PARTIALS] });
+  record(gpu, plan, { shader, entry: 'grad_clip', label: `${label}.clip`, bindings: { 1: b.step, 6: b.partials, 7: b.clip }, workgroups: [1] });
+  record(gpu, plan, {
+    shader, entry: 'adamw_update', label: `${label}.update`,
+    bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip }, workgroups: grid(Math.ceil(n / 256)),
+  });
+}

@@ -1,0 +1,52 @@
+// Records the SiLU-gated MLP activation, residual add and LoRA dropout dispatches
+// (shaders/swiglu.wgsl, shaders/elementwise.wgsl).
+import swigluSource from '../../../shaders/swiglu.wgsl';
+import elementwiseSource from '../../../shaders/elementwise.wgsl';
+import { grid, type Bindable, type Gpu } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const swiglu = { name: 'swiglu', code: swigluSource };
+const elementwise = { name: 'elementwise', code: elementwiseSource };
+const wg = (n: number) => grid(Math.ceil(n / 64));
+
+export function recordSwigluForward(gpu: Gpu, plan: Plan, n: number,
+  io: { gate: Bindable; up: Bindable; act: Bindable }, label = 'swiglu'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, { shader: swiglu, entry: 'swiglu_forward', label, bindings: { 0: p, 1: io.gate, 2: io.up, 3: io.act }, workgroups: wg(n) });
+}
+
+export function recordSwigluBackward(gpu: Gpu, plan: Plan, n: number,
+  io: { gate: Bindable; up: Bindable; dAct: Bindable; dGate: Bindable; dUp: Bindable }, label = 'swiglu.bwd'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, {
+    shader: swiglu, entry: 'swiglu_backward', label,
+    bindings: { 0: p, 1: io.gate, 2: io.up, 4: io.dAct, 5: io.dGate, 6: io.dUp }, workgroups: wg(n),
+  });
+}
+
+/** out = a + b. */
+export function recordAdd(gpu: Gpu, plan: Plan, n: number, io: { a: Bindable; b: Bindable; out: Bindable }, label = 'add'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
+  record(gpu, plan, { shader: elementwise, entry: 'add', label, bindings: { 0: p, 2: io.a, 3: io.b, 4: io.out }, workgroups: wg(n) });
+}
+
+export interface DropoutSite {
+  n: number;
+  pDrop: number;
+  /** Distinguishes the masks of different sites within one step. */
+  salt: number;
+  step: GPUBuffer;
+}
+
+/** y = x * mask / (1 - p). */
+export function recordDropoutForward(gpu: Gpu, plan: Plan, s: DropoutSite, io: { x: Bindable; y: Bindable }, label = 'dropout'): void {
+  const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
+  record(gpu, plan, { shader: elementwise, entry: 'dropout_forward', label, bindings: { 0: p, 1: s.step, 2: io.x, 4: io.y }, workgroups: wg(s.n) });
+}
+
+/** dx += dy * mask / (1 - p), with the forward pass's mask. */
+export function recordDropoutBackwardAdd(gpu: Gpu, plan: Plan, s: DropoutSite, io: { dy: Bindable; dx: Bindable }, label = 'dropout.bwd'): void {
+  const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
+  record(gpu, plan, { shader: elementwise, entry: 'dropout_backward_add', label, bindings: { 0: p, 1: s.step, 3: io.dy, 5: io.dx }, workgroups: wg(s.n) });
+}

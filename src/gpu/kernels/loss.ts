@@ -1,0 +1,20 @@
+// Records the cross-entropy loss (with in-place logit gradients) and its mean (shaders/cross_entropy.wgsl).
+import source from '../../../shaders/cross_entropy.wgsl';
+import { grid, type Bindable, type Gpu } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const shader = { name: 'cross_entropy', code: source };
+
+export function recordCrossEntropy(gpu: Gpu, plan: Plan, s: { rows: number; vocab: number; writeGrad: boolean },
+  io: { step: GPUBuffer; logits: Bindable; targets: Bindable; rowLoss: Bindable; loss: Bindable }, label = 'cross_entropy'): void {
+  const p = gpu.uniform(`${label}.params`, [s.rows, s.vocab, 0, 0], ['u32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, {
+    shader, entry: 'cross_entropy', label, constants: { WRITE_GRAD: s.writeGrad },
+    bindings: { 0: p, 1: io.step, 2: io.logits, 3: io.targets, 4: io.rowLoss }, workgroups: grid(s.rows),
+  });
+  record(gpu, plan, {
+    shader, entry: 'loss_mean', label: `${label}.mean`,
+    bindings: { 0: p, 1: io.step, 4: io.rowLoss, 5: io.loss }, workgroups: [1],
+  });
+}

@@ -1,0 +1,242 @@
+// Reads and writes the safetensors format (u64 header length, JSON header, raw little-endian data), validating untrusted files.
+import { FormatError } from '../io/errors.ts';
+
+/** Every dtype the format defines, with its size in bytes; only the float ones can be widened to f32. */
+const DTYPE_BYTES = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
+  I16: 2, U16: 2, F16: 2, BF16: 2,
+  I32: 4, U32: 4, F32: 4,
+  I64: 8, U64: 8, F64: 8,
+} as const;
+
+export type SafetensorsDtype = keyof typeof DTYPE_BYTES;
+
+const LOADABLE: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+export interface TensorEntry {
+  /** The file the tensor came from, so later errors (e.g. an unloadable dtype) can name it. */
+  readonly file: string;
+  readonly name: string;
+  readonly dtype: SafetensorsDtype;
+  readonly shape: number[];
+  /** A view into the parsed buffer, not a copy. */
+  readonly bytes: Uint8Array;
+}
+
+export interface SafetensorsFile {
+  readonly file: string;
+  readonly metadata: Record<string, string> | null;
+  /** In header order. */
+  readonly tensors: Map<string, TensorEntry>;
+}
+
+export interface HostTensorLike {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+function isIntIn(x: unknown, max: number): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x <= max;
+}
+
+function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Parses and validates a whole safetensors file held in memory; tensor bytes are views into `buf`. */
+export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
+  if (buf.byteLength < 8) {
+    throw new FormatError(file, `too short for a safetensors file (${buf.byteLength} bytes)`);
+  }
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLen = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
+  if (headerLen > buf.byteLength - 8) {
+    throw new FormatError(file, `header length ${headerLen} runs past the end of the file (${buf.byteLength} bytes); not a safetensors file or truncated`);
+  }
+  const headerText = new TextDecoder('utf-8').decode(buf.subarray(8, 8 + headerLen));
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch (e) {
+    throw new FormatError(file, 'header is not valid JSON', { detail: e instanceof Error ? e.message : String(e), cause: e });
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new FormatError(file, 'header is not a JSON object');
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = buf.byteLength - dataStart;
+
+  let metadata: Record<string, string> | null = null;
+  const tensors = new Map<string, TensorEntry>();
+  const spans: { name: string; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new FormatError(file, '__metadata__ is not an object of strings');
+      }
+      for (const [k, v] of Object.entries(raw)) {
+        if (typeof v !== 'string') throw new FormatError(file, `__metadata__ value for "${k}" is not a string`);
+      }
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const bad = (problem: string) => new FormatError(file, `tensor ${name}: ${problem}`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('header entry is not an object');
+    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+    if (typeof dtype !== 'string') throw bad('missing dtype');
+    if (!Object.prototype.hasOwnProperty.call(DTYPE_BYTES, dtype)) {
+      throw bad(`unsupported dtype "${dtype}" (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => isIntIn(d, Number.MAX_SAFE_INTEGER))) {
+      throw bad(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !isIntIn(offsets[0], Number.MAX_SAFE_INTEGER) || !isIntIn(offsets[1], Number.MAX_SAFE_INTEGER)) {
+      throw bad(`data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLen) {
+      throw bad(`data_offsets [${begin},${end}] out of range (data section is ${dataLen} bytes)`);
+    }
+    const need = numel(shape) * DTYPE_BYTES[dtype as SafetensorsDtype];
+    if (need !== end - begin) {
+      throw bad(`shape ${fmtShape(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin},${end}] hold ${end - begin}`);
+    }
+    spans.push({ name, begin, end });
+    tensors.set(name, {
+      file,
+      name,
+      dtype: dtype as SafetensorsDtype,
+      shape: shape.slice(),
+      bytes: buf.subarray(dataStart + begin, dataStart + end),
+    });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    const prev = spans[i - 1];
+    const cur = spans[i];
+    if (cur.begin < prev.end) {
+      throw new FormatError(file, `tensor ${cur.name}: data_offsets [${cur.begin},${cur.end}] overlap tensor ${prev.name} [${prev.begin},${prev.end}]`);
+    }
+  }
+  return { file, metadata, tensors };
+}
+
+let f16Table: Uint32Array | null = null;
+
+/** f32 bit patterns for all 65536 half values; a lookup beats per-element branching on multi-GB checkpoints. */
+function halfTable(): Uint32Array {
+  if (f16Table) return f16Table;
+  const t = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >> 10) & 0x1f;
+    let man = h & 0x3ff;
+    let bits: number;
+    if (exp === 0x1f) {
+      bits = sign | 0x7f800000 | (man << 13);
+    } else if (exp !== 0) {
+      bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man === 0) {
+      bits = sign;
+    } else {
+      // Subnormal half: renormalise so the f32 (which has the range) stores it as a normal number, exactly.
+      let e = 1;
+      while ((man & 0x400) === 0) {
+        man <<= 1;
+        e--;
+      }
+      bits = sign | ((e + 112) << 23) | ((man & 0x3ff) << 13);
+    }
+    t[h] = bits >>> 0;
+  }
+  f16Table = t;
+  return t;
+}
+
+/** Bytes at an unaligned offset cannot back a typed array view, so those are copied first. */
+function aligned(bytes: Uint8Array, size: number): ArrayBuffer {
+  if (bytes.byteOffset % size === 0) return bytes.buffer as ArrayBuffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+function alignedOffset(bytes: Uint8Array, size: number): number {
+  return bytes.byteOffset % size === 0 ? bytes.byteOffset : 0;
+}
+
+/**
+ * Widens a float tensor to a fresh Float32Array (never a view, so the file buffer can be freed).
+ * F16 and BF16 convert exactly; F64 rounds to nearest. Assumes a little-endian host, as all WebGPU hosts are.
+ */
+export function toFloat32(entry: TensorEntry): Float32Array {
+  const { bytes, dtype } = entry;
+  if (!LOADABLE.has(dtype)) {
+    throw new FormatError(entry.file, `tensor ${entry.name}: dtype ${dtype} cannot be loaded as floats (supported: F32, F16, BF16, F64)`);
+  }
+  const n = numel(entry.shape);
+  const out = new Float32Array(n);
+  switch (dtype) {
+    case 'F32':
+      out.set(new Float32Array(aligned(bytes, 4), alignedOffset(bytes, 4), n));
+      break;
+    case 'F64':
+      out.set(new Float64Array(aligned(bytes, 8), alignedOffset(bytes, 8), n));
+      break;
+    case 'F16': {
+      const src = new Uint16Array(aligned(bytes, 2), alignedOffset(bytes, 2), n);
+      const dst = new Uint32Array(out.buffer);
+      const table = halfTable();
+      for (let i = 0; i < n; i++) dst[i] = table[src[i]];
+      break;
+    }
+    case 'BF16': {
+      const src = new Uint16Array(aligned(bytes, 2), alignedOffset(bytes, 2), n);
+      const dst = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Serialises f32 tensors in the given order. The header is padded with spaces to a multiple of 8 bytes (the
+ * format allows trailing whitespace) so every tensor starts 8-byte aligned for readers that map the file.
+ */
+export function writeSafetensors(
+  tensors: Record<string, HostTensorLike> | Map<string, HostTensorLike>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of list) {
+    if (name === '__metadata__') throw new Error('writeSafetensors: "__metadata__" is reserved and cannot name a tensor');
+    if (t.data.length !== numel(t.shape)) {
+      throw new Error(`writeSafetensors: ${name} has ${t.data.length} values but shape ${fmtShape(t.shape)}`);
+    }
+    const size = t.data.length * 4;
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLen = Math.ceil(json.byteLength / 8) * 8;
+  const out = new Uint8Array(8 + headerLen + offset);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, headerLen, true);
+  dv.setUint32(4, Math.floor(headerLen / 2 ** 32), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.byteLength, 8 + headerLen);
+  let pos = 8 + headerLen;
+  for (const [, t] of list) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+// A live-updating line chart (Chart.js on a canvas) for loss curves and, later, forgetting curves.
+import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import { useEffect, useRef } from 'react';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface Series {
+  label: string;
+  color: string;
+  points: readonly Point[];
+}
+
+export interface LineChartProps {
+  series: readonly Series[];
+  xLabel: string;
+  yLabel: string;
+  /** Fixes the x axis to [xMin, xMax] so a run fills the chart from left to right as it goes. */
+  xMin?: number;
+  xMax?: number;
+  height?: number;
+  /** Shown over the empty chart. */
+  emptyText?: string;
+  testId?: string;
+}
+
+type LineDataset = ChartDataset<'line', Point[]>;
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export function LineChart({ series, xLabel, yLabel, xMin, xMax, height = 260, emptyText, testId }: LineChartProps) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const chartRef = useRef<Chart<'line', Point[]> | null>(null);
+
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas) return;
+    const text = cssVar('--text-muted', '#6b7280');
+    const grid = cssVar('--border', '#e5e7eb');
+    const chart = new Chart<'line', Point[]>(canvas, {
+      type: 'line',
+      data: { datasets: [] },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        normalized: true,
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        plugins: {
+          legend: { display: false, labels: { color: text, boxWidth: 12 } },
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? `${xLabel} ${items[0].parsed.x}` : ''),
+              label: (item) => ` ${item.dataset.label ?? ''}: ${Number(item.parsed.y).toPrecision(4)}`,
+            },
+          },
+        },
+        scales: {
+          x: {
+            type: 'linear',
+            title: { display: true, text: xLabel, color: text },
+            ticks: { color: text, precision: 0 },
+            grid: { color: grid },
+          },
+          y: {
+            type: 'linear',
+            title: { display: true, text: yLabel, color: text },
+            ticks: { color: text },
+            grid: { color: grid },
+          },
+        },
+      },
+    });
+    chartRef.current = chart;
+    return () => {
+      chart.destroy();
+      chartRef.current = null;
+    };
+  }, [xLabel, yLabel]);
+
+  useEffect(() => {
+    const chart = chartRef.current;
+    if (!chart) return;
+    const total = series.reduce((n, s) => n + s.points.length, 0);
+    chart.data.datasets = series.map((s, i): LineDataset => {
+      const old = chart.data.datasets[i];
+      const ds: LineDataset = old ?? { data: [] };
+      ds.label = s.label;
+      ds.data = s.points as Point[];
+      ds.borderColor = s.color;
+      ds.backgroundColor = s.color;
+      ds.borderWidth = 2;
+      ds.pointRadius = total > 80 ? 0 : 2.5;
+      ds.pointHoverRadius = 4;
+      ds.tension = 0.15;
+      return ds;
+    });
+    const xs = chart.options.scales?.x;
+    if (xs) {
+      xs.min = xMin;
+      xs.max = xMax;
+    }
+    const legend = chart.options.plugins?.legend;
+    if (legend) legend.display = series.length > 1;
+    chart.update('none');
+    // The labels are listed so a chart re-created for new labels gets its data back.
+  }, [series, xMin, xMax, xLabel, yLabel]);
+
+  const count = series.reduce((n, s) => n + s.points.length, 0);
+  return (
+    <div className="chart" style={{ height }} data-testid={testId} data-points={count}>
+      <canvas ref={canvasRef} role="img" aria-label={`${yLabel} by ${xLabel}`} />
+      {count === 0 && emptyText ? <div className="chart-empty">{emptyText}</div> : null}
+    </div>
+  );
+}

@@ -1,0 +1,91 @@
+// The whole model against PyTorch (scripts/oracle/make_fixtures.py): logits with and without the
+// adapter, the loss, every LoRA gradient, and the losses of ten AdamW steps with gradient clipping.
+// Tolerances (relative error = max|ours - ref| / max|ref| per tensor): logits 1e-4, loss 1e-4,
+// gradients 1e-3, step losses 1e-3.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Gpu } from '../../src/gpu/context.ts';
+import { dirSource } from '../../src/io/node-files.ts';
+import { packSequences } from '../../src/engine/batch.ts';
+import { Session } from '../../src/engine/session.ts';
+import { assertRelError, relError } from '../helpers/assert.ts';
+import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+
+interface Expected {
+  description: string;
+  ids: number[][];
+  labels: number[][];
+  logits_base: number[][][];
+  logits: number[][][];
+  loss: number;
+  grads: Record<string, number[]>;
+  train: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_grad_norm: number; steps: number; losses: number[]; grad_norms: number[] };
+}
+
+const FIXTURES = ['llama-gqa', 'qwen2-mqa-tied', 'llama3-f16'];
+const root = join(import.meta.dirname, '..', 'fixtures', 'oracle');
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await testGpu();
+});
+after(releaseTestGpu);
+
+for (const name of FIXTURES) {
+  describe(`oracle ${name}`, () => {
+    const dir = join(root, name);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+    const batch = packSequences(expected.ids, expected.labels);
+    const model = dirSource(join(dir, 'model'));
+    const adapter = dirSource(join(dir, 'adapter'));
+
+    it('base-model logits', async () => {
+      const s = await Session.open(gpu, model, { baseOnly: true });
+      try {
+        const logits = await s.forward(batch);
+        for (let b = 0; b < batch.batchSize; b++) assertRelError(logits[b], expected.logits_base[b].flat(), 1e-4, `base logits[${b}]`);
+      } finally {
+        s.destroy();
+      }
+    });
+
+    it('adapter logits, loss and LoRA gradients', async () => {
+      const s = await Session.open(gpu, model, { adapter });
+      try {
+        const logits = await s.forward(batch);
+        for (let b = 0; b < batch.batchSize; b++) assertRelError(logits[b], expected.logits[b].flat(), 1e-4, `logits[${b}]`);
+        const { loss, grads } = await s.gradients(batch);
+        assertRelError([loss], [expected.loss], 1e-4, 'loss');
+        assert.deepEqual([...grads.keys()].sort(), Object.keys(expected.grads).sort(), 'gradient keys');
+        let worst = 0;
+        for (const [key, g] of grads) {
+          assertRelError(g.data, expected.grads[key], 1e-3, `grad ${key}`);
+          worst = Math.max(worst, relError(g.data, expected.grads[key]));
+        }
+        assert.ok(worst < 1e-3);
+      } finally {
+        s.destroy();
+      }
+    });
+
+    it('ten AdamW steps with global-norm clipping', async () => {
+      const t = expected.train;
+      const s = await Session.open(gpu, model, {
+        adapter,
+        train: { lr: t.lr, beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weight_decay, maxGradNorm: t.max_grad_norm },
+      });
+      try {
+        const losses: number[] = [];
+        for (let i = 0; i < t.steps; i++) losses.push(await s.trainStep(batch));
+        assertRelError(losses, t.losses, 1e-3, 'step losses');
+        for (let i = 0; i < t.steps; i++) {
+          assert.ok(Math.abs(losses[i] - t.losses[i]) <= 1e-3 * Math.abs(t.losses[i]), `step ${i}: loss ${losses[i]} vs ${t.losses[i]}`);
+        }
+      } finally {
+        s.destroy();
+      }
+    });
+  });
+}

@@ -1,0 +1,241 @@
+// Every WGSL kernel against its CPU reference (src/ref/ops.ts) on odd shapes, on real WebGPU.
+// Tolerances: f32 kernels against f64 references; each test states its own.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
+import { Plan } from '../../src/gpu/plan.ts';
+import { StepParams } from '../../src/gpu/step-params.ts';
+import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
+import { recordRmsNormBackward, recordRmsNormForward } from '../../src/gpu/kernels/rmsnorm.ts';
+import { recordRope, ropeTables } from '../../src/gpu/kernels/rope.ts';
+import { recordAttentionBackward, recordAttentionForward } from '../../src/gpu/kernels/attention.ts';
+import { recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
+import { recordEmbeddingBackward, recordEmbeddingForward } from '../../src/gpu/kernels/embedding.ts';
+import { recordCrossEntropy } from '../../src/gpu/kernels/loss.ts';
+import { recordAdamW } from '../../src/gpu/kernels/adamw.ts';
+import * as ref from '../../src/ref/ops.ts';
+import { assertClose } from '../helpers/assert.ts';
+import { randomArray, randomInts } from '../helpers/random.ts';
+import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await testGpu();
+  assert.ok(gpu.adapter.vendor !== undefined, 'a WebGPU adapter is required');
+});
+after(releaseTestGpu);
+
+// Buffers are padded to 16 bytes; tests bind and read back exact-size views.
+const up = (data: Float32Array | Int32Array | Uint32Array, label = 'in'): BufferRef =>
+  ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
+const zeros = (n: number, label = 'out'): BufferRef => ({ buffer: gpu.createBuffer(label, n * 4), offset: 0, size: n * 4 });
+async function run(build: (plan: Plan) => void): Promise<void> {
+  const plan = new Plan('test');
+  build(plan);
+  plan.submit(gpu.device);
+  await gpu.flush();
+}
+
+describe('WGSL kernels vs CPU reference', () => {
+  // Sums of K products of O(1) values in f32: error ~ K * 6e-8 relative to the magnitudes.
+  const MM_TOL = { rtol: 1e-5, atol: 2e-5 };
+  const shapes: [number, number, number][] = [[1, 1, 1], [7, 13, 5], [67, 33, 129], [130, 65, 17], [5, 200, 3]];
+  for (const [M, N, K] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`matmul ${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
+          const a = randomArray(M * K, M + K);
+          const b = randomArray(K * N, N + 7);
+          const c0 = randomArray(M * N, 3);
+          const bias = randomArray(N, 4);
+          const bufA = up(a), bufB = up(b), bufC = up(c0), bufBias = up(bias);
+          const bufC2 = zeros(M * N);
+          await run((plan) => {
+            recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC, M, N, K, transA, transB, alpha: 0.5, beta: 1, bias: bufBias });
+            recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC2, M, N, K, transA, transB });
+          });
+          assertClose(await gpu.readF32(bufC, M * N), ref.matmul(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: 1, c: c0, bias }), MM_TOL, 'C accumulate+bias');
+          assertClose(await gpu.readF32(bufC2, M * N), ref.matmul(a, b, M, N, K, { transA, transB }), MM_TOL, 'C plain');
+        });
+      }
+    }
+  }
+
+  it('matmul reads operands at 256-byte aligned offsets of a larger buffer', async () => {
+    const [M, N, K] = [9, 11, 6];
+    const aOff = 64, bOff = 128; // floats: 256 and 512 bytes
+    const pool = randomArray(bOff + K * N, 5);
+    const buf = gpu.upload('pool', pool);
+    const out = zeros(M * N);
+    await run((plan) => recordMatmul(gpu, plan, {
+      a: { buffer: buf, offset: aOff * 4, size: M * K * 4 },
+      b: { buffer: buf, offset: bOff * 4, size: K * N * 4 },
+      c: out, M, N, K,
+    }));
+    const expected = ref.matmul(pool.subarray(aOff, aOff + M * K), pool.subarray(bOff, bOff + K * N), M, N, K);
+    assertClose(await gpu.readF32(out), expected, MM_TOL, 'offset views');
+  });
+
+  // One reduction over cols values: rtol 1e-5.
+  it('rmsnorm forward and backward (accumulating and not)', async () => {
+    // 65541 rows exceed one grid dimension and exercise the flattened (x, y) workgroup grid.
+    for (const [rows, cols] of [[5, 37], [3, 130], [65541, 2]] as const) {
+      const x = randomArray(rows * cols, 6, 2);
+      const w = randomArray(cols, 7);
+      const dy = randomArray(rows * cols, 8);
+      const dx0 = randomArray(rows * cols, 9);
+      const bx = up(x), bw = up(w), bdy = up(dy), by = zeros(rows * cols), brstd = zeros(rows), bdx = up(dx0), bdx2 = zeros(rows * cols);
+      const s = { rows, cols, eps: 1e-5 };
+      await run((plan) => {
+        recordRmsNormForward(gpu, plan, s, { x: bx, w: bw, y: by, rstd: brstd });
+        recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx, accumulate: true });
+        recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx2, accumulate: false });
+      });
+      const r = ref.rmsnormForward(x, w, rows, cols, 1e-5);
+      const dx = ref.rmsnormBackward(x, w, r.rstd, dy, rows, cols);
+      const tol = { rtol: 1e-5, atol: 1e-5 };
+      assertClose(await gpu.readF32(by, rows * cols), r.y, tol, `y ${rows}x${cols}`);
+      assertClose(await gpu.readF32(brstd, rows), r.rstd, tol, `rstd ${rows}x${cols}`);
+      assertClose(await gpu.readF32(bdx2, rows * cols), dx, tol, `dx ${rows}x${cols}`);
+      assertClose(await gpu.readF32(bdx, rows * cols), dx.map((v, i) => v + dx0[i]), tol, `dx accumulate ${rows}x${cols}`);
+    }
+  });
+
+  it('rope forward and backward (odd head count, positions from a buffer)', async () => {
+    const [tokens, heads, D] = [7, 3, 10];
+    const inv = Float64Array.from({ length: D / 2 }, (_, i) => 1 / Math.pow(10000, (2 * i) / D));
+    const positions = new Uint32Array([0, 1, 2, 3, 0, 1, 40]);
+    const t = ropeTables(inv, 41);
+    const tables = { cos: up(t.cos), sin: up(t.sin) };
+    const x = randomArray(tokens * heads * D, 10);
+    const bx = up(x), bx2 = up(x), bpos = up(positions);
+    await run((plan) => {
+      recordRope(gpu, plan, 'forward', { tokens, heads, headDim: D }, { x: bx, positions: bpos, tables });
+      recordRope(gpu, plan, 'backward', { tokens, heads, headDim: D }, { x: bx2, positions: bpos, tables });
+    });
+    // One rotation with f32 tables: rtol 1e-6, atol 1e-6.
+    const tol = { rtol: 1e-6, atol: 1e-6 };
+    assertClose(await gpu.readF32(bx), ref.ropeForward(x, positions, inv, tokens, heads, D), tol, 'rope forward');
+    assertClose(await gpu.readF32(bx2), ref.ropeBackward(x, positions, inv, tokens, heads, D), tol, 'rope backward');
+  });
+
+  for (const [heads, kvHeads, seq, headDim] of [[6, 2, 13, 5], [5, 1, 9, 8], [3, 3, 70, 4]]) {
+    it(`attention forward and backward heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim}`, async () => {
+      const s = { batch: 2, seq, heads, kvHeads, headDim };
+      const N = s.batch * seq;
+      const q = randomArray(N * heads * headDim, 11, 1.5);
+      const k = randomArray(N * kvHeads * headDim, 12, 1.5);
+      const v = randomArray(N * kvHeads * headDim, 13);
+      const dOut = randomArray(N * heads * headDim, 14);
+      const bq = up(q), bk = up(k), bv = up(v), bdo = up(dOut);
+      const probs = zeros(s.batch * heads * seq * seq), dS = zeros(s.batch * heads * seq * seq);
+      const out = zeros(q.length), dq = zeros(q.length), dk = zeros(k.length), dv = zeros(v.length);
+      await run((plan) => {
+        recordAttentionForward(gpu, plan, s, { q: bq, k: bk, v: bv, probs, out });
+        recordAttentionBackward(gpu, plan, s, { q: bq, k: bk, v: bv, probs, dOut: bdo, dScores: dS, dq, dk, dv });
+      });
+      const f = ref.attentionForward(q, k, v, s);
+      const g = ref.attentionBackward(q, k, v, f.probs, dOut, s);
+      // Softmax of O(1) scores and sums over <= seq terms in f32: rtol 1e-5, atol 1e-5.
+      const tol = { rtol: 1e-5, atol: 1e-5 };
+      assertClose(await gpu.readF32(out), f.out, tol, 'out');
+      assertClose(await gpu.readF32(probs), f.probs, tol, 'probs');
+      assertClose(await gpu.readF32(dq), g.dq, tol, 'dq');
+      assertClose(await gpu.readF32(dk), g.dk, tol, 'dk');
+      assertClose(await gpu.readF32(dv), g.dv, tol, 'dv');
+    });
+  }
+
+  it('swiglu forward and backward, residual add', async () => {
+    const n = 1001;
+    const g = randomArray(n, 15, 4), u = randomArray(n, 16), d = randomArray(n, 17);
+    const bg = up(g), bu = up(u), bd = up(d), act = zeros(n), dg = zeros(n), du = zeros(n), sum = zeros(n);
+    await run((plan) => {
+      recordSwigluForward(gpu, plan, n, { gate: bg, up: bu, act });
+      recordSwigluBackward(gpu, plan, n, { gate: bg, up: bu, dAct: bd, dGate: dg, dUp: du });
+      recordAdd(gpu, plan, n, { a: bg, b: bu, out: sum });
+    });
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    assertClose(await gpu.readF32(act), ref.swigluForward(g, u), tol, 'act');
+    const b = ref.swigluBackward(g, u, d);
+    assertClose(await gpu.readF32(dg), b.dGate, tol, 'dGate');
+    assertClose(await gpu.readF32(du), b.dUp, tol, 'dUp');
+    assertClose(await gpu.readF32(sum), g.map((x, i) => x + u[i]), tol, 'add');
+  });
+
+  it('dropout forward and backward use the reference mask', async () => {
+    const n = 4099, pDrop = 0.3, seed = 12345, salt = 17;
+    const step = new StepParams(gpu);
+    step.write({ invCount: 1, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed });
+    const x = randomArray(n, 18), dy = randomArray(n, 19), dx0 = randomArray(n, 20);
+    const bx = up(x), by = zeros(n), bdy = up(dy), bdx = up(dx0);
+    const site = { n, pDrop, salt, step: step.buffer };
+    await run((plan) => {
+      recordDropoutForward(gpu, plan, site, { x: bx, y: by });
+      recordDropoutBackwardAdd(gpu, plan, site, { dy: bdy, dx: bdx });
+    });
+    const mask = ref.dropoutScale(n, pDrop, seed, salt);
+    // Scaling by an f32 1/(1-p) then adding to O(1) values: rtol 1e-6, atol 1e-6.
+    const tol = { rtol: 1e-6, atol: 1e-6 };
+    assertClose(await gpu.readF32(by), x.map((v, i) => v * mask[i]), tol, 'dropout forward');
+    assertClose(await gpu.readF32(bdx), dx0.map((v, i) => v + dy[i] * mask[i]), tol, 'dropout backward');
+  });
+
+  it('embedding gather and scatter-add with repeated ids', async () => {
+    const [vocab, cols] = [23, 37];
+    const ids = new Uint32Array([3, 0, 22, 3, 3, 7, 22]);
+    const table = randomArray(vocab * cols, 21);
+    const dOut = randomArray(ids.length * cols, 22);
+    const bt = up(table), bids = up(ids), out = zeros(ids.length * cols), bdo = up(dOut), dTable = zeros(vocab * cols);
+    await run((plan) => {
+      recordEmbeddingForward(gpu, plan, { tokens: ids.length, cols }, { ids: bids, table: bt, out });
+      recordEmbeddingBackward(gpu, plan, { tokens: ids.length, cols }, { ids: bids, dOut: bdo, dTable });
+    });
+    assertClose(await gpu.readF32(out), ref.embeddingForward(ids, table, cols), { rtol: 0, atol: 0 }, 'gather');
+    assertClose(await gpu.readF32(dTable), ref.embeddingBackward(ids, dOut, vocab, cols), { rtol: 1e-6, atol: 1e-7 }, 'scatter-add');
+  });
+
+  it('cross-entropy loss, ignore index and in-place logit gradient', async () => {
+    const [rows, vocab] = [9, 1003];
+    const logits = randomArray(rows * vocab, 23, 5);
+    const targets = Int32Array.from(randomInts(rows, vocab, 24));
+    targets[0] = -100;
+    targets[5] = -100;
+    const counted = targets.filter((t) => t >= 0).length;
+    const step = new StepParams(gpu);
+    step.write({ invCount: 1 / counted, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: 0 });
+    const bl = up(logits), bt = up(targets), rowLoss = zeros(rows), loss = zeros(1);
+    await run((plan) => recordCrossEntropy(gpu, plan, { rows, vocab, writeGrad: true }, { step: step.buffer, logits: bl, targets: bt, rowLoss, loss }));
+    const r = ref.crossEntropy(logits, targets, rows, vocab);
+    // log-sum-exp over 1003 terms in f32: rtol 1e-5.
+    assertClose(await gpu.readF32(loss, 1), [r.loss], { rtol: 1e-5, atol: 1e-6 }, 'loss');
+    assertClose(await gpu.readF32(rowLoss), r.rowLoss, { rtol: 1e-5, atol: 1e-6 }, 'row losses');
+    assertClose(await gpu.readF32(bl), r.dLogits, { rtol: 1e-5, atol: 1e-8 }, 'dLogits');
+  });
+
+  for (const maxGradNorm of [0, 0.1, 1e9]) {
+    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps`, async () => {
+      const n = 70001;
+      const hp = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm };
+      const p0 = randomArray(n, 25);
+      const step = new StepParams(gpu);
+      const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2);
+      const plan = new Plan('adamw');
+      recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip });
+      const rp = Float64Array.from(p0), rm = new Float64Array(n), rv = new Float64Array(n);
+      for (let t = 1; t <= 3; t++) {
+        const g = randomArray(n, 100 + t, 0.01);
+        gpu.write(grads, g);
+        step.write({ ...hp, invCount: 1, step: t, seed: 0 });
+        plan.submit(gpu.device);
+        const { norm } = ref.adamwStep(rp, g, rm, rv, hp, t);
+        const c = await gpu.readF32(clip, 2);
+        assertClose([c[0]], [norm], { rtol: 1e-5, atol: 0 }, `grad norm step ${t}`);
+      }
+      // Updates of size lr per step from f32 state: atol 1e-6 on parameters of O(1).
+      assertClose(await gpu.readF32(params, n), rp, { rtol: 1e-6, atol: 1e-6 }, 'params');
+      assertClose(await gpu.readF32(m, n), rm, { rtol: 1e-5, atol: 1e-9 }, 'first moment');
+      assertClose(await gpu.readF32(v, n), rv, { rtol: 1e-5, atol: 1e-12 }, 'second moment');
+    });
+  }
+});
