@@ -1,6 +1,8 @@
 // Acquires a WebGPU device in Node through Dawn (the `webgpu` package): the machine's GPU when there
 // is one, otherwise SwiftShader from Debian's chromium, saying so on stderr.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Gpu, requestDevice, summarizeAdapter } from './context.ts';
 
 const SWIFTSHADER_ICDS = [
@@ -19,6 +21,8 @@ export interface NodeGpuOptions {
 
 export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   const verbose = opts.verbose ?? true;
+  // The Vulkan loader complains on stderr at every instance when this is unset.
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'clora-xdg-'));
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
 

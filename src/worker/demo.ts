@@ -23,28 +23,38 @@ export interface EngineModules {
   openSession(device: GPUDevice, model: unknown, opts?: OpenSessionOptions): Promise<EngineSession>;
 }
 
-/** Thrown while the WebGPU engine is not part of the build. */
-export class EngineUnavailableError extends Error {
-  constructor() {
-    super('engine not available yet: the WebGPU training engine (src/engine/session.ts) is not part of this build.');
-    this.name = 'EngineUnavailableError';
-  }
-}
-
 // ============================================================================================
-// ENGINE WIRING: the only place that reaches into src/engine and src/io.
-// Once src/engine/session.ts and src/io/files.ts exist, replace the body of loadEngine() with:
-//
-//   const [{ openSession }, { urlSource }] = await Promise.all([
-//     import('../engine/session.ts'),
-//     import('../io/files.ts'),
-//   ]);
-//   return { openSession, urlSource };
-//
-// (dynamic imports keep the engine in its own chunk, fetched when a run starts).
+// ENGINE WIRING: the only place that reaches into src/engine and src/io. Dynamic imports keep the
+// engine in its own chunk, fetched when a run starts.
 // ============================================================================================
 async function loadEngine(): Promise<EngineModules> {
-  throw new EngineUnavailableError();
+  const [{ Session }, { urlSource }, { Gpu }] = await Promise.all([
+    import('../engine/session.ts'),
+    import('../io/files.ts'),
+    import('../gpu/context.ts'),
+  ]);
+  return {
+    urlSource,
+    async openSession(device, model, opts) {
+      const info = device.adapterInfo;
+      const gpu = new Gpu(device, {
+        vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
+        description: info?.description ?? '', features: [...device.features].map(String), isSoftware: false,
+      });
+      const session = await Session.open(gpu, model as import('../io/files.ts').FileSource, {
+        lora: opts?.lora ? { rank: opts.lora.rank, alpha: opts.lora.alpha, targets: opts.lora.targets as import('../model/peft.ts').ProjName[], dropout: 0 } : undefined,
+        seed: opts?.seed,
+        train: opts?.lr !== undefined ? { lr: opts.lr } : undefined,
+      });
+      return {
+        info: session.info,
+        encode: (text: string) => session.encode(text),
+        forward: async (ids: number[]) => (await session.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }))[0],
+        trainStep: (batch) => session.trainStep(batch),
+        destroy: () => session.destroy(),
+      };
+    },
+  };
 }
 
 /** Runs the demo on `device`, sending progress to `emit`; stops between steps once `signal` aborts. */

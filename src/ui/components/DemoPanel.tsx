@@ -136,8 +136,7 @@ export function DemoPanel({ client }: { client: EngineClient | null }) {
       });
       if (mounted.current) dispatch({ type: 'finished', summary });
     } catch (error) {
-      const expected = error instanceof Error && error.name === 'EngineUnavailableError';
-      (expected ? console.warn : console.error)('demo run failed', error);
+      console.error('demo run failed', error);
       if (mounted.current) dispatch({ type: 'failed', error });
     }
   }
@@ -154,7 +153,6 @@ export function DemoPanel({ client }: { client: EngineClient | null }) {
 
   const elapsedMs = busy ? now - run.startedAt : (run.summary?.elapsedMs ?? run.last?.elapsedMs ?? 0);
   const series = useMemo<Series[]>(() => [{ label: 'loss', color: '#4f46e5', points: run.losses }], [run.losses]);
-  const engineMissing = run.status === 'error' && run.error instanceof Error && run.error.name === 'EngineUnavailableError';
 
   return (
     <section className="card demo" data-testid="demo-panel" data-state={run.status} aria-labelledby="demo-title">
@@ -208,20 +206,7 @@ export function DemoPanel({ client }: { client: EngineClient | null }) {
         </div>
       </form>
 
-      {run.status === 'error' ? (
-        engineMissing ? (
-          <ErrorCallout
-            title="Engine not available yet"
-            error={run.error}
-            message="The WebGPU training engine (src/engine/session.ts) is not part of this build yet."
-            tone="warning"
-          >
-            <p className="muted">The UI and the worker are ready; the demo runs once the WebGPU engine is built in.</p>
-          </ErrorCallout>
-        ) : (
-          <ErrorCallout title="The demo failed" error={run.error} />
-        )
-      ) : null}
+      {run.status === 'error' ? <ErrorCallout title="The demo failed" error={run.error} /> : null}
 
       <div className="stats">
         <Stat label="Step" value={run.last ? `${run.last.step} / ${run.last.steps}` : `0 / ${run.steps}`} testId="stat-step" />

@@ -1,0 +1,115 @@
+// The `clora` command: runs the engine headless in Node on the machine's GPU (or SwiftShader).
+// JSON goes to stdout; diagnostics and errors go to stderr as one clear line.
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createNodeGpu } from '../gpu/node-device.ts';
+import { dirSource } from '../io/node-files.ts';
+import { packSequences } from '../engine/batch.ts';
+import { Session } from '../engine/session.ts';
+
+const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
+
+Usage:
+  clora forward --model DIR [--adapter DIR] --ids 3,17,5 [--json]
+      Prints {"logits": [[...one float per vocabulary entry] for each position]}.
+  clora grad --model DIR --adapter DIR --ids 3,17,5 --labels -100,17,5 [--json]
+      Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
+      lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
+      -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
+  clora info --model DIR [--adapter DIR]
+      Prints the model's configuration, parameter counts and the WebGPU adapter.
+
+Options:
+  --model DIR     A Hugging Face model folder: config.json, model.safetensors (or sharded with
+                  model.safetensors.index.json), optionally tokenizer.json.
+  --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
+  --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
+  --json          Output JSON (the default and only format).
+  -h, --help      Show this help.
+
+The GPU is found through Dawn's Vulkan backend; without one, clora falls back to SwiftShader
+(from Debian's chromium package) and says so on stderr.`;
+
+class UsageError extends Error {}
+
+function parseIds(text: string | undefined, flag: string): number[] {
+  if (text === undefined) throw new UsageError(`missing ${flag}`);
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new UsageError(`${flag} is empty`);
+  return parts.map((p) => {
+    const v = Number(p);
+    if (!Number.isInteger(v)) throw new UsageError(`${flag}: "${p}" is not an integer`);
+    return v;
+  });
+}
+
+function writeJson(value: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(JSON.stringify(value) + '\n', (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      ids: { type: 'string' },
+      labels: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return;
+  }
+  if (!['forward', 'grad', 'info'].includes(command)) throw new UsageError(`unknown command "${command}" (try clora --help)`);
+  if (!values.model) throw new UsageError('missing --model DIR');
+  if (command === 'grad' && !values.adapter) throw new UsageError('grad needs --adapter DIR');
+
+  const ids = command === 'info' ? [] : parseIds(values.ids, '--ids');
+  const labels = command === 'grad' ? parseIds(values.labels, '--labels') : null;
+  if (labels && labels.length !== ids.length) throw new UsageError(`--labels has ${labels.length} entries but --ids has ${ids.length}`);
+
+  for (const [flag, dir] of [['--model', values.model], ['--adapter', values.adapter]] as const) {
+    if (dir !== undefined && !(existsSync(dir) && statSync(dir).isDirectory())) throw new UsageError(`${flag}: ${dir} is not a folder`);
+  }
+
+  const gpu = await createNodeGpu();
+  const session = await Session.open(gpu, dirSource(values.model), {
+    adapter: values.adapter ? dirSource(values.adapter) : undefined,
+    baseOnly: !values.adapter,
+  });
+  try {
+    if (command === 'info') {
+      await writeJson({ config: session.config, info: session.info, lora: session.lora, adapter: gpu.adapter });
+    } else if (command === 'forward') {
+      const [logits] = await session.forward(packSequences([ids]));
+      const V = session.config.vocabSize;
+      const rows: number[][] = [];
+      for (let t = 0; t < ids.length; t++) rows.push(Array.from(logits.subarray(t * V, (t + 1) * V)));
+      await writeJson({ logits: rows });
+    } else {
+      const { loss, grads } = await session.gradients(packSequences([ids], [labels!]));
+      const out: Record<string, number[]> = {};
+      for (const [key, g] of grads) out[key] = Array.from(g.data);
+      await writeJson({ loss, grads: out });
+    }
+  } finally {
+    session.destroy();
+    gpu.device.destroy();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`clora: error: ${msg}\n`);
+    process.exit(err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1);
+  },
+);
