@@ -16,21 +16,6 @@ override WRITE_GRAD: bool = true;
 
 struct Params { rows: u32, vocab: u32, _pad0: u32, _pad1: u32 }
 
-struct Step {
-  inv_count: f32,
-  lr: f32,
-  beta1: f32,
-  beta2: f32,
-  eps: f32,
-  weight_decay: f32,
-  step_size: f32,
-  bc2_sqrt: f32,
-  max_norm: f32,
-  seed: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read_write> logits: array<f32>;

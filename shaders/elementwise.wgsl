@@ -8,26 +8,11 @@
 // regenerates the forward mask instead of storing it. The mask rule is mirrored in src/ref/ops.ts.
 //
 // Entry points: add (bindings 0,2,3,4), dropout_forward (0,1,2,4), dropout_backward_add (0,1,3,5).
-// Binding 1 is the per-step uniform block (layout in src/gpu/step-params.ts).
+// Binding 1 is the per-step uniform block (shaders/step.wgsl, prepended by the kernel module).
 
 const WG = 64u;
 
 struct Params { n: u32, salt: u32, p_drop: f32, _pad: u32 }
-
-struct Step {
-  inv_count: f32,
-  lr: f32,
-  beta1: f32,
-  beta2: f32,
-  eps: f32,
-  weight_decay: f32,
-  step_size: f32,
-  bc2_sqrt: f32,
-  max_norm: f32,
-  seed: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;

@@ -3,8 +3,9 @@ import source from '../../../shaders/adamw.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import stepSource from '../../../shaders/step.wgsl';
 
-const shader = { name: 'adamw', code: source };
+const shader = { name: 'adamw', code: `${stepSource}\n${source}` };
 const PARTIALS = 256;
 
 export interface AdamWBuffers {

@@ -5,9 +5,10 @@ import elementwiseSource from '../../../shaders/elementwise.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import stepSource from '../../../shaders/step.wgsl';
 
 const swiglu = { name: 'swiglu', code: swigluSource };
-const elementwise = { name: 'elementwise', code: elementwiseSource };
+const elementwise = { name: 'elementwise', code: `${stepSource}\n${elementwiseSource}` };
 const wg = (n: number) => grid(Math.ceil(n / 64));
 
 export function recordSwigluForward(gpu: Gpu, plan: Plan, n: number,

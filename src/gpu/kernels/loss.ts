@@ -3,8 +3,9 @@ import source from '../../../shaders/cross_entropy.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import stepSource from '../../../shaders/step.wgsl';
 
-const shader = { name: 'cross_entropy', code: source };
+const shader = { name: 'cross_entropy', code: `${stepSource}\n${source}` };
 
 export function recordCrossEntropy(gpu: Gpu, plan: Plan, s: { rows: number; vocab: number; writeGrad: boolean },
   io: { step: GPUBuffer; logits: Bindable; targets: Bindable; rowLoss: Bindable; loss: Bindable }, label = 'cross_entropy'): void {
