@@ -31,14 +31,19 @@ export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x4
 export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 
 export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
-  const info = adapter.info;
-  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return summarizeInfo(adapter.info, adapter.features);
+}
+
+/** The summary from adapter info and features (a worker holding only a device passes device.adapterInfo). */
+export function summarizeInfo(info: GPUAdapterInfo | undefined, features: GPUSupportedFeatures): AdapterSummary {
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  const text = `${vendor} ${architecture} ${device} ${description}`.toLowerCase();
   return {
-    vendor: info.vendor,
-    architecture: info.architecture,
-    device: info.device,
-    description: info.description,
-    features: [...adapter.features].map(String).sort(),
+    vendor, architecture, device, description,
+    features: [...features].map(String).sort(),
     isSoftware: text.includes('swiftshader') || text.includes('llvmpipe') || text.includes('lavapipe'),
   };
 }

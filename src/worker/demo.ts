@@ -28,7 +28,7 @@ export interface EngineModules {
 // engine in its own chunk, fetched when a run starts.
 // ============================================================================================
 async function loadEngine(): Promise<EngineModules> {
-  const [{ Session }, { urlSource }, { Gpu }] = await Promise.all([
+  const [{ Session }, { urlSource }, { Gpu, summarizeInfo }] = await Promise.all([
     import('../engine/session.ts'),
     import('../io/files.ts'),
     import('../gpu/context.ts'),
@@ -36,11 +36,7 @@ async function loadEngine(): Promise<EngineModules> {
   return {
     urlSource,
     async openSession(device, model, opts) {
-      const info = device.adapterInfo;
-      const gpu = new Gpu(device, {
-        vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
-        description: info?.description ?? '', features: [...device.features].map(String), isSoftware: false,
-      });
+      const gpu = new Gpu(device, summarizeInfo(device.adapterInfo, device.features));
       const session = await Session.open(gpu, model as import('../io/files.ts').FileSource, {
         lora: opts?.lora ? { rank: opts.lora.rank, alpha: opts.lora.alpha, targets: opts.lora.targets as import('../model/peft.ts').ProjName[], dropout: 0 } : undefined,
         seed: opts?.seed,
