@@ -1,17 +1,19 @@
 // AdamW with global-norm gradient clipping over one flat parameter buffer, entirely on the GPU.
+// A trainable mask (1 or 0 per element) restricts clipping and the update to the parameters being
+// trained: frozen elements (earlier tasks' LoRA blocks, earlier keys) are neither decayed nor moved.
 //
-//   grad_sumsq:    partials[w] = sum of g^2 over the elements workgroup w strides over
+//   grad_sumsq:    partials[w] = sum of (mask g)^2 over the elements workgroup w strides over
 //   grad_clip:     norm = sqrt(sum partials); clip[0] = norm;
 //                  clip[1] = min(1, max_norm / (norm + 1e-6)) when max_norm > 0, else 1
 //                  (torch.nn.utils.clip_grad_norm_)
-//   adamw_update:  g = grad * clip[1]
+//   adamw_update:  (only where mask = 1) g = grad * clip[1]
 //                  p *= 1 - lr * wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //                  p -= step_size * m / (sqrt(v) / bc2_sqrt + eps)     (torch.optim.AdamW)
 // step_size = lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t) come from the per-step uniform block,
 // so nothing is read back to the CPU.
 //
-// Entry points: grad_sumsq (bindings 0,3,6), grad_clip (bindings 1,6,7),
-// adamw_update (bindings 0,1,2,3,4,5,7).
+// Entry points: grad_sumsq (bindings 0,3,6,8), grad_clip (bindings 1,6,7),
+// adamw_update (bindings 0,1,2,3,4,5,7,8).
 
 const WG = 256u;
 const PARTIALS = 256u;
@@ -26,6 +28,7 @@ struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(5) var<storage, read_write> m2: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(7) var<storage, read_write> clip: array<f32>;
+@group(0) @binding(8) var<storage, read> mask: array<f32>;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -44,7 +47,7 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn grad_sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = grads[i]; s = fma(g, g, s); }
+  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = grads[i] * mask[i]; s = fma(g, g, s); }
   s = reduce_sum(lid, s);
   if (lid == 0u) { partials[wid.x] = s; }
 }
@@ -66,7 +69,7 @@ fn grad_clip(@builtin(local_invocation_index) lid: u32) {
 @compute @workgroup_size(WG)
 fn adamw_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.n) { return; }
+  if (i >= p.n || mask[i] == 0.0) { return; }
   let g = grads[i] * clip[1];
   var w = params[i] * (1.0 - step.lr * step.weight_decay);
   let m = step.beta1 * m1[i] + (1.0 - step.beta1) * g;

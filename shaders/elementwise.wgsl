@@ -2,12 +2,14 @@
 // accumulates into the input gradient).
 //
 //   add:                  out = a + b
+//   accumulate:           dx += b
 //   dropout_forward:      y = x * keep(i) / (1 - p_drop)
 //   dropout_backward_add: dx += dy * keep(i) / (1 - p_drop)
 // keep(i) is a counter-based hash of (element index, step seed, site salt), so the backward pass
 // regenerates the forward mask instead of storing it. The mask rule is mirrored in src/ref/ops.ts.
 //
-// Entry points: add (bindings 0,2,3,4), dropout_forward (0,1,2,4), dropout_backward_add (0,1,3,5).
+// Entry points: add (bindings 0,2,3,4), accumulate (0,3,5), dropout_forward (0,1,2,4),
+// dropout_backward_add (0,1,3,5).
 // Binding 1 is the per-step uniform block (shaders/step.wgsl, prepended by the kernel module).
 
 const WG = 64u;
@@ -38,6 +40,13 @@ fn add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
   out[i] = a[i] + b[i];
+}
+
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  dx[i] += b[i];
 }
 
 @compute @workgroup_size(WG)

@@ -6,6 +6,8 @@ import { createNodeGpu } from '../gpu/node-device.ts';
 import { dirSource } from '../io/node-files.ts';
 import { packSequences } from '../engine/batch.ts';
 import { Session } from '../engine/session.ts';
+import { metricsCommand } from './metrics-command.ts';
+import { RUN_HELP, runCommand } from './run-command.ts';
 
 const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
 
@@ -18,12 +20,25 @@ Usage:
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
   clora info --model DIR [--adapter DIR]
       Prints the model's configuration, parameter counts and the WebGPU adapter.
+${RUN_HELP}
+  clora metrics --matrix FILE [--single FILE] [--json]
+      Prints {"tasks": T, "ap", "fra", "bwt", "fwt", "final": [...], "forgetting": [...]} for a
+      continual-learning run. a[k][t] = score on task t after training task k (tasks 1..T):
+        AP   = (1/T) sum_t a[T][t]
+        F.Ra = (1/(T-1)) sum_{t<T} (max_{t<=k<T} a[k][t] - a[T][t])   ("forgetting" per task)
+        BWT  = (1/(T-1)) sum_{t<T} (a[T][t] - a[t][t])
+        FWT  = (1/T) sum_t (a[t][t] - s_t)
+      F.Ra and BWT are null for T = 1, FWT without --single. Scores keep the file's unit.
+      Needs no GPU.
 
 Options:
   --model DIR     A Hugging Face model folder: config.json, model.safetensors (or sharded with
                   model.safetensors.index.json), optionally tokenizer.json.
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
   --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
+  --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training
+                  task k, null where not evaluated (the diagonal and the last row are required).
+  --single FILE   A JSON array of T scores s_t, each of a LoRA trained on task t alone.
   --json          Output JSON (the default and only format).
   -h, --help      Show this help.
 
@@ -50,6 +65,23 @@ function writeJson(value: unknown): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'run') {
+    const res = await runCommand(argv.slice(1), (message) => new UsageError(message));
+    if (!res) {
+      process.stdout.write(HELP + '\n');
+      return;
+    }
+    const summary: Record<string, unknown> = {};
+    for (const [name, m] of Object.entries(res.methods)) summary[name] = { metrics: m.metrics, final: m.final, matrix: m.matrix };
+    await writeJson({ tasks: res.tasks.map((t) => t.name), singleTask: res.singleTask, methods: summary, seconds: res.seconds });
+    return;
+  }
+  if (argv[0] === 'metrics') {
+    const out = metricsCommand(argv.slice(1), (message) => new UsageError(message));
+    if (out) await writeJson(out);
+    else process.stdout.write(HELP + '\n');
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

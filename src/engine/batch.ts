@@ -17,7 +17,8 @@ export interface GpuBatch {
   counted: number;
 }
 
-export function prepareBatch(batch: TokenBatch, vocabSize: number): GpuBatch {
+/** `targetLimit` bounds the labels (default: the vocabulary; a classification head's class count). */
+export function prepareBatch(batch: TokenBatch, vocabSize: number, targetLimit = vocabSize): GpuBatch {
   const { batchSize: B, seqLen: T } = batch;
   if (!Number.isSafeInteger(B) || !Number.isSafeInteger(T) || B <= 0 || T <= 0) {
     throw new Error(`batch shape ${B}x${T} must be positive integers`);
@@ -38,8 +39,8 @@ export function prepareBatch(batch: TokenBatch, vocabSize: number): GpuBatch {
     for (let t = 0; t + 1 < T; t++) {
       const label = batch.labels[b * T + t + 1];
       if (label === -100) continue;
-      if (!Number.isInteger(label) || label < 0 || label >= vocabSize) {
-        throw new Error(`label ${label} at position ${b * T + t + 1} is neither -100 nor a token id below ${vocabSize}`);
+      if (!Number.isInteger(label) || label < 0 || label >= targetLimit) {
+        throw new Error(`label ${label} at position ${b * T + t + 1} is neither -100 nor ${targetLimit === vocabSize ? 'a token id' : 'a class'} below ${targetLimit}`);
       }
       targets[b * T + t] = label;
       counted++;

@@ -1,26 +1,29 @@
-// Builds the transformer's GPU plan for one batch shape: forward (embedding, decoder layers with
-// LoRA, final norm, logits), the masked cross-entropy, the backward pass into the LoRA gradients,
-// and the AdamW update. Activation buffers are allocated here once; a step only writes token ids,
-// targets and the per-step uniforms, replays the plan and reads back the loss.
+// Builds the transformer's GPU plan for one batch shape: forward (embedding, SAPT routing, decoder
+// layers with the adapter bank's LoRA blocks, final norm, logits or a classification head), the
+// masked cross-entropy (plus LwF distillation), and the backward pass into the bank's gradients.
+// Activation buffers are allocated here once; a step only writes token ids, targets and the
+// per-step uniforms, replays the plan and reads back the loss. The optimizer is a separate plan.
 import { type BufferRef, type Gpu } from '../gpu/context.ts';
 import { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
-import { recordAdamW } from '../gpu/kernels/adamw.ts';
 import { recordAttentionBackward, recordAttentionForward } from '../gpu/kernels/attention.ts';
-import { recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
+import { recordAccumulate, recordAdd, recordSwigluBackward, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
+import { recordDistill } from '../gpu/kernels/distill.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import { recordCrossEntropy } from '../gpu/kernels/loss.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables, type RopeTables } from '../gpu/kernels/rope.ts';
 import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
-import { PROJ_NAMES, loraScale, peftKey, type LoraConfig, type ProjName } from '../model/peft.ts';
-import type { GpuLinear, GpuWeights } from './gpu-weights.ts';
-import type { LoraParams } from './lora-params.ts';
+import type { ProjName } from '../model/peft.ts';
+import { HEAD_KEY, type Bank } from './bank.ts';
+import type { GpuWeights } from './gpu-weights.ts';
+import { LoraSites } from './lora-sites.ts';
+import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
 
 /**
- * forward: logits only. loss: logits and the mean loss. grad: also the LoRA gradients.
- * train: also the AdamW update (with LoRA dropout active).
+ * forward: logits only. loss: logits and the mean loss. grad: also the bank's gradients.
+ * train: gradients with LoRA dropout active (the optimizer plan runs after it).
  */
 export type PlanMode = 'forward' | 'loss' | 'grad' | 'train';
 
@@ -37,8 +40,16 @@ export interface ModelPlan {
   logits: BufferRef;
   /** One float: the mean loss over counted targets. */
   loss: BufferRef;
-  /** [norm, scale] of the last clipping (train mode). */
-  clip: BufferRef | null;
+  /** [batch * seq] u32, 1 on prompt tokens: what SAPT's router pools over (when the bank has a router). */
+  promptMask: BufferRef | null;
+  /** [batch, J] block mixture: written by the caller when the bank has several blocks and no router; the router's output otherwise. */
+  mix: BufferRef | null;
+  /** [batch * seq, vocab] the teacher's logits for LwF distillation (when distilling). */
+  teacher: BufferRef | null;
+  /** Per layer, the keys (after RoPE) and values of every position: a KV cache's prefill. */
+  kv: { k: BufferRef; v: BufferRef }[];
+  /** Width of the logits: the vocabulary, or the head's classes. */
+  width: number;
   bytes: number;
   destroy(): void;
 }
@@ -46,37 +57,27 @@ export interface ModelPlan {
 export interface GraphModel {
   cfg: ModelConfig;
   weights: GpuWeights;
-  lora: { config: LoraConfig; params: LoraParams } | null;
+  bank: Bank | null;
   step: StepParams;
-}
-
-interface LoraSite {
-  A: BufferRef;
-  B: BufferRef;
-  dA: BufferRef | null;
-  dB: BufferRef | null;
-  /** [N, r] x Aᵀ, saved for dB. */
-  u: BufferRef;
-  /** The dropped-out input, when dropout is active. */
-  xd: BufferRef | null;
-  salt: number;
+  /** LwF: distil the teacher's logits (copied into plan.teacher before each step) into the loss. */
+  distill?: { temperature: number; weight: number } | null;
 }
 
 export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batch: number, seq: number): ModelPlan {
-  const { cfg, weights } = model;
+  const { cfg, weights, bank } = model;
   const N = batch * seq;
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
-  const V = cfg.vocabSize;
   const D = cfg.headDim;
   const qDim = cfg.numHeads * D;
   const kvDim = cfg.numKvHeads * D;
   const backward = mode === 'grad' || mode === 'train';
-  const lora = model.lora;
-  if (backward && !lora) throw new Error('training needs a LoRA adapter: the base weights are frozen');
-  const dropout = mode === 'train' && lora ? lora.config.dropout : 0;
-  const scale = lora ? loraScale(lora.config) : 0;
-  const rank = lora ? lora.config.rank : 0;
+  if (backward && !bank) throw new Error('training needs a LoRA adapter: the base weights are frozen');
+  const dropout = mode === 'train' && bank ? bank.spec.lora.dropout : 0;
+  const head = bank?.spec.head ?? null;
+  const V = head ? head.classes : cfg.vocabSize;
+  const distill = mode !== 'forward' && model.distill ? model.distill : null;
+  if (distill && head) throw new Error('distillation applies to the language-model head only');
 
   const owned: GPUBuffer[] = [];
   let bytes = 0;
@@ -114,48 +115,27 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const logits = buf('logits', N * V);
   const rowLoss = buf('row_loss', N);
   const loss = buf('loss', 1);
+  const teacher = distill ? buf('teacher.logits', N * V) : null;
 
-  // LoRA sites: where each adapted projection reads its A/B and keeps its saved intermediates.
-  const sites = new Map<string, LoraSite>();
-  if (lora) {
-    const grads = backward ? lora.params.trainingBuffers.grads : null;
-    for (const [key] of lora.params.slots) {
-      const m = /layers\.(\d+)\.\w+\.(\w+_proj)\.lora_A\.weight$/.exec(key);
-      if (!m) continue;
-      const l = Number(m[1]);
-      const proj = m[2] as ProjName;
-      const bKey = peftKey(l, proj, 'B');
-      const inDim = weights.layers[l].proj[proj].in;
-      sites.set(`${l}.${proj}`, {
-        A: lora.params.ref(lora.params.params, key),
-        B: lora.params.ref(lora.params.params, bKey),
-        dA: grads ? lora.params.ref(grads, key) : null,
-        dB: grads ? lora.params.ref(grads, bKey) : null,
-        u: buf(`l${l}.${proj}.lora_u`, N * rank),
-        xd: dropout > 0 ? buf(`l${l}.${proj}.lora_xd`, N * inDim) : null,
-        salt: l * PROJ_NAMES.length + PROJ_NAMES.indexOf(proj),
-      });
-    }
-  }
-  const site = (l: number, proj: ProjName) => sites.get(`${l}.${proj}`) ?? null;
+  // Routing: SAPT computes the block mixture on the GPU; otherwise the caller writes it.
+  const J = bank?.blocks ?? 1;
+  const router = bank?.spec.router ? allocRouterBuffers(bank, batch, buf, backward) : null;
+  const promptMask = router ? buf('prompt_mask', N) : null;
+  const mix = router ? router.w : bank && J > 1 ? buf('mix', batch * J) : null;
+  const dmix = router && backward ? buf('d.mix', batch * J) : null;
+  const sites = bank
+    ? new LoraSites({ gpu, plan, bank, tokens: N, seq, dropout, step: model.step.buffer, backward, mix, dmix, alloc: buf })
+    : null;
 
   const linearForward = (l: number, proj: ProjName, x: BufferRef, out: BufferRef) => {
     const lin = weights.layers[l].proj[proj];
-    const label = `l${l}.${proj}`;
-    recordMatmul(gpu, plan, { a: x, b: lin.weight, c: out, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined }, label);
-    const s = site(l, proj);
-    if (!s) return;
-    let xin = x;
-    if (s.xd) {
-      recordDropoutForward(gpu, plan, { n: N * lin.in, pDrop: dropout, salt: s.salt, step: model.step.buffer }, { x, y: s.xd }, `${label}.lora_dropout`);
-      xin = s.xd;
-    }
-    recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: rank, K: lin.in, transB: true }, `${label}.lora_A`);
-    recordMatmul(gpu, plan, { a: s.u, b: s.B, c: out, M: N, N: lin.out, K: rank, transB: true, alpha: scale, beta: 1 }, `${label}.lora_B`);
+    recordMatmul(gpu, plan, { a: x, b: lin.weight, c: out, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined }, `l${l}.${proj}`);
+    sites?.forward(l, proj, x, out);
   };
 
   // Forward.
   recordEmbeddingForward(gpu, plan, { tokens: N, cols: H }, { ids, table: weights.embed, out: resid[0] });
+  if (router && bank) recordRouterForward(gpu, plan, bank, router, { embed: resid[0], mask: promptMask!, seq });
   const normShape = { rows: N, cols: H, eps: cfg.rmsNormEps };
   const attnShape = { batch, seq, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: D };
   for (let l = 0; l < cfg.numLayers; l++) {
@@ -179,14 +159,20 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   }
   const xL = resid[cfg.numLayers];
   recordRmsNormForward(gpu, plan, normShape, { x: xL, w: weights.finalNorm, y: hf, rstd: rstdF }, 'final_norm');
-  recordMatmul(gpu, plan, { a: hf, b: weights.lmHead, c: logits, M: N, N: V, K: H, transB: true }, 'lm_head');
+  const headWeight = head && bank ? bank.params.ref(bank.params.params, HEAD_KEY) : weights.lmHead;
+  recordMatmul(gpu, plan, { a: hf, b: headWeight, c: logits, M: N, N: V, K: H, transB: true }, head ? 'head' : 'lm_head');
+  if (distill && teacher) {
+    // Reads the student logits before the cross-entropy overwrites them with their gradient.
+    recordDistill(gpu, plan, { rows: N, vocab: V, temperature: distill.temperature, weight: distill.weight },
+      { step: model.step.buffer, student: logits, teacher, targets }, 'distill');
+  }
   if (mode !== 'forward') {
     recordCrossEntropy(gpu, plan, { rows: N, vocab: V, writeGrad: backward },
       { step: model.step.buffer, logits, targets, rowLoss, loss }, 'cross_entropy');
   }
+  if (distill && teacher && backward) recordAccumulate(gpu, plan, N * V, { b: teacher, dx: logits }, 'distill.grad');
 
-  let clip: BufferRef | null = null;
-  if (backward && lora) {
+  if (backward && bank && sites) {
     // Shared backward scratch.
     const dX = buf('d.resid', N * H);
     const dh = buf('d.h', N * H);
@@ -198,39 +184,26 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
     const dgate = buf('d.gate', N * I);
     const dup = buf('d.up', N * I);
     const dact = buf('d.act', N * I);
-    const du = buf('d.lora_u', N * rank);
-    const dxd = dropout > 0 ? buf('d.lora_xd', N * Math.max(H, I, qDim)) : null;
+    if (dmix) plan.clear(dmix.buffer, dmix.offset, dmix.size);
 
     /** LoRA grads of one projection, and dx (=, or += when accumulate) of its input when wanted. */
     const linearBackward = (l: number, proj: ProjName, dy: BufferRef, x: BufferRef, dx: BufferRef | null, accumulate: boolean) => {
-      const lin: GpuLinear = weights.layers[l].proj[proj];
-      const label = `l${l}.${proj}.bwd`;
-      const s = site(l, proj);
-      if (s) {
-        const xin = s.xd ?? x;
-        recordMatmul(gpu, plan, { a: dy, b: s.u, c: s.dB!, M: lin.out, N: rank, K: N, transA: true, alpha: scale }, `${label}.dB`);
-        recordMatmul(gpu, plan, { a: dy, b: s.B, c: du, M: N, N: rank, K: lin.out, alpha: scale }, `${label}.du`);
-        recordMatmul(gpu, plan, { a: du, b: xin, c: s.dA!, M: rank, N: lin.in, K: N, transA: true }, `${label}.dA`);
-      }
+      sites.backwardGrads(l, proj, dy, x);
       if (!dx) return;
-      recordMatmul(gpu, plan, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `${label}.dx`);
-      if (!s) return;
-      if (s.xd && dxd) {
-        const scratch = { buffer: dxd.buffer, offset: 0, size: N * lin.in * 4 };
-        recordMatmul(gpu, plan, { a: du, b: s.A, c: scratch, M: N, N: lin.in, K: rank }, `${label}.lora_dx`);
-        recordDropoutBackwardAdd(gpu, plan, { n: N * lin.in, pDrop: dropout, salt: s.salt, step: model.step.buffer }, { dy: scratch, dx }, `${label}.lora_dropout`);
-      } else {
-        recordMatmul(gpu, plan, { a: du, b: s.A, c: dx, M: N, N: lin.in, K: rank, beta: 1 }, `${label}.lora_dx`);
-      }
+      const lin = weights.layers[l].proj[proj];
+      recordMatmul(gpu, plan, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
+      sites.backwardDx(l, proj, dx);
     };
 
-    // d logits (already in place) -> d final hidden -> d residual.
-    recordMatmul(gpu, plan, { a: logits, b: weights.lmHead, c: dh, M: N, N: H, K: V }, 'lm_head.bwd');
+    // d logits (already in place) -> head gradient -> d final hidden -> d residual.
+    if (head && bank.trainSelection.head) {
+      recordMatmul(gpu, plan, { a: logits, b: hf, c: bank.params.ref(bank.params.trainingBuffers.grads, HEAD_KEY), M: V, N: H, K: N, transA: true }, 'head.bwd.dw');
+    }
+    recordMatmul(gpu, plan, { a: logits, b: headWeight, c: dh, M: N, N: H, K: V }, head ? 'head.bwd' : 'lm_head.bwd');
     recordRmsNormBackward(gpu, plan, normShape, { x: xL, w: weights.finalNorm, rstd: rstdF, dy: dh, dx: dX, accumulate: false }, 'final_norm.bwd');
 
-    const has = (l: number, ...projs: ProjName[]) => projs.some((p) => sites.has(`${l}.${p}`));
-    let lowest = cfg.numLayers;
-    for (let l = 0; l < cfg.numLayers; l++) if (has(l, ...PROJ_NAMES)) { lowest = l; break; }
+    const has = (l: number, ...projs: ProjName[]) => sites.has(l, ...projs);
+    const lowest = Math.min(cfg.numLayers, sites.lowestLayer);
     for (let l = cfg.numLayers - 1; l >= lowest; l--) {
       const a = acts[l];
       const w = weights.layers[l];
@@ -260,17 +233,12 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
         recordRmsNormBackward(gpu, plan, normShape, { x: resid[l], w: w.inputNorm, rstd: a.rstd1, dy: dh, dx: dX, accumulate: true }, `l${l}.input_norm.bwd`);
       }
     }
-
-    if (mode === 'train') {
-      const tb = lora.params.trainingBuffers;
-      const partials = buf('adamw.partials', 256);
-      clip = buf('adamw.clip', 2);
-      recordAdamW(gpu, plan, lora.params.totalFloats, { step: model.step.buffer, params: lora.params.params, grads: tb.grads, m: tb.m, v: tb.v, partials, clip });
-    }
+    if (router && dmix && bank.trainSelection.router) recordRouterBackward(gpu, plan, bank, router, { dmix, klScale: 0 }, false);
   }
 
   return {
-    mode, batch, seq, plan, ids, targets, logits, loss, clip, bytes,
+    mode, batch, seq, plan, ids, targets, logits, loss, promptMask, mix, teacher, width: V, bytes,
+    kv: acts.map((a) => ({ k: a.k, v: a.v })),
     destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
   };
 }

@@ -1,6 +1,6 @@
-// All LoRA tensors of a model in one flat f32 GPU buffer (each tensor at a 256-byte aligned offset),
-// with gradient and AdamW moment buffers of the same layout, so clipping and the optimizer are one
-// dispatch each over the whole adapter.
+// All trainable tensors of an adapter bank in one flat f32 GPU buffer (each tensor at a 256-byte
+// aligned offset), with gradient, AdamW moment and trainable-mask buffers of the same layout, so
+// clipping and the optimizer are one dispatch each over the whole bank.
 import type { BufferRef, Gpu } from '../gpu/context.ts';
 import type { HostTensor } from '../model/weights.ts';
 
@@ -16,7 +16,8 @@ export class LoraParams {
   readonly slots = new Map<string, LoraSlot>();
   readonly totalFloats: number;
   readonly params: GPUBuffer;
-  private training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer } | null = null;
+  private training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer } | null = null;
+  private maskData: Float32Array;
 
   constructor(private readonly gpu: Gpu, shapes: Map<string, number[]>) {
     let offset = 0;
@@ -27,6 +28,8 @@ export class LoraParams {
     }
     this.totalFloats = Math.max(offset, ALIGN_FLOATS);
     this.params = gpu.createBuffer('lora.params', this.totalFloats * 4);
+    this.maskData = new Float32Array(this.totalFloats);
+    for (const sl of this.slots.values()) this.maskData.fill(1, sl.offset, sl.offset + sl.count);
   }
 
   get parameterCount(): number {
@@ -35,14 +38,42 @@ export class LoraParams {
     return n;
   }
 
-  /** Gradient and moment buffers, created on first use (inference never allocates them). */
-  get trainingBuffers(): { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer } {
-    this.training ??= {
-      grads: this.gpu.createBuffer('lora.grads', this.totalFloats * 4),
-      m: this.gpu.createBuffer('lora.adam_m', this.totalFloats * 4),
-      v: this.gpu.createBuffer('lora.adam_v', this.totalFloats * 4),
-    };
+  /** Gradient, moment and trainable-mask buffers, created on first use (inference never allocates them). */
+  get trainingBuffers(): { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer } {
+    if (!this.training) {
+      this.training = {
+        grads: this.gpu.createBuffer('lora.grads', this.totalFloats * 4),
+        m: this.gpu.createBuffer('lora.adam_m', this.totalFloats * 4),
+        v: this.gpu.createBuffer('lora.adam_v', this.totalFloats * 4),
+        mask: this.gpu.createBuffer('lora.train_mask', this.totalFloats * 4),
+      };
+      this.gpu.write(this.training.mask, this.maskData);
+    }
     return this.training;
+  }
+
+  /**
+   * Marks what the optimizer trains: for each slot, null (frozen), 'all', or a [start, end) range of
+   * elements within the slot. Gradients are zeroed so nothing stale reaches the norm or a Fisher sum.
+   */
+  setTrainable(which: (key: string, slot: LoraSlot) => 'all' | [number, number] | null): void {
+    this.maskData = new Float32Array(this.totalFloats);
+    for (const [key, sl] of this.slots) {
+      const w = which(key, sl);
+      if (w === 'all') this.maskData.fill(1, sl.offset, sl.offset + sl.count);
+      else if (w) this.maskData.fill(1, sl.offset + w[0], sl.offset + w[1]);
+    }
+    if (this.training) {
+      this.gpu.write(this.training.mask, this.maskData);
+      this.gpu.write(this.training.grads, new Float32Array(this.totalFloats));
+    }
+  }
+
+  /** Number of parameters the optimizer currently trains. */
+  get trainableCount(): number {
+    let n = 0;
+    for (const v of this.maskData) n += v;
+    return n;
   }
 
   slot(key: string): LoraSlot {
@@ -56,6 +87,7 @@ export class LoraParams {
     return { buffer, offset: s.offset * 4, size: s.count * 4 };
   }
 
+  /** Writes every slot from `tensors` (all must be present, with matching sizes). */
   upload(tensors: Map<string, HostTensor>): void {
     const flat = new Float32Array(this.totalFloats);
     for (const [key, s] of this.slots) {
@@ -75,9 +107,14 @@ export class LoraParams {
     this.gpu.write(this.training.v, zeros);
   }
 
-  async download(which: 'params' | 'grads' = 'params'): Promise<Map<string, HostTensor>> {
+  /** The whole flat buffer (params or grads), e.g. for snapshots, anchors and Fisher estimates. */
+  async readFlat(which: 'params' | 'grads' = 'params'): Promise<Float32Array> {
     const buffer = which === 'params' ? this.params : this.trainingBuffers.grads;
-    const flat = await this.gpu.readF32(buffer, this.totalFloats);
+    return this.gpu.readF32(buffer, this.totalFloats);
+  }
+
+  async download(which: 'params' | 'grads' = 'params'): Promise<Map<string, HostTensor>> {
+    const flat = await this.readFlat(which);
     const out = new Map<string, HostTensor>();
     for (const [key, s] of this.slots) {
       out.set(key, { shape: [...s.shape], data: flat.slice(s.offset, s.offset + s.count) });
@@ -91,6 +128,7 @@ export class LoraParams {
       this.gpu.destroyBuffer(this.training.grads);
       this.gpu.destroyBuffer(this.training.m);
       this.gpu.destroyBuffer(this.training.v);
+      this.gpu.destroyBuffer(this.training.mask);
     }
   }
 }

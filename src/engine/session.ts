@@ -1,6 +1,7 @@
 // The engine's public facade: opens a Hugging Face model (and optionally a PEFT adapter) on a GPU,
-// and runs forward passes, gradient computations and AdamW training steps on it. The CLI and the
-// browser worker both use this.
+// and runs forward passes, gradient computations, AdamW training steps (with continual-learning
+// loss terms) and greedy decoding on it, through an adapter bank. The CLI, the continual-learning
+// runner and the browser worker all use this.
 import type { Gpu } from '../gpu/context.ts';
 import { StepParams } from '../gpu/step-params.ts';
 import type { FileSource } from '../io/files.ts';
@@ -14,9 +15,11 @@ import { createRng } from '../model/rng.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import { loadWeights, type HostTensor, type WeightsProgress } from '../model/weights.ts';
 import { prepareBatch, type TokenBatch } from './batch.ts';
+import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
+import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
+import { buildArmPlan, buildEwcPlan, buildOrthoPlan, buildUpdatePlan, type ArmPlan } from './extras.ts';
 import { buildModelPlan, type ModelPlan, type PlanMode } from './graph.ts';
 import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
-import { LoraParams } from './lora-params.ts';
 
 export interface TrainHyper {
   lr: number;
@@ -44,6 +47,36 @@ export interface OpenOptions {
   onProgress?: (p: WeightsProgress) => void;
 }
 
+/** A batch with what routing needs: the prompt mask (SAPT pools the prompt) and a block mixture (several blocks, no router). */
+export interface EngineBatch extends TokenBatch {
+  /** [batchSize * seqLen] 1 on prompt tokens. Required when the bank has a router. */
+  promptMask?: Uint8Array;
+  /** [batchSize, J] block weights. Required when the bank has several blocks and no router. */
+  mix?: Float32Array;
+}
+
+/** Extra loss terms of a training step, each added on the GPU before the optimizer runs. */
+export interface StepExtras {
+  /** LwF: weight · T² · KL(teacher || student) on the counted target positions. */
+  distill?: { teacher: Bank; temperature: number; weight: number };
+  /** EWC: (lambda/2) Σ F (θ − θ*)², with anchor θ* and Fisher F laid out like the bank. */
+  ewc?: { lambda: number; anchor: GPUBuffer; fisher: GPUBuffer };
+  /** O-LoRA: lambda · Σ |A_old A_newᵀ| over the adapted projections. */
+  orthoLambda?: number;
+  /** SAPT ARM: klScale · KL(target || router attention) on replayed inputs (router only). */
+  arm?: { batch: { ids: Int32Array; promptMask: Uint8Array; batchSize: number; seqLen: number }; targets: Float32Array; klScale: number };
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Ids that end a sequence (default: the tokenizer's stop ids). */
+  stopIds?: readonly number[];
+  /** Per prompt, the block mixture (several blocks and no router). */
+  mix?: Float32Array[];
+  /** Prompts decoded together (default 8). */
+  batchSize?: number;
+}
+
 export interface SessionInfo {
   arch: string;
   numParams: number;
@@ -54,34 +87,38 @@ export interface SessionInfo {
   weightBytes: number;
 }
 
-const MAX_CACHED_PLANS = 4;
+const MAX_CACHED_PLANS = 12;
+
+interface CachedPlan {
+  bankId: number;
+  destroy(): void;
+}
 
 export class Session {
   readonly config: ModelConfig;
   readonly tokenizer: TextTokenizer | null;
-  readonly lora: LoraConfig | null;
   readonly info: SessionInfo;
   train: TrainHyper;
-  private readonly gpu: Gpu;
+  readonly gpu: Gpu;
   private readonly weights: GpuWeights;
-  private readonly loraParams: LoraParams | null;
+  private activeBank: Bank | null;
   private readonly step: StepParams;
-  private readonly plans = new Map<string, ModelPlan>();
+  private readonly plans = new Map<string, CachedPlan>();
   private readonly staging: GPUBuffer[] = [];
   private stepCount = 0;
   private readonly seed: number;
+  private banksCreated = 0;
   private destroyed = false;
 
   private constructor(gpu: Gpu, init: {
-    config: ModelConfig; tokenizer: TextTokenizer | null; lora: LoraConfig | null; weights: GpuWeights;
-    loraParams: LoraParams | null; numParams: number; seed: number; train: TrainHyper;
+    config: ModelConfig; tokenizer: TextTokenizer | null; weights: GpuWeights;
+    bank: Bank | null; numParams: number; seed: number; train: TrainHyper;
   }) {
     this.gpu = gpu;
     this.config = init.config;
     this.tokenizer = init.tokenizer;
-    this.lora = init.lora;
     this.weights = init.weights;
-    this.loraParams = init.loraParams;
+    this.activeBank = init.bank;
     this.seed = init.seed;
     this.train = init.train;
     this.step = new StepParams(gpu);
@@ -91,7 +128,7 @@ export class Session {
       numLayers: init.config.numLayers,
       hiddenSize: init.config.hiddenSize,
       vocabSize: init.config.vocabSize,
-      loraParams: init.loraParams?.parameterCount ?? 0,
+      loraParams: init.bank?.params.parameterCount ?? 0,
       weightBytes: init.weights.bytes,
     };
   }
@@ -115,13 +152,45 @@ export class Session {
     let numParams = 0;
     for (const t of host.values()) numParams += t.data.length;
     const weights = uploadWeights(gpu, config, host);
-    let loraParams: LoraParams | null = null;
+    let bank: Bank | null = null;
     if (lora && loraTensors) {
-      loraParams = new LoraParams(gpu, loraTensorShapes(lora, config));
-      loraParams.upload(loraTensors);
+      bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));
+      bank.setTrainable({ block: 0, router: false, head: false });
     }
     await gpu.flush();
-    return new Session(gpu, { config, tokenizer, lora, weights, loraParams, numParams, seed, train: { ...DEFAULT_TRAIN, ...opts.train } });
+    return new Session(gpu, { config, tokenizer, weights, bank, numParams, seed, train: { ...DEFAULT_TRAIN, ...opts.train } });
+  }
+
+  /** The LoRA settings of the active bank. */
+  get lora(): LoraConfig | null {
+    return this.activeBank?.spec.lora ?? null;
+  }
+
+  get bank(): Bank | null {
+    return this.activeBank;
+  }
+
+  /** Makes `bank` the one forward, loss, training and decoding use (the session keeps no ownership of it). */
+  useBank(bank: Bank | null): void {
+    this.activeBank = bank;
+  }
+
+  /** A new bank on this session's model, seeded from the session's seed; `from` supplies its leading blocks. */
+  async createBank(spec: BankSpec, from?: Bank): Promise<Bank> {
+    this.banksCreated++;
+    return Bank.create(this.gpu, this.config, spec, createRng((this.seed * 7919 + this.banksCreated) >>> 0), from);
+  }
+
+  /** Destroys a bank and every cached plan built for it. */
+  releaseBank(bank: Bank): void {
+    for (const [key, p] of this.plans) {
+      if (p.bankId === bank.id) {
+        p.destroy();
+        this.plans.delete(key);
+      }
+    }
+    if (this.activeBank === bank) this.activeBank = null;
+    bank.destroy();
   }
 
   encode(text: string): number[] {
@@ -129,35 +198,89 @@ export class Session {
     return this.tokenizer.encode(text);
   }
 
-  /** Logits [seqLen * vocab] for each sequence of the batch. */
-  async forward(batch: Pick<TokenBatch, 'ids' | 'batchSize' | 'seqLen'>): Promise<Float32Array[]> {
-    const { plan, prepared } = this.prepare('forward', { ...batch, labels: new Int32Array(batch.ids.length).fill(-100) });
-    this.submit(plan, prepared.counted);
+  /** Logits [seqLen * width] for each sequence of the batch (width: the vocabulary, or a head's classes). */
+  async forward(batch: Pick<EngineBatch, 'ids' | 'batchSize' | 'seqLen' | 'promptMask' | 'mix'>): Promise<Float32Array[]> {
+    const { plan } = this.prepare('forward', { ...batch, labels: new Int32Array(batch.ids.length).fill(-100) });
+    this.writeStep(0);
+    plan.plan.submit(this.gpu.device);
     const all = await this.gpu.readF32(plan.logits);
-    const per = batch.seqLen * this.config.vocabSize;
+    const per = batch.seqLen * plan.width;
     return Array.from({ length: batch.batchSize }, (_, b) => all.slice(b * per, (b + 1) * per));
   }
 
+  /** SAPT: the router's attention over the bank's blocks, [batchSize * J]. */
+  async routing(batch: Pick<EngineBatch, 'ids' | 'batchSize' | 'seqLen' | 'promptMask'>): Promise<Float32Array> {
+    const bank = this.requireBank();
+    if (!bank.spec.router) throw new Error('this bank has no router');
+    const { plan } = this.prepare('forward', { ...batch, labels: new Int32Array(batch.ids.length).fill(-100) });
+    this.writeStep(0);
+    plan.plan.submit(this.gpu.device);
+    return this.gpu.readF32(plan.mix!);
+  }
+
   /** Mean cross-entropy over counted labels, without gradients. */
-  async loss(batch: TokenBatch): Promise<number> {
+  async loss(batch: EngineBatch): Promise<number> {
     const { plan, prepared } = this.prepare('loss', batch);
-    this.submit(plan, prepared.counted);
+    this.writeStep(prepared.counted);
+    plan.plan.submit(this.gpu.device);
     return this.readLoss(plan);
   }
 
-  /** The loss and the gradient of every LoRA tensor (no dropout, no update). */
-  async gradients(batch: TokenBatch): Promise<{ loss: number; grads: Map<string, HostTensor> }> {
+  /** The loss and the gradient of every bank tensor (no dropout, no update). */
+  async gradients(batch: EngineBatch): Promise<{ loss: number; grads: Map<string, HostTensor> }> {
     const { plan, prepared } = this.prepare('grad', batch);
-    this.submit(plan, prepared.counted);
+    this.writeStep(prepared.counted);
+    plan.plan.submit(this.gpu.device);
     const loss = await this.readLoss(plan);
-    return { loss, grads: await this.requireLora().download('grads') };
+    return { loss, grads: await this.requireBank().params.download('grads') };
   }
 
-  /** One AdamW step on the batch; resolves to the loss before the update. Steps may be queued without awaiting. */
-  trainStep(batch: TokenBatch): Promise<number> {
-    const { plan, prepared } = this.prepare('train', batch);
+  /** The flat gradient buffer of the active bank after a `gradients` call (EWC's Fisher estimate). */
+  async flatGradients(batch: EngineBatch): Promise<{ loss: number; grads: Float32Array }> {
+    const { plan, prepared } = this.prepare('grad', batch);
+    this.writeStep(prepared.counted);
+    plan.plan.submit(this.gpu.device);
+    const loss = await this.readLoss(plan);
+    return { loss, grads: await this.requireBank().params.readFlat('grads') };
+  }
+
+  /**
+   * One AdamW step on the batch, with the extra loss terms; resolves to the language-model loss
+   * before the update. Steps may be queued without awaiting.
+   */
+  trainStep(batch: EngineBatch, extras: StepExtras = {}): Promise<number> {
+    const bank = this.requireBank();
+    const distill = extras.distill ? { temperature: extras.distill.temperature, weight: extras.distill.weight } : null;
+    const { plan, prepared } = this.prepare('train', batch, distill);
     this.stepCount++;
-    this.submit(plan, prepared.counted);
+    this.writeStep(prepared.counted);
+    const enc = this.gpu.device.createCommandEncoder({ label: 'train-step' });
+    if (extras.distill && plan.teacher) {
+      const teacher = this.teacherLogits(extras.distill.teacher, batch);
+      teacher.plan.encode(enc);
+      enc.copyBufferToBuffer(teacher.logits.buffer, teacher.logits.offset, plan.teacher.buffer, plan.teacher.offset, plan.teacher.size);
+    }
+    plan.plan.encode(enc);
+    if (extras.ewc) {
+      const e = extras.ewc;
+      this.cached(`ewc:${bank.id}:${e.lambda}:${this.bufferId(e.anchor)}:${this.bufferId(e.fisher)}`, bank, () => buildEwcPlan(this.gpu, bank, e.lambda, e.anchor, e.fisher)).plan.encode(enc);
+    }
+    if (extras.orthoLambda) {
+      const lambda = extras.orthoLambda;
+      this.cached(`olora:${bank.id}:${bank.trainSelection.block}:${lambda}`, bank, () => buildOrthoPlan(this.gpu, bank, lambda)).plan.encode(enc);
+    }
+    if (extras.arm) {
+      const a = extras.arm;
+      const arm = this.cached(`arm:${bank.id}:${a.batch.batchSize}x${a.batch.seqLen}:${a.klScale}`, bank,
+        () => buildArmPlan(this.gpu, bank, this.weights, a.batch.batchSize, a.batch.seqLen, a.klScale)) as ArmPlan;
+      this.writeTokens(arm.ids, a.batch.ids);
+      this.gpu.write(arm.mask, maskWords(a.batch.promptMask, a.batch.ids.length));
+      if (a.targets.length !== a.batch.batchSize * bank.blocks) throw new Error(`ARM targets have ${a.targets.length} values, expected ${a.batch.batchSize} x ${bank.blocks}`);
+      this.gpu.write(arm.target, a.targets);
+      arm.plan.encode(enc);
+    }
+    this.cached(`update:${bank.id}`, bank, () => buildUpdatePlan(this.gpu, bank, this.step)).plan.encode(enc);
+    this.gpu.device.queue.submit([enc.finish()]);
     return this.readLoss(plan);
   }
 
@@ -167,20 +290,38 @@ export class Session {
 
   /** Starts a fresh optimizer (moments and step count), keeping the adapter's weights. */
   resetOptimizer(): void {
-    this.requireLora().resetOptimizer();
+    this.requireBank().params.resetOptimizer();
     this.stepCount = 0;
   }
 
+  /**
+   * Greedy decoding with a KV cache: each prompt's continuation (without the prompt), stopping at a
+   * stop id (not included) or after maxNewTokens.
+   */
+  async generate(prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+    const stop = new Set(opts.stopIds ?? this.tokenizer?.stopIds ?? []);
+    const B = Math.max(1, Math.min(opts.batchSize ?? 8, prompts.length));
+    const out: number[][] = [];
+    for (let start = 0; start < prompts.length; start += B) {
+      const chunk = prompts.slice(start, start + B);
+      const mix = opts.mix?.slice(start, start + B);
+      out.push(...(await this.generateChunk(chunk, B, opts.maxNewTokens, stop, mix)));
+    }
+    return out;
+  }
+
   async adapterTensors(): Promise<Map<string, HostTensor>> {
-    return this.requireLora().download('params');
+    return this.requireBank().params.download('params');
   }
 
-  async exportAdapter(baseModelName: string | null = null): Promise<PeftFiles> {
-    if (!this.lora) throw new Error('this session has no adapter');
-    return writePeftAdapter(this.lora, this.config, await this.adapterTensors(), baseModelName);
+  /** The active bank's adapter in PEFT format: its only block, or block `block` of several. */
+  async exportAdapter(baseModelName: string | null = null, block = 0): Promise<PeftFiles> {
+    const bank = this.requireBank();
+    const tensors = bank.blocks === 1 && block === 0 ? await this.adapterBlockOnly(bank) : await bank.blockTensors(block);
+    return writePeftAdapter(bank.spec.lora, this.config, tensors, baseModelName);
   }
 
-  /** Bytes of GPU memory held by weights, adapter, optimizer state and cached plans. */
+  /** Bytes of GPU memory held by weights, banks, optimizer state and cached plans. */
   get gpuBytes(): number {
     return this.gpu.bytesAllocated;
   }
@@ -191,45 +332,107 @@ export class Session {
     for (const p of this.plans.values()) p.destroy();
     this.plans.clear();
     this.weights.destroy();
-    this.loraParams?.destroy();
+    this.activeBank?.destroy();
     for (const s of this.staging) s.destroy();
   }
 
-  private requireLora(): LoraParams {
-    if (!this.loraParams) throw new Error('this session has no adapter');
-    return this.loraParams;
+  private async adapterBlockOnly(bank: Bank): Promise<Map<string, HostTensor>> {
+    const all = await bank.params.download();
+    for (const key of [...all.keys()]) if (!key.includes('.lora_')) all.delete(key);
+    return all;
   }
 
-  private prepare(mode: PlanMode, batch: TokenBatch) {
-    if (this.destroyed) throw new Error('session was destroyed');
-    const prepared = prepareBatch(batch, this.config.vocabSize);
-    const plan = this.planFor(mode, batch.batchSize, batch.seqLen);
-    this.gpu.write(plan.ids, prepared.ids);
-    this.gpu.write(plan.targets, prepared.targets);
-    return { plan, prepared };
+  private requireBank(): Bank {
+    if (!this.activeBank) throw new Error('this session has no adapter');
+    return this.activeBank;
   }
 
-  private planFor(mode: PlanMode, batch: number, seq: number): ModelPlan {
-    const key = `${mode}:${batch}x${seq}`;
-    let plan = this.plans.get(key);
-    if (plan) {
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  /** A stable number per GPU buffer, for plan cache keys. */
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  private cached<T extends { destroy(): void }>(key: string, bank: Bank | null, build: () => T): T {
+    const hit = this.plans.get(key) as (CachedPlan & { value: T }) | undefined;
+    if (hit) {
       // Keep most recently used last.
       this.plans.delete(key);
-      this.plans.set(key, plan);
-      return plan;
+      this.plans.set(key, hit);
+      return hit.value;
     }
     if (this.plans.size >= MAX_CACHED_PLANS) {
-      const [oldKey, old] = this.plans.entries().next().value as [string, ModelPlan];
+      const [oldKey, old] = this.plans.entries().next().value as [string, CachedPlan];
       old.destroy();
       this.plans.delete(oldKey);
     }
-    const lora = this.lora && this.loraParams ? { config: this.lora, params: this.loraParams } : null;
-    plan = buildModelPlan(this.gpu, { cfg: this.config, weights: this.weights, lora, step: this.step }, mode, batch, seq);
-    this.plans.set(key, plan);
+    const value = build();
+    this.plans.set(key, { bankId: bank?.id ?? 0, destroy: () => value.destroy(), value } as CachedPlan & { value: T });
+    return value;
+  }
+
+  private modelPlan(mode: PlanMode, bank: Bank | null, batch: number, seq: number, distill: { temperature: number; weight: number } | null = null): ModelPlan {
+    // Backward plans bake in what the bank trains (the block its gradients go to, router, head).
+    const sel = bank && (mode === 'grad' || mode === 'train') ? bank.trainSelection : null;
+    const trains = sel ? `${sel.block},${sel.router ? 1 : 0},${sel.head ? 1 : 0}` : '';
+    const key = `model:${bank?.id ?? 0}:${mode}:${batch}x${seq}:${trains}:${distill ? `${distill.temperature},${distill.weight}` : ''}`;
+    return this.cached(key, bank, () => buildModelPlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step, distill }, mode, batch, seq));
+  }
+
+  private prepare(mode: PlanMode, batch: EngineBatch, distill: { temperature: number; weight: number } | null = null) {
+    if (this.destroyed) throw new Error('session was destroyed');
+    const prepared = prepareBatch(batch, this.config.vocabSize, this.activeBank?.spec.head?.classes ?? this.config.vocabSize);
+    const plan = this.modelPlan(mode, this.activeBank, batch.batchSize, batch.seqLen, distill);
+    this.writeInputs(plan, batch, prepared.ids, prepared.targets);
+    return { plan, prepared };
+  }
+
+  private writeInputs(plan: ModelPlan, batch: EngineBatch, ids: Uint32Array, targets: Int32Array): void {
+    this.gpu.write(plan.ids, ids);
+    this.gpu.write(plan.targets, targets);
+    const bank = this.activeBank;
+    if (plan.promptMask) {
+      if (!batch.promptMask) throw new Error('this adapter routes on the prompt: the batch needs a prompt mask');
+      this.gpu.write(plan.promptMask, maskWords(batch.promptMask, ids.length));
+    } else if (plan.mix && bank) {
+      const expected = batch.batchSize * bank.blocks;
+      if (!batch.mix || batch.mix.length !== expected) {
+        throw new Error(`this adapter has ${bank.blocks} blocks and no router: the batch needs a block mixture of ${expected} weights`);
+      }
+      this.gpu.write(plan.mix, batch.mix);
+    }
+  }
+
+  private teacherLogits(teacher: Bank, batch: EngineBatch): ModelPlan {
+    const plan = this.modelPlan('forward', teacher, batch.batchSize, batch.seqLen);
+    const prepared = prepareBatch(batch, this.config.vocabSize);
+    const saved = this.activeBank;
+    this.activeBank = teacher;
+    try {
+      this.writeInputs(plan, batch, prepared.ids, prepared.targets);
+    } finally {
+      this.activeBank = saved;
+    }
     return plan;
   }
 
-  private submit(plan: ModelPlan, counted: number): void {
+  private writeTokens(target: { buffer: GPUBuffer; offset: number; size: number }, ids: Int32Array): void {
+    const words = new Uint32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) throw new Error(`token id ${id} at position ${i} is outside the vocabulary [0, ${this.config.vocabSize})`);
+      words[i] = id;
+    }
+    this.gpu.write(target, words);
+  }
+
+  private writeStep(counted: number): void {
     const t = this.train;
     this.step.write({
       invCount: counted > 0 ? 1 / counted : 0,
@@ -237,7 +440,77 @@ export class Session {
       step: Math.max(1, this.stepCount),
       seed: (this.seed * 0x9e3779b1 + this.stepCount) >>> 0,
     });
-    plan.plan.submit(this.gpu.device);
+  }
+
+  private async generateChunk(prompts: number[][], B: number, maxNew: number, stop: Set<number>, mix: Float32Array[] | undefined): Promise<number[][]> {
+    const bank = this.activeBank;
+    const V = this.config.vocabSize;
+    const lengths = prompts.map((p) => p.length);
+    if (lengths.some((n) => n === 0)) throw new Error('cannot generate from an empty prompt');
+    // Prompt lengths are rounded up so a handful of plan shapes serve a whole evaluation.
+    const T = Math.ceil(Math.max(...lengths) / 16) * 16;
+    const maxSeq = T + Math.max(1, maxNew);
+    const ids = new Int32Array(B * T);
+    const promptMask = new Uint8Array(B * T);
+    prompts.forEach((p, b) => {
+      ids.set(p, b * T);
+      promptMask.fill(1, b * T, b * T + p.length);
+    });
+    let mixFlat: Float32Array | undefined;
+    if (bank && bank.blocks > 1 && !bank.spec.router) {
+      if (!mix || mix.length !== prompts.length) throw new Error(`this adapter has ${bank.blocks} blocks and no router: give a block mixture per prompt`);
+      mixFlat = new Float32Array(B * bank.blocks);
+      mix.forEach((m, b) => mixFlat!.set(m, b * bank.blocks));
+    }
+    const prefill = this.modelPlan('forward', bank, B, T);
+    this.writeInputs(prefill, { ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T, promptMask, mix: mixFlat },
+      prepareBatch({ ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T }, V).ids, new Int32Array(B * T).fill(-1));
+    const decode = this.cached(`decode:${bank?.id ?? 0}:${B}x${maxSeq}`, bank,
+      () => buildDecodePlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step }, B, maxSeq)) as DecodePlan;
+    this.writeStep(0);
+    const enc = this.gpu.device.createCommandEncoder({ label: 'prefill' });
+    prefill.plan.encode(enc);
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const kvBytes = T * decode.kvDim * 4;
+      for (let b = 0; b < B; b++) {
+        const src = prefill.kv[l];
+        enc.copyBufferToBuffer(src.k.buffer, src.k.offset + b * kvBytes, decode.caches[l].k.buffer, decode.caches[l].k.offset + b * maxSeq * decode.kvDim * 4, kvBytes);
+        enc.copyBufferToBuffer(src.v.buffer, src.v.offset + b * kvBytes, decode.caches[l].v.buffer, decode.caches[l].v.offset + b * maxSeq * decode.kvDim * 4, kvBytes);
+      }
+    }
+    if (decode.mix && prefill.mix) enc.copyBufferToBuffer(prefill.mix.buffer, prefill.mix.offset, decode.mix.buffer, decode.mix.offset, decode.mix.size);
+    this.gpu.device.queue.submit([enc.finish()]);
+    if (decode.mix && mixFlat && !prefill.mix) this.gpu.write(decode.mix, mixFlat);
+    const logits = await this.gpu.readF32(prefill.logits);
+    const argmax = (row: Float32Array, at: number) => {
+      let best = 0, bestV = -Infinity;
+      for (let i = 0; i < V; i++) if (row[at + i] > bestV) { bestV = row[at + i]; best = i; }
+      return best;
+    };
+    const outs: number[][] = prompts.map(() => []);
+    const done = prompts.map(() => false);
+    let next = prompts.map((p, b) => argmax(logits, (b * T + p.length - 1) * V));
+    for (let s = 0; s < maxNew; s++) {
+      next.forEach((tok, b) => {
+        if (done[b]) return;
+        if (stop.has(tok)) done[b] = true;
+        else outs[b].push(tok);
+      });
+      if (done.every((d) => d) || s === maxNew - 1) break;
+      const stepIds = new Uint32Array(B);
+      const pos = new Uint32Array(B);
+      for (let b = 0; b < B; b++) {
+        stepIds[b] = b < prompts.length ? next[b] : 0;
+        pos[b] = b < prompts.length ? Math.min(lengths[b] + s, maxSeq - 1) : 0;
+      }
+      this.gpu.write(decode.ids, stepIds);
+      this.gpu.write(decode.pos, pos);
+      decode.plan.submit(this.gpu.device);
+      const stepLogits = await this.gpu.readF32(decode.logits);
+      next = prompts.map((_, b) => argmax(stepLogits, b * V));
+    }
+    for (let b = 0; b < prompts.length; b++) if (!done[b] && outs[b].length > maxNew) outs[b].length = maxNew;
+    return outs;
   }
 
   /** Copies the loss into a pooled staging buffer right behind the submitted work and maps it. */
@@ -255,6 +528,12 @@ export class Session {
     this.gpu.throwIfFailed();
     return value;
   }
+}
+
+/** A 0/1 byte mask as the u32 words the kernels read. */
+function maskWords(mask: Uint8Array, n: number): Uint32Array {
+  if (mask.length !== n) throw new Error(`prompt mask has ${mask.length} entries, expected ${n}`);
+  return Uint32Array.from(mask, (v) => (v ? 1 : 0));
 }
 
 export async function openSession(gpu: Gpu, src: FileSource, opts?: OpenOptions): Promise<Session> {

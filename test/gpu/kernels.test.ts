@@ -9,7 +9,7 @@ import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../../src/gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables } from '../../src/gpu/kernels/rope.ts';
 import { recordAttentionBackward, recordAttentionForward } from '../../src/gpu/kernels/attention.ts';
-import { recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
+import { recordAccumulate, recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
 import { recordEmbeddingBackward, recordEmbeddingForward } from '../../src/gpu/kernels/embedding.ts';
 import { recordCrossEntropy } from '../../src/gpu/kernels/loss.ts';
 import { recordAdamW } from '../../src/gpu/kernels/adamw.ts';
@@ -146,15 +146,17 @@ describe('WGSL kernels vs CPU reference', () => {
     });
   }
 
-  it('swiglu forward and backward, residual add', async () => {
+  it('swiglu forward and backward, residual add, accumulate', async () => {
     const n = 1001;
     const g = randomArray(n, 15, 4), u = randomArray(n, 16), d = randomArray(n, 17);
-    const bg = up(g), bu = up(u), bd = up(d), act = zeros(n), dg = zeros(n), du = zeros(n), sum = zeros(n);
+    const bg = up(g), bu = up(u), bd = up(d), act = zeros(n), dg = zeros(n), du = zeros(n), sum = zeros(n), acc = up(d);
     await run((plan) => {
       recordSwigluForward(gpu, plan, n, { gate: bg, up: bu, act });
       recordSwigluBackward(gpu, plan, n, { gate: bg, up: bu, dAct: bd, dGate: dg, dUp: du });
       recordAdd(gpu, plan, n, { a: bg, b: bu, out: sum });
+      recordAccumulate(gpu, plan, n, { b: bg, dx: acc });
     });
+    assertClose(await gpu.readF32(acc), d.map((x, i) => x + g[i]), { rtol: 1e-6, atol: 1e-7 }, 'accumulate');
     const tol = { rtol: 1e-5, atol: 1e-6 };
     assertClose(await gpu.readF32(act), ref.swigluForward(g, u), tol, 'act');
     const b = ref.swigluBackward(g, u, d);
@@ -214,25 +216,30 @@ describe('WGSL kernels vs CPU reference', () => {
   });
 
   for (const maxGradNorm of [0, 0.1, 1e9]) {
-    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps`, async () => {
+    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps, frozen elements masked`, async () => {
       const n = 70001;
       const hp = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm };
       const p0 = randomArray(n, 25);
+      // Elements [1000, 31000) are frozen: they keep their values and add nothing to the norm.
+      const maskData = new Float32Array(n).fill(1).fill(0, 1000, 31000);
       const step = new StepParams(gpu);
-      const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2);
+      const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2), mask = up(maskData);
       const plan = new Plan('adamw');
-      recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip });
+      recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip, mask });
       const rp = Float64Array.from(p0), rm = new Float64Array(n), rv = new Float64Array(n);
+      const trained = [...Array(n).keys()].filter((i) => maskData[i] === 1);
       for (let t = 1; t <= 3; t++) {
         const g = randomArray(n, 100 + t, 0.01);
         gpu.write(grads, g);
         step.write({ ...hp, invCount: 1, step: t, seed: 0 });
         plan.submit(gpu.device);
-        const { norm } = ref.adamwStep(rp, g, rm, rv, hp, t);
+        // Reference on the trained elements only.
+        const sp = Float64Array.from(trained, (i) => rp[i]), sm = Float64Array.from(trained, (i) => rm[i]), sv = Float64Array.from(trained, (i) => rv[i]);
+        const { norm } = ref.adamwStep(sp, trained.map((i) => g[i]), sm, sv, hp, t);
+        trained.forEach((i, j) => { rp[i] = sp[j]; rm[i] = sm[j]; rv[i] = sv[j]; });
         const c = await gpu.readF32(clip, 2);
         assertClose([c[0]], [norm], { rtol: 1e-5, atol: 0 }, `grad norm step ${t}`);
       }
-      // Updates of size lr per step from f32 state: atol 1e-6 on parameters of O(1).
       assertClose(await gpu.readF32(params, n), rp, { rtol: 1e-6, atol: 1e-6 }, 'params');
       assertClose(await gpu.readF32(m, n), rm, { rtol: 1e-5, atol: 1e-9 }, 'first moment');
       assertClose(await gpu.readF32(v, n), rv, { rtol: 1e-5, atol: 1e-12 }, 'second moment');

@@ -3,32 +3,11 @@ import { describe, it } from 'node:test';
 import * as ref from '../../src/ref/ops.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray } from '../helpers/random.ts';
+import { dot, f64, numericGrad } from '../helpers/finite-diff.ts';
 
 // Central differences of L(x) = sum(f(x) * R) in f64 with step 1e-5 are accurate to ~1e-9;
 // tolerances: atol 1e-7, rtol 1e-6.
 const TOL = { rtol: 1e-6, atol: 1e-7 };
-const H = 1e-5;
-
-function numericGrad(x: Float64Array, loss: (x: Float64Array) => number): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const keep = x[i];
-    x[i] = keep + H;
-    const up = loss(x);
-    x[i] = keep - H;
-    const down = loss(x);
-    x[i] = keep;
-    g[i] = (up - down) / (2 * H);
-  }
-  return g;
-}
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 describe('reference backward vs finite differences', () => {
   it('matmul (all transposes, bias, beta)', () => {

@@ -18,14 +18,16 @@ export interface AdamWBuffers {
   partials: Bindable;
   /** [norm, scale]: the gradient norm before clipping and the factor applied. */
   clip: Bindable;
+  /** 1 where the element is trained, 0 where it is frozen (same length as params). */
+  mask: Bindable;
 }
 
 export function recordAdamW(gpu: Gpu, plan: Plan, n: number, b: AdamWBuffers, label = 'adamw'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
-  record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, bindings: { 0: p, 3: b.grads, 6: b.partials }, workgroups: [PARTIALS] });
+  record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, bindings: { 0: p, 3: b.grads, 6: b.partials, 8: b.mask }, workgroups: [PARTIALS] });
   record(gpu, plan, { shader, entry: 'grad_clip', label: `${label}.clip`, bindings: { 1: b.step, 6: b.partials, 7: b.clip }, workgroups: [1] });
   record(gpu, plan, {
     shader, entry: 'adamw_update', label: `${label}.update`,
-    bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip }, workgroups: grid(Math.ceil(n / 256)),
+    bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip, 8: b.mask }, workgroups: grid(Math.ceil(n / 256)),
   });
 }

@@ -32,6 +32,12 @@ export function recordAdd(gpu: Gpu, plan: Plan, n: number, io: { a: Bindable; b:
   record(gpu, plan, { shader: elementwise, entry: 'add', label, bindings: { 0: p, 2: io.a, 3: io.b, 4: io.out }, workgroups: wg(n) });
 }
 
+/** dx += b (dx and b must not overlap). */
+export function recordAccumulate(gpu: Gpu, plan: Plan, n: number, io: { b: Bindable; dx: Bindable }, label = 'accumulate'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
+  record(gpu, plan, { shader: elementwise, entry: 'accumulate', label, bindings: { 0: p, 3: io.b, 5: io.dx }, workgroups: wg(n) });
+}
+
 export interface DropoutSite {
   n: number;
   pDrop: number;

@@ -1,0 +1,117 @@
+// SAPT: a LoRA block and a key per task, a shared query projector trained on every task, and the
+// attentive selection (SALS) that mixes every block's output by softmax(<k_j, x>/sqrt(d)) computed
+// on the GPU from the prompt. ARM keeps the selection from forgetting: after each task the mean
+// attention of its examples is stored with a few real samples, and later tasks add
+// klRatio · KL(stored || current attention) on those samples to the router's loss.
+import type { BankSpec } from '../../engine/bank.ts';
+import type { StepExtras } from '../../engine/session.ts';
+import { makeBatch } from '../../data/encode.ts';
+import { BlockBankMethod } from './block-bank.ts';
+import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
+import {
+  bankStateFile, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptOnly, ReplayMemory,
+  type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
+} from './method.ts';
+
+/** A stored attention vector padded with zeros for the blocks added after it. */
+export function padReference(ref: Float32Array, blocks: number): Float32Array {
+  const out = new Float32Array(blocks);
+  out.set(ref.subarray(0, Math.min(ref.length, blocks)));
+  return out;
+}
+
+/** Mean of the rows of a [rows, cols] matrix. */
+export function meanRows(m: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c] += m[r * cols + c] / rows;
+  return out;
+}
+
+export class SaptMethod extends BlockBankMethod {
+  readonly memory: ReplayMemory;
+  /** Per finished task, its mean attention over the blocks that existed then. */
+  readonly references: Float32Array[] = [];
+
+  constructor(private readonly bottleneck: number, private readonly klRatio: number, private readonly armRows: number,
+    private readonly referenceSamples: number, memoryFraction: number, memoryMin: number) {
+    super('sapt');
+    this.memory = new ReplayMemory(memoryFraction, memoryMin);
+    this.trainsRouter = true;
+  }
+
+  protected override spec(ctx: MethodContext, blocks: number): BankSpec {
+    return loraSpec(ctx, blocks, { router: { bottleneck: this.bottleneck } });
+  }
+
+  protected trainMix(): undefined {
+    return undefined;
+  }
+
+  override extras(ctx: MethodContext, t: number, _step: number): StepExtras {
+    if (t === 0 || this.klRatio === 0 || this.memory.perTask.length === 0) return {};
+    const J = this.bank!.blocks;
+    const rows = this.armRows || Math.max(1, Math.floor(ctx.settings.batchSize / 2));
+    const examples = [];
+    const targets = new Float32Array(rows * J);
+    for (let r = 0; r < rows; r++) {
+      const m = this.memory.perTask[Math.floor(ctx.rng.uniform() * this.memory.perTask.length)];
+      examples.push(promptOnly(m.examples[Math.floor(ctx.rng.uniform() * m.examples.length)]));
+      targets.set(padReference(this.references[m.task], J), r * J);
+    }
+    const batch = makeBatch(examples, { padId: ctx.settings.padId, seqLen: ctx.settings.seqLen });
+    return { arm: { batch, targets, klScale: this.klRatio / rows } };
+  }
+
+  override async afterTask(ctx: MethodContext, t: number): Promise<void> {
+    const enc = ctx.tasks[t];
+    // The reference: mean attention over (a sample of) the task's training prompts.
+    const n = Math.min(enc.train.length, this.referenceSamples);
+    const picks = new EpochSampler(enc.train.length, ctx.rng).take(n).map((i) => promptOnly(enc.train[i]));
+    const J = this.bank!.blocks;
+    const B = ctx.settings.batchSize;
+    const rows = await inBatches(picks, B, async (chunk) => {
+      const w = await ctx.session.routing(makeBatch(chunk, { padId: ctx.settings.padId, seqLen: ctx.settings.seqLen }));
+      return Array.from({ length: chunk.length }, (_, r) => w.slice(r * J, (r + 1) * J));
+    });
+    const flat = new Float32Array(rows.length * J);
+    rows.forEach((r, i) => flat.set(r, i * J));
+    this.references[t] = meanRows(flat, rows.length, J);
+    this.memory.store(enc, ctx.rng);
+  }
+
+  async route(_ctx: MethodContext, _e: number, _prompts: number[][]): Promise<Routing> {
+    return { bank: this.bank! };
+  }
+
+  /** The router's attention over the blocks for each prompt (the playground's chart). */
+  async attention(ctx: MethodContext, prompts: number[][]): Promise<Float32Array[]> {
+    const J = this.bank!.blocks;
+    const seqLen = Math.max(ctx.settings.seqLen, ...prompts.map((p) => p.length));
+    return inBatches(prompts, ctx.settings.batchSize, async (chunk) => {
+      const ex = chunk.map((ids) => ({ ids, labels: ids.map(() => -100), promptLength: ids.length, truncated: 0 }));
+      const w = await ctx.session.routing(makeBatch(ex, { padId: ctx.settings.padId, seqLen }));
+      return chunk.map((_, r) => w.slice(r * J, (r + 1) * J));
+    });
+  }
+
+  override async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {
+    return {
+      ...(await super.artifacts(ctx, t)),
+      'router.safetensors': await bankStateFile(this.bank!),
+      'references.json': JSON.stringify(this.references.map((r) => Array.from(r))),
+      [`replay/${ctx.tasks[t].task.name}.jsonl`]: this.memory.jsonl(t),
+    };
+  }
+}
+
+export function createSapt(opts: MethodOptions): ContinualMethod {
+  checkOptions(opts, ['bottleneck', 'klRatio', 'armRows', 'referenceSamples', ...MEMORY_OPTIONS], 'sapt');
+  const mem = memoryOptions(opts, 'sapt');
+  return new SaptMethod(
+    numberOption(opts, 'bottleneck', 100, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),
+    numberOption(opts, 'klRatio', 0.5, (v) => v >= 0, 'non-negative', 'sapt'),
+    numberOption(opts, 'armRows', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0: half the batch)', 'sapt'),
+    numberOption(opts, 'referenceSamples', 64, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),
+    mem.fraction, mem.min,
+  );
+}

@@ -1,0 +1,231 @@
+// Runs a continual-learning experiment on the engine: for each method, trains the tasks in order,
+// evaluates every task seen so far after each one (greedy decoding, exact match or ROUGE-L), and
+// commits the method's adapters, replay samples and the results so far to storage after every
+// task. The CLI and the browser worker both call this.
+import type { Session } from '../engine/session.ts';
+import { encodeExample, padIdFor } from '../data/encode.ts';
+import { promptFor } from '../data/prompt.ts';
+import type { Task } from '../data/task.ts';
+import { createRng } from '../model/rng.ts';
+import type { Experiment } from './experiment.ts';
+import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
+import { createMethod } from './methods/index.ts';
+import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
+import { pickMetric, scoreTask } from './scoring.ts';
+import type { RunStorage } from './storage.ts';
+
+export interface RunProgress {
+  method: string;
+  methodIndex: number;
+  methods: number;
+  /** 'train', a method's own phase (e.g. 'selector'), or 'eval'. */
+  phase: string;
+  task: number;
+  tasks: number;
+  step: number;
+  steps: number;
+  loss: number | null;
+  tokensPerSecond: number | null;
+  /** Fraction of the whole run done, in [0, 1]. */
+  done: number;
+}
+
+export interface LossPoint {
+  task: number;
+  phase: string;
+  step: number;
+  loss: number;
+}
+
+export interface MethodResult {
+  method: string;
+  /** a[k][t]: the score (percent) on task t after training task k; null where not evaluated. Null for joint training. */
+  matrix: ScoreMatrix | null;
+  /** Joint training (MTL): the scores after its single stage. */
+  final: number[];
+  metrics: ContinualMetrics | null;
+  losses: LossPoint[];
+  timings: { trainSeconds: number[]; evalSeconds: number[]; tokensPerSecond: number };
+  /** Example predictions on the last evaluation, per task (up to 5). */
+  samples: { input: string; gold: string; prediction: string }[][];
+}
+
+export interface RunResults {
+  version: 1;
+  model: { arch: string; params: number; layers: number; hidden: number };
+  device: string;
+  settings: Omit<Experiment, 'methods' | 'tasks'> & { seqLen: number };
+  tasks: { name: string; metric: 'em' | 'rougeL'; train: number; test: number; labels: string[] | null }[];
+  methods: Record<string, MethodResult>;
+  /** Single-task LoRA scores (the oracle's diagonal) used for FWT, when the run includes the oracle. */
+  singleTask: number[] | null;
+  seconds: number;
+}
+
+export interface RunOptions {
+  session: Session;
+  tasks: Task[];
+  experiment: Experiment;
+  storage: RunStorage;
+  device: string;
+  onProgress?: (p: RunProgress) => void;
+  /** Checked between steps; a run stops with an error when it is aborted, keeping what was committed. */
+  signal?: AbortSignal;
+}
+
+/** Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. */
+export function encodeTasks(session: Session, tasks: Task[], maxLength: number): { encoded: EncodedTask[]; seqLen: number } {
+  const tok = session.tokenizer;
+  if (!tok) throw new Error('the model has no tokenizer.json; continual learning needs one');
+  let longest = 1;
+  const encoded = tasks.map((task, index): EncodedTask => {
+    const train = task.train.map((ex) => encodeExample(tok, promptFor(tok, task.instruction, ex.input), ex.output, maxLength));
+    const test = task.test.map((ex) => ({ prompt: encodeExample(tok, promptFor(tok, task.instruction, ex.input), null, maxLength).ids, gold: ex.output }));
+    for (const e of train) longest = Math.max(longest, e.ids.length);
+    for (const e of test) longest = Math.max(longest, e.prompt.length + 1);
+    if (train.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no training examples`);
+    if (test.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no test examples`);
+    return { task, index, train, test, metric: pickMetric(task.labels) };
+  });
+  return { encoded, seqLen: Math.min(maxLength, Math.ceil(longest / 8) * 8) };
+}
+
+function stepsFor(exp: Experiment, enc: EncodedTask | EncodedTask[]): number {
+  if (exp.steps !== null) return Array.isArray(enc) ? exp.steps * enc.length : exp.steps;
+  const n = Array.isArray(enc) ? enc.reduce((s, e) => s + e.train.length, 0) : enc.train.length;
+  return Math.max(1, Math.ceil((exp.epochs! * n) / exp.batchSize));
+}
+
+/** Greedy answers of a method to task e's test prompts, scored. */
+async function evaluate(ctx: MethodContext, method: ContinualMethod, e: number, maxNewTokens: number) {
+  const enc = ctx.tasks[e];
+  const prompts = enc.test.map((x) => x.prompt);
+  const routing = await method.route(ctx, e, prompts);
+  ctx.session.useBank(routing.bank);
+  const out = await ctx.session.generate(prompts, { maxNewTokens, batchSize: ctx.settings.batchSize, mix: routing.mix });
+  const tok = ctx.session.tokenizer!;
+  const preds = out.map((ids) => tok.decode(ids, { skipSpecialTokens: true }).trim());
+  const score = scoreTask(preds, enc.test.map((x) => x.gold), enc.metric);
+  const samples = preds.slice(0, 5).map((prediction, i) => ({ input: enc.task.test[i].input, gold: enc.task.test[i].output, prediction }));
+  return { score, samples };
+}
+
+export async function runExperiment(opts: RunOptions): Promise<RunResults> {
+  const { session, experiment: exp, storage } = opts;
+  const started = performance.now();
+  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength);
+  const T = encoded.length;
+  const tok = session.tokenizer!;
+  const settings: RunSettings = {
+    steps: 0, batchSize: exp.batchSize, seqLen, padId: padIdFor(tok), lr: exp.lr, seed: exp.seed,
+    lora: { rank: exp.lora.rank, alpha: exp.lora.alpha, dropout: exp.lora.dropout, targets: exp.lora.targets, useRslora: false, layers: null },
+  };
+  const { methods: _m, tasks: _t, ...rest } = exp;
+  const results: RunResults = {
+    version: 1,
+    model: { arch: session.info.arch, params: session.info.numParams, layers: session.info.numLayers, hidden: session.info.hiddenSize },
+    device: opts.device,
+    settings: { ...rest, seqLen },
+    tasks: encoded.map((e) => ({ name: e.task.name, metric: e.metric, train: e.train.length, test: e.test.length, labels: e.task.labels })),
+    methods: {},
+    singleTask: null,
+    seconds: 0,
+  };
+  // Work units for the overall progress: training steps plus one unit per evaluated task.
+  const unitsPerMethod = (m: { joint?: boolean }) => (m.joint ? stepsFor(exp, encoded) + T : encoded.reduce((s, e) => s + stepsFor(exp, e), 0) + (exp.evaluateUnseen ? T * T : (T * (T + 1)) / 2));
+  const methods = exp.methods.map((ref) => ({ ref, method: createMethod(ref.method, ref.options) }));
+  const totalUnits = methods.reduce((s, m) => s + unitsPerMethod(m.method), 0);
+  let doneUnits = 0;
+
+  for (const [mi, { ref, method }] of methods.entries()) {
+    const rng = createRng((exp.seed * 1000003 + mi * 7919 + 17) >>> 0);
+    const result: MethodResult = {
+      method: ref.method, matrix: method.joint ? null : Array.from({ length: T }, () => new Array<number | null>(T).fill(null)),
+      final: [], metrics: null, losses: [], timings: { trainSeconds: [], evalSeconds: [], tokensPerSecond: 0 }, samples: [],
+    };
+    results.methods[ref.name] = result;
+    let trainTokens = 0;
+    let trainTime = 0;
+    let currentTask = 0;
+    const progress = (phase: string, step: number, steps: number, loss: number | null, tps: number | null) => opts.onProgress?.({
+      method: ref.name, methodIndex: mi, methods: methods.length, phase, task: currentTask, tasks: T, step, steps, loss, tokensPerSecond: tps,
+      done: totalUnits > 0 ? doneUnits / totalUnits : 1,
+    });
+    const ctx: MethodContext = {
+      session, tasks: encoded, settings: { ...settings }, rng,
+      createBank: (spec, from) => session.createBank(spec, from),
+      train: async (phase, steps, batchFor, extrasFor) => {
+        session.train = { ...session.train, lr: exp.lr };
+        const t0 = performance.now();
+        let tokens = 0;
+        const inFlight: Promise<number>[] = [];
+        const flushOne = async (step: number) => {
+          const loss = await inFlight.shift()!;
+          if (!Number.isFinite(loss)) throw new Error(`${ref.name}: the loss became ${loss} at ${phase} step ${step} of task "${encoded[currentTask].task.name}"; lower the learning rate`);
+          result.losses.push({ task: currentTask, phase, step, loss });
+          const secs = (performance.now() - t0) / 1000;
+          if (phase === 'train') doneUnits++;
+          progress(phase, step, steps, loss, secs > 0 ? tokens / secs : null);
+        };
+        for (let step = 0; step < steps; step++) {
+          if (opts.signal?.aborted) throw new Error('the run was cancelled');
+          const batch = batchFor(step);
+          for (let i = 0; i < batch.labels.length; i++) if (batch.ids[i] !== settings.padId || batch.labels[i] !== -100) tokens++;
+          inFlight.push(session.trainStep(batch, extrasFor?.(step) ?? {}));
+          if (inFlight.length >= 2) await flushOne(step - inFlight.length + 1);
+        }
+        while (inFlight.length > 0) await flushOne(steps - inFlight.length);
+        trainTokens += tokens;
+        trainTime += (performance.now() - t0) / 1000;
+      },
+    };
+
+    const stages = method.joint ? [0] : encoded.map((e) => e.index);
+    try {
+      for (const t of stages) {
+        currentTask = t;
+        const steps = method.joint ? stepsFor(exp, encoded) : stepsFor(exp, encoded[t]);
+        ctx.settings.steps = steps;
+        const trainStart = performance.now();
+        await method.beforeTask(ctx, t);
+        await ctx.train('train', steps, (step) => method.batch(ctx, t, step), (step) => method.extras(ctx, t, step));
+        await method.afterTask(ctx, t);
+        result.timings.trainSeconds.push((performance.now() - trainStart) / 1000);
+
+        const evalStart = performance.now();
+        const upTo = method.joint || exp.evaluateUnseen ? T : t + 1;
+        result.samples = [];
+        for (let e = 0; e < upTo; e++) {
+          progress('eval', e, upTo, null, null);
+          const { score, samples } = await evaluate(ctx, method, e, exp.maxNewTokens);
+          if (result.matrix) result.matrix[t][e] = score;
+          else result.final[e] = score;
+          result.samples.push(samples);
+          doneUnits++;
+        }
+        result.timings.evalSeconds.push((performance.now() - evalStart) / 1000);
+        if (result.matrix) result.final = result.matrix[t].map((v) => v ?? 0);
+        result.timings.tokensPerSecond = trainTime > 0 ? trainTokens / trainTime : 0;
+        if (result.matrix && t === T - 1) result.metrics = computeMetrics(result.matrix);
+        results.seconds = (performance.now() - started) / 1000;
+        // One atomic commit per task: this method's files after task t and the results so far.
+        const artifacts = await method.artifacts(ctx, t);
+        const files: Record<string, Uint8Array | string> = { 'results.json': JSON.stringify(results, null, 2) };
+        for (const [path, data] of Object.entries(artifacts)) files[`${ref.name}/${path}`] = data;
+        await storage.commit(files);
+      }
+    } finally {
+      method.dispose(ctx);
+    }
+  }
+
+  // FWT against single-task LoRA scores: the oracle's diagonal, when it ran.
+  const oracle = Object.values(results.methods).find((m) => m.method === 'oracle' && m.matrix);
+  if (oracle?.matrix) {
+    results.singleTask = oracle.matrix.map((row, t) => row[t] ?? 0);
+    for (const m of Object.values(results.methods)) if (m.matrix) m.metrics = computeMetrics(m.matrix, results.singleTask);
+  }
+  results.seconds = (performance.now() - started) / 1000;
+  await storage.commit({ 'results.json': JSON.stringify(results, null, 2) });
+  return results;
+}

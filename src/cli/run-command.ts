@@ -1,0 +1,114 @@
+// `clora run EXPERIMENT.json --out DIR`: loads the model and the task stream named by an experiment
+// file, runs every method through the continual-learning runner on the GPU with a progress bar on
+// stderr, and writes results.json, the adapters and the replay samples under DIR.
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fsStorage } from '../cl/fs-storage.ts';
+import { parseExperiment, type Experiment } from '../cl/experiment.ts';
+import { runExperiment, type RunProgress, type RunResults } from '../cl/runner.ts';
+import { checkTaskNames, loadTaskStream } from '../data/load.ts';
+import { taskEntryForPath } from '../data/node-load.ts';
+import type { Task } from '../data/task.ts';
+import { Session } from '../engine/session.ts';
+import { createNodeGpu } from '../gpu/node-device.ts';
+import { parseJson } from '../io/files.ts';
+import { dirSource } from '../io/node-files.ts';
+
+export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--quiet]
+      Runs a continual-learning experiment: every method of the file on its task stream, in order.
+      Writes DIR/results.json (per method: the score matrix, AP/F.Ra/BWT/FWT, loss curves, timings),
+      DIR/<method>/adapters/... (PEFT format) and DIR/<method>/replay/<task>.jsonl, committed
+      atomically after every task. Paths in the file are relative to it. See docs/EXPERIMENTS.md.`;
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '--';
+  if (s < 60) return `${Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** A one-line progress bar redrawn in place on a terminal, or a line per 5% elsewhere. */
+export function progressPrinter(stream: NodeJS.WriteStream, started: number) {
+  let lastPct = -1;
+  return (p: RunProgress) => {
+    const width = 24;
+    const filled = Math.round(p.done * width);
+    const elapsed = (performance.now() - started) / 1000;
+    const eta = p.done > 0.01 ? (elapsed * (1 - p.done)) / p.done : NaN;
+    const what = p.phase === 'eval' ? `eval ${p.step + 1}/${p.steps}` : `${p.phase} ${p.step + 1}/${p.steps}`;
+    const loss = p.loss !== null ? ` loss ${p.loss.toFixed(4)}` : '';
+    const tps = p.tokensPerSecond !== null ? ` ${p.tokensPerSecond.toFixed(0)} tok/s` : '';
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(p.done * 100).toFixed(1).padStart(5)}% `
+      + `${p.method} (${p.methodIndex + 1}/${p.methods}) task ${p.task + 1}/${p.tasks} ${what}${loss}${tps} ETA ${formatSeconds(eta)}`;
+    if (stream.isTTY) {
+      stream.write(`\r${line.slice(0, (stream.columns || 120) - 1).padEnd(Math.min(stream.columns || 120, 160) - 1)}`);
+    } else {
+      const pct = Math.floor(p.done * 20);
+      if (pct !== lastPct) {
+        lastPct = pct;
+        stream.write(`${line}\n`);
+      }
+    }
+  };
+}
+
+/** Loads the experiment's tasks in order, each with its own name, instruction and column mapping. */
+async function loadTasks(exp: Experiment, baseDir: string): Promise<Task[]> {
+  const tasks: Task[] = [];
+  for (const ref of exp.tasks) {
+    const entry = taskEntryForPath(resolve(baseDir, ref.path));
+    const [task] = await loadTaskStream([entry], {
+      seed: exp.seed, testFraction: exp.testFraction,
+      ...(ref.name ? { name: ref.name } : {}),
+      ...(ref.instruction ? { instruction: ref.instruction } : {}),
+      ...(ref.columns ? { columns: ref.columns } : {}),
+      ...(exp.maxTrain ? { maxTrain: exp.maxTrain } : {}),
+      ...(exp.maxTest ? { maxTest: exp.maxTest } : {}),
+    });
+    tasks.push(task);
+  }
+  checkTaskNames(tasks);
+  return tasks;
+}
+
+export async function runCommand(argv: string[], usageError: (message: string) => Error): Promise<RunResults | null> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { out: { type: 'string' }, quiet: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return null;
+  if (positionals.length !== 1) throw usageError('run needs one experiment file: clora run EXPERIMENT.json --out DIR');
+  if (!values.out) throw usageError('run needs --out DIR');
+  const file = resolve(positionals[0]);
+  if (!existsSync(file) || !statSync(file).isFile()) throw usageError(`${positionals[0]}: no such file`);
+  const exp = parseExperiment(parseJson(readFileSync(file, 'utf8'), positionals[0]), positionals[0]);
+  const baseDir = dirname(file);
+  const modelDir = resolve(baseDir, exp.model);
+  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new Error(`${positionals[0]}: "model" ${exp.model} is not a folder`);
+  const tasks = await loadTasks(exp, baseDir);
+  const storage = await fsStorage(resolve(values.out));
+  const gpu = await createNodeGpu();
+  const session = await Session.open(gpu, dirSource(modelDir), { baseOnly: true, seed: exp.seed });
+  const started = performance.now();
+  try {
+    const results = await runExperiment({
+      session, tasks, experiment: exp, storage,
+      device: `${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}`.trim(),
+      ...(values.quiet ? {} : { onProgress: progressPrinter(process.stderr, started) }),
+    });
+    if (!values.quiet && process.stderr.isTTY) process.stderr.write('\n');
+    if (!values.quiet) {
+      for (const [name, m] of Object.entries(results.methods)) {
+        const ap = m.metrics ? m.metrics.ap : m.final.reduce((s, v) => s + v, 0) / Math.max(1, m.final.length);
+        const more = m.metrics ? ` F.Ra ${m.metrics.fra?.toFixed(1) ?? '-'} BWT ${m.metrics.bwt?.toFixed(1) ?? '-'} FWT ${m.metrics.fwt?.toFixed(1) ?? '-'}` : ' (joint)';
+        process.stderr.write(`${name.padEnd(16)} AP ${ap.toFixed(1)}${more}\n`);
+      }
+      process.stderr.write(`wrote ${resolve(values.out, 'results.json')} in ${formatSeconds(results.seconds)}\n`);
+    }
+    return results;
+  } finally {
+    session.destroy();
+    gpu.device.destroy();
+  }
+}

@@ -1,0 +1,217 @@
+// Maps parsed records (JSON objects, CSV rows) to examples: field names, value checks, per-record instructions and splits.
+import { FormatError } from '../io/errors.ts';
+import type { Example, SplitName } from './task.ts';
+
+/** Field or column names chosen by the caller; each overrides the automatic choice for its role. */
+export interface ColumnMap {
+  input?: string;
+  output?: string;
+  instruction?: string;
+}
+
+/** What a parser returns for one file. `splits` is parallel to `examples` when the file has a "split" field. */
+export interface ParseResult {
+  examples: Example[];
+  /** The file's own instruction (a benchmark "Definition", or one instruction shared by every record), else null. */
+  instruction: string | null;
+  splits: SplitName[] | null;
+}
+
+/** Names looked for, in this order of preference, compared case-insensitively. */
+export const INPUT_NAMES = ['input', 'text', 'sentence', 'question', 'content', 'review'] as const;
+export const OUTPUT_NAMES = ['output', 'label', 'answer', 'category', 'class', 'target'] as const;
+export const INSTRUCTION_NAMES = ['instruction'] as const;
+export const SPLIT_NAMES = ['split'] as const;
+
+const SPLIT_VALUES: Record<string, SplitName> = { train: 'train', test: 'test', dev: 'dev', validation: 'dev' };
+
+/** Where each role's value lives in a record: a key of a JSON object or a column index of a CSV row. */
+export interface FieldPlan<K> {
+  input: K;
+  output: K;
+  instruction: K | null;
+  split: K | null;
+}
+
+type Kind = 'field' | 'column';
+
+function describeNames(names: readonly string[]): string {
+  return names.length === 0 ? '(none)' : names.join(', ');
+}
+
+/**
+ * Chooses which of `names` (a record's keys or a header row) holds each role. Throws FormatError naming the
+ * available names when the input or output cannot be found.
+ */
+export function planFields(names: readonly string[], columns: ColumnMap | undefined, kind: Kind, file: string, line: number): FieldPlan<number> {
+  const lower = names.map((n) => n.trim().toLowerCase());
+  const find = (role: 'input' | 'output' | 'instruction', candidates: readonly string[], required: boolean): number | null => {
+    const wanted = columns?.[role];
+    if (wanted !== undefined) {
+      const at = lower.indexOf(wanted.trim().toLowerCase());
+      if (at < 0) {
+        throw new FormatError(file, `missing ${kind} "${wanted}" given for the ${role}`, {
+          line,
+          detail: `available ${kind}s: ${describeNames(names)}`,
+        });
+      }
+      return at;
+    }
+    for (const c of candidates) {
+      const at = lower.indexOf(c);
+      if (at >= 0) return at;
+    }
+    if (!required) return null;
+    throw new FormatError(file, `missing ${role} ${kind}: expected one of ${candidates.join(', ')}`, {
+      line,
+      detail: `available ${kind}s: ${describeNames(names)}`,
+    });
+  };
+  const input = find('input', INPUT_NAMES, true)!;
+  const output = find('output', OUTPUT_NAMES, true)!;
+  if (input === output) {
+    throw new FormatError(file, `the same ${kind} "${names[input]}" was chosen for the input and the output`, { line });
+  }
+  const instruction = find('instruction', INSTRUCTION_NAMES, false);
+  const splitAt = lower.indexOf(SPLIT_NAMES[0]);
+  return { input, output, instruction, split: splitAt >= 0 ? splitAt : null };
+}
+
+/** Text of a scalar field; arrays give their first element (benchmark outputs are lists of accepted answers). */
+function textOf(value: unknown, role: string, file: string, line: number): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return null;
+    return textOf(value[0], role, file, line);
+  }
+  throw new FormatError(file, `${role} is not text`, { line, detail: `got ${JSON.stringify(value).slice(0, 80)}` });
+}
+
+/**
+ * Accumulates examples from records in file order and applies the whole-file rules at the end: one instruction
+ * shared by every record becomes the task instruction, differing ones are prepended to their inputs.
+ */
+export class ExampleCollector {
+  private readonly examples: Example[] = [];
+  /** Per-record instruction, parallel to `examples` (null where a record has none). */
+  private readonly instructions: (string | null)[] = [];
+  private anyInstruction = false;
+  /** First line whose input was empty but whose record carried an instruction (valid only if instructions get prepended). */
+  private emptyInputLine: number | null = null;
+  private splits: SplitName[] | null = null;
+  private splitMode: boolean | null = null;
+  private lastKeys = '';
+  private lastPlan: FieldPlan<string> | null = null;
+
+  constructor(
+    readonly file: string,
+    private readonly columns: ColumnMap | undefined,
+  ) {}
+
+  get count(): number {
+    return this.examples.length;
+  }
+
+  /** Adds a JSON record; keys are matched case-insensitively, and the choice is cached while records keep the same keys. */
+  addObject(value: unknown, line: number): void {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new FormatError(this.file, 'record is not a JSON object', { line, detail: `got ${JSON.stringify(value)?.slice(0, 80)}` });
+    }
+    const rec = value as Record<string, unknown>;
+    const keys = Object.keys(rec);
+    const signature = keys.join('\u0000');
+    if (this.lastPlan === null || signature !== this.lastKeys) {
+      const p = planFields(keys, this.columns, 'field', this.file, line);
+      this.lastPlan = {
+        input: keys[p.input],
+        output: keys[p.output],
+        instruction: p.instruction === null ? null : keys[p.instruction],
+        split: p.split === null ? null : keys[p.split],
+      };
+      this.lastKeys = signature;
+    }
+    const plan = this.lastPlan;
+    this.add(
+      {
+        input: rec[plan.input],
+        output: rec[plan.output],
+        instruction: plan.instruction === null ? null : rec[plan.instruction],
+        split: plan.split === null ? undefined : rec[plan.split],
+      },
+      line,
+    );
+  }
+
+  /** Adds one CSV row given the header's plan. */
+  addRow(row: readonly string[], plan: FieldPlan<number>, line: number): void {
+    this.add(
+      {
+        input: row[plan.input],
+        output: row[plan.output],
+        instruction: plan.instruction === null ? null : row[plan.instruction],
+        split: plan.split === null ? undefined : row[plan.split],
+      },
+      line,
+    );
+  }
+
+  private add(fields: { input: unknown; output: unknown; instruction: unknown; split: unknown }, line: number): void {
+    const { file } = this;
+    const instructionText = textOf(fields.instruction, 'instruction', file, line)?.trim() || null;
+    const input = (textOf(fields.input, 'input', file, line) ?? '').trim();
+    const output = (textOf(fields.output, 'answer', file, line) ?? '').trim();
+    if (output === '') throw new FormatError(file, 'empty answer', { line });
+    if (input === '') {
+      if (instructionText === null) throw new FormatError(file, 'empty input', { line });
+      this.emptyInputLine ??= line;
+    }
+    this.readSplit(fields.split, line);
+    if (instructionText !== null) this.anyInstruction = true;
+    this.examples.push({ input, output });
+    this.instructions.push(instructionText);
+  }
+
+  private readSplit(value: unknown, line: number): void {
+    const has = value !== undefined;
+    if (this.splitMode === null) {
+      this.splitMode = has;
+      if (has) this.splits = [];
+    } else if (this.splitMode !== has) {
+      throw new FormatError(this.file, has ? 'record has a "split" field that earlier records lack' : 'record lacks the "split" field that earlier records have', { line });
+    }
+    if (!has) return;
+    const text = typeof value === 'string' ? value.trim().toLowerCase() : '';
+    const split = Object.prototype.hasOwnProperty.call(SPLIT_VALUES, text) ? SPLIT_VALUES[text] : undefined;
+    if (split === undefined) {
+      throw new FormatError(this.file, `split must be train, test or dev, got ${JSON.stringify(value)}`, { line });
+    }
+    this.splits!.push(split);
+  }
+
+  /**
+   * Resolves instructions and returns everything read. `definition` is a file-level instruction (a benchmark's
+   * "Definition"); when given, per-record instructions are always prepended to their inputs.
+   */
+  finish(definition: string | null): ParseResult {
+    if (this.examples.length === 0) throw new FormatError(this.file, 'no examples in the file');
+    let instruction = definition;
+    if (this.anyInstruction) {
+      const first = this.instructions[0];
+      const shared = definition === null && first !== null && this.instructions.every((s) => s === first);
+      if (shared) {
+        if (this.emptyInputLine !== null) throw new FormatError(this.file, 'empty input', { line: this.emptyInputLine });
+        instruction = first;
+      } else {
+        for (let i = 0; i < this.examples.length; i++) {
+          const own = this.instructions[i];
+          if (own === null) continue;
+          const ex = this.examples[i];
+          ex.input = ex.input === '' ? own : `${own}\n\n${ex.input}`;
+        }
+      }
+    }
+    return { examples: this.examples, instruction, splits: this.splits };
+  }
+}

@@ -1,0 +1,113 @@
+// Builds the GPU plan of one greedy-decoding step with a KV cache: one new token per sequence runs
+// through every layer (with the adapter bank's LoRA blocks and the block mixture decided on the
+// prompt), appends its keys and values to the cache at its position, attends to the cache, and
+// produces next-token logits. The prefill is the ordinary forward plan, whose keys and values the
+// session copies into the cache.
+import type { BufferRef, Gpu } from '../gpu/context.ts';
+import { Plan } from '../gpu/plan.ts';
+import type { StepParams } from '../gpu/step-params.ts';
+import { recordAttentionDecode, recordKvCacheWrite } from '../gpu/kernels/attention-decode.ts';
+import { recordAdd, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
+import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
+import { recordMatmul } from '../gpu/kernels/matmul.ts';
+import { recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
+import { recordRope, ropeTables } from '../gpu/kernels/rope.ts';
+import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
+import type { ProjName } from '../model/peft.ts';
+import type { Bank } from './bank.ts';
+import type { GpuWeights } from './gpu-weights.ts';
+import { LoraSites } from './lora-sites.ts';
+
+export interface DecodePlan {
+  plan: Plan;
+  batch: number;
+  maxSeq: number;
+  kvDim: number;
+  /** [batch] u32 the token fed at this step. */
+  ids: BufferRef;
+  /** [batch] u32 its position (the cache slot it fills). */
+  pos: BufferRef;
+  /** [batch, J] block mixture (copied from the prefill's router, or written by the caller). */
+  mix: BufferRef | null;
+  /** Per layer [batch, maxSeq, kvDim]. */
+  caches: { k: BufferRef; v: BufferRef }[];
+  /** [batch, vocab]. */
+  logits: BufferRef;
+  destroy(): void;
+}
+
+export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: GpuWeights; bank: Bank | null; step: StepParams }, batch: number, maxSeq: number): DecodePlan {
+  const { cfg, weights, bank } = model;
+  if (bank?.spec.head) throw new Error('decoding needs the language-model head, not a classification head');
+  const B = batch;
+  const H = cfg.hiddenSize;
+  const I = cfg.intermediateSize;
+  const D = cfg.headDim;
+  const qDim = cfg.numHeads * D;
+  const kvDim = cfg.numKvHeads * D;
+  const V = cfg.vocabSize;
+  const owned: GPUBuffer[] = [];
+  const buf = (label: string, floats: number): BufferRef => {
+    const b = gpu.createBuffer(label, floats * 4);
+    owned.push(b);
+    return { buffer: b, offset: 0, size: floats * 4 };
+  };
+  const plan = new Plan(`decode.${B}x${maxSeq}`);
+  const ids = buf('decode.ids', B);
+  const pos = buf('decode.pos', B);
+  const t = ropeTables(ropeInverseFrequencies(cfg), maxSeq);
+  const tables = { cos: buf('rope.cos', t.cos.length), sin: buf('rope.sin', t.sin.length) };
+  gpu.write(tables.cos, t.cos);
+  gpu.write(tables.sin, t.sin);
+  const caches = Array.from({ length: cfg.numLayers }, (_, l) => ({ k: buf(`l${l}.cache.k`, B * maxSeq * kvDim), v: buf(`l${l}.cache.v`, B * maxSeq * kvDim) }));
+  const x = buf('decode.x', B * H);
+  const h = buf('decode.h', B * H);
+  const rstd = buf('decode.rstd', B);
+  const q = buf('decode.q', B * qDim);
+  const k = buf('decode.k', B * kvDim);
+  const v = buf('decode.v', B * kvDim);
+  const ctx = buf('decode.ctx', B * qDim);
+  const o = buf('decode.o', B * H);
+  const mid = buf('decode.mid', B * H);
+  const gate = buf('decode.gate', B * I);
+  const up = buf('decode.up', B * I);
+  const act = buf('decode.act', B * I);
+  const down = buf('decode.down', B * H);
+  const logits = buf('decode.logits', B * V);
+  const mix = bank && bank.blocks > 1 ? buf('decode.mix', B * bank.blocks) : null;
+  const sites = bank
+    ? new LoraSites({ gpu, plan, bank, tokens: B, seq: 1, dropout: 0, step: model.step.buffer, backward: false, mix, dmix: null, alloc: buf })
+    : null;
+  const linear = (l: number, proj: ProjName, input: BufferRef, out: BufferRef) => {
+    const lin = weights.layers[l].proj[proj];
+    recordMatmul(gpu, plan, { a: input, b: lin.weight, c: out, M: B, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined }, `l${l}.${proj}`);
+    sites?.forward(l, proj, input, out);
+  };
+
+  const norm = { rows: B, cols: H, eps: cfg.rmsNormEps };
+  recordEmbeddingForward(gpu, plan, { tokens: B, cols: H }, { ids, table: weights.embed, out: x });
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const w = weights.layers[l];
+    recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: h, rstd }, `l${l}.input_norm`);
+    linear(l, 'q_proj', h, q);
+    linear(l, 'k_proj', h, k);
+    linear(l, 'v_proj', h, v);
+    recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numHeads, headDim: D }, { x: q, positions: pos, tables }, `l${l}.rope_q`);
+    recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numKvHeads, headDim: D }, { x: k, positions: pos, tables }, `l${l}.rope_k`);
+    recordKvCacheWrite(gpu, plan, { batch: B, maxSeq, dim: kvDim }, { src: k, cache: caches[l].k, pos }, `l${l}.cache_k`);
+    recordKvCacheWrite(gpu, plan, { batch: B, maxSeq, dim: kvDim }, { src: v, cache: caches[l].v, pos }, `l${l}.cache_v`);
+    recordAttentionDecode(gpu, plan, { batch: B, maxSeq, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: D },
+      { q, kCache: caches[l].k, vCache: caches[l].v, pos, out: ctx }, `l${l}.attn`);
+    linear(l, 'o_proj', ctx, o);
+    recordAdd(gpu, plan, B * H, { a: x, b: o, out: mid }, `l${l}.resid_attn`);
+    recordRmsNormForward(gpu, plan, norm, { x: mid, w: w.postNorm, y: h, rstd }, `l${l}.post_norm`);
+    linear(l, 'gate_proj', h, gate);
+    linear(l, 'up_proj', h, up);
+    recordSwigluForward(gpu, plan, B * I, { gate, up, act }, `l${l}.swiglu`);
+    linear(l, 'down_proj', act, down);
+    recordAdd(gpu, plan, B * H, { a: mid, b: down, out: x }, `l${l}.resid_mlp`);
+  }
+  recordRmsNormForward(gpu, plan, norm, { x, w: weights.finalNorm, y: h, rstd }, 'final_norm');
+  recordMatmul(gpu, plan, { a: h, b: weights.lmHead, c: logits, M: B, N: V, K: H, transB: true }, 'lm_head');
+  return { plan, batch: B, maxSeq, kvDim, ids, pos, mix, caches, logits, destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)) };
+}

@@ -1,0 +1,188 @@
+// Records the LoRA part of every adapted projection, forward and backward side by side: a single
+// block as two matmuls, or J stacked blocks as one down-projection matmul plus one fused mixing
+// dispatch that weights each block's output by a per-example mixture (SAPT's routing, ConPET's
+// selection, IncLoRA's sum). Only the active block receives gradients.
+import type { BufferRef, Gpu } from '../gpu/context.ts';
+import type { Plan } from '../gpu/plan.ts';
+import { recordDropoutBackwardAdd, recordDropoutForward } from '../gpu/kernels/elementwise.ts';
+import { recordLoraMixBackward, recordLoraMixForward } from '../gpu/kernels/lora-mix.ts';
+import { recordMatmul } from '../gpu/kernels/matmul.ts';
+import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
+import type { Bank, BankSite } from './bank.ts';
+
+/** Storage buffer bindings must start at multiples of this many bytes. */
+const BIND_ALIGN = 256;
+
+export interface SitesOptions {
+  gpu: Gpu;
+  plan: Plan;
+  bank: Bank;
+  tokens: number;
+  seq: number;
+  /** LoRA input dropout probability (0 outside training). */
+  dropout: number;
+  /** The per-step uniform buffer (dropout seed). */
+  step: GPUBuffer;
+  backward: boolean;
+  /** [batch, J] per-example block weights; required when the bank has more than one block. */
+  mix: BufferRef | null;
+  /** [batch, J] accumulated d loss / d mix (SAPT trains its router through it). */
+  dmix: BufferRef | null;
+  alloc: (label: string, floats: number) => BufferRef;
+}
+
+interface Site extends BankSite {
+  A: BufferRef;
+  B: BufferRef;
+  /** [N, J*r] = x · A_stackᵀ, saved for the backward pass. */
+  u: BufferRef;
+  /** The dropped-out input, when dropout is active. */
+  xd: BufferRef | null;
+  salt: number;
+}
+
+export class LoraSites {
+  private readonly sites = new Map<string, Site>();
+  private readonly o: SitesOptions;
+  private readonly J: number;
+  private readonly r: number;
+  private readonly scratch: {
+    du: BufferRef; duActive: BufferRef | null; uActive: BufferRef | null;
+    dA: BufferRef | null; dB: BufferRef | null; dxd: BufferRef | null;
+  } | null = null;
+
+  constructor(o: SitesOptions) {
+    this.o = o;
+    const { bank, tokens: N } = o;
+    this.J = bank.blocks;
+    this.r = bank.rank;
+    if (this.J > 1 && !o.mix) throw new Error('a bank with several blocks needs a mixture buffer');
+    const p = bank.params;
+    let maxIn = 0, maxOut = 0;
+    for (const s of bank.sites) {
+      maxIn = Math.max(maxIn, s.in);
+      maxOut = Math.max(maxOut, s.out);
+      this.sites.set(`${s.layer}.${s.proj}`, {
+        ...s,
+        A: p.ref(p.params, s.aKey),
+        B: p.ref(p.params, s.bKey),
+        u: o.alloc(`l${s.layer}.${s.proj}.lora_u`, N * this.J * this.r),
+        xd: o.dropout > 0 ? o.alloc(`l${s.layer}.${s.proj}.lora_xd`, N * s.in) : null,
+        salt: s.layer * PROJ_NAMES.length + PROJ_NAMES.indexOf(s.proj),
+      });
+    }
+    if (o.backward && bank.sites.length > 0) {
+      const multi = this.J > 1;
+      this.scratch = {
+        du: o.alloc('d.lora_u', N * this.J * this.r),
+        duActive: multi ? o.alloc('d.lora_u_active', N * this.r) : null,
+        uActive: multi ? o.alloc('lora_u_active', N * this.r) : null,
+        dA: multi ? o.alloc('d.lora_A_block', this.r * maxIn) : null,
+        dB: multi ? o.alloc('d.lora_B_block', maxOut * this.r) : null,
+        dxd: o.dropout > 0 ? o.alloc('d.lora_xd', N * maxIn) : null,
+      };
+    }
+  }
+
+  has(layer: number, ...projs: ProjName[]): boolean {
+    return projs.some((p) => this.sites.has(`${layer}.${p}`));
+  }
+
+  get lowestLayer(): number {
+    let lowest = Infinity;
+    for (const s of this.sites.values()) lowest = Math.min(lowest, s.layer);
+    return lowest;
+  }
+
+  /** out += the LoRA output of this projection for input x (nothing when it is not adapted). */
+  forward(layer: number, proj: ProjName, x: BufferRef, out: BufferRef): void {
+    const s = this.sites.get(`${layer}.${proj}`);
+    if (!s) return;
+    const { gpu, plan, tokens: N, seq, dropout, step } = this.o;
+    const label = `l${layer}.${proj}`;
+    let xin = x;
+    if (s.xd) {
+      recordDropoutForward(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { x, y: s.xd }, `${label}.lora_dropout`);
+      xin = s.xd;
+    }
+    const Jr = this.J * this.r;
+    recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: Jr, K: s.in, transB: true }, `${label}.lora_A`);
+    if (this.J === 1) {
+      recordMatmul(gpu, plan, { a: s.u, b: s.B, c: out, M: N, N: s.out, K: this.r, transB: true, alpha: this.o.bank.scale, beta: 1 }, `${label}.lora_B`);
+    } else {
+      recordLoraMixForward(gpu, plan, { tokens: N, seq, blocks: this.J, rank: this.r, outDim: s.out, scale: this.o.bank.scale },
+        { u: s.u, B: s.B, mix: this.o.mix!, y: out }, `${label}.lora_mix`);
+    }
+  }
+
+  /**
+   * The active block's gradients (dA, dB), SAPT's d mix, and d u (kept for `backwardDx`) from the
+   * gradient dy of this projection's output; x is the projection's input.
+   */
+  backwardGrads(layer: number, proj: ProjName, dy: BufferRef, x: BufferRef): void {
+    const s = this.sites.get(`${layer}.${proj}`);
+    if (!s || !this.scratch) return;
+    const { gpu, plan, tokens: N, seq, bank } = this.o;
+    const label = `l${layer}.${proj}.bwd`;
+    const xin = s.xd ?? x;
+    const active = bank.trainSelection.block;
+    const grads = bank.params.trainingBuffers.grads;
+    const sc = this.scratch;
+    const r = this.r;
+    if (this.J === 1) {
+      const du = { ...sc.du, size: N * r * 4 };
+      if (active === 0) {
+        recordMatmul(gpu, plan, { a: dy, b: s.u, c: bank.params.ref(grads, s.bKey), M: s.out, N: r, K: N, transA: true, alpha: bank.scale }, `${label}.dB`);
+      }
+      recordMatmul(gpu, plan, { a: dy, b: s.B, c: du, M: N, N: r, K: s.out, alpha: bank.scale }, `${label}.du`);
+      if (active === 0) {
+        recordMatmul(gpu, plan, { a: du, b: xin, c: bank.params.ref(grads, s.aKey), M: r, N: s.in, K: N, transA: true }, `${label}.dA`);
+      }
+      return;
+    }
+    recordLoraMixBackward(gpu, plan, { tokens: N, seq, blocks: this.J, rank: r, outDim: s.out, scale: bank.scale, active },
+      {
+        u: s.u, B: s.B, mix: this.o.mix!, dy, du: sc.du,
+        ...(active >= 0 ? { duActive: sc.duActive!, uActive: sc.uActive! } : {}),
+        ...(this.o.dmix ? { dmix: this.o.dmix } : {}),
+      }, `${label}.lora_mix`);
+    if (active < 0) return;
+    const aSlot = bank.params.slot(s.aKey);
+    const bSlot = bank.params.slot(s.bKey);
+    this.intoGrads(grads, (aSlot.offset + active * r * s.in) * 4, r * s.in, sc.dA!, (c) =>
+      recordMatmul(gpu, plan, { a: sc.duActive!, b: xin, c, M: r, N: s.in, K: N, transA: true }, `${label}.dA`));
+    this.intoGrads(grads, (bSlot.offset + active * s.out * r) * 4, s.out * r, sc.dB!, (c) =>
+      recordMatmul(gpu, plan, { a: dy, b: sc.uActive!, c, M: s.out, N: r, K: N, transA: true }, `${label}.dB`));
+  }
+
+  /** dx += the LoRA branch's input gradient (after `backwardGrads` of the same projection). */
+  backwardDx(layer: number, proj: ProjName, dx: BufferRef): void {
+    const s = this.sites.get(`${layer}.${proj}`);
+    if (!s || !this.scratch) return;
+    const { gpu, plan, tokens: N, dropout, step } = this.o;
+    const label = `l${layer}.${proj}.bwd`;
+    const Jr = this.J * this.r;
+    const du = { ...this.scratch.du, size: N * Jr * 4 };
+    if (s.xd && this.scratch.dxd) {
+      const tmp = { buffer: this.scratch.dxd.buffer, offset: 0, size: N * s.in * 4 };
+      recordMatmul(gpu, plan, { a: du, b: s.A, c: tmp, M: N, N: s.in, K: Jr }, `${label}.lora_dx`);
+      recordDropoutBackwardAdd(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { dy: tmp, dx }, `${label}.lora_dropout`);
+    } else {
+      recordMatmul(gpu, plan, { a: du, b: s.A, c: dx, M: N, N: s.in, K: Jr, beta: 1 }, `${label}.lora_dx`);
+    }
+  }
+
+  /**
+   * Writes a block gradient straight into the flat gradient buffer when its offset can be bound, or
+   * into aligned scratch and then copies it there.
+   */
+  private intoGrads(grads: GPUBuffer, byteOffset: number, floats: number, scratch: BufferRef, write: (c: BufferRef) => void): void {
+    if (byteOffset % BIND_ALIGN === 0) {
+      write({ buffer: grads, offset: byteOffset, size: floats * 4 });
+      return;
+    }
+    const tmp = { buffer: scratch.buffer, offset: scratch.offset, size: floats * 4 };
+    write(tmp);
+    this.o.plan.copy(tmp.buffer, tmp.offset, grads, byteOffset, floats * 4);
+  }
+}

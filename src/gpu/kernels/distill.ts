@@ -1,0 +1,27 @@
+// Records the LwF distillation loss on the logits with its in-place student-logit gradient (shaders/distill.wgsl).
+import source from '../../../shaders/distill.wgsl';
+import stepSource from '../../../shaders/step.wgsl';
+import { grid, type Bindable, type Gpu } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const shader = { name: 'distill', code: `${stepSource}\n${source}` };
+
+/**
+ * LwF distillation on the logits, for rows n < rows whose target (i32) is >= 0:
+ *   p_s = softmax(student[n,:] / T), p_t = softmax(teacher[n,:] / T)
+ *   teacher[n,:] <- weight * T * (p_s - p_t) * step.inv_count       (IN PLACE: the teacher buffer becomes the gradient w.r.t. the student logits)
+ *   rowLoss[n]   = weight * T^2 * KL(p_t || p_s) * step.inv_count    (when given)
+ * rows whose target is < 0 get teacher[n,:] = 0 and rowLoss[n] = 0. `step` is the per-step uniform buffer (shaders/step.wgsl; inv_count = 1 / counted targets).
+ */
+export function recordDistill(gpu: Gpu, plan: Plan, s: { rows: number; vocab: number; temperature: number; weight: number },
+  io: { step: GPUBuffer; student: Bindable; teacher: Bindable; targets: Bindable; rowLoss?: Bindable }, label = 'distill'): void {
+  if (!(s.temperature > 0)) throw new Error(`${label}: temperature must be positive, got ${s.temperature}`);
+  const p = gpu.uniform(`${label}.params`, [s.rows, s.vocab, 1 / s.temperature, s.temperature, s.weight, 0, 0, 0],
+    ['u32', 'u32', 'f32', 'f32', 'f32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, {
+    shader, entry: 'distill', label, constants: { WRITE_LOSS: !!io.rowLoss },
+    bindings: { 0: p, 1: io.step, 2: io.student, 3: io.teacher, 4: io.targets, 5: io.rowLoss ?? gpu.dummy },
+    workgroups: grid(s.rows),
+  });
+}

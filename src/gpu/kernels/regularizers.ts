@@ -1,0 +1,51 @@
+// Records the continual-learning regularizer dispatches: EWC gradient, Fisher accumulation and the sign/|.|-sum of O-LoRA (shaders/regularizers.wgsl).
+import source from '../../../shaders/regularizers.wgsl';
+import { grid, toRef, type Bindable, type Gpu } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const shader = { name: 'regularizers', code: source };
+const wg = (n: number) => grid(Math.ceil(n / 64));
+
+function params(gpu: Gpu, label: string, n: number, scale: number): GPUBuffer {
+  return gpu.uniform(`${label}.params`, [n, scale, 0, 0], ['u32', 'f32', 'u32', 'u32']);
+}
+
+/** EWC: grads[i] += lambda * fisher[i] * (params[i] - anchor[i]) for i < n. */
+export function recordEwcGrad(gpu: Gpu, plan: Plan, n: number, lambda: number,
+  io: { params: Bindable; anchor: Bindable; fisher: Bindable; grads: Bindable }, label = 'ewc_grad'): void {
+  const p = params(gpu, label, n, lambda);
+  record(gpu, plan, {
+    shader, entry: 'ewc_grad', label,
+    bindings: { 0: p, 1: io.params, 2: io.anchor, 3: io.fisher, 4: io.grads }, workgroups: wg(n),
+  });
+}
+
+/** fisher[i] += weight * grads[i]^2 for i < n (diagonal empirical Fisher accumulation). */
+export function recordFisherAccumulate(gpu: Gpu, plan: Plan, n: number, weight: number,
+  io: { grads: Bindable; fisher: Bindable }, label = 'fisher_accumulate'): void {
+  const p = params(gpu, label, n, weight);
+  record(gpu, plan, {
+    shader, entry: 'fisher_accumulate', label,
+    bindings: { 0: p, 5: io.grads, 6: io.fisher }, workgroups: wg(n),
+  });
+}
+
+/**
+ * O-LoRA orthogonality: out[i] = sign(x[i]) (0 at 0) for i < n; when absSum is given, absSum[0] += sum_i |x[i]|
+ * (single-workgroup reduction is fine, n is small: r_old*r). x and out may be the same range (in place);
+ * the sum is then taken before the signs overwrite x.
+ */
+export function recordSign(gpu: Gpu, plan: Plan, n: number, io: { x: Bindable; out: Bindable; absSum?: Bindable }, label = 'sign'): void {
+  const p = params(gpu, label, n, 0);
+  if (io.absSum) {
+    record(gpu, plan, { shader, entry: 'abs_sum', label: `${label}.abs_sum`, bindings: { 0: p, 7: io.x, 9: io.absSum }, workgroups: [1] });
+  }
+  const x = toRef(io.x);
+  const out = toRef(io.out);
+  if (x.buffer === out.buffer && x.offset === out.offset) {
+    record(gpu, plan, { shader, entry: 'abs_grad_in_place', label, bindings: { 0: p, 8: io.out }, workgroups: wg(n) });
+  } else {
+    record(gpu, plan, { shader, entry: 'abs_grad', label, bindings: { 0: p, 7: io.x, 8: io.out }, workgroups: wg(n) });
+  }
+}
