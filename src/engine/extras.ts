@@ -93,34 +93,37 @@ export function buildOrthoPlan(gpu: Gpu, bank: Bank, lambda: number): OwnedPlan 
   return { plan, destroy: a.destroy };
 }
 
-export interface ArmPlan extends OwnedPlan {
-  /** [rows * seq] u32 token ids of the replayed inputs. */
+export interface RouterPlan extends OwnedPlan {
+  /** [rows * seq] u32 token ids. */
   ids: BufferRef;
   /** [rows * seq] u32, 1 on prompt tokens. */
   mask: BufferRef;
-  /** [rows, J] the stored attention vectors (zero-padded for newer blocks). */
+  /** [rows, J] the router's attention over the blocks. */
+  w: BufferRef;
+  /** [rows, J] ARM: the stored attention vectors (zero-padded for newer blocks). */
   target: BufferRef;
-  /** [rows] klScale * KL(target || w) per replayed input. */
+  /** [rows] ARM: klScale * KL(target || w) per replayed input. */
   klLoss: BufferRef;
   rows: number;
   seq: number;
 }
 
 /**
- * SAPT's ARM: the router alone on replayed inputs, adding klScale · KL(target || softmax(scores))
- * to the gradients of the projector, the norm and the active key (no LM loss on replayed inputs).
+ * SAPT's router alone on a batch of prompts (no decoder layers): the embedding, the pooling and the
+ * selection. With `arm`, also ARM's backward pass, adding klScale · KL(target || softmax(scores)) to
+ * the gradients of the projector, the norm and the active key (no LM loss on replayed inputs).
  */
-export function buildArmPlan(gpu: Gpu, bank: Bank, weights: GpuWeights, rows: number, seq: number, klScale: number): ArmPlan {
+export function buildRouterPlan(gpu: Gpu, bank: Bank, weights: GpuWeights, rows: number, seq: number, arm: { klScale: number } | null): RouterPlan {
   const a = allocator(gpu);
-  const plan = new Plan('arm');
+  const plan = new Plan(arm ? 'arm' : 'router');
   const H = bank.cfg.hiddenSize;
-  const ids = a.buf('arm.ids', rows * seq);
-  const mask = a.buf('arm.mask', rows * seq);
-  const target = a.buf('arm.target', rows * bank.blocks);
-  const embed = a.buf('arm.embed', rows * seq * H);
-  const rb = allocRouterBuffers(bank, rows, a.buf, true);
-  recordEmbeddingForward(gpu, plan, { tokens: rows * seq, cols: H }, { ids, table: weights.embed, out: embed }, 'arm.embedding');
-  recordRouterForward(gpu, plan, bank, rb, { embed, mask, seq }, 'arm.router');
-  recordRouterBackward(gpu, plan, bank, rb, { target, klScale }, true, 'arm.router.bwd');
-  return { plan, ids, mask, target, klLoss: rb.klLoss, rows, seq, destroy: a.destroy };
+  const ids = a.buf('router.ids', rows * seq);
+  const mask = a.buf('router.mask', rows * seq);
+  const target = a.buf('arm.target', arm ? rows * bank.blocks : 1);
+  const embed = a.buf('router.embed', rows * seq * H);
+  const rb = allocRouterBuffers(bank, rows, a.buf, arm !== null);
+  recordEmbeddingForward(gpu, plan, { tokens: rows * seq, cols: H }, { ids, table: weights.embed, out: embed }, 'router.embedding');
+  recordRouterForward(gpu, plan, bank, rb, { embed, mask, seq }, 'router');
+  if (arm) recordRouterBackward(gpu, plan, bank, rb, { target, klScale: arm.klScale }, true, 'arm.router.bwd');
+  return { plan, ids, mask, w: rb.w, target, klLoss: rb.klLoss, rows, seq, destroy: a.destroy };
 }

@@ -5,7 +5,7 @@
 import type { BufferRef, Gpu } from '../gpu/context.ts';
 import type { Plan } from '../gpu/plan.ts';
 import { recordDropoutBackwardAdd, recordDropoutForward } from '../gpu/kernels/elementwise.ts';
-import { recordLoraMixBackward, recordLoraMixForward } from '../gpu/kernels/lora-mix.ts';
+import { loraMixPartialsFloats, recordLoraMixBackward, recordLoraMixForward } from '../gpu/kernels/lora-mix.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
 import type { Bank, BankSite } from './bank.ts';
@@ -48,7 +48,7 @@ export class LoraSites {
   private readonly r: number;
   private readonly scratch: {
     du: BufferRef; duActive: BufferRef | null; uActive: BufferRef | null;
-    dA: BufferRef | null; dB: BufferRef | null; dxd: BufferRef | null;
+    dA: BufferRef | null; dB: BufferRef | null; dxd: BufferRef | null; partials: BufferRef | null;
   } | null = null;
 
   constructor(o: SitesOptions) {
@@ -80,6 +80,10 @@ export class LoraSites {
         dA: multi ? o.alloc('d.lora_A_block', this.r * maxIn) : null,
         dB: multi ? o.alloc('d.lora_B_block', maxOut * this.r) : null,
         dxd: o.dropout > 0 ? o.alloc('d.lora_xd', N * maxIn) : null,
+        // One d-mix scratch shared by every site (its size depends only on the batch shape and J*r).
+        partials: multi && o.dmix
+          ? o.alloc('d.mix_partials', loraMixPartialsFloats({ tokens: N, seq: o.seq, blocks: this.J, rank: this.r, outDim: 1, scale: 1 }))
+          : null,
       };
     }
   }
@@ -144,7 +148,7 @@ export class LoraSites {
       {
         u: s.u, B: s.B, mix: this.o.mix!, dy, du: sc.du,
         ...(active >= 0 ? { duActive: sc.duActive!, uActive: sc.uActive! } : {}),
-        ...(this.o.dmix ? { dmix: this.o.dmix } : {}),
+        ...(this.o.dmix && sc.partials ? { dmix: this.o.dmix, partials: sc.partials } : {}),
       }, `${label}.lora_mix`);
     if (active < 0) return;
     const aSlot = bank.params.slot(s.aKey);

@@ -17,7 +17,7 @@ import { loadWeights, type HostTensor, type WeightsProgress } from '../model/wei
 import { prepareBatch, type TokenBatch } from './batch.ts';
 import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
 import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
-import { buildArmPlan, buildEwcPlan, buildOrthoPlan, buildUpdatePlan, type ArmPlan } from './extras.ts';
+import { buildEwcPlan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
 import { buildModelPlan, type ModelPlan, type PlanMode } from './graph.ts';
 import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
 
@@ -212,10 +212,12 @@ export class Session {
   async routing(batch: Pick<EngineBatch, 'ids' | 'batchSize' | 'seqLen' | 'promptMask'>): Promise<Float32Array> {
     const bank = this.requireBank();
     if (!bank.spec.router) throw new Error('this bank has no router');
-    const { plan } = this.prepare('forward', { ...batch, labels: new Int32Array(batch.ids.length).fill(-100) });
-    this.writeStep(0);
+    if (!batch.promptMask) throw new Error('routing needs a prompt mask');
+    const plan = this.routerPlan(bank, batch.batchSize, batch.seqLen, null);
+    this.writeTokens(plan.ids, batch.ids);
+    this.gpu.write(plan.mask, maskWords(batch.promptMask, batch.ids.length));
     plan.plan.submit(this.gpu.device);
-    return this.gpu.readF32(plan.mix!);
+    return this.gpu.readF32(plan.w);
   }
 
   /** Mean cross-entropy over counted labels, without gradients. */
@@ -228,20 +230,22 @@ export class Session {
 
   /** The loss and the gradient of every bank tensor (no dropout, no update). */
   async gradients(batch: EngineBatch): Promise<{ loss: number; grads: Map<string, HostTensor> }> {
-    const { plan, prepared } = this.prepare('grad', batch);
-    this.writeStep(prepared.counted);
-    plan.plan.submit(this.gpu.device);
-    const loss = await this.readLoss(plan);
+    const loss = await this.computeGradients(batch);
     return { loss, grads: await this.requireBank().params.download('grads') };
   }
 
-  /** The flat gradient buffer of the active bank after a `gradients` call (EWC's Fisher estimate). */
+  /** The loss and the active bank's whole flat gradient buffer (EWC's Fisher estimate). */
   async flatGradients(batch: EngineBatch): Promise<{ loss: number; grads: Float32Array }> {
+    const loss = await this.computeGradients(batch);
+    return { loss, grads: await this.requireBank().params.readFlat('grads') };
+  }
+
+  /** Runs the gradient plan on the batch; resolves to the loss. */
+  private async computeGradients(batch: EngineBatch): Promise<number> {
     const { plan, prepared } = this.prepare('grad', batch);
     this.writeStep(prepared.counted);
     plan.plan.submit(this.gpu.device);
-    const loss = await this.readLoss(plan);
-    return { loss, grads: await this.requireBank().params.readFlat('grads') };
+    return this.readLoss(plan);
   }
 
   /**
@@ -256,7 +260,8 @@ export class Session {
     this.writeStep(prepared.counted);
     const enc = this.gpu.device.createCommandEncoder({ label: 'train-step' });
     if (extras.distill && plan.teacher) {
-      const teacher = this.teacherLogits(extras.distill.teacher, batch);
+      const teacher = this.modelPlan('forward', extras.distill.teacher, batch.batchSize, batch.seqLen);
+      this.writeInputs(teacher, extras.distill.teacher, batch, prepared.ids, prepared.targets);
       teacher.plan.encode(enc);
       enc.copyBufferToBuffer(teacher.logits.buffer, teacher.logits.offset, plan.teacher.buffer, plan.teacher.offset, plan.teacher.size);
     }
@@ -271,8 +276,7 @@ export class Session {
     }
     if (extras.arm) {
       const a = extras.arm;
-      const arm = this.cached(`arm:${bank.id}:${a.batch.batchSize}x${a.batch.seqLen}:${a.klScale}`, bank,
-        () => buildArmPlan(this.gpu, bank, this.weights, a.batch.batchSize, a.batch.seqLen, a.klScale)) as ArmPlan;
+      const arm = this.routerPlan(bank, a.batch.batchSize, a.batch.seqLen, { klScale: a.klScale });
       this.writeTokens(arm.ids, a.batch.ids);
       this.gpu.write(arm.mask, maskWords(a.batch.promptMask, a.batch.ids.length));
       if (a.targets.length !== a.batch.batchSize * bank.blocks) throw new Error(`ARM targets have ${a.targets.length} values, expected ${a.batch.batchSize} x ${bank.blocks}`);
@@ -389,14 +393,18 @@ export class Session {
     if (this.destroyed) throw new Error('session was destroyed');
     const prepared = prepareBatch(batch, this.config.vocabSize, this.activeBank?.spec.head?.classes ?? this.config.vocabSize);
     const plan = this.modelPlan(mode, this.activeBank, batch.batchSize, batch.seqLen, distill);
-    this.writeInputs(plan, batch, prepared.ids, prepared.targets);
+    this.writeInputs(plan, this.activeBank, batch, prepared.ids, prepared.targets);
     return { plan, prepared };
   }
 
-  private writeInputs(plan: ModelPlan, batch: EngineBatch, ids: Uint32Array, targets: Int32Array): void {
+  private routerPlan(bank: Bank, rows: number, seq: number, arm: { klScale: number } | null): RouterPlan {
+    const key = `router:${bank.id}:${rows}x${seq}:${arm ? arm.klScale : 'forward'}`;
+    return this.cached(key, bank, () => buildRouterPlan(this.gpu, bank, this.weights, rows, seq, arm));
+  }
+
+  private writeInputs(plan: ModelPlan, bank: Bank | null, batch: EngineBatch, ids: Uint32Array, targets: Int32Array): void {
     this.gpu.write(plan.ids, ids);
     this.gpu.write(plan.targets, targets);
-    const bank = this.activeBank;
     if (plan.promptMask) {
       if (!batch.promptMask) throw new Error('this adapter routes on the prompt: the batch needs a prompt mask');
       this.gpu.write(plan.promptMask, maskWords(batch.promptMask, ids.length));
@@ -407,19 +415,6 @@ export class Session {
       }
       this.gpu.write(plan.mix, batch.mix);
     }
-  }
-
-  private teacherLogits(teacher: Bank, batch: EngineBatch): ModelPlan {
-    const plan = this.modelPlan('forward', teacher, batch.batchSize, batch.seqLen);
-    const prepared = prepareBatch(batch, this.config.vocabSize);
-    const saved = this.activeBank;
-    this.activeBank = teacher;
-    try {
-      this.writeInputs(plan, batch, prepared.ids, prepared.targets);
-    } finally {
-      this.activeBank = saved;
-    }
-    return plan;
   }
 
   private writeTokens(target: { buffer: GPUBuffer; offset: number; size: number }, ids: Int32Array): void {
@@ -463,8 +458,9 @@ export class Session {
       mix.forEach((m, b) => mixFlat!.set(m, b * bank.blocks));
     }
     const prefill = this.modelPlan('forward', bank, B, T);
-    this.writeInputs(prefill, { ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T, promptMask, mix: mixFlat },
-      prepareBatch({ ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T }, V).ids, new Int32Array(B * T).fill(-1));
+    const promptBatch = { ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T, promptMask, mix: mixFlat };
+    const prepared = prepareBatch(promptBatch, V);
+    this.writeInputs(prefill, bank, promptBatch, prepared.ids, prepared.targets);
     const decode = this.cached(`decode:${bank?.id ?? 0}:${B}x${maxSeq}`, bank,
       () => buildDecodePlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step }, B, maxSeq)) as DecodePlan;
     this.writeStep(0);

@@ -1,14 +1,14 @@
 // KV-cache write and single-query decode attention on real WebGPU, against the full causal attention reference and the f64 decode reference.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { recordAttentionDecode, recordKvCacheWrite } from '../../src/gpu/kernels/attention-decode.ts';
 import { attentionForward } from '../../src/ref/ops.ts';
 import * as dec from '../../src/ref/decode.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray } from '../helpers/random.ts';
-import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -17,15 +17,7 @@ before(async () => {
 });
 after(releaseTestGpu);
 
-const up = (data: Float32Array | Int32Array | Uint32Array, label = 'in'): BufferRef =>
-  ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
-const zeros = (n: number, label = 'out'): BufferRef => ({ buffer: gpu.createBuffer(label, n * 4), offset: 0, size: n * 4 });
-async function run(build: (plan: Plan) => void): Promise<void> {
-  const plan = new Plan('test');
-  build(plan);
-  plan.submit(gpu.device);
-  await gpu.flush();
-}
+const { up, zeros, run } = kernelHarness(() => gpu);
 
 // Softmax of O(1) scores and sums over <= a few hundred positions in f32 (online rescaling adds a
 // few roundings per chunk): rtol 1e-5, atol 1e-5, as for the training attention kernels.

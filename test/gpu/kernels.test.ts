@@ -2,7 +2,7 @@
 // Tolerances: f32 kernels against f64 references; each test states its own.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
 import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
@@ -16,7 +16,7 @@ import { recordAdamW } from '../../src/gpu/kernels/adamw.ts';
 import * as ref from '../../src/ref/ops.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -25,16 +25,7 @@ before(async () => {
 });
 after(releaseTestGpu);
 
-// Buffers are padded to 16 bytes; tests bind and read back exact-size views.
-const up = (data: Float32Array | Int32Array | Uint32Array, label = 'in'): BufferRef =>
-  ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
-const zeros = (n: number, label = 'out'): BufferRef => ({ buffer: gpu.createBuffer(label, n * 4), offset: 0, size: n * 4 });
-async function run(build: (plan: Plan) => void): Promise<void> {
-  const plan = new Plan('test');
-  build(plan);
-  plan.submit(gpu.device);
-  await gpu.flush();
-}
+const { up, zeros, run } = kernelHarness(() => gpu);
 
 describe('WGSL kernels vs CPU reference', () => {
   // Sums of K products of O(1) values in f32: error ~ K * 6e-8 relative to the magnitudes.

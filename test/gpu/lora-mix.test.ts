@@ -1,13 +1,13 @@
 // The multi-block LoRA mix kernels (shaders/lora_mix.wgsl) against the f64 reference (src/ref/lora-mix.ts) on odd shapes, on real WebGPU.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { LORA_MIX_MAX_COLUMNS, recordLoraMixBackward, recordLoraMixForward } from '../../src/gpu/kernels/lora-mix.ts';
 import { loraMixBackward, loraMixForward, mixBatch } from '../../src/ref/lora-mix.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray } from '../helpers/random.ts';
-import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -16,16 +16,7 @@ before(async () => {
 });
 after(releaseTestGpu);
 
-// Buffers are padded to 16 bytes; tests bind and read back exact-size views.
-const up = (data: Float32Array, label = 'in'): BufferRef => ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
-const zeros = (n: number, label = 'out'): BufferRef => ({ buffer: gpu.createBuffer(label, n * 4), offset: 0, size: n * 4 });
-async function run(build: (plan: Plan) => void): Promise<Plan> {
-  const plan = new Plan('test');
-  build(plan);
-  plan.submit(gpu.device);
-  await gpu.flush();
-  return plan;
-}
+const { up, zeros, run } = kernelHarness(() => gpu);
 
 // f32 sums of at most J*r (forward) or d_out (backward) products of O(1) values against f64:
 // rtol 1e-5 with atol 1e-5; dmix sums seq*r more such terms: atol 1e-4.

@@ -1,8 +1,7 @@
 // The continual-learning WGSL kernels (EWC, Fisher, sign/|.|-sum, LwF distillation, O-LoRA's gradient from matmuls) against their f64 references, on real WebGPU.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
-import { Plan } from '../../src/gpu/plan.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
 import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
 import { recordEwcGrad, recordFisherAccumulate, recordSign } from '../../src/gpu/kernels/regularizers.ts';
@@ -10,7 +9,7 @@ import { recordDistill } from '../../src/gpu/kernels/distill.ts';
 import * as reg from '../../src/ref/regularizers.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -19,16 +18,7 @@ before(async () => {
 });
 after(releaseTestGpu);
 
-// Buffers are padded to 16 bytes; tests bind and read back exact-size views.
-const up = (data: Float32Array | Int32Array | Uint32Array, label = 'in'): BufferRef =>
-  ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
-const zeros = (n: number, label = 'out'): BufferRef => ({ buffer: gpu.createBuffer(label, n * 4), offset: 0, size: n * 4 });
-async function run(build: (plan: Plan) => void): Promise<void> {
-  const plan = new Plan('test');
-  build(plan);
-  plan.submit(gpu.device);
-  await gpu.flush();
-}
+const { up, zeros, run } = kernelHarness(() => gpu);
 const stepWith = (invCount: number): StepParams => {
   const step = new StepParams(gpu);
   step.write({ invCount, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: 0 });

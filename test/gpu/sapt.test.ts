@@ -2,14 +2,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
-import { Plan } from '../../src/gpu/plan.ts';
 import {
   recordMaskedMaxPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
 } from '../../src/gpu/kernels/sapt.ts';
 import * as ref from '../../src/ref/sapt.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -19,16 +18,9 @@ before(async () => {
 after(releaseTestGpu);
 
 // Buffers are padded to 16 bytes; tests bind and read back exact-size views.
-const up = (data: Float32Array | Uint32Array, label = 'in'): BufferRef => ({ buffer: gpu.upload(label, data), offset: 0, size: data.byteLength });
+const { up, run } = kernelHarness(() => gpu);
 /** An output buffer filled with garbage, to check that a kernel overwrites it. */
 const dirty = (n: number, seed: number): BufferRef => up(randomArray(n, seed, 100));
-async function run(build: (plan: Plan) => void): Promise<Plan> {
-  const plan = new Plan('test');
-  build(plan);
-  plan.submit(gpu.device);
-  await gpu.flush();
-  return plan;
-}
 
 describe('SAPT selection kernels vs CPU reference', () => {
   for (const [batch, seq, cols] of [[4, 7, 33], [3, 12, 70]] as const) {

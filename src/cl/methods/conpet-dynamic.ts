@@ -9,7 +9,7 @@ import { IGNORE_INDEX, makeBatch, type EncodedExample } from '../../data/encode.
 import { OracleMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
-  bankStateFile, blockAdapterFiles, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, ReplayMemory,
+  bankStateFile, blockAdapterFiles, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
 
@@ -85,8 +85,7 @@ export class ConpetDynamicMethod extends OracleMethod {
     try {
       const seqLen = Math.max(ctx.settings.seqLen, ...prompts.map((p) => p.length));
       return await inBatches(prompts, ctx.settings.batchSize, async (chunk) => {
-        const ex = chunk.map((ids) => ({ ids, labels: ids.map(() => IGNORE_INDEX), promptLength: ids.length, truncated: 0 }));
-        const logits = await ctx.session.forward(makeBatch(ex, { padId: ctx.settings.padId, seqLen }));
+        const logits = await ctx.session.forward(makeBatch(promptExamples(chunk), { padId: ctx.settings.padId, seqLen }));
         return chunk.map((ids, r) => {
           const at = (ids.length - 1) * classes;
           return topKMixture(logits[r].subarray(at, at + classes), this.topK);

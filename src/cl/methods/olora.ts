@@ -17,7 +17,7 @@ export class OLoraMethod extends IncLoraMethod {
 
 export function createOLora(opts: MethodOptions): ContinualMethod {
   checkOptions(opts, ['lambda1', 'lambda2'], 'olora');
-  const lambda2 = numberOption(opts, 'lambda2', 0, (v) => v === 0, '0 (the L2 term is not implemented; the paper uses 0)', 'olora');
-  void lambda2;
+  // lambda2 is accepted for files written for the paper's code, which sets it to 0.
+  numberOption(opts, 'lambda2', 0, (v) => v === 0, '0 (the L2 term is not implemented; the paper uses 0)', 'olora');
   return new OLoraMethod(numberOption(opts, 'lambda1', 0.5, (v) => v >= 0, 'non-negative', 'olora'));
 }

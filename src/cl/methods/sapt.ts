@@ -9,7 +9,7 @@ import { makeBatch } from '../../data/encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
-  bankStateFile, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptOnly, ReplayMemory,
+  bankStateFile, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
 
@@ -88,8 +88,7 @@ export class SaptMethod extends BlockBankMethod {
     const J = this.bank!.blocks;
     const seqLen = Math.max(ctx.settings.seqLen, ...prompts.map((p) => p.length));
     return inBatches(prompts, ctx.settings.batchSize, async (chunk) => {
-      const ex = chunk.map((ids) => ({ ids, labels: ids.map(() => -100), promptLength: ids.length, truncated: 0 }));
-      const w = await ctx.session.routing(makeBatch(ex, { padId: ctx.settings.padId, seqLen }));
+      const w = await ctx.session.routing(makeBatch(promptExamples(chunk), { padId: ctx.settings.padId, seqLen }));
       return chunk.map((_, r) => w.slice(r * J, (r + 1) * J));
     });
   }

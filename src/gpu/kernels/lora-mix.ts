@@ -71,6 +71,11 @@ export function recordLoraMixForward(gpu: Gpu, plan: Plan, s: LoraMixShape,
   });
 }
 
+/** Floats of the d mix partial-sum scratch of a backward recording with this shape. */
+export function loraMixPartialsFloats(s: LoraMixShape): number {
+  return Math.ceil(s.tokens / s.seq) * Math.ceil(s.seq / TM) * s.blocks * s.rank;
+}
+
 /**
  * With g[n, j*r+i] = scale * sum_o dy[n,o] * B[(j*outDim+o)*r + i]:
  *   du[n, j*r+i]   = mix[b(n), j] * g[n, j*r+i]                       (overwrite, every block)
@@ -79,11 +84,12 @@ export function recordLoraMixForward(gpu: Gpu, plan: Plan, s: LoraMixShape,
  *   dmix[b, j]    += sum over tokens n of example b, sum_i g[n, j*r+i] * u[n, j*r+i]   (ACCUMULATE; when given)
  *
  * One dispatch, or two when dmix is given: the first writes per-tile partial sums of g * u to a
- * scratch buffer owned by this recording (batch * ceil(seq / 8) * J * r floats), the second reduces
- * them per (example, block) in a fixed order.
+ * scratch buffer (`partials`, loraMixPartialsFloats(s) floats; the caller's, so a plan can share one
+ * across sites and free it, or else one created for this recording), the second reduces them per
+ * (example, block) in a fixed order.
  */
 export function recordLoraMixBackward(gpu: Gpu, plan: Plan, s: LoraMixShape & { active: number },
-  io: { u: Bindable; B: Bindable; mix: Bindable; dy: Bindable; du: Bindable; duActive?: Bindable; uActive?: Bindable; dmix?: Bindable },
+  io: { u: Bindable; B: Bindable; mix: Bindable; dy: Bindable; du: Bindable; duActive?: Bindable; uActive?: Bindable; dmix?: Bindable; partials?: Bindable },
   label = 'lora_mix.bwd'): void {
   const active = s.active;
   let flags = 0;
@@ -94,7 +100,7 @@ export function recordLoraMixBackward(gpu: Gpu, plan: Plan, s: LoraMixShape & { 
   const batch = Math.ceil(s.tokens / s.seq);
   const chunks = Math.ceil(s.seq / TM);
   const jr = s.blocks * s.rank;
-  const partials = io.dmix ? gpu.createBuffer(`${label}.dmix-partials`, batch * chunks * jr * 4) : spare(gpu, 2);
+  const partials = !io.dmix ? spare(gpu, 2) : io.partials ?? gpu.createBuffer(`${label}.dmix-partials`, loraMixPartialsFloats(s) * 4);
   record(gpu, plan, {
     shader, entry: 'mix_backward_du', label,
     bindings: {
