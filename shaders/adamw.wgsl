@@ -1,14 +1,16 @@
 // AdamW with global-norm gradient clipping over one flat parameter buffer, entirely on the GPU.
-// A trainable mask (1 or 0 per element) restricts clipping and the update to the parameters being
-// trained: frozen elements (earlier tasks' LoRA blocks, earlier keys) are neither decayed nor moved.
+// A trainable mask restricts clipping and the update to the parameters being trained: 0 freezes an
+// element (earlier tasks' LoRA blocks, earlier keys: neither decayed nor moved); a positive value
+// trains it with its learning rate scaled by that value (1 for most, more for a parameter group
+// with its own rate, like SAPT's router projector).
 //
-//   grad_sumsq:    partials[w] = sum of (mask g)^2 over the elements workgroup w strides over
+//   grad_sumsq:    partials[w] = sum of g^2 over the trained elements workgroup w strides over
 //   grad_clip:     norm = sqrt(sum partials); clip[0] = norm;
 //                  clip[1] = min(1, max_norm / (norm + 1e-6)) when max_norm > 0, else 1
 //                  (torch.nn.utils.clip_grad_norm_)
-//   adamw_update:  (only where mask = 1) g = grad * clip[1]
-//                  p *= 1 - lr * wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-//                  p -= step_size * m / (sqrt(v) / bc2_sqrt + eps)     (torch.optim.AdamW)
+//   adamw_update:  (only where mask > 0) g = grad * clip[1], s = mask
+//                  p *= 1 - s lr * wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//                  p -= s step_size * m / (sqrt(v) / bc2_sqrt + eps)   (torch.optim.AdamW, lr s·lr)
 // step_size = lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t) come from the per-step uniform block,
 // so nothing is read back to the CPU.
 //
@@ -47,7 +49,7 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn grad_sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = grads[i] * mask[i]; s = fma(g, g, s); }
+  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = select(0.0, grads[i], mask[i] != 0.0); s = fma(g, g, s); }
   s = reduce_sum(lid, s);
   if (lid == 0u) { partials[wid.x] = s; }
 }
@@ -70,12 +72,13 @@ fn grad_clip(@builtin(local_invocation_index) lid: u32) {
 fn adamw_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n || mask[i] == 0.0) { return; }
+  let scale = mask[i];
   let g = grads[i] * clip[1];
-  var w = params[i] * (1.0 - step.lr * step.weight_decay);
+  var w = params[i] * (1.0 - scale * step.lr * step.weight_decay);
   let m = step.beta1 * m1[i] + (1.0 - step.beta1) * g;
   let v = step.beta2 * m2[i] + (1.0 - step.beta2) * g * g;
   m1[i] = m;
   m2[i] = v;
-  w -= step.step_size * m / (sqrt(v) / step.bc2_sqrt + step.eps);
+  w -= scale * step.step_size * m / (sqrt(v) / step.bc2_sqrt + step.eps);
   params[i] = w;
 }

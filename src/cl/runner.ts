@@ -46,6 +46,11 @@ export interface MethodResult {
   metrics: ContinualMetrics | null;
   losses: LossPoint[];
   timings: { trainSeconds: number[]; evalSeconds: number[]; tokensPerSecond: number };
+  /**
+   * For methods that select modules themselves: routing[k][t] = the selector's mean weight over the
+   * modules on task t's test prompts after training task k (null where not evaluated).
+   */
+  routing: (number[] | null)[][] | null;
   /** Example predictions on the last evaluation, per task (up to 5). */
   samples: { input: string; gold: string; prediction: string }[][];
 }
@@ -110,6 +115,13 @@ async function evaluate(ctx: MethodContext, method: ContinualMethod, e: number, 
   return { score, samples };
 }
 
+/** The mean of per-prompt weight vectors. */
+function meanAttention(rows: Float32Array[]): number[] {
+  const out = new Array<number>(rows[0]?.length ?? 0).fill(0);
+  for (const r of rows) r.forEach((v, j) => { out[j] += v / rows.length; });
+  return out;
+}
+
 export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const { session, experiment: exp, storage } = opts;
   const started = performance.now();
@@ -141,7 +153,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     const rng = createRng((exp.seed * 1000003 + mi * 7919 + 17) >>> 0);
     const result: MethodResult = {
       method: ref.method, matrix: method.joint ? null : Array.from({ length: T }, () => new Array<number | null>(T).fill(null)),
-      final: [], metrics: null, losses: [], timings: { trainSeconds: [], evalSeconds: [], tokensPerSecond: 0 }, samples: [],
+      final: [], metrics: null, losses: [],
+      routing: method.attention && !method.joint ? Array.from({ length: T }, () => new Array<number[] | null>(T).fill(null)) : null,
+      timings: { trainSeconds: [], evalSeconds: [], tokensPerSecond: 0 }, samples: [],
     };
     results.methods[ref.name] = result;
     let trainTokens = 0;
@@ -199,6 +213,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
           progress('eval', e, upTo, null, null);
           const { score, samples } = await evaluate(ctx, method, e, exp.maxNewTokens);
           if (result.matrix) result.matrix[t][e] = score;
+          if (result.routing && method.attention) result.routing[t][e] = meanAttention(await method.attention(ctx, ctx.tasks[e].test.map((x) => x.prompt)));
           else result.final[e] = score;
           result.samples.push(samples);
           doneUnits++;

@@ -48,6 +48,8 @@ export interface TrainSelection {
   /** The shared router projector and norm (SAPT trains it on every task). */
   router: boolean;
   head: boolean;
+  /** The projector's two linears' learning rate as a multiple of the run's (SAPT's separate rate for them); default 1. */
+  routerLrScale?: number;
 }
 
 let nextBankId = 1;
@@ -187,7 +189,7 @@ export class Bank {
       if (key.startsWith('router.')) return sel.router ? 'all' : null;
       if (key === HEAD_KEY) return sel.head ? 'all' : null;
       return null;
-    });
+    }, (key) => (key === ROUTER_KEYS.down || key === ROUTER_KEYS.up ? sel.routerLrScale ?? 1 : 1));
     this.params.resetOptimizer();
   }
 

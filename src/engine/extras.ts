@@ -9,7 +9,7 @@ import { recordAdamW } from '../gpu/kernels/adamw.ts';
 import { recordAccumulate } from '../gpu/kernels/elementwise.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
-import { recordEwcGrad, recordSign } from '../gpu/kernels/regularizers.ts';
+import { recordEwcGrad, recordL2NormGrad, recordSign } from '../gpu/kernels/regularizers.ts';
 import type { Bank } from './bank.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
@@ -91,6 +91,25 @@ export function buildOrthoPlan(gpu: Gpu, bank: Bank, lambda: number): OwnedPlan 
     }
   }
   return { plan, destroy: a.destroy };
+}
+
+/**
+ * O-LoRA's L2 term on the active block: grads += lambda · θ / ||θ||₂ for each of its LoRA tensors
+ * (every projection's A and B), the gradient of lambda Σ_tensors ||θ||₂ as O-LoRA's code sums it.
+ */
+export function buildL2Plan(gpu: Gpu, bank: Bank, lambda: number): OwnedPlan {
+  const active = bank.trainSelection.block;
+  if (active < 0) throw new Error('the L2 term needs an active block');
+  const p = bank.params;
+  const r = bank.rank;
+  const pairs: number[] = [];
+  for (const s of bank.sites) {
+    for (const [key, per] of [[s.aKey, r * s.in], [s.bKey, s.out * r]] as const) pairs.push(p.slot(key).offset + active * per, per);
+  }
+  const segments = gpu.upload('olora.l2.segments', Uint32Array.from(pairs));
+  const plan = new Plan('olora.l2');
+  recordL2NormGrad(gpu, plan, pairs.length / 2, lambda, { params: p.params, grads: p.trainingBuffers.grads, segments });
+  return { plan, destroy: () => gpu.destroyBuffer(segments) };
 }
 
 export interface RouterPlan extends OwnedPlan {

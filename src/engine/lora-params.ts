@@ -54,14 +54,17 @@ export class LoraParams {
 
   /**
    * Marks what the optimizer trains: for each slot, null (frozen), 'all', or a [start, end) range of
-   * elements within the slot. Gradients are zeroed so nothing stale reaches the norm or a Fisher sum.
+   * elements within the slot; `lrScale` gives a slot its own learning rate (a multiple of the run's,
+   * default 1). Gradients are zeroed so nothing stale reaches the norm or a Fisher sum.
    */
-  setTrainable(which: (key: string, slot: LoraSlot) => 'all' | [number, number] | null): void {
+  setTrainable(which: (key: string, slot: LoraSlot) => 'all' | [number, number] | null, lrScale: (key: string) => number = () => 1): void {
     this.maskData = new Float32Array(this.totalFloats);
     for (const [key, sl] of this.slots) {
       const w = which(key, sl);
-      if (w === 'all') this.maskData.fill(1, sl.offset, sl.offset + sl.count);
-      else if (w) this.maskData.fill(1, sl.offset + w[0], sl.offset + w[1]);
+      const scale = lrScale(key);
+      if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`learning-rate scale of ${key} must be positive, got ${scale}`);
+      if (w === 'all') this.maskData.fill(scale, sl.offset, sl.offset + sl.count);
+      else if (w) this.maskData.fill(scale, sl.offset + w[0], sl.offset + w[1]);
     }
     if (this.training) {
       this.gpu.write(this.training.mask, this.maskData);
@@ -72,7 +75,7 @@ export class LoraParams {
   /** Number of parameters the optimizer currently trains. */
   get trainableCount(): number {
     let n = 0;
-    for (const v of this.maskData) n += v;
+    for (const v of this.maskData) if (v !== 0) n++;
     return n;
   }
 

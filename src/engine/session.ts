@@ -17,7 +17,7 @@ import { loadWeights, type HostTensor, type WeightsProgress } from '../model/wei
 import { prepareBatch, type TokenBatch } from './batch.ts';
 import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
 import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
-import { buildEwcPlan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
+import { buildEwcPlan, buildL2Plan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
 import { buildModelPlan, type ModelPlan, type PlanMode } from './graph.ts';
 import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
 
@@ -63,6 +63,8 @@ export interface StepExtras {
   ewc?: { lambda: number; anchor: GPUBuffer; fisher: GPUBuffer };
   /** O-LoRA: lambda · Σ |A_old A_newᵀ| over the adapted projections. */
   orthoLambda?: number;
+  /** O-LoRA: lambda · Σ ||θ||₂ over the active block's LoRA tensors. */
+  l2Lambda?: number;
   /** SAPT ARM: klScale · KL(target || router attention) on replayed inputs (router only). */
   arm?: { batch: { ids: Int32Array; promptMask: Uint8Array; batchSize: number; seqLen: number }; targets: Float32Array; klScale: number };
 }
@@ -269,6 +271,10 @@ export class Session {
     if (extras.ewc) {
       const e = extras.ewc;
       this.cached(`ewc:${bank.id}:${e.lambda}:${this.bufferId(e.anchor)}:${this.bufferId(e.fisher)}`, bank, () => buildEwcPlan(this.gpu, bank, e.lambda, e.anchor, e.fisher)).plan.encode(enc);
+    }
+    if (extras.l2Lambda) {
+      const lambda = extras.l2Lambda;
+      this.cached(`l2:${bank.id}:${bank.trainSelection.block}:${lambda}`, bank, () => buildL2Plan(this.gpu, bank, lambda)).plan.encode(enc);
     }
     if (extras.orthoLambda) {
       const lambda = extras.orthoLambda;

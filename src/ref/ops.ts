@@ -284,16 +284,17 @@ export function clipScale(grads: Vec, maxNorm: number): { norm: number; scale: n
 }
 
 /** One AdamW update in place; `step` starts at 1. */
-export function adamwStep(params: Float64Array, grads: Vec, m: Float64Array, v: Float64Array, h: AdamWHyper, step: number): { norm: number } {
+export function adamwStep(params: Float64Array, grads: Vec, m: Float64Array, v: Float64Array, h: AdamWHyper, step: number, lrScale?: Vec): { norm: number } {
   const { norm, scale } = clipScale(grads, h.maxGradNorm);
   const bc1 = 1 - h.beta1 ** step;
   const bc2 = 1 - h.beta2 ** step;
   for (let i = 0; i < params.length; i++) {
     const g = grads[i] * scale;
-    params[i] *= 1 - h.lr * h.weightDecay;
+    const lr = h.lr * (lrScale ? lrScale[i] : 1);
+    params[i] *= 1 - lr * h.weightDecay;
     m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
     v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
-    params[i] -= (h.lr / bc1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + h.eps);
+    params[i] -= (lr / bc1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + h.eps);
   }
   return { norm };
 }

@@ -1,4 +1,4 @@
-// Plain-loop f64 CPU reference of the continual-learning loss terms (EWC, O-LoRA orthogonality, LwF distillation), value and gradient side by side.
+// Plain-loop f64 CPU reference of the continual-learning loss terms (EWC, O-LoRA orthogonality and L2, LwF distillation), value and gradient side by side.
 import { matmul, type Vec } from './ops.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -20,6 +20,23 @@ export function fisherAccumulate(fisher: Vec, grads: Vec, weight: number): Float
   const out = new Float64Array(fisher.length);
   for (let i = 0; i < fisher.length; i++) out[i] = fisher[i] + weight * grads[i] * grads[i];
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// O-LoRA L2: loss = lambda * sum_s ||theta_s||_2 over segments s = [offset, offset + count),
+// grad = lambda * theta_s / ||theta_s|| inside each segment (0 for an all-zero segment), 0 elsewhere.
+
+export function l2NormPenalty(params: Vec, segments: [number, number][], lambda: number): { loss: number; grad: Float64Array } {
+  const grad = new Float64Array(params.length);
+  let loss = 0;
+  for (const [off, count] of segments) {
+    let ss = 0;
+    for (let i = off; i < off + count; i++) ss += params[i] * params[i];
+    const norm = Math.sqrt(ss);
+    loss += lambda * norm;
+    if (norm > 0) for (let i = off; i < off + count; i++) grad[i] += (lambda * params[i]) / norm;
+  }
+  return { loss, grad };
 }
 
 // ---------------------------------------------------------------------------------------------

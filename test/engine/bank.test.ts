@@ -304,7 +304,33 @@ describe('adapter bank on WebGPU', () => {
     }
   });
 
-  it('EWC, O-LoRA and LwF terms change the Adam step exactly as their gradients say', async () => {
+  it('a separate router learning rate scales only the projector step (SAPT routerLr)', async () => {
+    // The first Adam step is linear in the rate: the projector's two linears move 3x as far (atol 1e-6);
+    // the norm, the active key and the block move exactly as at scale 1.
+    const bank = await newBank({ blocks: 2, router: { bottleneck: 5 } }, 35, 0.4);
+    try {
+      session.useBank(bank);
+      session.train = { ...SMOOTH_ADAM };
+      const batch = makeBatch(3);
+      const p0 = await bank.params.download();
+      const flat0 = await bank.params.readFlat();
+      bank.setTrainable({ block: 1, router: true, head: false });
+      const base = await stepFrom(bank, p0, () => session.trainStep(batch));
+      bank.setTrainable({ block: 1, router: true, head: false, routerLrScale: 3 });
+      const fast = await stepFrom(bank, p0, () => session.trainStep(batch));
+      for (const [key, slot] of bank.params.slots) {
+        const delta = (p: Float32Array) => Float64Array.from(p.subarray(slot.offset, slot.offset + slot.count), (v, i) => v - flat0[slot.offset + i]);
+        const scaled = key === ROUTER_KEYS.down || key === ROUTER_KEYS.up;
+        const expected = delta(base.params).map((d) => (scaled ? 3 * d : d));
+        assertClose(delta(fast.params), expected, { rtol: 0, atol: 1e-6 }, `${key} step`);
+        if (scaled) assert.ok(maxAbsDiff(fast.params.subarray(slot.offset, slot.offset + slot.count), base.params.subarray(slot.offset, slot.offset + slot.count)) > 1e-4, `${key} moved further`);
+      }
+    } finally {
+      session.releaseBank(bank);
+    }
+  });
+
+  it('EWC, O-LoRA (orthogonality and L2) and LwF terms change the Adam step exactly as their gradients say', async () => {
     // Parameters are compared with the CPU's first Adam step (eps = 1e-2, so the step is smooth in
     // the gradient) within atol 1e-6 (EWC, O-LoRA); LwF with teacher == student within 1e-6.
     const bank = await newBank({ blocks: 2 }, 40);
@@ -367,6 +393,22 @@ describe('adapter bank on WebGPU', () => {
           assert.ok(maxAbsDiff(p(ortho.params), p(plain.params)) > 1e-5, `O-LoRA does not move ${key}`);
         }
       }
+
+      // O-LoRA's L2 term: grads += lambda2 θ/||θ||₂ for each of the active block's tensors (A and B of every site).
+      const l2 = 0.2;
+      const withL2 = await stepFrom(bank, p0, () => session.trainStep(batch, { l2Lambda: l2 }));
+      const gL2 = g.slice();
+      for (const s of bank.sites) {
+        for (const key of [s.aKey, s.bKey]) {
+          const [a, b] = blockRange(bank, key, 1);
+          const off = bank.params.slot(key).offset;
+          let ss = 0;
+          for (let i = off + a; i < off + b; i++) ss += flat0[i] ** 2;
+          for (let i = off + a; i < off + b; i++) gL2[i] += (l2 * flat0[i]) / Math.sqrt(ss);
+        }
+      }
+      assertClose(withL2.params, adamFirstStep(flat0, gL2, trainable, t), { rtol: 0, atol: 1e-6 }, 'O-LoRA L2 step');
+      assert.ok(maxAbsDiff(withL2.params, plain.params) > 1e-5, 'the L2 term changes nothing');
 
       // LwF: a teacher equal to the student adds a zero gradient; the reported loss is the CE alone.
       bank.params.upload(p0);

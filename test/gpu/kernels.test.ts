@@ -207,18 +207,19 @@ describe('WGSL kernels vs CPU reference', () => {
   });
 
   for (const maxGradNorm of [0, 0.1, 1e9]) {
-    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps, frozen elements masked`, async () => {
+    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps, frozen elements masked, a group at 2.5× the rate`, async () => {
       const n = 70001;
       const hp = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm };
       const p0 = randomArray(n, 25);
       // Elements [1000, 31000) are frozen: they keep their values and add nothing to the norm.
-      const maskData = new Float32Array(n).fill(1).fill(0, 1000, 31000);
+      // Elements [50000, 60000) train at 2.5 times the learning rate (decay included).
+      const maskData = new Float32Array(n).fill(1).fill(0, 1000, 31000).fill(2.5, 50000, 60000);
       const step = new StepParams(gpu);
       const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2), mask = up(maskData);
       const plan = new Plan('adamw');
       recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip, mask });
       const rp = Float64Array.from(p0), rm = new Float64Array(n), rv = new Float64Array(n);
-      const trained = [...Array(n).keys()].filter((i) => maskData[i] === 1);
+      const trained = [...Array(n).keys()].filter((i) => maskData[i] !== 0);
       for (let t = 1; t <= 3; t++) {
         const g = randomArray(n, 100 + t, 0.01);
         gpu.write(grads, g);
@@ -226,7 +227,7 @@ describe('WGSL kernels vs CPU reference', () => {
         plan.submit(gpu.device);
         // Reference on the trained elements only.
         const sp = Float64Array.from(trained, (i) => rp[i]), sm = Float64Array.from(trained, (i) => rm[i]), sv = Float64Array.from(trained, (i) => rv[i]);
-        const { norm } = ref.adamwStep(sp, trained.map((i) => g[i]), sm, sv, hp, t);
+        const { norm } = ref.adamwStep(sp, trained.map((i) => g[i]), sm, sv, hp, t, trained.map((i) => maskData[i]));
         trained.forEach((i, j) => { rp[i] = sp[j]; rm[i] = sm[j]; rv[i] = sv[j]; });
         const c = await gpu.readF32(clip, 2);
         assertClose([c[0]], [norm], { rtol: 1e-5, atol: 0 }, `grad norm step ${t}`);

@@ -1,10 +1,10 @@
-// The continual-learning WGSL kernels (EWC, Fisher, sign/|.|-sum, LwF distillation, O-LoRA's gradient from matmuls) against their f64 references, on real WebGPU.
+// The continual-learning WGSL kernels (EWC, Fisher, sign/|.|-sum, O-LoRA's L2 term, LwF distillation, O-LoRA's gradient from matmuls) against their f64 references, on real WebGPU.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
 import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
-import { recordEwcGrad, recordFisherAccumulate, recordSign } from '../../src/gpu/kernels/regularizers.ts';
+import { recordEwcGrad, recordFisherAccumulate, recordL2NormGrad, recordSign } from '../../src/gpu/kernels/regularizers.ts';
 import { recordDistill } from '../../src/gpu/kernels/distill.ts';
 import * as reg from '../../src/ref/regularizers.ts';
 import { assertClose } from '../helpers/assert.ts';
@@ -34,6 +34,22 @@ describe('continual-learning kernels vs CPU reference', () => {
     await run((plan) => recordEwcGrad(gpu, plan, n, lambda, { params: up(theta), anchor: up(anchor), fisher: up(fisher), grads }));
     const { grad } = reg.ewcPenalty(theta, anchor, fisher, lambda);
     assertClose(await gpu.readF32(grads), grad.map((v, i) => v + g0[i]), { rtol: 1e-6, atol: 1e-7 }, 'ewc grads');
+  });
+
+  it('O-LoRA L2 gradient: lambda θ/||θ|| per segment, odd sizes, an all-zero segment untouched', async () => {
+    // Segments of 1, 255, 257 and 39001 elements (past one 256-wide pass), one all zeros; a sum of
+    // squares then one fma per element: rtol 1e-5, atol 1e-7.
+    const n = 41000, lambda = 0.45;
+    const theta = randomArray(n, 21);
+    theta.fill(0, 600, 700);
+    const segments: [number, number][] = [[3, 1], [10, 255], [300, 257], [600, 100], [1000, 39001]];
+    const g0 = randomArray(n, 22);
+    const grads = up(g0);
+    const segBuf = gpu.upload('test.segments', Uint32Array.from(segments.flat()));
+    await run((plan) => recordL2NormGrad(gpu, plan, segments.length, lambda, { params: up(theta), grads, segments: segBuf }));
+    gpu.destroyBuffer(segBuf);
+    const { grad } = reg.l2NormPenalty(theta, segments, lambda);
+    assertClose(await gpu.readF32(grads), grad.map((v, i) => v + g0[i]), { rtol: 1e-5, atol: 1e-7 }, 'l2 grads');
   });
 
   it('Fisher accumulation adds weight * g^2, twice', async () => {

@@ -1,4 +1,4 @@
-// The continual-learning reference gradients (EWC, O-LoRA orthogonality, LwF distillation) against central finite differences, in f64.
+// The continual-learning reference gradients (EWC, O-LoRA orthogonality and L2, LwF distillation) against central finite differences, in f64.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as reg from '../../src/ref/regularizers.ts';
@@ -28,6 +28,16 @@ function numericGrad(x: Float64Array, loss: (x: Float64Array) => number): Float6
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 describe('continual-learning reference gradients vs finite differences', () => {
+  it('O-LoRA L2 term lambda sum_s ||theta_s||_2 over segments', () => {
+    const theta = f64(randomArray(40, 9));
+    const segments: [number, number][] = [[0, 7], [10, 1], [13, 27]];
+    const lambda = 0.3;
+    const { grad, loss } = reg.l2NormPenalty(theta, segments, lambda);
+    assertClose(grad, numericGrad(theta, (x) => reg.l2NormPenalty(x, segments, lambda).loss), TOL, 'L2 gradient');
+    assertClose([loss], [lambda * (Math.hypot(...theta.subarray(0, 7)) + Math.abs(theta[10]) + Math.hypot(...theta.subarray(13)))], { rtol: 1e-12, atol: 0 }, 'L2 value');
+    for (const i of [7, 8, 9, 11, 12]) assert.equal(grad[i], 0, `element ${i} outside every segment`);
+  });
+
   it('EWC penalty (lambda/2) sum F (theta - theta*)^2', () => {
     const n = 37;
     const theta = f64(randomArray(n, 1));

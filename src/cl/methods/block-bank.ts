@@ -1,7 +1,7 @@
 // The base of methods that add a LoRA block per task to a growing bank and freeze the earlier
 // ones: IncLoRA (all blocks summed), O-LoRA (summed, with the orthogonality term), oracle per-task
 // LoRA (the true task's block) and the task modules of dynamic ConPET.
-import type { Bank, BankSpec } from '../../engine/bank.ts';
+import type { Bank, BankSpec, TrainSelection } from '../../engine/bank.ts';
 import type { EngineBatch, StepExtras } from '../../engine/session.ts';
 import {
   allBlocks, blockAdapterFiles, EpochSampler, loraSpec, newDataBatch, oneHot, padBatch, replaceBank,
@@ -19,8 +19,10 @@ export abstract class BlockBankMethod implements ContinualMethod {
     return loraSpec(ctx, blocks);
   }
 
-  /** Whether the shared router trains alongside the new block. */
-  protected trainsRouter = false;
+  /** What trains on task t: its block (and, for SAPT, the shared router). */
+  protected trainSelection(_ctx: MethodContext, t: number): TrainSelection {
+    return { block: t, router: false, head: false };
+  }
 
   /** The mixture of a training batch of task t (rows rows), or undefined when the bank routes itself. */
   protected abstract trainMix(t: number, rows: number): Float32Array | undefined;
@@ -28,7 +30,7 @@ export abstract class BlockBankMethod implements ContinualMethod {
   async beforeTask(ctx: MethodContext, t: number): Promise<void> {
     const next = await ctx.createBank(this.spec(ctx, t + 1), this.bank ?? undefined);
     this.bank = replaceBank(ctx, this.bank, next);
-    this.bank.setTrainable({ block: t, router: this.trainsRouter, head: false });
+    this.bank.setTrainable(this.trainSelection(ctx, t));
     ctx.session.resetOptimizer();
     this.sampler = new EpochSampler(ctx.tasks[t].train.length, ctx.rng);
   }

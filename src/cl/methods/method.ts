@@ -68,6 +68,8 @@ export interface ContinualMethod {
   afterTask(ctx: MethodContext, t: number): Promise<void>;
   /** The routing used to answer task e's prompts; `e` is only looked at by methods given task ids (oracle). */
   route(ctx: MethodContext, e: number, prompts: number[][]): Promise<Routing>;
+  /** For methods that select modules themselves (SAPT): the selector's weights over the modules for each prompt. */
+  attention?(ctx: MethodContext, prompts: number[][]): Promise<Float32Array[]>;
   /** Files to persist after task t, relative to the method's folder (adapters in PEFT format, replay samples). */
   artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>>;
   dispose(ctx: MethodContext): void;

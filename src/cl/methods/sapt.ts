@@ -3,7 +3,7 @@
 // on the GPU from the prompt. ARM keeps the selection from forgetting: after each task the mean
 // attention of its examples is stored with a few real samples, and later tasks add
 // klRatio · KL(stored || current attention) on those samples to the router's loss.
-import type { BankSpec } from '../../engine/bank.ts';
+import type { BankSpec, TrainSelection } from '../../engine/bank.ts';
 import type { StepExtras } from '../../engine/session.ts';
 import { makeBatch } from '../../data/encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
@@ -33,10 +33,14 @@ export class SaptMethod extends BlockBankMethod {
   readonly references: Float32Array[] = [];
 
   constructor(private readonly bottleneck: number, private readonly klRatio: number, private readonly armRows: number,
-    private readonly referenceSamples: number, memoryFraction: number, memoryMin: number) {
+    private readonly referenceSamples: number, memoryFraction: number, memoryMin: number, private readonly routerLr: number | null = null) {
     super('sapt');
     this.memory = new ReplayMemory(memoryFraction, memoryMin);
-    this.trainsRouter = true;
+  }
+
+  /** The current block, its key and the norm at the run's rate; the shared projector's linears at `routerLr` when given. */
+  protected override trainSelection(ctx: MethodContext, t: number): TrainSelection {
+    return { block: t, router: true, head: false, routerLrScale: this.routerLr === null ? 1 : this.routerLr / ctx.settings.lr };
   }
 
   protected override spec(ctx: MethodContext, blocks: number): BankSpec {
@@ -104,13 +108,14 @@ export class SaptMethod extends BlockBankMethod {
 }
 
 export function createSapt(opts: MethodOptions): ContinualMethod {
-  checkOptions(opts, ['bottleneck', 'klRatio', 'armRows', 'referenceSamples', ...MEMORY_OPTIONS], 'sapt');
+  checkOptions(opts, ['bottleneck', 'klRatio', 'armRows', 'referenceSamples', 'routerLr', ...MEMORY_OPTIONS], 'sapt');
   const mem = memoryOptions(opts, 'sapt');
   return new SaptMethod(
     numberOption(opts, 'bottleneck', 100, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),
-    numberOption(opts, 'klRatio', 0.5, (v) => v >= 0, 'non-negative', 'sapt'),
+    numberOption(opts, 'klRatio', 1, (v) => v >= 0, 'non-negative', 'sapt'),
     numberOption(opts, 'armRows', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0: half the batch)', 'sapt'),
     numberOption(opts, 'referenceSamples', 64, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),
     mem.fraction, mem.min,
+    opts.routerLr === undefined ? null : numberOption(opts, 'routerLr', 0, (v) => v > 0, 'positive', 'sapt'),
   );
 }

@@ -49,3 +49,18 @@ export function recordSign(gpu: Gpu, plan: Plan, n: number, io: { x: Bindable; o
     record(gpu, plan, { shader, entry: 'abs_grad', label, bindings: { 0: p, 7: io.x, 8: io.out }, workgroups: wg(n) });
   }
 }
+
+/**
+ * O-LoRA's L2 term: for each segment (offset, count) of `params` (in floats), grads += scale * θ_s / ||θ_s||₂
+ * over that segment, the gradient of scale * Σ_s ||θ_s||₂ (nothing where a segment is all zeros).
+ * `segments` holds the pairs as u32; one workgroup per segment.
+ */
+export function recordL2NormGrad(gpu: Gpu, plan: Plan, count: number, scale: number,
+  io: { params: Bindable; grads: Bindable; segments: Bindable }, label = 'l2_norm_grad'): void {
+  if (count > 65535) throw new Error(`l2_norm_grad: ${count} segments exceed one dispatch dimension`);
+  const p = params(gpu, label, count, scale);
+  record(gpu, plan, {
+    shader, entry: 'l2_norm_grad', label,
+    bindings: { 0: p, 1: io.params, 4: io.grads, 10: io.segments }, workgroups: [count],
+  });
+}

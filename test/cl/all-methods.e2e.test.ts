@@ -1,0 +1,94 @@
+// Every method through the built `clora run` on WebGPU: a short two-task stream on the bundled tiny
+// model, checking that each one trains, evaluates and writes its results and artifacts (the files
+// a later session or the app reloads), and that a second run with the same seed reproduces the
+// first exactly. How well the methods remember is the other e2e test's job.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { METHODS } from '../../src/cl/methods/index.ts';
+import { runClora as run, TINY_MODEL } from '../helpers/clora-run.ts';
+import { parseSafetensors } from '../../src/model/safetensors.ts';
+import { conflictingStream } from '../helpers/streams.ts';
+
+describe('every method end to end (clora run, WebGPU)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clora-all-'));
+  const tasks = conflictingStream(dir, 11).slice(0, 2);
+  const base = {
+    model: TINY_MODEL,
+    tasks,
+    seed: 5,
+    steps: 3,
+    batchSize: 4,
+    lr: 0.005,
+    maxLength: 48,
+    maxNewTokens: 4,
+    testFraction: 0.125,
+    lora: { rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] },
+  };
+
+  it('runs all eleven methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, () => {
+    const names = Object.keys(METHODS);
+    const methods = names.map((m) => m === 'conpet-dynamic' ? { method: m, selectorSteps: 2 } : m === 'sapt' ? { method: m, bottleneck: 8 } : m);
+    const { results, out } = run(dir, { ...base, methods });
+    assert.deepEqual(Object.keys(results.methods), names);
+    assert.deepEqual(results.tasks.map((t) => t.name), ['alpha', 'beta']);
+    for (const t of results.tasks) assert.equal(t.metric, 'em', `${t.name} is a label task`);
+
+    for (const name of names) {
+      const m = results.methods[name];
+      const losses = m.losses.filter((l) => l.phase === 'train');
+      assert.equal(losses.length, 6, `${name}: one loss per training step (3 per task, or 3 × 2 jointly)`);
+      // (ConPET's selector has one class on the first task, so its loss there is exactly 0.)
+      for (const l of m.losses) assert.ok(Number.isFinite(l.loss) && (l.phase === 'train' ? l.loss > 0 : l.loss >= 0), `${name}: ${l.phase} loss ${l.loss}`);
+      assert.equal(m.final.length, 2, `${name}: final scores`);
+      for (const s of m.final) assert.ok(s >= 0 && s <= 100, `${name}: score ${s}`);
+      if (name === 'mtl') {
+        assert.equal(m.matrix, null, 'joint training has no matrix');
+        assert.ok(existsSync(join(out, name, 'adapters', 'joint', 'adapter_model.safetensors')));
+        continue;
+      }
+      // Lower triangle filled (unseen tasks not evaluated), metrics computed from it.
+      assert.equal(m.matrix![0].length, 2);
+      assert.ok(m.matrix![0][0] !== null && m.matrix![0][1] === null && m.matrix![1].every((v) => v !== null), `${name}: ${JSON.stringify(m.matrix)}`);
+      assert.ok(Number.isFinite(m.metrics!.ap) && Number.isFinite(m.metrics!.fra) && Number.isFinite(m.metrics!.bwt), `${name}: metrics`);
+      assert.ok(Number.isFinite(m.metrics!.fwt!), `${name}: FWT against the oracle's diagonal`);
+      assert.equal(m.timings.trainSeconds.length, 2);
+      assert.ok(m.timings.tokensPerSecond > 0);
+    }
+    assert.deepEqual(results.singleTask, results.methods.oracle.matrix!.map((row, t) => row[t]));
+
+    // Artifacts: single-LoRA methods save the adapter after each task, block methods one per task.
+    for (const name of ['seqlora', 'replay', 'ewc', 'lwf', 'conpet-static']) {
+      for (const t of ['alpha', 'beta']) assert.ok(existsSync(join(out, name, 'adapters', `after-${t}`, 'adapter_config.json')), `${name} after ${t}`);
+    }
+    for (const name of ['inclora', 'olora', 'sapt', 'oracle', 'conpet-dynamic']) {
+      for (const t of ['alpha', 'beta']) assert.ok(existsSync(join(out, name, 'adapters', t, 'adapter_model.safetensors')), `${name} block ${t}`);
+    }
+    for (const name of ['replay', 'sapt', 'conpet-static', 'conpet-dynamic']) {
+      assert.ok(readFileSync(join(out, name, 'replay', 'alpha.jsonl'), 'utf8').trim().length > 0, `${name} keeps samples of alpha`);
+    }
+    const routerKeys = [...parseSafetensors(new Uint8Array(readFileSync(join(out, 'sapt', 'router.safetensors')))).tensors.keys()];
+    for (const k of ['router.down.weight', 'router.up.weight', 'router.norm.weight', 'router.norm.bias', 'router.keys']) assert.ok(routerKeys.includes(k), `router file has ${k}`);
+    const refs = JSON.parse(readFileSync(join(out, 'sapt', 'references.json'), 'utf8')) as number[][];
+    assert.equal(refs.length, 2);
+    assert.ok(Math.abs(refs[1].reduce((a, b) => a + b, 0) - 1) < 1e-4, 'a reference is a distribution over the blocks');
+    // SAPT records the selector's weights per stage: one block after the first task, two after the second.
+    const routing = results.methods.sapt.routing!;
+    assert.equal(routing[0][0]!.length, 1);
+    assert.equal(routing[1][1]!.length, 2);
+    assert.equal(results.methods.seqlora.routing, null);
+  });
+
+  it('repeats a run exactly with the same seed', { timeout: 20 * 60_000 }, () => {
+    const exp = { ...base, methods: ['replay', { method: 'sapt', bottleneck: 8 }] };
+    const a = run(dir, exp).results;
+    const b = run(dir, exp).results;
+    for (const name of ['replay', 'sapt']) {
+      assert.deepEqual(b.methods[name].losses, a.methods[name].losses, `${name}: losses`);
+      assert.deepEqual(b.methods[name].matrix, a.methods[name].matrix, `${name}: matrix`);
+      assert.deepEqual(b.methods[name].samples, a.methods[name].samples, `${name}: predictions`);
+    }
+  });
+});
