@@ -213,8 +213,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
           progress('eval', e, upTo, null, null);
           const { score, samples } = await evaluate(ctx, method, e, exp.maxNewTokens);
           if (result.matrix) result.matrix[t][e] = score;
-          if (result.routing && method.attention) result.routing[t][e] = meanAttention(await method.attention(ctx, ctx.tasks[e].test.map((x) => x.prompt)));
           else result.final[e] = score;
+          if (result.routing && method.attention) result.routing[t][e] = meanAttention(await method.attention(ctx, ctx.tasks[e].test.map((x) => x.prompt)));
           result.samples.push(samples);
           doneUnits++;
         }
