@@ -1,4 +1,4 @@
-// End-to-end checks of the main view in Chromium with WebGPU on SwiftShader: the worker's adapter and the demo panel.
+// End-to-end checks of the GPU check view in Chromium with WebGPU on SwiftShader: the worker's adapter and the demo panel.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -20,6 +20,8 @@ describe('app with WebGPU (SwiftShader)', () => {
   it('loads the page', { timeout: 60_000 }, async () => {
     const { page } = app;
     assert.match(await page.title(), /clora/);
+    await page.getByTestId('experiment-view').waitFor();
+    await page.getByTestId('tab-gpu').click();
     await page.getByTestId('adapter-panel').waitFor();
     await page.getByTestId('demo-panel').waitFor();
     assert.equal(await page.getByTestId('webgpu-unavailable').count(), 0);

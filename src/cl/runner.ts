@@ -6,13 +6,14 @@ import type { Session } from '../engine/session.ts';
 import { encodeExample, padIdFor } from '../data/encode.ts';
 import { promptFor } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
-import { createRng } from '../model/rng.ts';
+import { createRng, rngFromState, type Rng } from '../model/rng.ts';
 import type { Experiment } from './experiment.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
 import { pickMetric, scoreTask } from './scoring.ts';
-import type { RunStorage } from './storage.ts';
+import { parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from './methods/state.ts';
+import { readJsonFile, type RunStorage } from './storage.ts';
 
 export interface RunProgress {
   method: string;
@@ -76,6 +77,24 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   /** Checked between steps; a run stops with an error when it is aborted, keeping what was committed. */
   signal?: AbortSignal;
+  /** Awaited before every training step: a run pauses while the promise it returns is pending. */
+  waitWhilePaused?: () => Promise<void>;
+  /** Called with the results so far after every task's commit. */
+  onResults?: (results: RunResults) => void;
+  /**
+   * Continue the run whose results.json is in `storage`: finished methods are kept, and the method
+   * in progress goes on after its last finished task, from the checkpoint committed with it.
+   */
+  resume?: boolean;
+}
+
+/** Folder, under a method's folder, of the state a run resumes from (rewritten after every task). */
+export const CHECKPOINT_FOLDER = 'checkpoint';
+
+export interface Checkpoint {
+  stage: number;
+  rng: number[];
+  bankCount: number;
 }
 
 /** Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. */
@@ -122,6 +141,39 @@ function meanAttention(rows: Float32Array[]): number[] {
   return out;
 }
 
+/** The saved results of the same run, or an error saying why the stored run cannot be continued. */
+async function previousResults(storage: RunStorage, fresh: RunResults): Promise<RunResults | null> {
+  const prev = await readJsonFile<RunResults>(storage, 'results.json');
+  if (!prev) return null;
+  const where = `${storage.label}: results.json`;
+  if (prev.version !== 1 || typeof prev.methods !== 'object' || !Array.isArray(prev.tasks)) throw new Error(`${where}: not a results file of this version`);
+  const describe = (r: RunResults) => JSON.stringify({ tasks: r.tasks, settings: r.settings, model: r.model });
+  if (describe(prev) !== describe(fresh)) {
+    throw new Error(`${where}: the stored run has other tasks, settings or model than this one, so it cannot be continued; start a new run`);
+  }
+  return prev;
+}
+
+/** The last stage whose evaluation was committed (-1 when none). */
+function lastStage(m: MethodResult, T: number): number {
+  if (!m.matrix) return m.final.length === T ? T - 1 : -1;
+  let k = -1;
+  for (let t = 0; t < T; t++) if (m.matrix[t]?.[t] !== null && m.matrix[t]?.[t] !== undefined) k = t;
+  return k;
+}
+
+export async function readCheckpoint(storage: RunStorage, folder: string): Promise<{ cp: Checkpoint; state: import('./methods/state.ts').MethodState } | null> {
+  const json = await readJsonFile(storage, `${folder}/${STATE_JSON}`);
+  const tensors = await storage.read(`${folder}/${STATE_TENSORS}`);
+  if (json === null || tensors === null) return null;
+  const { extra, state } = parseStateFiles(json, tensors, `${storage.label}: ${folder}`);
+  const cp = extra as unknown as Checkpoint;
+  if (!Number.isInteger(cp.stage) || !Array.isArray(cp.rng) || !Number.isInteger(cp.bankCount)) {
+    throw new Error(`${storage.label}: ${folder}/${STATE_JSON}: stage, rng or bankCount is missing`);
+  }
+  return { cp, state };
+}
+
 export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const { session, experiment: exp, storage } = opts;
   const started = performance.now();
@@ -147,20 +199,54 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const unitsPerMethod = (m: { joint?: boolean }) => (m.joint ? stepsFor(exp, encoded) + T : encoded.reduce((s, e) => s + stepsFor(exp, e), 0) + (exp.evaluateUnseen ? T * T : (T * (T + 1)) / 2));
   const methods = exp.methods.map((ref) => ({ ref, method: createMethod(ref.method, ref.options) }));
   const totalUnits = methods.reduce((s, m) => s + unitsPerMethod(m.method), 0);
+  const unitsOfStage = (t: number) => stepsFor(exp, encoded[t]) + (exp.evaluateUnseen ? T : t + 1);
   let doneUnits = 0;
+  /** Between two steps or evaluations: waits while the run is paused, and stops it once cancelled. */
+  const pauseOrStop = async () => {
+    if (opts.waitWhilePaused) await opts.waitWhilePaused();
+    if (opts.signal?.aborted) throw new Error('the run was cancelled');
+  };
+  const previous = opts.resume ? await previousResults(storage, results) : null;
+  // A run seeds its banks the same way on a fresh session and on one that ran before.
+  session.restoreBankCount(0);
+  const earlierSeconds = previous?.seconds ?? 0;
 
   for (const [mi, { ref, method }] of methods.entries()) {
-    const rng = createRng((exp.seed * 1000003 + mi * 7919 + 17) >>> 0);
-    const result: MethodResult = {
+    let rng: Rng = createRng((exp.seed * 1000003 + mi * 7919 + 17) >>> 0);
+    let result: MethodResult = {
       method: ref.method, matrix: method.joint ? null : Array.from({ length: T }, () => new Array<number | null>(T).fill(null)),
       final: [], metrics: null, losses: [],
       routing: method.attention && !method.joint ? Array.from({ length: T }, () => new Array<number[] | null>(T).fill(null)) : null,
       timings: { trainSeconds: [], evalSeconds: [], tokensPerSecond: 0 }, samples: [],
     };
+    // Resuming: a finished method is kept as it is; one in progress goes on from its checkpoint.
+    const prev = previous?.methods[ref.name];
+    const prevStage = prev ? lastStage(prev, T) : -1;
+    let firstStage = 0;
+    let restored: Awaited<ReturnType<typeof readCheckpoint>> = null;
+    if (prev && prevStage === T - 1) {
+      results.methods[ref.name] = prev;
+      doneUnits += unitsPerMethod(method);
+      // Later methods' banks are seeded by how many banks the run created before them.
+      const cp = await readJsonFile<Partial<Checkpoint>>(storage, `${ref.name}/${CHECKPOINT_FOLDER}/${STATE_JSON}`);
+      if (typeof cp?.bankCount === 'number') session.restoreBankCount(cp.bankCount);
+      continue;
+    }
+    if (prev && prevStage >= 0 && !method.joint) {
+      restored = await readCheckpoint(storage, `${ref.name}/${CHECKPOINT_FOLDER}`);
+      if (restored && restored.cp.stage === prevStage) {
+        result = prev;
+        firstStage = prevStage + 1;
+        rng = rngFromState(restored.cp.rng);
+        for (let t = 0; t <= prevStage; t++) doneUnits += unitsOfStage(t);
+      } else {
+        restored = null;
+      }
+    }
     results.methods[ref.name] = result;
-    let trainTokens = 0;
-    let trainTime = 0;
-    let currentTask = 0;
+    let trainTime = result.timings.trainSeconds.reduce((a, b) => a + b, 0);
+    let trainTokens = result.timings.tokensPerSecond * trainTime;
+    let currentTask = firstStage;
     const progress = (phase: string, step: number, steps: number, loss: number | null, tps: number | null) => opts.onProgress?.({
       method: ref.name, methodIndex: mi, methods: methods.length, phase, task: currentTask, tasks: T, step, steps, loss, tokensPerSecond: tps,
       done: totalUnits > 0 ? doneUnits / totalUnits : 1,
@@ -181,21 +267,30 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
           if (phase === 'train') doneUnits++;
           progress(phase, step, steps, loss, secs > 0 ? tokens / secs : null);
         };
-        for (let step = 0; step < steps; step++) {
-          if (opts.signal?.aborted) throw new Error('the run was cancelled');
-          const batch = batchFor(step);
-          for (let i = 0; i < batch.labels.length; i++) if (batch.ids[i] !== settings.padId || batch.labels[i] !== -100) tokens++;
-          inFlight.push(session.trainStep(batch, extrasFor?.(step) ?? {}));
-          if (inFlight.length >= 2) await flushOne(step - inFlight.length + 1);
+        try {
+          for (let step = 0; step < steps; step++) {
+            await pauseOrStop();
+            const batch = batchFor(step);
+            for (let i = 0; i < batch.labels.length; i++) if (batch.ids[i] !== settings.padId || batch.labels[i] !== -100) tokens++;
+            inFlight.push(session.trainStep(batch, extrasFor?.(step) ?? {}));
+            if (inFlight.length >= 2) await flushOne(step - inFlight.length + 1);
+          }
+          while (inFlight.length > 0) await flushOne(steps - inFlight.length);
+        } finally {
+          // A step still in flight when another fails (a lost device) must not become an unhandled rejection.
+          for (const pending of inFlight) pending.catch(() => {});
         }
-        while (inFlight.length > 0) await flushOne(steps - inFlight.length);
         trainTokens += tokens;
         trainTime += (performance.now() - t0) / 1000;
       },
     };
 
-    const stages = method.joint ? [0] : encoded.map((e) => e.index);
+    const stages = method.joint ? [0] : encoded.map((e) => e.index).filter((t) => t >= firstStage);
     try {
+      if (restored) {
+        await method.loadState(ctx, restored.cp.stage, restored.state);
+        session.restoreBankCount(restored.cp.bankCount);
+      }
       for (const t of stages) {
         currentTask = t;
         const steps = method.joint ? stepsFor(exp, encoded) : stepsFor(exp, encoded[t]);
@@ -210,6 +305,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
         const upTo = method.joint || exp.evaluateUnseen ? T : t + 1;
         result.samples = [];
         for (let e = 0; e < upTo; e++) {
+          await pauseOrStop();
           progress('eval', e, upTo, null, null);
           const { score, samples } = await evaluate(ctx, method, e, exp.maxNewTokens);
           if (result.matrix) result.matrix[t][e] = score;
@@ -222,12 +318,18 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
         if (result.matrix) result.final = result.matrix[t].map((v) => v ?? 0);
         result.timings.tokensPerSecond = trainTime > 0 ? trainTokens / trainTime : 0;
         if (result.matrix && t === T - 1) result.metrics = computeMetrics(result.matrix);
-        results.seconds = (performance.now() - started) / 1000;
+        results.seconds = earlierSeconds + (performance.now() - started) / 1000;
         // One atomic commit per task: this method's files after task t and the results so far.
         const artifacts = await method.artifacts(ctx, t);
         const files: Record<string, Uint8Array | string> = { 'results.json': JSON.stringify(results, null, 2) };
         for (const [path, data] of Object.entries(artifacts)) files[`${ref.name}/${path}`] = data;
+        // The checkpoint goes in the same commit as the results it continues from; after the last
+        // task it is the trained method itself, which the playground reloads.
+        const cp: Checkpoint = { stage: method.joint ? T - 1 : t, rng: rng.state(), bankCount: session.bankCount };
+        const state = stateFiles(await method.saveState(ctx, t), cp as unknown as Record<string, unknown>);
+        for (const [name, data] of Object.entries(state)) files[`${ref.name}/${CHECKPOINT_FOLDER}/${name}`] = data;
         await storage.commit(files);
+        opts.onResults?.(results);
       }
     } finally {
       method.dispose(ctx);
@@ -240,7 +342,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     results.singleTask = oracle.matrix.map((row, t) => row[t] ?? 0);
     for (const m of Object.values(results.methods)) if (m.matrix) m.metrics = computeMetrics(m.matrix, results.singleTask);
   }
-  results.seconds = (performance.now() - started) / 1000;
+  results.seconds = earlierSeconds + (performance.now() - started) / 1000;
   await storage.commit({ 'results.json': JSON.stringify(results, null, 2) });
   return results;
 }

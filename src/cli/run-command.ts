@@ -2,7 +2,7 @@
 // file, runs every method through the continual-learning runner on the GPU with a progress bar on
 // stderr, and writes results.json, the adapters and the replay samples under DIR.
 import { readFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fsStorage } from '../cl/fs-storage.ts';
 import { parseExperiment, type Experiment } from '../cl/experiment.ts';
@@ -15,11 +15,13 @@ import { createNodeGpu } from '../gpu/node-device.ts';
 import { parseJson } from '../io/files.ts';
 import { dirSource } from '../io/node-files.ts';
 
-export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--quiet]
+export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--quiet]
       Runs a continual-learning experiment: every method of the file on its task stream, in order.
       Writes DIR/results.json (per method: the score matrix, AP/F.Ra/BWT/FWT, loss curves, timings),
       DIR/<method>/adapters/... (PEFT format) and DIR/<method>/replay/<task>.jsonl, committed
-      atomically after every task. Paths in the file are relative to it. See docs/EXPERIMENTS.md.`;
+      atomically after every task together with a checkpoint. With --resume, a run that was stopped
+      continues in DIR after its last finished task (finished methods are kept). Paths in the file
+      are relative to it. See docs/EXPERIMENTS.md.`;
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--';
@@ -75,7 +77,7 @@ async function loadTasks(exp: Experiment, baseDir: string): Promise<Task[]> {
 export async function runCommand(argv: string[], usageError: (message: string) => Error): Promise<RunResults | null> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { out: { type: 'string' }, quiet: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { out: { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return null;
   if (positionals.length !== 1) throw usageError('run needs one experiment file: clora run EXPERIMENT.json --out DIR');
@@ -87,13 +89,17 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   const modelDir = resolve(baseDir, exp.model);
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new Error(`${positionals[0]}: "model" ${exp.model} is not a folder`);
   const tasks = await loadTasks(exp, baseDir);
-  const storage = await fsStorage(resolve(values.out));
+  const outDir = resolve(values.out);
+  if (!values.resume && existsSync(join(outDir, 'results.json'))) {
+    throw usageError(`${values.out} already holds a run (results.json); pass --resume to continue it, or choose another --out`);
+  }
+  const storage = await fsStorage(outDir);
   const gpu = await createNodeGpu();
   const session = await Session.open(gpu, dirSource(modelDir), { baseOnly: true, seed: exp.seed });
   const started = performance.now();
   try {
     const results = await runExperiment({
-      session, tasks, experiment: exp, storage,
+      session, tasks, experiment: exp, storage, resume: Boolean(values.resume),
       device: `${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}`.trim(),
       ...(values.quiet ? {} : { onProgress: progressPrinter(process.stderr, started) }),
     });

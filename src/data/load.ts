@@ -98,7 +98,7 @@ function makeTask(
 }
 
 /** Splits a single file's examples: by its "split" column when it has one, else a seeded shuffle. */
-function splitExamples(file: string, parsed: ParseResult, opts: LoadOptions): { train: Example[]; test: Example[]; dev: Example[] } {
+export function splitExamples(file: string, parsed: ParseResult, opts: LoadOptions): { train: Example[]; test: Example[]; dev: Example[] } {
   const { examples, splits } = parsed;
   if (splits !== null) {
     const out = { train: [] as Example[], test: [] as Example[], dev: [] as Example[] };

@@ -76,7 +76,7 @@ export async function parseDelimitedFile(
     if (row.length !== header.length) {
       throw new FormatError(file, `row has ${row.length} field${row.length === 1 ? '' : 's'}, the header has ${header.length}`, { line: rowLine });
     }
-    collector.addRow(row, plan!, rowLine);
+    collector.addRow(row, plan!, rowLine, header);
   };
 
   let parser: Papa.Parser | null = null;

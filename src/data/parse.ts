@@ -6,7 +6,7 @@ import { parseJsonFile } from './parse-json.ts';
 import { ExampleCollector, type ColumnMap, type ParseResult } from './records.ts';
 import { forEachLine, type ProgressCallback } from './text-stream.ts';
 
-export type { ColumnMap, ParseResult } from './records.ts';
+export type { ChosenFields, ColumnMap, ParseResult } from './records.ts';
 export type { ProgressCallback } from './text-stream.ts';
 
 export type DataFormat = 'jsonl' | 'json' | 'csv' | 'tsv';

@@ -9,12 +9,22 @@ export interface ColumnMap {
   instruction?: string;
 }
 
+/** The field or column names a file's first record was read through, as spelled in the file. */
+export interface ChosenFields {
+  input: string;
+  output: string;
+  instruction: string | null;
+  split: string | null;
+}
+
 /** What a parser returns for one file. `splits` is parallel to `examples` when the file has a "split" field. */
 export interface ParseResult {
   examples: Example[];
   /** The file's own instruction (a benchmark "Definition", or one instruction shared by every record), else null. */
   instruction: string | null;
   splits: SplitName[] | null;
+  /** The names chosen for the first record (later JSON records with other keys may use others); null when unknown. */
+  fields?: ChosenFields | null;
 }
 
 /** Names looked for, in this order of preference, compared case-insensitively. */
@@ -104,6 +114,7 @@ export class ExampleCollector {
   private splitMode: boolean | null = null;
   private lastKeys = '';
   private lastPlan: FieldPlan<string> | null = null;
+  private firstFields: ChosenFields | null = null;
 
   constructor(
     readonly file: string,
@@ -133,6 +144,7 @@ export class ExampleCollector {
       this.lastKeys = signature;
     }
     const plan = this.lastPlan;
+    this.firstFields ??= { ...plan };
     this.add(
       {
         input: rec[plan.input],
@@ -144,8 +156,12 @@ export class ExampleCollector {
     );
   }
 
-  /** Adds one CSV row given the header's plan. */
-  addRow(row: readonly string[], plan: FieldPlan<number>, line: number): void {
+  /** Adds one CSV row given the header's plan; `header` names the columns for `ParseResult.fields`. */
+  addRow(row: readonly string[], plan: FieldPlan<number>, line: number, header?: readonly string[]): void {
+    if (this.firstFields === null && header !== undefined) {
+      const name = (at: number | null) => (at === null ? null : header[at].trim());
+      this.firstFields = { input: name(plan.input)!, output: name(plan.output)!, instruction: name(plan.instruction), split: name(plan.split) };
+    }
     this.add(
       {
         input: row[plan.input],
@@ -212,6 +228,6 @@ export class ExampleCollector {
         }
       }
     }
-    return { examples: this.examples, instruction, splits: this.splits };
+    return { examples: this.examples, instruction, splits: this.splits, fields: this.firstFields };
   }
 }

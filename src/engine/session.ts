@@ -183,6 +183,17 @@ export class Session {
     return Bank.create(this.gpu, this.config, spec, createRng((this.seed * 7919 + this.banksCreated) >>> 0), from);
   }
 
+  /** How many banks this session has created; it seeds the next bank's initial values, so checkpoints keep it. */
+  get bankCount(): number {
+    return this.banksCreated;
+  }
+
+  /** Sets the bank counter from a checkpoint, so banks created after a resume start from the same values. */
+  restoreBankCount(count: number): void {
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`bank count must be a non-negative integer, got ${count}`);
+    this.banksCreated = count;
+  }
+
   /** Destroys a bank and every cached plan built for it. */
   releaseBank(bank: Bank): void {
     for (const [key, p] of this.plans) {

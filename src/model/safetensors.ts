@@ -32,7 +32,8 @@ export interface SafetensorsFile {
 
 export interface HostTensorLike {
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  /** Written as F32, or as F64 for a Float64Array. */
+  readonly data: Float32Array | Float64Array;
 }
 
 function isIntIn(x: unknown, max: number): x is number {
@@ -205,7 +206,7 @@ export function toFloat32(entry: TensorEntry): Float32Array {
 }
 
 /**
- * Serialises f32 tensors in the given order. The header is padded with spaces to a multiple of 8 bytes (the
+ * Serialises f32 (and f64) tensors in the given order. The header is padded with spaces to a multiple of 8 bytes (the
  * format allows trailing whitespace) so every tensor starts 8-byte aligned for readers that map the file.
  */
 export function writeSafetensors(
@@ -221,8 +222,8 @@ export function writeSafetensors(
     if (t.data.length !== numel(t.shape)) {
       throw new Error(`writeSafetensors: ${name} has ${t.data.length} values but shape ${fmtShape(t.shape)}`);
     }
-    const size = t.data.length * 4;
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
+    const size = t.data.byteLength;
+    header[name] = { dtype: t.data instanceof Float64Array ? 'F64' : 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
     offset += size;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));

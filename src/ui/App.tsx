@@ -1,10 +1,18 @@
-// The app shell: detects WebGPU, then shows the worker's adapter and the demo, or explains how to enable WebGPU.
-import { useEffect, useState, type ReactNode } from 'react';
+// The app shell: detects WebGPU, then shows the experiment flow, stored runs, the playground and the GPU check, or explains how to enable WebGPU.
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { AdapterPanel, type AdapterState } from './components/AdapterPanel.tsx';
 import { DemoPanel } from './components/DemoPanel.tsx';
 import { WebGpuUnavailable } from './components/WebGpuUnavailable.tsx';
-import { createEngineClient, type EngineClient } from './engine-client.ts';
+import { createEngineClient, type CachedModelInfo, type EngineClient, type StorageUsage } from './engine-client.ts';
+import { ExperimentView, useAdapterExport } from './experiment/ExperimentView.tsx';
+import { useRuns } from './experiment/use-runs.ts';
 import { detectWebGpu, type WebGpuStatus } from './gpu-detect.ts';
+import { Playground } from './playground/Playground.tsx';
+import { ResultsView } from './results/ResultsView.tsx';
+import { RunHistory } from './runs/RunHistory.tsx';
+import { StoragePanel } from './runs/StoragePanel.tsx';
+import type { RunResults } from '../cl/runner.ts';
+import { ErrorCallout } from './components/ErrorCallout.tsx';
 
 export function App() {
   const [gpu, setGpu] = useState<WebGpuStatus | null>(null);
@@ -56,10 +64,20 @@ function TopBar() {
   );
 }
 
+type Tab = 'experiment' | 'runs' | 'playground' | 'gpu';
+
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'experiment', label: 'Experiment' },
+  { id: 'runs', label: 'Runs & storage' },
+  { id: 'playground', label: 'Playground' },
+  { id: 'gpu', label: 'GPU check' },
+];
+
 /** The main view once WebGPU is there: one engine worker shared by the panels. */
 function Workbench() {
   const [client, setClient] = useState<EngineClient | null>(null);
   const [adapter, setAdapter] = useState<AdapterState>({ status: 'loading' });
+  const [tab, setTab] = useState<Tab>('experiment');
 
   useEffect(() => {
     let live = true;
@@ -83,10 +101,84 @@ function Workbench() {
     };
   }, []);
 
+  const runs = useRuns(client?.app ?? null);
+
   return (
     <main className="page workbench">
-      <AdapterPanel state={adapter} />
-      <DemoPanel client={adapter.status === 'error' ? null : client} />
+      <nav className="tabs" role="tablist" aria-label="Views">
+        {TABS.map((t) => (
+          <button key={t.id} type="button" role="tab" aria-selected={tab === t.id} className={`tab${tab === t.id ? ' tab-active' : ''}`}
+            data-testid={`tab-${t.id}`} onClick={() => setTab(t.id)}>
+            {t.label}{t.id === 'experiment' && runs.active ? ' ●' : ''}
+          </button>
+        ))}
+      </nav>
+      {adapter.status === 'error' && <AdapterPanel state={adapter} />}
+      {client && (
+        <div hidden={tab !== 'experiment'}><ExperimentView client={client} runs={runs} /></div>
+      )}
+      {client && tab === 'runs' && <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')} />}
+      {client && tab === 'playground' && (
+        <Playground runs={runs.runs.filter((r) => r.status === 'done')} loadResults={(id) => client.app.readResults(id)}
+          answer={(id, method, task, input) => client.app.answer(id, method, task, input)} />
+      )}
+      {tab === 'gpu' && (
+        <>
+          <AdapterPanel state={adapter} />
+          <DemoPanel client={adapter.status === 'error' ? null : client} />
+        </>
+      )}
     </main>
+  );
+}
+
+/** Stored runs (open one's results, resume, delete) and what the browser's storage holds. */
+function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void }) {
+  const [selected, setSelected] = useState<{ id: string; results: RunResults | null } | null>(null);
+  const [usage, setUsage] = useState<StorageUsage | null>(null);
+  const [models, setModels] = useState<CachedModelInfo[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const { exportAdapter, error: exportError } = useAdapterExport(client);
+
+  const refresh = useCallback(async () => {
+    try {
+      await runs.refresh();
+      setUsage(await client.app.storageUsage());
+      setModels(await client.app.listModels());
+    } catch (e) {
+      setError(e);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const open = async (id: string) => {
+    setSelected({ id, results: null });
+    try {
+      setSelected({ id, results: await client.app.readResults(id) });
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  return (
+    <div className="runs-tab">
+      {error !== null && <ErrorCallout title="Storage could not be read" error={error} />}
+      <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} selectedId={selected?.id ?? null}
+        onOpen={(id) => void open(id)}
+        onResume={(id) => { runs.resume(id); onResumed(); }}
+        onDelete={async (id) => { await runs.remove(id); if (selected?.id === id) setSelected(null); await refresh(); }} />
+      {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
+      {selected?.results && (
+        <ResultsView results={selected.results} onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)} />
+      )}
+      {selected && !selected.results && <p className="muted">No results stored for this run yet.</p>}
+      <StoragePanel usage={usage} models={models} runs={runs.runs} onRefresh={() => void refresh()}
+        onDeleteModel={async (id) => { await client.app.deleteModel(id); }}
+        onDeleteRun={async (id) => { await runs.remove(id); }} />
+    </div>
   );
 }

@@ -1,9 +1,19 @@
 // The UI thread's only door to the engine worker: starts it, wraps it with comlink and turns worker crashes into errors.
 import * as Comlink from 'comlink';
 import type { EngineWorkerApi } from '../worker/engine.worker.ts';
+import type { AppApi } from '../worker/app-api.ts';
 import type { DemoEvent, DemoOptions, DemoSummary, GpuReport } from '../worker/protocol.ts';
 
 export type { DemoEvent, DemoOptions, DemoSummary, GpuReport, ModelSummary } from '../worker/protocol.ts';
+export type { ModelReport, ModelStatus } from '../worker/app-api.ts';
+export type {
+  RunEvent, RunRecord, RunSettings, ModelChoice, TaskInput, TaskInspection, StorageUsage, CachedModelInfo, PlaygroundAnswer, TrainingShape,
+} from '../worker/app-api.ts';
+
+type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+
+/** The worker's app API as the UI calls it: every call returns a promise; callbacks are plain functions. */
+export type AppClient = { [K in keyof AppApi]: Promised<AppApi[K]> };
 
 export interface EngineClient {
   /** The worker's adapter and device. */
@@ -12,6 +22,8 @@ export interface EngineClient {
   runDemo(opts: DemoOptions, onProgress: (event: DemoEvent) => void): Promise<DemoSummary>;
   /** Asks the running demo to stop after its current step. */
   cancelDemo(): Promise<boolean>;
+  /** Task inspection, models, runs, storage and the playground. */
+  app: AppClient;
   /** Terminates the worker; pending calls reject. */
   dispose(): void;
 }
@@ -64,6 +76,7 @@ export function createEngineClient(): EngineClient {
     probe: () => call(() => remote.probe()),
     runDemo: (opts, onProgress) => call(() => remote.runDemo(opts, Comlink.proxy(onProgress))),
     cancelDemo: () => call(() => remote.cancelDemo()),
+    app: appClient(remote, call),
     dispose() {
       dead = new Error('the engine worker was stopped');
       failAll(dead);
@@ -71,4 +84,18 @@ export function createEngineClient(): EngineClient {
       worker.terminate();
     },
   };
+}
+
+/** Wraps every app call so it rejects when the worker dies, and passes callbacks through comlink's proxy. */
+function appClient(remote: Comlink.Remote<EngineWorkerApi>, call: <T>(start: () => Promise<T>) => Promise<T>): AppClient {
+  const r = remote as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const wrap = (name: keyof AppApi) => (...args: unknown[]) =>
+    call(() => r[name](...args.map((a) => (typeof a === 'function' ? Comlink.proxy(a as (...x: unknown[]) => unknown) : a))));
+  // A record over every key, so a method added to the worker's API cannot be forgotten here.
+  const names: Record<keyof AppApi, true> = {
+    inspectTask: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true,
+    listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, storageUsage: true, listModels: true,
+    deleteModel: true, answer: true,
+  };
+  return Object.fromEntries(Object.keys(names).map((n) => [n, wrap(n as keyof AppApi)])) as unknown as AppClient;
 }

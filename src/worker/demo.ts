@@ -1,4 +1,5 @@
 // The demo run inside the worker: open the engine session on a model, run one forward pass, then train LoRA and stream progress.
+import { urlSource } from '../io/files.ts';
 import type { DemoEvent, DemoOptions, DemoSummary, ModelSummary } from './protocol.ts';
 
 /** The part of src/engine/session.ts's `Session` the demo uses. */
@@ -28,9 +29,8 @@ export interface EngineModules {
 // engine in its own chunk, fetched when a run starts.
 // ============================================================================================
 async function loadEngine(): Promise<EngineModules> {
-  const [{ Session }, { urlSource }, { Gpu, summarizeInfo }] = await Promise.all([
+  const [{ Session }, { Gpu, summarizeInfo }] = await Promise.all([
     import('../engine/session.ts'),
-    import('../io/files.ts'),
     import('../gpu/context.ts'),
   ]);
   return {

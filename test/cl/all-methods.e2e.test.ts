@@ -4,11 +4,13 @@
 // first exactly. How well the methods remember is the other e2e test's job.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METHODS } from '../../src/cl/methods/index.ts';
-import { runClora as run, TINY_MODEL } from '../helpers/clora-run.ts';
+import type { RunResults } from '../../src/cl/runner.ts';
+import { ROOT, runClora as run, TINY_MODEL } from '../helpers/clora-run.ts';
 import { parseSafetensors } from '../../src/model/safetensors.ts';
 import { conflictingStream } from '../helpers/streams.ts';
 
@@ -28,10 +30,13 @@ describe('every method end to end (clora run, WebGPU)', () => {
     lora: { rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] },
   };
 
+  const names = Object.keys(METHODS);
+  const methods = names.map((m) => m === 'conpet-dynamic' ? { method: m, selectorSteps: 2 } : m === 'sapt' ? { method: m, bottleneck: 8 } : m);
+  let reference: RunResults | null = null;
+
   it('runs all eleven methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, () => {
-    const names = Object.keys(METHODS);
-    const methods = names.map((m) => m === 'conpet-dynamic' ? { method: m, selectorSteps: 2 } : m === 'sapt' ? { method: m, bottleneck: 8 } : m);
     const { results, out } = run(dir, { ...base, methods });
+    reference = results;
     assert.deepEqual(Object.keys(results.methods), names);
     assert.deepEqual(results.tasks.map((t) => t.name), ['alpha', 'beta']);
     for (const t of results.tasks) assert.equal(t.metric, 'em', `${t.name} is a label task`);
@@ -90,5 +95,49 @@ describe('every method end to end (clora run, WebGPU)', () => {
       assert.deepEqual(b.methods[name].matrix, a.methods[name].matrix, `${name}: matrix`);
       assert.deepEqual(b.methods[name].samples, a.methods[name].samples, `${name}: predictions`);
     }
+  });
+
+  it('resumes a run killed during each method\'s second task and ends exactly where the uninterrupted run did', { timeout: 40 * 60_000 }, async () => {
+    const expected = reference as RunResults | null;
+    assert.ok(expected, 'needs the uninterrupted run of the first test');
+    const file = join(dir, 'experiment-resume.json');
+    writeFileSync(file, JSON.stringify({ ...base, methods }, null, 2));
+    const out = join(dir, 'out-resume');
+    const killed: string[] = [];
+    const victims = names.filter((n) => n !== 'mtl'); // joint training has one stage, so no checkpoint inside it
+    for (let launch = 0; ; launch++) {
+      assert.ok(launch <= victims.length, 'one launch per killed method, plus the last');
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'clora.js'), 'run', file, '--out', out, ...(launch > 0 ? ['--resume'] : [])]);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const victim = victims.find((n) => !killed.includes(n));
+      // Kill -9 as soon as the victim's first task is committed with its checkpoint: it is then training task 2.
+      const poll = setInterval(() => {
+        if (victim && existsSync(join(out, victim, 'checkpoint', 'state.json'))) {
+          clearInterval(poll);
+          killed.push(victim);
+          child.kill('SIGKILL');
+        }
+      }, 25);
+      const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      clearInterval(poll);
+      if (killed.length > 0 && killed[killed.length - 1] === victim && code !== 0) continue;
+      assert.equal(code, 0, stderr);
+      break;
+    }
+    assert.deepEqual(killed, victims, 'every method was killed once mid-run');
+    const resumed = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    for (const name of names) {
+      const a: RunResults["methods"][string] = expected.methods[name];
+      const b: RunResults["methods"][string] = resumed.methods[name];
+      assert.deepEqual(b.losses, a.losses, `${name}: losses`);
+      assert.deepEqual(b.matrix, a.matrix, `${name}: matrix`);
+      assert.deepEqual(b.final, a.final, `${name}: final scores`);
+      assert.deepEqual(b.routing, a.routing, `${name}: routing`);
+      assert.deepEqual(b.samples, a.samples, `${name}: predictions`);
+      const cp = JSON.parse(readFileSync(join(out, name, 'checkpoint', 'state.json'), 'utf8')) as { stage: number };
+      assert.equal(cp.stage, 1, `${name}: the last checkpoint is the trained method after task 2`);
+    }
+    assert.deepEqual(resumed.methods.oracle.metrics, expected.methods.oracle.metrics);
   });
 });

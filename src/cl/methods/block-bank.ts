@@ -7,6 +7,7 @@ import {
   allBlocks, blockAdapterFiles, EpochSampler, loraSpec, newDataBatch, oneHot, padBatch, replaceBank,
   type ContinualMethod, type MethodContext, type Routing,
 } from './method.ts';
+import { emptyState, loadBank, saveBank, type MethodState } from './state.ts';
 
 export abstract class BlockBankMethod implements ContinualMethod {
   protected bank: Bank | null = null;
@@ -51,6 +52,17 @@ export abstract class BlockBankMethod implements ContinualMethod {
 
   async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {
     return blockAdapterFiles(ctx, this.bank!, t, `adapters/${ctx.tasks[t].task.name}`);
+  }
+
+  async saveState(_ctx: MethodContext, _t: number): Promise<MethodState> {
+    const state = emptyState();
+    await saveBank(state, 'blocks', this.bank!);
+    return state;
+  }
+
+  async loadState(ctx: MethodContext, _t: number, state: MethodState): Promise<void> {
+    this.bank = await loadBank(ctx, state, 'blocks');
+    ctx.session.useBank(this.bank);
   }
 
   dispose(ctx: MethodContext): void {

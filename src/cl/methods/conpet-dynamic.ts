@@ -12,6 +12,7 @@ import {
   bankStateFile, blockAdapterFiles, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
+import { loadBank, saveBank, type MethodState } from './state.ts';
 
 /** The selector's training example: the prompt, one filler token, and the task as the label after the prompt. */
 export function selectorExample(ex: EncodedExample, task: number, padId: number): EncodedExample {
@@ -98,6 +99,19 @@ export class ConpetDynamicMethod extends OracleMethod {
 
   override async route(ctx: MethodContext, _e: number, prompts: number[][]): Promise<Routing> {
     return { bank: this.bank!, mix: await this.select(ctx, prompts) };
+  }
+
+  override async saveState(ctx: MethodContext, t: number): Promise<MethodState> {
+    const state = await super.saveState(ctx, t);
+    await saveBank(state, 'selector', this.selector!);
+    state.json.memory = this.memory.toJSON();
+    return state;
+  }
+
+  override async loadState(ctx: MethodContext, t: number, state: MethodState): Promise<void> {
+    this.selector = await loadBank(ctx, state, 'selector');
+    await super.loadState(ctx, t, state);
+    this.memory.restore(ctx.tasks, state.json.memory);
   }
 
   override async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {

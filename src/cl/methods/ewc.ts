@@ -8,6 +8,7 @@ import {
   checkOptions, EpochSampler, numberOption, padBatch,
   type ContinualMethod, type MethodContext, type MethodOptions,
 } from './method.ts';
+import type { MethodState } from './state.ts';
 
 /** Adds the mean of squared gradients over batches to a running Fisher sum. */
 export function accumulateFisher(fisher: Float64Array, gradBatches: Float32Array[]): void {
@@ -41,11 +42,32 @@ export class EwcMethod extends SingleLoraMethod {
     }
     this.fisher ??= new Float64Array(bank.params.totalFloats);
     accumulateFisher(this.fisher, grads);
+    await this.uploadPenalty(ctx);
+  }
+
+  /** The anchor (the weights after the last task) and the Fisher sum, on the GPU for the penalty. */
+  private async uploadPenalty(ctx: MethodContext): Promise<void> {
+    const bank = this.bank!;
     const gpu = ctx.session.gpu;
     this.anchorBuf ??= gpu.createBuffer('ewc.anchor', bank.params.totalFloats * 4);
     this.fisherBuf ??= gpu.createBuffer('ewc.fisher', bank.params.totalFloats * 4);
     gpu.write(this.anchorBuf, await bank.params.readFlat('params'));
-    gpu.write(this.fisherBuf, Float32Array.from(this.fisher));
+    gpu.write(this.fisherBuf, Float32Array.from(this.fisher!));
+  }
+
+  override async saveState(ctx: MethodContext, t: number): Promise<MethodState> {
+    const state = await super.saveState(ctx, t);
+    if (this.fisher) state.float64.set('fisher', this.fisher.slice());
+    return state;
+  }
+
+  override async loadState(ctx: MethodContext, t: number, state: MethodState): Promise<void> {
+    await super.loadState(ctx, t, state);
+    this.fisher = state.float64.get('fisher')?.slice() ?? null;
+    if (this.fisher) {
+      if (this.fisher.length !== this.bank!.params.totalFloats) throw new Error('the saved EWC Fisher estimate does not fit this adapter');
+      await this.uploadPenalty(ctx);
+    }
   }
 
   override dispose(ctx: MethodContext): void {

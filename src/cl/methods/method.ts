@@ -9,6 +9,7 @@ import { writeSafetensors } from '../../model/safetensors.ts';
 import type { Rng } from '../../model/rng.ts';
 import type { Example, Task } from '../../data/task.ts';
 import type { ScoreMetric } from '../scoring.ts';
+import type { MethodState } from './state.ts';
 
 /** A task with its examples tokenised once for the whole run. */
 export interface EncodedTask {
@@ -72,6 +73,10 @@ export interface ContinualMethod {
   attention?(ctx: MethodContext, prompts: number[][]): Promise<Float32Array[]>;
   /** Files to persist after task t, relative to the method's folder (adapters in PEFT format, replay samples). */
   artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>>;
+  /** Everything needed to go on after task t (called after `afterTask`): the checkpoint a run resumes from. */
+  saveState(ctx: MethodContext, t: number): Promise<MethodState>;
+  /** Rebuilds the state `saveState` returned after task t, on a fresh method; the next call is `beforeTask(t + 1)`. */
+  loadState(ctx: MethodContext, t: number, state: MethodState): Promise<void>;
   dispose(ctx: MethodContext): void;
 }
 
@@ -124,7 +129,7 @@ export function shuffle<T>(items: T[], rng: Rng): T[] {
 
 /** Per-task stores of real training samples, drawn uniformly without replacement after each task. */
 export class ReplayMemory {
-  readonly perTask: { task: number; examples: EncodedExample[]; raw: Example[] }[] = [];
+  readonly perTask: { task: number; indices: number[]; examples: EncodedExample[]; raw: Example[] }[] = [];
 
   constructor(readonly fraction: number, readonly min: number) {}
 
@@ -133,7 +138,29 @@ export class ReplayMemory {
     const n = enc.train.length;
     const keep = Math.min(n, Math.max(this.min, Math.round(this.fraction * n)));
     const picked = shuffle(Array.from({ length: n }, (_, i) => i), rng).slice(0, keep).sort((a, b) => a - b);
-    this.perTask.push({ task: enc.index, examples: picked.map((i) => enc.train[i]), raw: picked.map((i) => enc.task.train[i]) });
+    this.keep(enc, picked);
+  }
+
+  private keep(enc: EncodedTask, indices: number[]): void {
+    this.perTask.push({ task: enc.index, indices, examples: indices.map((i) => enc.train[i]), raw: indices.map((i) => enc.task.train[i]) });
+  }
+
+  /** The stored samples as training-split indices per task, for a checkpoint. */
+  toJSON(): { task: number; indices: number[] }[] {
+    return this.perTask.map((m) => ({ task: m.task, indices: m.indices.slice() }));
+  }
+
+  /** Refills an empty memory from `toJSON()`'s output. */
+  restore(tasks: EncodedTask[], saved: unknown): void {
+    if (this.perTask.length > 0) throw new Error('restore needs an empty replay memory');
+    if (!Array.isArray(saved)) throw new Error('the saved replay memory is not a list');
+    for (const m of saved as { task: number; indices: number[] }[]) {
+      const enc = tasks[m.task];
+      if (!enc || !Array.isArray(m.indices) || m.indices.some((i) => !Number.isInteger(i) || i < 0 || i >= enc.train.length)) {
+        throw new Error(`the saved replay memory does not fit task ${m.task + 1} of this stream`);
+      }
+      this.keep(enc, m.indices.slice());
+    }
   }
 
   get size(): number {

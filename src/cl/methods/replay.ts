@@ -7,6 +7,7 @@ import {
   checkOptions, newDataBatch, numberOption, padBatch, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions,
 } from './method.ts';
+import type { MethodState } from './state.ts';
 
 export class ReplayMethod extends SingleLoraMethod {
   readonly memory: ReplayMemory;
@@ -30,6 +31,17 @@ export class ReplayMethod extends SingleLoraMethod {
 
   override async afterTask(ctx: MethodContext, t: number): Promise<void> {
     this.memory.store(ctx.tasks[t], ctx.rng);
+  }
+
+  override async saveState(ctx: MethodContext, t: number): Promise<MethodState> {
+    const state = await super.saveState(ctx, t);
+    state.json.memory = this.memory.toJSON();
+    return state;
+  }
+
+  override async loadState(ctx: MethodContext, t: number, state: MethodState): Promise<void> {
+    await super.loadState(ctx, t, state);
+    this.memory.restore(ctx.tasks, state.json.memory);
   }
 
   override async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {

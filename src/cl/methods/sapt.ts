@@ -12,6 +12,7 @@ import {
   bankStateFile, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
+import type { MethodState } from './state.ts';
 
 /** A stored attention vector padded with zeros for the blocks added after it. */
 export function padReference(ref: Float32Array, blocks: number): Float32Array {
@@ -95,6 +96,23 @@ export class SaptMethod extends BlockBankMethod {
       const w = await ctx.session.routing(makeBatch(promptExamples(chunk), { padId: ctx.settings.padId, seqLen }));
       return chunk.map((_, r) => w.slice(r * J, (r + 1) * J));
     });
+  }
+
+  override async saveState(ctx: MethodContext, t: number): Promise<MethodState> {
+    const state = await super.saveState(ctx, t);
+    state.json.memory = this.memory.toJSON();
+    this.references.forEach((r, i) => state.tensors.set(`reference::${i}`, { shape: [r.length], data: r.slice() }));
+    return state;
+  }
+
+  override async loadState(ctx: MethodContext, t: number, state: MethodState): Promise<void> {
+    await super.loadState(ctx, t, state);
+    this.memory.restore(ctx.tasks, state.json.memory);
+    for (let i = 0; i <= t; i++) {
+      const r = state.tensors.get(`reference::${i}`);
+      if (!r) throw new Error(`the saved SAPT state has no attention reference for task ${i + 1}`);
+      this.references[i] = r.data.slice();
+    }
   }
 
   override async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {

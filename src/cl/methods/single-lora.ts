@@ -7,6 +7,7 @@ import {
   blockAdapterFiles, checkOptions, EpochSampler, loraSpec, newDataBatch, padBatch,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
+import { emptyState, loadBank, saveBank, type MethodState } from './state.ts';
 
 export class SingleLoraMethod implements ContinualMethod {
   protected bank: Bank | null = null;
@@ -41,6 +42,17 @@ export class SingleLoraMethod implements ContinualMethod {
 
   async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {
     return blockAdapterFiles(ctx, this.bank!, 0, `adapters/after-${ctx.tasks[t].task.name}`);
+  }
+
+  async saveState(_ctx: MethodContext, _t: number): Promise<MethodState> {
+    const state = emptyState();
+    await saveBank(state, 'lora', this.bank!);
+    return state;
+  }
+
+  async loadState(ctx: MethodContext, _t: number, state: MethodState): Promise<void> {
+    this.bank = await loadBank(ctx, state, 'lora');
+    ctx.session.useBank(this.bank);
   }
 
   dispose(ctx: MethodContext): void {

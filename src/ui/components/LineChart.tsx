@@ -13,6 +13,8 @@ export interface Series {
   label: string;
   color: string;
   points: readonly Point[];
+  /** Line dash pattern (e.g. [6, 4]); solid when left out. */
+  dash?: number[];
 }
 
 export interface LineChartProps {
@@ -22,6 +24,11 @@ export interface LineChartProps {
   /** Fixes the x axis to [xMin, xMax] so a run fills the chart from left to right as it goes. */
   xMin?: number;
   xMax?: number;
+  /** Fixes the y axis to [yMin, yMax] (e.g. 0..100 for scores); automatic when left out. */
+  yMin?: number;
+  yMax?: number;
+  /** Shows Chart.js's legend; by default it is shown when there is more than one series. */
+  showLegend?: boolean;
   height?: number;
   /** Shown over the empty chart. */
   emptyText?: string;
@@ -35,7 +42,7 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
-export function LineChart({ series, xLabel, yLabel, xMin, xMax, height = 260, emptyText, testId }: LineChartProps) {
+export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, showLegend, height = 260, emptyText, testId }: LineChartProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const chartRef = useRef<Chart<'line', Point[]> | null>(null);
 
@@ -98,6 +105,7 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, height = 260, em
       ds.borderColor = s.color;
       ds.backgroundColor = s.color;
       ds.borderWidth = 2;
+      ds.borderDash = s.dash ?? [];
       ds.pointRadius = total > 80 ? 0 : 2.5;
       ds.pointHoverRadius = 4;
       ds.tension = 0.15;
@@ -108,11 +116,16 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, height = 260, em
       xs.min = xMin;
       xs.max = xMax;
     }
+    const ys = chart.options.scales?.y;
+    if (ys) {
+      ys.min = yMin;
+      ys.max = yMax;
+    }
     const legend = chart.options.plugins?.legend;
-    if (legend) legend.display = series.length > 1;
+    if (legend) legend.display = showLegend ?? series.length > 1;
     chart.update('none');
     // The labels are listed so a chart re-created for new labels gets its data back.
-  }, [series, xMin, xMax, xLabel, yLabel]);
+  }, [series, xMin, xMax, yMin, yMax, showLegend, xLabel, yLabel]);
 
   const count = series.reduce((n, s) => n + s.points.length, 0);
   return (

@@ -1,0 +1,154 @@
+// The app's main flow in Chromium with WebGPU on SwiftShader: drop three task files, run two methods on the
+// bundled tiny model, reload mid-run and see the run resume, read the curves and the matrix, export an adapter
+// that `clora forward` loads, ask the playground, and find the run in storage.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { unzipSync } from 'fflate';
+import type { Browser } from 'playwright-core';
+import { conflictingStream } from '../test/helpers/streams.ts';
+import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MODEL = join(ROOT, 'public', 'models', 'tiny-random');
+
+describe('experiment flow (WebGPU on SwiftShader)', () => {
+  let browser: Browser;
+  let app: AppPage;
+  const dir = mkdtempSync(join(tmpdir(), 'clora-app-'));
+  const taskFiles = conflictingStream(dir, 3).map((rel) => ({ name: rel.split('/').pop()!, text: readFileSync(join(dir, rel), 'utf8') }));
+
+  before(async () => {
+    browser = await launchBrowser();
+    app = await openApp(browser);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('drops three task files and shows their previews', { timeout: 120_000 }, async () => {
+    const { page } = app;
+    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
+    assert.match(await page.getByTestId('model-label').innerText(), /tiny-random/);
+    assert.match(await page.getByTestId('model-memory').innerText(), /about .*B/);
+    // A real drop event carrying the files, as a person's drag from the file manager delivers them.
+    const dataTransfer = await page.evaluateHandle((files) => {
+      const dt = new DataTransfer();
+      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
+      return dt;
+    }, taskFiles);
+    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    const rows = page.getByTestId('task-row');
+    await page.locator('[data-testid="task-row"][data-state="ok"]').nth(2).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))), ['alpha', 'beta', 'gamma']);
+    assert.match(await rows.nth(1).getByTestId('task-labels').innerText(), /cat[\s\S]*dog/);
+    // An invalid file is shown with the parser's error, not dropped.
+    const bad = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['{"input": "a", "output": "b"}\n{"input": oops}\n'], 'broken.jsonl'));
+      return dt;
+    });
+    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer: bad });
+    const broken = page.locator('[data-testid="task-row"][data-name="broken"]');
+    await broken.locator('[data-testid="task-error"]').waitFor();
+    assert.match(await broken.getByTestId('task-error').innerText(), /broken\.jsonl:2: malformed JSON line/);
+    await screenshot(page, 'experiment-tasks');
+    await broken.getByTestId('task-remove').click();
+    await page.locator('[data-testid="task-row"][data-name="broken"]').waitFor({ state: 'detached' });
+  });
+
+  it('runs SeqLoRA and SAPT, survives a reload mid-run, and shows the curves and the matrix', { timeout: 40 * 60_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('method-toggle-replay').uncheck();
+    await page.getByTestId('method-toggle-sapt').check();
+    await page.getByTestId('method-toggle-seqlora').check();
+    for (const [id, v] of [['setting-steps', '4'], ['setting-batchSize', '4'], ['setting-maxLength', '48'], ['setting-maxNewTokens', '4'], ['setting-seed', '1']]) {
+      await page.getByTestId(id).fill(v);
+    }
+    await screenshot(page, 'experiment-setup');
+    const problems = page.getByTestId('run-problems');
+    assert.equal(await problems.count(), 0, `nothing blocks the start: ${(await problems.allInnerTexts()).join('; ')}`);
+    await page.getByTestId('run-start-button').click();
+    await page.getByTestId('run-progress').waitFor({ timeout: 60_000 });
+    // Once the first method is on its second task, its first task is committed with a checkpoint: reload.
+    await page.getByRole('progressbar', { name: /task 2\/3/ }).waitFor({ timeout: 15 * 60_000 });
+    await screenshot(page, 'experiment-progress');
+    await page.reload();
+    await page.getByTestId('run-notice').waitFor({ timeout: 120_000 });
+    assert.match(await page.getByTestId('run-notice').innerText(), /resumes from its last checkpoint/);
+    // The resumed run goes on from task 2, not from the start.
+    await page.getByRole('progressbar', { name: /Overall/ }).waitFor({ timeout: 120_000 });
+    const resumedAt = Number(await page.getByTestId('progress-overall').getAttribute('data-value'));
+    assert.ok(resumedAt > 0.1, `the resumed run starts after the first task (overall ${resumedAt})`);
+    await page.getByTestId('run-progress').waitFor({ state: 'detached', timeout: 30 * 60_000 });
+    const view = page.locator('[data-testid="results-view"][data-live="false"]');
+    await view.waitFor({ timeout: 60_000 });
+    for (let t = 0; t < 3; t++) {
+      const chart = page.getByTestId(`forgetting-chart-${t}`);
+      assert.equal(await chart.getAttribute('data-series'), '2', `task ${t + 1}: a curve per method`);
+    }
+    for (const method of ['seqlora', 'sapt']) {
+      const scores = await page.getByTestId(`heatmap-${method}`).locator('[data-score]').evaluateAll((els) => els.map((e) => e.getAttribute('data-score')));
+      const filled = scores.filter((s) => s !== 'null').map(Number);
+      assert.equal(filled.length, 6, `${method}: the lower triangle of a 3-task matrix (${scores.join(',')})`);
+      for (const s of filled) assert.ok(s >= 0 && s <= 100);
+    }
+    const methods = await page.getByTestId('metrics-table').locator('[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
+    assert.deepEqual([...methods].sort(), ['sapt', 'seqlora']);
+    await screenshot(page, 'experiment-results');
+  });
+
+  it('exports an adapter that clora forward loads', { timeout: 180_000 }, async () => {
+    const { page } = app;
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-adapter-seqlora-2').click()]);
+    const zipPath = join(dir, 'adapter.zip');
+    await download.saveAs(zipPath);
+    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
+    const out = join(dir, 'adapter');
+    for (const [name, data] of Object.entries(files)) {
+      const dest = join(out, name.split('/').slice(1).join('/'));
+      mkdirSync(join(dest, '..'), { recursive: true });
+      writeFileSync(dest, data);
+    }
+    assert.ok(Object.keys(files).some((n) => n.endsWith('/adapter_config.json')) && Object.keys(files).some((n) => n.endsWith('/adapter_model.safetensors')), Object.keys(files).join(', '));
+    const forward = (extra: string[]) => {
+      const res = spawnSync(process.execPath, [join(ROOT, 'bin', 'clora.js'), 'forward', '--model', MODEL, '--ids', '1,2,3', '--json', ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(res.status, 0, res.stderr);
+      return (JSON.parse(res.stdout) as { logits: number[][] }).logits;
+    };
+    const tuned = forward(['--adapter', out]);
+    const base = forward([]);
+    assert.equal(tuned.length, 3);
+    assert.ok(tuned.flat().every(Number.isFinite));
+    const diff = Math.max(...tuned.flat().map((v, i) => Math.abs(v - base.flat()[i])));
+    assert.ok(diff > 1e-3, `the trained adapter changes the logits (max difference ${diff})`);
+  });
+
+  it('answers in the playground with the SAPT selector weights, and lists the run in storage', { timeout: 300_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('tab-playground').click();
+    await page.getByTestId('playground-method').selectOption('sapt');
+    await page.getByTestId('playground-task').selectOption({ index: 1 });
+    await page.getByTestId('playground-input').fill('zap');
+    await page.getByTestId('playground-submit').click();
+    await page.getByTestId('playground-answer').waitFor({ timeout: 240_000 });
+    const weights = JSON.parse((await page.getByTestId('playground-weights').getAttribute('data-weights'))!) as number[];
+    assert.equal(weights.length, 3, 'one weight per task module');
+    assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 1) < 1e-3, `the selector's weights are a distribution: ${weights}`);
+    await screenshot(page, 'playground');
+    await page.getByTestId('tab-runs').click();
+    const row = page.locator('[data-testid="run-row"][data-status="done"]');
+    await row.first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('storage-run-row').first().waitFor();
+    assert.ok(Number(await page.getByTestId('storage-total').getAttribute('data-bytes')) > 0);
+    await screenshot(page, 'runs-and-storage');
+  });
+
+  it('raised no uncaught errors in the page or the worker', () => {
+    assert.deepEqual(app.pageErrors, [], `console errors:\n${app.consoleErrors.join('\n')}`);
+  });
+});

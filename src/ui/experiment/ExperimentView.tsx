@@ -1,0 +1,121 @@
+// The main flow: choose a model, add task datasets, pick methods, start a run, follow it, and read its results.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { RunResults } from '../../cl/runner.ts';
+import type { EngineClient, RunSettings } from '../engine-client.ts';
+import { ErrorCallout } from '../components/ErrorCallout.tsx';
+import { TaskPanel, tasksReady, type TaskRow } from '../datasets/TaskPanel.tsx';
+import { RunSetupPanel } from '../run-setup/RunSetupPanel.tsx';
+import { defaultRunSettings, validateSettings } from '../run-setup/method-options.ts';
+import { ResultsView } from '../results/ResultsView.tsx';
+import { downloadBlob } from '../results/download.ts';
+import { adapterFolderFor, zipAdapter } from './adapter-export.ts';
+import { ModelPanel, type ModelState } from './ModelPanel.tsx';
+import { RunProgressPanel } from './RunProgressPanel.tsx';
+import type { useRuns } from './use-runs.ts';
+
+export interface ExperimentViewProps {
+  client: EngineClient;
+  runs: ReturnType<typeof useRuns>;
+}
+
+/** Exports a stored adapter as a zip download; shared by every results view. */
+export function useAdapterExport(client: EngineClient) {
+  const [error, setError] = useState<unknown>(null);
+  const exportAdapter = useCallback(async (runId: string, results: RunResults, method: string, stage: number) => {
+    setError(null);
+    try {
+      const folders = await client.app.adapterFolders(runId, method);
+      const folder = adapterFolderFor(folders, results, method, stage);
+      if (!folder) throw new Error(`${method} saved no adapter for task ${stage + 1} (saved: ${folders.join(', ') || 'none'})`);
+      const files = await client.app.adapterFiles(runId, method, folder);
+      const zip = zipAdapter(`${method}-${folder}`, files);
+      downloadBlob(new Blob([zip as BlobPart], { type: 'application/zip' }), `${method}-${folder}.zip`);
+    } catch (e) {
+      setError(e);
+    }
+  }, [client]);
+  return { exportAdapter, error };
+}
+
+export function ExperimentView({ client, runs }: ExperimentViewProps) {
+  const [model, setModel] = useState<ModelState>({ choice: null, report: null });
+  const [tasks, setTasks] = useState<TaskRow[]>([]);
+  const [settings, setSettings] = useState<RunSettings>(defaultRunSettings);
+  const [title, setTitle] = useState('');
+  const [finished, setFinished] = useState<{ id: string; results: RunResults } | null>(null);
+  const { exportAdapter, error: exportError } = useAdapterExport(client);
+
+  const running = runs.active !== null;
+  const shape = useMemo(() => ({
+    batchSize: settings.batchSize, seqLen: settings.maxLength, rank: settings.lora.rank, targets: settings.lora.targets,
+    blocks: Math.max(1, tasks.length),
+  }), [settings, tasks.length]);
+
+  // After a run ends, show its stored results.
+  useEffect(() => {
+    if (running || !runs.lastId) return;
+    let live = true;
+    void client.app.readResults(runs.lastId).then((results) => {
+      if (live && results) setFinished({ id: runs.lastId!, results });
+    }, () => {});
+    return () => { live = false; };
+  }, [client, running, runs.lastId]);
+
+  const ready = tasksReady(tasks);
+  const problems = [
+    ...(model.choice ? [] : ['Load a model.']),
+    ...ready.problems,
+    ...validateSettings(settings),
+  ];
+
+  const start = () => {
+    if (!model.choice || problems.length > 0) return;
+    setFinished(null);
+    runs.start({
+      title: title.trim() || `${tasks.length} tasks × ${settings.methods.map((m) => m.name).join(', ')}`,
+      model: model.choice,
+      tasks: tasks.map((t) => t.input),
+      settings,
+    });
+  };
+
+  const shownResults = runs.active?.results ?? finished?.results ?? null;
+  const shownId = runs.active?.record?.id ?? finished?.id ?? null;
+
+  return (
+    <div className="experiment" data-testid="experiment-view">
+      <ModelPanel
+        describe={(choice, s, onStatus) => client.app.describeModel(choice, s, settings.seed, onStatus)}
+        shape={shape} value={model} onChange={setModel} disabled={running}
+      />
+      <TaskPanel tasks={tasks} onChange={setTasks} disabled={running}
+        inspect={(input) => client.app.inspectTask(input, { testFraction: settings.testFraction, seed: settings.seed })} />
+      <RunSetupPanel value={settings} onChange={setSettings} disabled={running} />
+      <section className="card" data-testid="run-start" aria-labelledby="run-start-title">
+        <div className="card-header"><h2 id="run-start-title">Run</h2></div>
+        <div className="field-row">
+          <label className="field">
+            <span>Title</span>
+            <input type="text" value={title} placeholder="named after its tasks and methods" onChange={(e) => setTitle(e.target.value)} disabled={running} />
+          </label>
+        </div>
+        {problems.length > 0 && !running && (
+          <ul className="muted" data-testid="run-problems">{problems.map((p) => <li key={p}>{p}</li>)}</ul>
+        )}
+        <div className="settings-actions">
+          <button type="button" className="button button-primary" data-testid="run-start-button" disabled={running || problems.length > 0} onClick={start}>
+            Train and compare
+          </button>
+          <span className="muted">Each method trains on the tasks in order; every task seen so far is evaluated after each one. Runs are saved after every task and resume after a reload.</span>
+        </div>
+        {runs.error !== null && <ErrorCallout title="The run stopped" error={runs.error} />}
+      </section>
+      {runs.active && <RunProgressPanel active={runs.active} onPause={(p) => void runs.pause(p)} onCancel={() => void runs.cancel()} />}
+      {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
+      {shownResults && shownId && (
+        <ResultsView results={shownResults} live={running}
+          onExportAdapter={(method, stage) => void exportAdapter(shownId, shownResults, method, stage)} />
+      )}
+    </div>
+  );
+}

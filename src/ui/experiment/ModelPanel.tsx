@@ -1,0 +1,157 @@
+// Model choice: the bundled demo model (default, offline), model files from this computer, or a Hugging Face
+// repository (downloaded once with progress, then cached); shows the model's size and the memory a training step needs.
+import { useEffect, useRef, useState } from 'react';
+import type { ModelChoice, ModelReport, ModelStatus, TrainingShape } from '../engine-client.ts';
+import { ErrorCallout } from '../components/ErrorCallout.tsx';
+import { formatBytes, formatCount } from '../format.ts';
+import { DEFAULT_HUB_URL } from '../../worker/model-store.ts';
+
+export const DEMO_MODEL = { path: 'models/tiny-random/', label: 'tiny-random (bundled demo)' };
+
+type Source = 'bundled' | 'files' | 'hub';
+
+export interface ModelState {
+  choice: ModelChoice | null;
+  report: ModelReport | null;
+}
+
+export interface ModelPanelProps {
+  /** Loads the model in the worker and reports it; `onStatus` streams download or copy progress. */
+  describe(choice: ModelChoice, shape: TrainingShape, onStatus: (status: ModelStatus) => void): Promise<ModelReport>;
+  shape: TrainingShape;
+  value: ModelState;
+  onChange(state: ModelState): void;
+  disabled?: boolean;
+}
+
+export function bundledChoice(): ModelChoice {
+  return { kind: 'bundled', url: new URL(DEMO_MODEL.path, document.baseURI).href, label: DEMO_MODEL.label };
+}
+
+export function ModelPanel({ describe, shape, value, onChange, disabled }: ModelPanelProps) {
+  const [source, setSource] = useState<Source>('bundled');
+  const [files, setFiles] = useState<File[]>([]);
+  const [repo, setRepo] = useState('');
+  const [revision, setRevision] = useState('main');
+  const [hubUrl, setHubUrl] = useState(DEFAULT_HUB_URL);
+  const [busy, setBusy] = useState<ModelStatus | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const autoLoaded = useRef(false);
+
+  const load = async (choice: ModelChoice) => {
+    setBusy({ message: 'Loading the model', loaded: null, total: null });
+    setError(null);
+    try {
+      const report = await describe(choice, shape, setBusy);
+      onChange({ choice: report.kept, report });
+    } catch (e) {
+      setError(e);
+      onChange({ choice: null, report: null });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  // The bundled model is the default: describe it once on first view.
+  useEffect(() => {
+    if (autoLoaded.current || value.report) return;
+    autoLoaded.current = true;
+    void load(bundledChoice());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const choiceFor = (): ModelChoice | null => {
+    if (source === 'bundled') return bundledChoice();
+    if (source === 'files') {
+      if (files.length === 0) return null;
+      const first = files[0] as File & { webkitRelativePath?: string };
+      const folder = first.webkitRelativePath?.split('/')[0];
+      return { kind: 'files', files: files.map((file) => ({ file, path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name })), label: folder || 'model files from this computer' };
+    }
+    return repo.trim() ? { kind: 'hub', repo: repo.trim(), revision: revision.trim() || 'main', hubUrl: hubUrl.trim() || DEFAULT_HUB_URL } : null;
+  };
+  const next = choiceFor();
+
+  return (
+    <section className="card" data-testid="model-panel" data-state={busy ? 'loading' : value.report ? 'ready' : error ? 'error' : 'empty'} aria-labelledby="model-title">
+      <div className="card-header">
+        <h2 id="model-title">Model</h2>
+        <span className="muted">Llama or Qwen2 in Hugging Face format</span>
+      </div>
+      <fieldset className="model-sources" disabled={disabled || busy !== null}>
+        <label><input type="radio" name="model-source" checked={source === 'bundled'} onChange={() => setSource('bundled')} /> Demo model (bundled, works offline)</label>
+        <label><input type="radio" name="model-source" checked={source === 'files'} onChange={() => setSource('files')} /> Files from this computer</label>
+        <label><input type="radio" name="model-source" checked={source === 'hub'} onChange={() => setSource('hub')} /> Hugging Face repository</label>
+      </fieldset>
+      {source === 'files' && (
+        <div className="field-row">
+          <label className="field">
+            <span>Model folder</span>
+            {/* @ts-expect-error webkitdirectory is not in React's input attributes */}
+            <input type="file" webkitdirectory="" multiple data-testid="model-folder-input" onChange={(e) => setFiles([...(e.target.files ?? [])])} />
+          </label>
+          <label className="field">
+            <span>…or config.json, *.safetensors and tokenizer.json together</span>
+            <input type="file" multiple accept=".json,.safetensors" data-testid="model-files-input" onChange={(e) => setFiles([...(e.target.files ?? [])])} />
+          </label>
+          <p className="muted">The files are copied into this browser's storage so that a run can resume after a reload.</p>
+        </div>
+      )}
+      {source === 'hub' && (
+        <div className="field-row">
+          <label className="field">
+            <span>Repository id</span>
+            <input type="text" placeholder="HuggingFaceTB/SmolLM2-135M" value={repo} onChange={(e) => setRepo(e.target.value)} data-testid="model-hub-repo" />
+          </label>
+          <label className="field">
+            <span>Revision</span>
+            <input type="text" value={revision} onChange={(e) => setRevision(e.target.value)} data-testid="model-hub-revision" />
+          </label>
+          <label className="field">
+            <span>Hub address (a mirror works too)</span>
+            <input type="url" value={hubUrl} onChange={(e) => setHubUrl(e.target.value)} data-testid="model-hub-url" />
+          </label>
+          <p className="muted">Downloaded once, then kept in this browser's storage for later visits.</p>
+        </div>
+      )}
+      <div className="settings-actions">
+        <button type="button" className="button button-primary" data-testid="model-load" disabled={disabled || busy !== null || next === null} onClick={() => next && void load(next)}>
+          Load model
+        </button>
+        {busy && (
+          <span className="status-line" data-testid="model-busy">
+            <span className="spinner" aria-hidden="true" /> {busy.message}
+            {busy.loaded !== null ? ` — ${formatBytes(busy.loaded)}${busy.total ? ` of ${formatBytes(busy.total)}` : ''}` : ''}
+            {busy.loaded !== null && busy.total ? <progress max={busy.total} value={busy.loaded} data-testid="model-download-progress" /> : null}
+          </span>
+        )}
+      </div>
+      {error !== null && <ErrorCallout title="The model could not be loaded" error={error} />}
+      {value.report && <ModelFacts report={value.report} />}
+    </section>
+  );
+}
+
+function ModelFacts({ report }: { report: ModelReport }) {
+  const m = report.memory;
+  const tooBig = m.largestBufferBytes > report.maxBindingBytes;
+  return (
+    <div data-testid="model-report">
+      <dl className="kv kv-compact">
+        <dt>Model</dt><dd data-testid="model-label">{report.label}</dd>
+        <dt>Architecture</dt><dd>{report.arch}, {report.numLayers} layers, hidden {report.hiddenSize}, vocabulary {formatCount(report.vocabSize)}</dd>
+        <dt>Parameters</dt><dd data-testid="model-params">{formatCount(report.numParams)}</dd>
+        <dt>Files</dt><dd>{formatBytes(report.fileBytes)} read; {formatBytes(report.gpuBytes)} of weights on the GPU</dd>
+        <dt>Training memory</dt>
+        <dd data-testid="model-memory">
+          about {formatBytes(m.totalBytes)} (weights {formatBytes(m.weightsBytes)}, LoRA with optimizer state {formatBytes(m.loraBytes)}, activations {formatBytes(m.activationBytes)}) at the current batch size and length
+        </dd>
+      </dl>
+      {tooBig && (
+        <p className="callout callout-warning" role="alert">
+          One buffer would need {formatBytes(m.largestBufferBytes)}, more than this GPU allows in one binding ({formatBytes(report.maxBindingBytes)}). Lower the batch size or the maximum length.
+        </p>
+      )}
+    </div>
+  );
+}

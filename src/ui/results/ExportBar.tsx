@@ -1,0 +1,34 @@
+// Buttons that download the whole run: results JSON, the scores CSV and the metrics CSV.
+import type { RunResults } from '../../cl/runner.ts';
+import { metricsCsv, scoresCsv } from './csv.ts';
+import { downloadText } from './download.ts';
+import './results.css';
+
+export interface ExportBarProps {
+  results: RunResults;
+  onError: (title: string, error: unknown) => void;
+}
+
+/** Test ids `export-json`, `export-csv` and `export-metrics-csv`. */
+export function ExportBar({ results, onError }: ExportBarProps) {
+  const save = (fileName: string, mime: string, make: () => string) => {
+    try {
+      downloadText(make(), fileName, mime);
+    } catch (error) {
+      onError(`Could not export ${fileName}`, error);
+    }
+  };
+  return (
+    <div className="results-exports" role="group" aria-label="Export results">
+      <button type="button" className="button" data-testid="export-json" onClick={() => save('clora-results.json', 'application/json', () => JSON.stringify(results, null, 2))}>
+        Results JSON
+      </button>
+      <button type="button" className="button" data-testid="export-csv" onClick={() => save('clora-scores.csv', 'text/csv', () => scoresCsv(results))}>
+        Scores CSV
+      </button>
+      <button type="button" className="button" data-testid="export-metrics-csv" onClick={() => save('clora-metrics.csv', 'text/csv', () => metricsCsv(results))}>
+        Metrics CSV
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+// A grid of small charts, one per task, with every method's score on that task after each training stage.
+import { useMemo } from 'react';
+import type { RunResults } from '../../cl/runner.ts';
+import { ExportableChart } from './ExportableChart.tsx';
+import { MethodLegend, type LegendEntry } from './MethodLegend.tsx';
+import { forgettingSeries, isJoint, methodColors, methodNames } from './series.ts';
+import { fileSlug } from './tables.ts';
+import './results.css';
+
+export interface ForgettingCurvesProps {
+  results: RunResults;
+  live?: boolean;
+  onError: (title: string, error: unknown) => void;
+}
+
+/**
+ * One chart per task t (test id `forgetting-chart-<t>`): x = training stage 1..T, y = score 0..100,
+ * one line per method; joint methods are dashed flat lines at their final score.
+ */
+export function ForgettingCurves({ results, live = false, onError }: ForgettingCurvesProps) {
+  const curves = useMemo(() => forgettingSeries(results), [results]);
+  const legend = useMemo<LegendEntry[]>(() => {
+    const colors = methodColors(results);
+    return methodNames(results).map((name) => ({ label: isJoint(results, name) ? `${name} (joint)` : name, color: colors[name], dashed: isJoint(results, name) }));
+  }, [results]);
+  const T = results.tasks.length;
+  if (T === 0) return <p className="muted">The run has no tasks.</p>;
+  return (
+    <>
+      <MethodLegend entries={legend} />
+      <div className="results-chart-grid">
+        {curves.map((c) => (
+          <ExportableChart
+            key={c.task}
+            testId={`forgetting-chart-${c.task}`}
+            title={
+              <>
+                <span className="results-task-index">{c.task + 1}</span> {c.name}
+                <span className="muted results-metric-name"> · {results.tasks[c.task].metric === 'em' ? 'exact match' : 'ROUGE-L'}</span>
+              </>
+            }
+            series={c.series}
+            fileName={`forgetting-task-${c.task + 1}-${fileSlug(c.name)}.png`}
+            imageTitle={`Task ${c.task + 1}: ${c.name}`}
+            xLabel="after training task"
+            yLabel="score"
+            xMin={T > 1 ? 1 : 0}
+            xMax={T > 1 ? T : 2}
+            yMin={0}
+            yMax={100}
+            height={210}
+            showLegend={false}
+            emptyText={live ? 'No score on this task yet…' : 'No scores on this task.'}
+            onError={onError}
+          />
+        ))}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,128 @@
+// One method's score matrix as a coloured table (rows: after training task k, columns: task t), with SVG and adapter exports.
+import { useMemo } from 'react';
+import type { RunResults } from '../../cl/runner.ts';
+import { contrastText, scoreColor } from './color-scale.ts';
+import { downloadText } from './download.ts';
+import { heatmapSvg } from './heatmap-svg.ts';
+import { completedStages, fileSlug, formatScore, stageRows } from './tables.ts';
+import './results.css';
+
+export interface ScoreHeatmapProps {
+  results: RunResults;
+  method: string;
+  /** When given, every finished stage gets a button that asks for that stage's adapter. */
+  onExportAdapter?: (methodName: string, taskIndex: number) => void;
+  onError: (title: string, error: unknown) => void;
+}
+
+/**
+ * The table has test id `heatmap-<method>`; every score cell carries `data-score` (the number, or
+ * `null` for a cell not evaluated, which is left blank). The diagonal (a task right after training
+ * it) is framed. A joint method shows one row of its final scores.
+ */
+export function ScoreHeatmap({ results, method, onExportAdapter, onError }: ScoreHeatmapProps) {
+  const rows = useMemo(() => stageRows(results, method), [results, method]);
+  const done = useMemo(() => new Set(completedStages(results.methods[method])), [results, method]);
+  const joint = results.methods[method].matrix === null;
+  const tasks = results.tasks;
+
+  const saveSvg = () => {
+    try {
+      const svg = heatmapSvg({
+        title: `${method}: score on each task (columns) after each training stage (rows)`,
+        rowLabels: rows.map((r) => r.label),
+        columnLabels: tasks.map((t, i) => `${i + 1}: ${t.name}`),
+        cells: rows.map((r) => r.cells),
+      });
+      downloadText(svg, `heatmap-${fileSlug(method)}.svg`, 'image/svg+xml');
+    } catch (error) {
+      onError(`Could not save the ${method} heatmap as SVG`, error);
+    }
+  };
+
+  const exportAdapter = (stage: number) => {
+    try {
+      const ret: unknown = onExportAdapter?.(method, stage);
+      if (ret instanceof Promise) ret.catch((error: unknown) => onError(`Could not export the ${method} adapter`, error));
+    } catch (error) {
+      onError(`Could not export the ${method} adapter`, error);
+    }
+  };
+
+  return (
+    <figure className="results-heatmap">
+      <figcaption className="results-chart-title">
+        <span className="results-chart-name">
+          {method}
+          {joint ? <span className="tag results-tag">joint</span> : null}
+        </span>
+        <button type="button" className="results-mini-button" onClick={saveSvg} data-testid={`export-svg-${method}`} title={`Save as heatmap-${fileSlug(method)}.svg`}>
+          SVG
+        </button>
+      </figcaption>
+      <div className="results-table-scroll">
+        <table className="results-heatmap-table" data-testid={`heatmap-${method}`}>
+          <caption className="results-sr-only">
+            Scores of {method}: each row is a training stage, each column a task, in percent.
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col" className="results-heatmap-corner">
+                {joint ? 'stage' : 'after task'} ╲ task
+              </th>
+              {tasks.map((t, i) => (
+                <th scope="col" key={i} title={t.name}>
+                  {i + 1}
+                </th>
+              ))}
+              {onExportAdapter ? (
+                <th scope="col">
+                  <span className="results-sr-only">Adapter</span>
+                </th>
+              ) : null}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.stage} data-stage={row.stage}>
+                <th scope="row" className="results-heatmap-rowhead" title={row.label}>
+                  {row.label}
+                </th>
+                {row.cells.map((v, t) => {
+                  const bg = v === null ? undefined : scoreColor(v);
+                  const diagonal = !joint && t === row.stage;
+                  return (
+                    <td
+                      key={t}
+                      data-score={v === null ? 'null' : String(v)}
+                      className={`results-cell${v === null ? ' results-cell-empty' : ''}${diagonal ? ' results-cell-diagonal' : ''}`}
+                      style={bg ? { background: bg, color: contrastText(bg) } : undefined}
+                      title={v === null ? `${tasks[t].name}: not evaluated` : `${tasks[t].name}: ${v.toFixed(2)}`}
+                    >
+                      {v === null ? '' : formatScore(v)}
+                    </td>
+                  );
+                })}
+                {onExportAdapter ? (
+                  <td className="results-heatmap-action">
+                    {done.has(row.stage) ? (
+                      <button
+                        type="button"
+                        className="results-mini-button"
+                        onClick={() => exportAdapter(row.stage)}
+                        data-testid={`export-adapter-${method}-${row.stage}`}
+                        aria-label={joint ? `Export the ${method} adapter` : `Export the ${method} adapter after task ${row.stage + 1}`}
+                      >
+                        Export adapter
+                      </button>
+                    ) : null}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </figure>
+  );
+}

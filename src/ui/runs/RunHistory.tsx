@@ -1,0 +1,92 @@
+// The run history: every run stored in this browser, newest first, with status, progress and Open / Resume / Delete.
+import { useMemo, useState } from 'react';
+import type { RunRecord } from '../../worker/run-job.ts';
+import { ErrorCallout } from '../components/ErrorCallout.tsx';
+import { newestFirst } from './run-format.ts';
+import { RunRow } from './RunRow.tsx';
+import { useNow } from './use-now.ts';
+import './runs.css';
+
+export interface RunHistoryProps {
+  runs: RunRecord[];
+  /** The run the worker is executing (its Resume and Delete are not offered). */
+  activeId: string | null;
+  /** The run whose results are open (its row is highlighted). */
+  selectedId: string | null;
+  /** Shows a run's results. */
+  onOpen(id: string): void;
+  /** Resumes a stopped run from its last checkpoint. */
+  onResume(id: string): void;
+  /** Deletes a run after the inline confirmation; a rejection is shown above the table. */
+  onDelete(id: string): Promise<void>;
+}
+
+interface DeleteFailure {
+  title: string;
+  error: unknown;
+}
+
+/** Column headings, also the table's accessible structure. */
+const COLUMNS = ['Run', 'Model', 'Tasks', 'Methods', 'Created', 'Status', 'Progress', 'Actions'];
+
+/** Test id `run-history`; rows are `run-row` (see RunRow), sorted newest first whatever order `runs` has. */
+export function RunHistory({ runs, activeId, selectedId, onOpen, onResume, onDelete }: RunHistoryProps) {
+  const now = useNow();
+  const sorted = useMemo(() => newestFirst(runs), [runs]);
+  const [failure, setFailure] = useState<DeleteFailure | null>(null);
+
+  return (
+    <section className="card runs-history" data-testid="run-history">
+      <header className="card-header">
+        <h2>Runs</h2>
+        <span className="muted runs-total">
+          {sorted.length} stored run{sorted.length === 1 ? '' : 's'}
+        </span>
+      </header>
+      {failure ? (
+        <ErrorCallout title={failure.title} error={failure.error}>
+          <button type="button" className="button runs-dismiss" onClick={() => setFailure(null)}>
+            Dismiss
+          </button>
+        </ErrorCallout>
+      ) : null}
+      {sorted.length === 0 ? (
+        <p className="muted runs-empty">No runs are stored in this browser yet. A run you start is kept here, with its adapters and results.</p>
+      ) : (
+        <div className="runs-table-scroll">
+          <table className="runs-table">
+            <thead>
+              <tr>
+                {COLUMNS.map((c) => (
+                  <th scope="col" key={c}>
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((run) => (
+                <RunRow
+                  key={run.id}
+                  run={run}
+                  now={now}
+                  activeId={activeId}
+                  selected={run.id === selectedId}
+                  onOpen={() => onOpen(run.id)}
+                  onResume={() => onResume(run.id)}
+                  onDelete={async () => {
+                    setFailure(null);
+                    await onDelete(run.id);
+                  }}
+                  onDeleteError={(error) => setFailure({ title: `Could not delete “${run.title || run.id}”`, error })}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export default RunHistory;

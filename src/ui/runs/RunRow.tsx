@@ -1,0 +1,86 @@
+// One row of the run history: the run's facts, status, progress and its Open / Resume / Delete actions.
+import type { RunRecord } from '../../worker/run-job.ts';
+import { DeleteWithConfirm } from './DeleteWithConfirm.tsx';
+import { ProgressCell } from './ProgressCell.tsx';
+import { RelativeTime } from './RelativeTime.tsx';
+import { canDelete, canResume, progressPercent, runMethods, showsError, summarizeNames, truncateText } from './run-format.ts';
+import { StatusBadge } from './StatusBadge.tsx';
+import './runs.css';
+
+export interface RunRowProps {
+  run: RunRecord;
+  now: number;
+  activeId: string | null;
+  selected: boolean;
+  onOpen(): void;
+  onResume(): void;
+  onDelete(): Promise<void>;
+  onDeleteError(error: unknown): void;
+}
+
+/** Test id `run-row` with `data-id` and `data-status`; `aria-selected` marks the run whose results are open. */
+export function RunRow({ run, now, activeId, selected, onOpen, onResume, onDelete, onDeleteError }: RunRowProps) {
+  const tasks = summarizeNames(run.tasks ?? []);
+  const methods = summarizeNames(runMethods(run), 4, 16);
+  const active = run.id === activeId;
+  return (
+    <tr
+      className={`runs-row${selected ? ' runs-row-selected' : ''}${active ? ' runs-row-active' : ''}`}
+      data-testid="run-row"
+      data-id={run.id}
+      data-status={run.status}
+      aria-selected={selected}
+    >
+      <th scope="row" className="runs-title-cell">
+        <span className="runs-title" title={run.title}>
+          {truncateText(run.title || run.id, 48)}
+        </span>
+        {active ? <span className="tag runs-active-tag">in progress</span> : null}
+        <span className="runs-id muted">{run.id}</span>
+      </th>
+      <td className="runs-model" title={run.modelLabel}>
+        {truncateText(run.modelLabel || '—', 28)}
+      </td>
+      <td title={tasks.full}>
+        <span className="runs-count">{tasks.count}</span> <span className="muted">{tasks.text}</span>
+      </td>
+      <td title={methods.full}>{methods.text || '—'}</td>
+      <td className="runs-times">
+        <RelativeTime ts={run.created} now={now} />
+        {run.updated !== run.created ? (
+          <span className="muted runs-updated">
+            <RelativeTime ts={run.updated} now={now} prefix="updated" />
+          </span>
+        ) : null}
+      </td>
+      <td className="runs-status-cell">
+        <StatusBadge status={run.status} />
+        {showsError(run) ? (
+          <span className="runs-error" title={run.error ?? undefined} data-testid="run-error">
+            {truncateText(run.error ?? '', 140)}
+          </span>
+        ) : null}
+      </td>
+      <td>
+        <ProgressCell percent={progressPercent(run)} />
+      </td>
+      <td className="runs-actions">
+        <button type="button" className="button runs-button" onClick={onOpen} aria-pressed={selected} data-testid="run-open">
+          Open
+        </button>
+        {canResume(run, activeId) ? (
+          <button type="button" className="button runs-button runs-button-primary" onClick={onResume} disabled={activeId !== null} title={activeId !== null ? 'Another run is in progress' : 'Resume from the last finished task'} data-testid="run-resume">
+            Resume
+          </button>
+        ) : null}
+        <DeleteWithConfirm
+          subject={`run ${run.title || run.id}`}
+          onDelete={onDelete}
+          onError={onDeleteError}
+          disabled={!canDelete(run, activeId)}
+          disabledReason="This run is in progress; cancel it before deleting it"
+        />
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,206 @@
+// The worker's API for the app beyond the demo: task inspection, model choice with a memory estimate,
+// continual-learning runs kept in IndexedDB (start, pause, resume, cancel), stored results, adapters,
+// storage use and the playground. Everything here runs in the engine worker.
+import { METHODS } from '../cl/methods/index.ts';
+import type { PlaygroundAnswer, TrainedMethod } from '../cl/playground.ts';
+import type { RunResults } from '../cl/runner.ts';
+import { readJsonFile } from '../cl/storage.ts';
+import { inspectTask, type TaskInput, type TaskInspection } from '../data/inspect.ts';
+import type { Session } from '../engine/session.ts';
+import type { FileSource } from '../io/files.ts';
+import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
+import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
+import { getGpu, wasLost } from './gpu.ts';
+import { countingSource, listCachedModels, openModel, type CachedModelInfo, type ModelChoice } from './model-store.ts';
+import { listRunRecords, openRunMethod, readRunRecord, RunController, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
+
+/** What the model panel shows while a model is fetched, copied or loaded. */
+export interface ModelStatus {
+  message: string;
+  /** Bytes of the current file so far, and its size when known (for a progress bar). */
+  loaded: number | null;
+  total: number | null;
+}
+
+/** A model as the app shows it before training. */
+export interface ModelReport {
+  label: string;
+  arch: string;
+  numParams: number;
+  numLayers: number;
+  hiddenSize: number;
+  vocabSize: number;
+  /** Bytes of the weight files read. */
+  fileBytes: number;
+  /** Bytes of the weights on the GPU. */
+  gpuBytes: number;
+  memory: MemoryEstimate;
+  /** The device's largest storage binding: a buffer above it cannot be used. */
+  maxBindingBytes: number;
+  /** The choice a run keeps (files and hub models are copied into the database). */
+  kept: ModelChoice;
+}
+
+let database: Promise<AppDatabase> | null = null;
+function db(): Promise<AppDatabase> {
+  database ??= openAppDatabase();
+  database.catch(() => { database = null; });
+  return database;
+}
+
+// One engine session at a time: a model on the GPU is large, so switching models releases the last one.
+let current: { key: string; device: GPUDevice; session: Session } | null = null;
+
+async function sessionFor(key: string, source: FileSource, seed: number, onStatus: (message: string) => void): Promise<Session> {
+  const { device, adapter } = await getGpu();
+  const fullKey = `${key}#${seed}`;
+  if (current && current.key === fullKey && current.device === device) return current.session;
+  current?.session.destroy();
+  current = null;
+  closePlayground();
+  const [{ Session: SessionClass }, { Gpu, summarizeInfo }] = await Promise.all([import('../engine/session.ts'), import('../gpu/context.ts')]);
+  onStatus('Loading the model onto the GPU');
+  const session = await SessionClass.open(new Gpu(device, summarizeInfo(adapter.info, device.features)), source, { baseOnly: true, seed });
+  current = { key: fullKey, device, session };
+  return session;
+}
+
+async function host(): Promise<RunHost> {
+  const { adapter } = await getGpu();
+  const info = adapter.info;
+  return {
+    db: await db(), session: sessionFor, device: `${info.vendor} ${info.architecture} ${info.description}`.trim(),
+    deviceLost: () => current !== null && wasLost(current.device),
+  };
+}
+
+let controller: RunController | null = null;
+async function runs(): Promise<RunController> {
+  controller ??= new RunController(await host());
+  return controller;
+}
+
+let playground: (TrainedMethod & { runId: string }) | null = null;
+
+/** Releases the playground's banks (a run needs the GPU memory). */
+function closePlayground(): void {
+  playground?.dispose();
+  playground = null;
+}
+
+export const appApi = {
+  /** Reads one task's files into a preview, or the parser's error. */
+  inspectTask(input: TaskInput, split: { testFraction: number; seed: number }): Promise<TaskInspection> {
+    return inspectTask(input, split);
+  },
+
+  /** The methods the runner knows, with a one-line summary each. */
+  methods(): { name: string; summary: string }[] {
+    return Object.entries(METHODS).map(([name, m]) => ({ name, summary: m.summary }));
+  },
+
+  /**
+   * Loads the chosen model (downloading and caching a hub model, copying picked files into the
+   * database) and reports its size and the memory a training step of `shape` would take.
+   */
+  async describeModel(choice: ModelChoice, shape: TrainingShape, seed: number, onStatus: (status: ModelStatus) => void): Promise<ModelReport> {
+    const root = (await db()).storage();
+    const verb = choice.kind === 'hub' ? 'Downloading' : 'Copying into browser storage';
+    const opened = await openModel(root, choice, (p) => onStatus({ message: `${verb} ${p.file} (file ${p.index + 1} of ${p.files})`, loaded: p.loaded, total: p.total }));
+    const counted = countingSource(opened.source);
+    const key = opened.kept.kind === 'bundled' ? `url:${opened.kept.url}` : opened.kept.kind === 'cached' ? `cached:${opened.kept.id}` : opened.label;
+    const session = await sessionFor(key, counted.source, seed, (message) => onStatus({ message, loaded: null, total: null }));
+    const { device } = await getGpu();
+    return {
+      label: opened.label, arch: session.info.arch, numParams: session.info.numParams, numLayers: session.info.numLayers,
+      hiddenSize: session.info.hiddenSize, vocabSize: session.info.vocabSize, fileBytes: counted.bytesRead(), gpuBytes: session.info.weightBytes,
+      memory: estimateTrainingMemory(session.config, shape), maxBindingBytes: device.limits.maxStorageBufferBindingSize, kept: opened.kept,
+    };
+  },
+
+  async startRun(spec: { title: string; model: ModelChoice; tasks: TaskInput[]; settings: RunSettings }, onEvent: (e: RunEvent) => void): Promise<RunRecord> {
+    closePlayground();
+    return (await runs()).start(spec, onEvent);
+  },
+
+  async resumeRun(id: string, onEvent: (e: RunEvent) => void): Promise<RunRecord> {
+    closePlayground();
+    return (await runs()).resume(id, onEvent);
+  },
+
+  async pauseRun(paused: boolean): Promise<boolean> {
+    return (await runs()).setPaused(paused);
+  },
+
+  async cancelRun(): Promise<boolean> {
+    return (await runs()).cancel();
+  },
+
+  /** The id of the run this worker is executing, if any. */
+  async activeRun(): Promise<string | null> {
+    return controller?.runningId ?? null;
+  },
+
+  async listRuns(): Promise<RunRecord[]> {
+    return listRunRecords((await db()).storage('runs'));
+  },
+
+  async readResults(id: string): Promise<RunResults | null> {
+    return readJsonFile<RunResults>((await db()).storage(`runs/${id}`), 'results.json');
+  },
+
+  async deleteRun(id: string): Promise<void> {
+    if (controller?.runningId === id) throw new Error('this run is in progress; cancel it before deleting it');
+    if (playground?.runId === id) closePlayground();
+    await (await db()).storage('runs').remove(id);
+  },
+
+  /** A stored adapter folder of a run (PEFT: adapter_config.json + adapter_model.safetensors). */
+  async adapterFiles(id: string, method: string, folder: string): Promise<{ name: string; data: Uint8Array }[]> {
+    const storage = (await db()).storage(`runs/${id}`);
+    const prefix = `${method}/adapters/${folder}`;
+    const paths = await storage.list(prefix);
+    if (paths.length === 0) throw new Error(`run ${id} has no adapter ${prefix}`);
+    const out: { name: string; data: Uint8Array }[] = [];
+    for (const p of paths) out.push({ name: p.slice(prefix.length + 1), data: (await storage.read(p))! });
+    return out;
+  },
+
+  /** The adapter folders a method saved (one per task or stage). */
+  async adapterFolders(id: string, method: string): Promise<string[]> {
+    return listFolders((await db()).storage(`runs/${id}`), `${method}/adapters`);
+  },
+
+  async storageUsage(): Promise<StorageUsage> {
+    return (await db()).usage();
+  },
+
+  async listModels(): Promise<CachedModelInfo[]> {
+    return listCachedModels((await db()).storage());
+  },
+
+  async deleteModel(id: string): Promise<void> {
+    const runsUsing = (await listRunRecords((await db()).storage('runs'))).filter((r) => r.model.kind === 'cached' && r.model.id === id && r.status !== 'done');
+    if (runsUsing.length > 0) throw new Error(`unfinished runs use this model (${runsUsing.map((r) => r.title).join(', ')}); delete them first`);
+    if (current?.key.startsWith(`cached:${id}#`)) {
+      current.session.destroy();
+      current = null;
+    }
+    await (await db()).storage('models').remove(id);
+  },
+
+  /** Answers `input` with a finished run's method (loaded once, then reused). */
+  async answer(id: string, method: string, task: number, input: string): Promise<PlaygroundAnswer> {
+    if (controller?.runningId) throw new Error('a run is training; the playground answers once it has finished or is cancelled');
+    const record = await readRunRecord((await db()).storage('runs'), id);
+    if (!record) throw new Error(`there is no run "${id}"`);
+    if (!playground || playground.runId !== id || playground.name !== method) {
+      closePlayground();
+      playground = Object.assign(await openRunMethod(await host(), id, method), { runId: id });
+    }
+    return playground.answer(input, task);
+  },
+};
+
+export type AppApi = typeof appApi;
+export type { RunEvent, RunRecord, RunSettings, ModelChoice, TaskInput, TaskInspection, StorageUsage, CachedModelInfo, PlaygroundAnswer, TrainingShape };

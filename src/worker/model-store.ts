@@ -1,0 +1,169 @@
+// Where the worker gets a model's files: the bundled demo model by URL, files the person picked, or a
+// Hugging Face repository, the last two copied into IndexedDB so later visits and resumed runs work offline.
+import type { RunStorage } from '../cl/storage.ts';
+import { readJsonFile } from '../cl/storage.ts';
+import { fileListSource, parseJson, urlSource, type FileSource, type PathedFile } from '../io/files.ts';
+import { MissingFileError } from '../io/errors.ts';
+import { INDEX_FILE, SINGLE_FILE } from '../model/weights.ts';
+
+/** The model a person chose. `cached` names a model already copied into the database. */
+export type ModelChoice =
+  | { kind: 'bundled'; url: string; label: string }
+  | { kind: 'files'; files: PathedFile[]; label: string }
+  | { kind: 'hub'; repo: string; revision: string; hubUrl?: string }
+  | { kind: 'cached'; id: string };
+
+/** What the cache keeps about a model, in models/<id>/model.json. */
+export interface CachedModelInfo {
+  id: string;
+  label: string;
+  /** 'files' or 'hub:<repo>@<revision>'. */
+  origin: string;
+  files: string[];
+  bytes: number;
+  saved: number;
+}
+
+export const MODEL_INFO = 'model.json';
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+const OPTIONAL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+
+/** A short folder-safe id: the label's letters, then a hash of the origin and file sizes. */
+export function modelId(label: string, fingerprint: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < fingerprint.length; i++) h = Math.imul(h ^ fingerprint.charCodeAt(i), 16777619);
+  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'model';
+  return `${slug}-${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** The weight files a model folder needs: model.safetensors, or the shards its index names. */
+export async function weightFiles(src: FileSource): Promise<string[]> {
+  if (await src.has(SINGLE_FILE)) return [SINGLE_FILE];
+  if (!(await src.has(INDEX_FILE))) {
+    throw new MissingFileError(SINGLE_FILE, src.label, `a model needs ${SINGLE_FILE} or ${INDEX_FILE} with its shards`);
+  }
+  const index = parseJson(await src.readText(INDEX_FILE), INDEX_FILE) as { weight_map?: Record<string, string> };
+  if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`${src.label}: ${INDEX_FILE} has no "weight_map"`);
+  return [INDEX_FILE, ...new Set(Object.values(index.weight_map))];
+}
+
+/** Every file of a model folder that the engine reads, required ones first. */
+export async function modelFiles(src: FileSource): Promise<string[]> {
+  if (!(await src.has('config.json'))) throw new MissingFileError('config.json', src.label, 'a Hugging Face model folder has config.json');
+  const out = ['config.json'];
+  for (const name of OPTIONAL_FILES) if (await src.has(name)) out.push(name);
+  if (!out.includes('tokenizer.json')) throw new MissingFileError('tokenizer.json', src.label, 'continual learning needs the tokenizer');
+  return out.concat(await weightFiles(src));
+}
+
+/** Reads a model folder kept in the database (models/<id>/...). */
+export function storedModelSource(storage: RunStorage, id: string): FileSource {
+  const label = `${storage.label} models/${id}`;
+  const read = async (name: string) => {
+    const data = await storage.read(`models/${id}/${name}`);
+    if (!data) throw new MissingFileError(name, label);
+    return data;
+  };
+  return {
+    label,
+    has: async (name) => (await storage.list(`models/${id}`)).includes(`models/${id}/${name}`),
+    async read(name, onProgress) {
+      const data = await read(name);
+      onProgress?.(data.byteLength, data.byteLength);
+      return data;
+    },
+    readText: async (name) => new TextDecoder().decode(await read(name)),
+  };
+}
+
+/** Progress of copying or downloading a model: the file being read (k of n), its bytes, and all bytes so far. */
+export interface ModelCopyProgress {
+  file: string;
+  index: number;
+  files: number;
+  loaded: number;
+  /** The file's size when the source says (a download's content-length). */
+  total: number | null;
+  bytesSoFar: number;
+}
+
+/** Copies a model's files into the database in one commit (all or nothing) and returns its id. */
+async function cacheModel(storage: RunStorage, src: FileSource, label: string, origin: string, onProgress?: (p: ModelCopyProgress) => void): Promise<string> {
+  const names = await modelFiles(src);
+  const data: Record<string, Uint8Array> = {};
+  let done = 0;
+  for (const [index, name] of names.entries()) {
+    data[name] = await src.read(name, (loaded, total) => onProgress?.({ file: name, index, files: names.length, loaded, total, bytesSoFar: done + loaded }));
+    done += data[name].byteLength;
+  }
+  const id = modelId(label, `${origin}|${names.map((n) => `${n}:${data[n].byteLength}`).join('|')}`);
+  const info: CachedModelInfo = { id, label, origin, files: names, bytes: done, saved: Date.now() };
+  const files: Record<string, Uint8Array | string> = { [`models/${id}/${MODEL_INFO}`]: JSON.stringify(info, null, 2) };
+  for (const name of names) files[`models/${id}/${name}`] = data[name];
+  await storage.commit(files);
+  return id;
+}
+
+/** The models kept in the database. */
+export async function listCachedModels(storage: RunStorage): Promise<CachedModelInfo[]> {
+  const out: CachedModelInfo[] = [];
+  for (const path of await storage.list('models')) {
+    if (!path.endsWith(`/${MODEL_INFO}`) || path.split('/').length !== 3) continue;
+    const info = await readJsonFile<CachedModelInfo>(storage, path);
+    if (info) out.push(info);
+  }
+  return out.sort((a, b) => b.saved - a.saved);
+}
+
+/** The hub's URL of a repository's files at a revision. */
+export function hubFilesUrl(repo: string, revision: string, hubUrl = DEFAULT_HUB_URL): string {
+  if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(repo)) throw new Error(`"${repo}" is not a Hugging Face repository id (owner/name)`);
+  return `${hubUrl.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision || 'main')}/`;
+}
+
+/**
+ * Resolves a choice to the source the engine reads and the choice a stored run keeps: picked files and
+ * hub models are copied into the database first (once: a hub model already cached is not downloaded again).
+ */
+export async function openModel(storage: RunStorage, choice: ModelChoice, onProgress?: (p: ModelCopyProgress) => void): Promise<{ source: FileSource; kept: ModelChoice; label: string }> {
+  switch (choice.kind) {
+    case 'bundled':
+      return { source: urlSource(choice.url), kept: choice, label: choice.label };
+    case 'cached': {
+      const info = await readJsonFile<CachedModelInfo>(storage, `models/${choice.id}/${MODEL_INFO}`);
+      if (!info) throw new Error(`the model "${choice.id}" is no longer in this browser's storage; choose it again`);
+      return { source: storedModelSource(storage, choice.id), kept: choice, label: info.label };
+    }
+    case 'files': {
+      const src = fileListSource(choice.files, choice.label);
+      const id = await cacheModel(storage, src, choice.label, 'files', onProgress);
+      return { source: storedModelSource(storage, id), kept: { kind: 'cached', id }, label: choice.label };
+    }
+    case 'hub': {
+      const origin = `hub:${choice.repo}@${choice.revision || 'main'}`;
+      const cached = (await listCachedModels(storage)).find((m) => m.origin === origin);
+      if (cached) return { source: storedModelSource(storage, cached.id), kept: { kind: 'cached', id: cached.id }, label: cached.label };
+      const src = urlSource(hubFilesUrl(choice.repo, choice.revision, choice.hubUrl));
+      const id = await cacheModel(storage, src, choice.repo, origin, onProgress);
+      return { source: storedModelSource(storage, id), kept: { kind: 'cached', id }, label: choice.repo };
+    }
+  }
+}
+
+/** Wraps a source to add up the bytes read from it (the size of what the engine loaded). */
+export function countingSource(src: FileSource): { source: FileSource; bytesRead: () => number } {
+  let total = 0;
+  return {
+    bytesRead: () => total,
+    source: {
+      label: src.label,
+      has: (name) => src.has(name),
+      async read(name, onProgress) {
+        const data = await src.read(name, onProgress);
+        total += data.byteLength;
+        return data;
+      },
+      readText: (name) => src.readText(name),
+    },
+  };
+}

@@ -1,0 +1,350 @@
+// The IndexedDB RunStorage on fake-indexeddb: the storage contract, folder scoping, atomic commits under injected failures, reopening, usage and listFolders.
+// fake-indexeddb/auto installs the IndexedDB classes as globals, which idb's wrapping recognises objects by.
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkPath, readJsonFile, writeJsonFiles, type RunStorage } from '../../src/cl/storage.ts';
+import { listFolders, openAppDatabase, StorageQuotaError, type AppDatabase } from '../../src/storage/idb-storage.ts';
+
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+const opened: AppDatabase[] = [];
+after(() => {
+  for (const db of opened) db.close();
+});
+
+/** Opens the app database in a factory of its own, so tests never share data. */
+async function freshDatabase(factory: IDBFactory = new IDBFactory(), name?: string): Promise<AppDatabase> {
+  const db = await openAppDatabase({ factory, name });
+  opened.push(db);
+  return db;
+}
+
+/** Every file of a storage with its contents as text. */
+async function contents(s: RunStorage): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const p of await s.list('')) out[p] = text(await s.read(p));
+  return out;
+}
+
+const implementations: [string, () => Promise<RunStorage>][] = [
+  ['whole database', async () => (await freshDatabase()).storage()],
+  ['scoped to a folder', async () => (await freshDatabase()).storage('work/area')],
+];
+
+for (const [name, make] of implementations) {
+  describe(`IndexedDB storage, ${name} (RunStorage contract)`, () => {
+    it('reads back committed strings and bytes, null when absent', async () => {
+      const s = await make();
+      await s.commit({ 'a.txt': 'héllo', 'runs/r1/w.bin': new Uint8Array([0, 1, 255]) });
+      assert.equal(text(await s.read('a.txt')), 'héllo');
+      assert.deepEqual(await s.read('runs/r1/w.bin'), new Uint8Array([0, 1, 255]));
+      assert.equal(await s.read('missing.txt'), null);
+      assert.equal(await s.read('runs/r1'), null, 'a folder is not a file');
+      assert.equal(await s.read('a.txt/x'), null);
+    });
+
+    it('stores only the bytes of a view, not the rest of its buffer', async () => {
+      const s = await make();
+      const buffer = new Uint8Array([9, 9, 1, 2, 3, 9]);
+      await s.commit({ f: buffer.subarray(2, 5) });
+      const got = (await s.read('f'))!;
+      assert.deepEqual(got, new Uint8Array([1, 2, 3]));
+      assert.equal(got.buffer.byteLength, 3);
+    });
+
+    it('replaces files on a later commit and leaves the others', async () => {
+      const s = await make();
+      await s.commit({ x: '1', y: '1' });
+      await s.commit({ x: '2' });
+      assert.deepEqual(await contents(s), { x: '2', y: '1' });
+    });
+
+    it('does not let callers alter stored bytes', async () => {
+      const s = await make();
+      const data = new Uint8Array([1, 2, 3]);
+      await s.commit({ f: data });
+      data[0] = 9;
+      const got = (await s.read('f'))!;
+      assert.deepEqual(got, new Uint8Array([1, 2, 3]));
+      got[1] = 9;
+      assert.deepEqual(await s.read('f'), new Uint8Array([1, 2, 3]));
+    });
+
+    it('lists the files under a folder prefix, sorted, as full paths', async () => {
+      const s = await make();
+      await s.commit({ 'runs/r1/b.json': '{}', 'runs/r1/a/c.json': '{}', 'runs/r10/x.json': '{}', 'runs/r1-x/y.json': '{}', 'top.json': '{}', 'Z.json': '{}' });
+      assert.deepEqual(await s.list('runs/r1'), ['runs/r1/a/c.json', 'runs/r1/b.json']);
+      assert.deepEqual(await s.list('runs/r1/'), ['runs/r1/a/c.json', 'runs/r1/b.json']);
+      assert.deepEqual(await s.list(''), ['Z.json', 'runs/r1-x/y.json', 'runs/r1/a/c.json', 'runs/r1/b.json', 'runs/r10/x.json', 'top.json']);
+      assert.deepEqual(await s.list('runs/none'), []);
+      assert.deepEqual(await s.list('top.json'), [], 'a file is not a folder');
+    });
+
+    it('removes a folder, a single file, or everything', async () => {
+      const s = await make();
+      await s.commit({ 'runs/r1/a.json': '1', 'runs/r1/sub/b.json': '2', 'runs/r10/c.json': '3', 'keep.json': '4' });
+      await s.remove('runs/r1');
+      assert.deepEqual(await s.list(''), ['keep.json', 'runs/r10/c.json']);
+      await s.remove('keep.json');
+      assert.deepEqual(await s.list(''), ['runs/r10/c.json']);
+      await s.remove('no/such/thing');
+      await s.remove('');
+      assert.deepEqual(await s.list(''), []);
+    });
+
+    it('rejects a commit that would make a path both a file and a folder, writing nothing', async () => {
+      const s = await make();
+      await s.commit({ f: '1', 'd/x': '1' });
+      await assert.rejects(s.commit({ ok: '1', 'f/y': '2' }), /cannot write f\/y: f is a file/);
+      await assert.rejects(s.commit({ ok: '1', 'f/y/z': '2' }), /cannot write f\/y\/z: f is a file/);
+      await assert.rejects(s.commit({ ok: '1', d: '2' }), /cannot write d: it is a folder/);
+      await assert.rejects(s.commit({ p: '1', 'p/q': '2' }), /cannot write both p and p\/q/);
+      assert.deepEqual(await contents(s), { 'd/x': '1', f: '1' });
+    });
+
+    it('rejects paths that escape the root or break the path rules, with checkPath\'s message', async () => {
+      const s = await make();
+      for (const p of ['../x', 'a/../../x', 'a/..', '/etc/passwd', 'C:/x', 'a\\b', 'a//b', 'a/', './a', '', 'a\0b', '.clora-commit-1.json']) {
+        const expected = (() => {
+          try {
+            checkPath(s.label, p);
+          } catch (err) {
+            return (err as Error).message;
+          }
+          assert.fail(`checkPath accepts ${JSON.stringify(p)}`);
+        })();
+        await assert.rejects(s.commit({ [p]: 'x' }), { message: expected }, `commit ${JSON.stringify(p)}`);
+        await assert.rejects(s.read(p), { message: expected }, `read ${JSON.stringify(p)}`);
+      }
+      await assert.rejects(s.list('../'), /".." would escape the storage root/);
+      await assert.rejects(s.remove('/tmp'), /absolute paths are not allowed/);
+      assert.deepEqual(await s.list(''), []);
+    });
+
+    it('reads and writes JSON files through the shared helpers', async () => {
+      const s = await make();
+      await writeJsonFiles(s, { 'runs/r/state.json': { step: 3, scores: [[1, null]] } });
+      assert.deepEqual(await readJsonFile(s, 'runs/r/state.json'), { step: 3, scores: [[1, null]] });
+      await s.commit({ 'bad.json': '{"a": 1,' });
+      await assert.rejects(readJsonFile(s, 'bad.json'), (err: Error) => err.message.startsWith(`${s.label}: bad.json: invalid JSON: `));
+    });
+
+    it('keeps every file of commits made at the same time', async () => {
+      const s = await make();
+      await Promise.all([s.commit({ 'a/1': 'a' }), s.commit({ 'b/1': 'b', 'b/2': 'b' }), s.commit({ c: 'c' })]);
+      assert.deepEqual(await contents(s), { 'a/1': 'a', 'b/1': 'b', 'b/2': 'b', c: 'c' });
+    });
+  });
+}
+
+describe('IndexedDB storage scoped to a folder', () => {
+  it('names the database and folder in its label', async () => {
+    const db = await freshDatabase(new IDBFactory(), 'my-db');
+    assert.equal(db.storage().label, 'IndexedDB "my-db"');
+    assert.equal(db.storage('').label, 'IndexedDB "my-db"');
+    assert.equal(db.storage('runs/r1').label, 'IndexedDB "my-db" runs/r1');
+    assert.equal(db.storage('runs/r1/').label, 'IndexedDB "my-db" runs/r1');
+    assert.equal((await freshDatabase()).storage('models').label, 'IndexedDB "clora" models');
+  });
+
+  it('reads and writes under its folder and sees nothing outside it, not even a folder whose name extends its own', async () => {
+    const db = await freshDatabase();
+    const root = db.storage();
+    const r1 = db.storage('runs/r1');
+    await root.commit({ 'runs/r10/results.json': 'ten', 'runs/r1.json': 'file beside', 'other.json': 'o' });
+    await r1.commit({ 'results.json': 'one', 'lora/a.bin': new Uint8Array([1]) });
+    assert.equal(text(await root.read('runs/r1/results.json')), 'one');
+    assert.equal(text(await r1.read('results.json')), 'one');
+    assert.deepEqual(await r1.list(''), ['lora/a.bin', 'results.json']);
+    assert.deepEqual(await r1.list('lora'), ['lora/a.bin']);
+    assert.equal(await db.storage('runs/r10').read('results.json').then(text), 'ten');
+    await r1.remove('');
+    assert.deepEqual(await root.list(''), ['other.json', 'runs/r1.json', 'runs/r10/results.json']);
+  });
+
+  it('refuses to write under a folder whose own path, or a path above it, is a file', async () => {
+    const db = await freshDatabase();
+    await db.storage().commit({ 'runs/r1': 'a file', models: 'another' });
+    await assert.rejects(db.storage('runs/r1').commit({ 'x.json': '1' }), /IndexedDB "clora" runs\/r1: cannot write x\.json: runs\/r1 \(this storage's own folder\) is a file/);
+    await assert.rejects(db.storage('models/tiny').commit({ 'x.json': '1' }), /cannot write x\.json: models \(outside this storage\) is a file/);
+    assert.deepEqual(await contents(db.storage()), { models: 'another', 'runs/r1': 'a file' });
+  });
+
+  it('rejects an invalid folder prefix when the storage is made', async () => {
+    const db = await freshDatabase();
+    assert.throws(() => db.storage('../x'), /IndexedDB "clora": invalid path "\.\.\/x"/);
+    assert.throws(() => db.storage('/abs'), /absolute paths are not allowed/);
+  });
+});
+
+/** How `withFailingPut` makes the chosen write fail. */
+type FailureKind =
+  /** put() itself throws. */
+  | 'put-throws'
+  /** put() returns a request that later fails with the error, aborting the transaction. */
+  | 'request-fails'
+  /** The put succeeds, but the transaction then aborts with the error, which only `transaction.error` reports. */
+  | 'transaction-aborts';
+
+/** Internals of fake-indexeddb's transactions, used to make a request fail or the transaction abort from within. */
+interface FakeTransaction {
+  /** Queues an operation; one with a source becomes a request whose error aborts the transaction, one without just runs. */
+  _execRequestAsync(req: { operation: () => unknown; source?: unknown }): IDBRequest;
+  /** Rolls the transaction back and aborts it with a new DOMException of that name as its error. */
+  _abort(errorName: string | null): void;
+}
+
+/**
+ * Runs `fn` while the `nth` call (from 1) of IDBObjectStore.put, across all transactions, fails
+ * with `makeError()` in the given way; put is restored afterwards.
+ */
+async function withFailingPut<T>(nth: number, kind: FailureKind, makeError: () => DOMException, fn: () => Promise<T>): Promise<T> {
+  const proto = IDBObjectStore.prototype;
+  const original = proto.put;
+  let calls = 0;
+  proto.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>): IDBRequest<IDBValidKey> {
+    if (++calls !== nth) return original.apply(this, args);
+    const tx = this.transaction as unknown as FakeTransaction;
+    if (kind === 'put-throws') throw makeError();
+    if (kind === 'request-fails') return tx._execRequestAsync({ operation: () => { throw makeError(); }, source: this }) as IDBRequest<IDBValidKey>;
+    const request = original.apply(this, args);
+    // Once this put has been stored, abort as a browser does when it cannot write the transaction out.
+    tx._execRequestAsync({ operation: () => tx._abort(makeError().name) });
+    return request;
+  };
+  try {
+    return await fn();
+  } finally {
+    proto.put = original;
+  }
+}
+
+const quotaError = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+describe('IndexedDB storage atomicity', () => {
+  const before = { 'runs/r1/state.json': '{"v":1}', 'runs/r1/lora.bin': 'one', 'index.json': '[1]' };
+  const next = { 'runs/r1/state.json': '{"v":2}', 'runs/r1/lora.bin': 'two', 'index.json': '[1,2]', 'runs/r1/new.json': 'new' };
+  const nextBytes = Object.values(next).reduce((n, v) => n + new TextEncoder().encode(v).byteLength, 0);
+
+  for (const kind of ['put-throws', 'request-fails', 'transaction-aborts'] as const) {
+    for (const failAt of [1, 3, 4]) {
+      it(`a quota failure (${kind}) at write ${failAt} of 4 saves nothing from the commit and keeps earlier data`, async () => {
+        const db = await freshDatabase();
+        const s = db.storage();
+        await s.commit(before);
+        const err = await withFailingPut(failAt, kind, quotaError, () => s.commit(next).then(() => null, (e: unknown) => e));
+        assert.ok(err instanceof StorageQuotaError, `expected a StorageQuotaError, got ${String(err)}`);
+        assert.equal(err.name, 'StorageQuotaError');
+        assert.equal(err.storage, s.label);
+        assert.equal(err.bytes, nextBytes);
+        assert.ok(err.message.startsWith(`${s.label}: out of storage space`), err.message);
+        assert.match(err.message, new RegExp(`${nextBytes} bytes in 4 files`));
+        assert.match(err.message, /nothing from this commit was saved/);
+        assert.match(err.message, /deleting old runs or cached models/);
+        assert.deepEqual(await contents(s), before);
+        // The storage keeps working after the failure.
+        await s.commit(next);
+        assert.deepEqual(await contents(s), { ...before, ...next });
+      });
+    }
+  }
+
+  it('reports a quota failure of a scoped storage with that storage\'s label', async () => {
+    const db = await freshDatabase();
+    const s = db.storage('models/tiny');
+    const err = await withFailingPut(2, 'request-fails', quotaError, () => s.commit({ a: 'x', b: 'yy' }).then(() => null, (e: unknown) => e));
+    assert.ok(err instanceof StorageQuotaError);
+    assert.match(err.message, /^IndexedDB "clora" models\/tiny: out of storage space: the commit tried to write 3 B \(3 bytes in 2 files\)/);
+    assert.deepEqual(await db.storage().list(''), []);
+  });
+
+  for (const kind of ['put-throws', 'request-fails', 'transaction-aborts'] as const) {
+    it(`another failure (${kind}) becomes an Error naming the storage and the operation, and saves nothing`, async () => {
+      const db = await freshDatabase();
+      const s = db.storage('runs/r2');
+      await s.commit({ 'a.json': 'old' });
+      const failing = () => new DOMException('disk trouble', 'UnknownError');
+      const err = await withFailingPut(2, kind, failing, () => s.commit({ 'a.json': 'new', 'b.json': 'new' }).then(() => null, (e: unknown) => e));
+      assert.ok(err instanceof Error && !(err instanceof StorageQuotaError), String(err));
+      assert.match(err.message, /^IndexedDB "clora" runs\/r2: could not commit 2 files \(nothing from this commit was saved\): /);
+      assert.deepEqual(await contents(s), { 'a.json': 'old' });
+    });
+  }
+});
+
+describe('openAppDatabase', () => {
+  it('sees committed data after closing and reopening', async () => {
+    const factory = new IDBFactory();
+    const first = await openAppDatabase({ factory });
+    await first.storage('runs/r1').commit({ 'results.json': '{"ok":true}', 'w.bin': new Uint8Array([7, 8]) });
+    first.close();
+    const again = await freshDatabase(factory);
+    assert.deepEqual(await again.storage().list(''), ['runs/r1/results.json', 'runs/r1/w.bin']);
+    assert.deepEqual(await again.storage('runs/r1').read('w.bin'), new Uint8Array([7, 8]));
+  });
+
+  it('keeps databases of different names apart', async () => {
+    const factory = new IDBFactory();
+    await (await freshDatabase(factory, 'one')).storage().commit({ f: '1' });
+    assert.deepEqual(await (await freshDatabase(factory, 'two')).storage().list(''), []);
+  });
+
+  it('makes operations on a closed database fail with the storage and operation named', async () => {
+    const db = await openAppDatabase({ factory: new IDBFactory() });
+    const s = db.storage('runs');
+    db.close();
+    await assert.rejects(s.read('a.json'), /^Error: IndexedDB "clora" runs: could not read a\.json: /);
+    await assert.rejects(s.list(''), /IndexedDB "clora" runs: could not list the files: /);
+  });
+
+  it('says so when there is no IndexedDB at all', async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB');
+    Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true, writable: true });
+    try {
+      await assert.rejects(openAppDatabase(), /IndexedDB "clora": IndexedDB is not available here/);
+    } finally {
+      Object.defineProperty(globalThis, 'indexedDB', saved!);
+    }
+  });
+});
+
+describe('AppDatabase.usage', () => {
+  it('counts bytes in total and per first- and second-level folder, without a browser estimate in Node', async () => {
+    const db = await freshDatabase();
+    await db.storage().commit({
+      'runs/r1/a.bin': new Uint8Array(10),
+      'runs/r1/sub/b.bin': new Uint8Array(5),
+      'runs/r2/c.bin': new Uint8Array(7),
+      'runs/index.json': 'xy',
+      'models/tiny/model.safetensors': new Uint8Array(100),
+      'root.txt': 'abc',
+    });
+    assert.deepEqual(await db.usage(), {
+      totalBytes: 127,
+      byFolder: { runs: 24, 'runs/r1': 15, 'runs/r2': 7, models: 100, 'models/tiny': 100 },
+      quota: null,
+      usage: null,
+    });
+    await db.storage('runs').remove('r1');
+    assert.deepEqual((await db.usage()).byFolder, { runs: 9, 'runs/r2': 7, models: 100, 'models/tiny': 100 });
+  });
+
+  it('is zero for an empty database', async () => {
+    assert.deepEqual(await (await freshDatabase()).usage(), { totalBytes: 0, byFolder: {}, quota: null, usage: null });
+  });
+});
+
+describe('listFolders', () => {
+  it('lists the distinct folders directly under a prefix, sorted, leaving out files', async () => {
+    const s = (await freshDatabase()).storage();
+    await s.commit({ 'runs/b/x.json': '1', 'runs/b/deep/y.json': '1', 'runs/a/z.json': '1', 'runs/readme.txt': '1', 'runs10/q/w': '1', 'models/m/f': '1' });
+    assert.deepEqual(await listFolders(s, 'runs'), ['a', 'b']);
+    assert.deepEqual(await listFolders(s, 'runs/'), ['a', 'b']);
+    assert.deepEqual(await listFolders(s, ''), ['models', 'runs', 'runs10']);
+    assert.deepEqual(await listFolders(s, 'runs/b'), ['deep']);
+    assert.deepEqual(await listFolders(s, 'nothing'), []);
+    await assert.rejects(listFolders(s, '../x'), /invalid path/);
+  });
+});

@@ -1,0 +1,153 @@
+// The worker's run controller on real WebGPU with IndexedDB (fake-indexeddb in Node): a run keeps its model,
+// tasks, record and results in the database, pauses between steps, is cancelled and then resumed to the same
+// numbers as an uninterrupted run, and its trained method answers in the playground.
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResults } from '../../src/cl/runner.ts';
+import { readJsonFile } from '../../src/cl/storage.ts';
+import type { TaskInput } from '../../src/data/inspect.ts';
+import { Session } from '../../src/engine/session.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
+import type { FileSource } from '../../src/io/files.ts';
+import { openAppDatabase, type AppDatabase } from '../../src/storage/idb-storage.ts';
+import { listCachedModels, type ModelChoice } from '../../src/worker/model-store.ts';
+import { listRunRecords, openRunMethod, RunController, type RunEvent, type RunHost, type RunSettings } from '../../src/worker/run-job.ts';
+import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { TINY_MODEL } from '../helpers/clora-run.ts';
+import { CONFLICTING_TASKS } from '../helpers/streams.ts';
+
+/** Two conflicting tasks as browser Files (Node 20 has File). */
+function taskInputs(): TaskInput[] {
+  const inputs = ['zap', 'mog', 'kiv', 'tud'];
+  return CONFLICTING_TASKS.slice(0, 2).map((t, k) => {
+    const lines = Array.from({ length: 16 }, (_, i) => JSON.stringify({ instruction: t.instruction, input: inputs[i % 4], output: t.labels[(i + k) % 2] }));
+    return { id: `t${k}`, name: t.name, kind: 'file', folder: null, files: [new File([lines.join('\n') + '\n'], `${t.name}.jsonl`)], instruction: null, columns: null };
+  });
+}
+
+const SETTINGS: RunSettings = {
+  methods: [{ method: 'ewc', name: 'ewc', options: { fisherBatches: 1 } }, { method: 'sapt', name: 'sapt', options: { bottleneck: 8 } }],
+  seed: 2, steps: 2, epochs: null, batchSize: 4, lr: 5e-3, maxLength: 48, maxNewTokens: 3,
+  lora: { rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, evaluateUnseen: false, testFraction: 0.25, maxTrain: null, maxTest: null,
+};
+
+function modelChoice(): ModelChoice {
+  const files = readdirSync(TINY_MODEL).map((name) => ({ path: `tiny-random/${name}`, file: new File([readFileSync(join(TINY_MODEL, name))], name) }));
+  return { kind: 'files', files, label: 'tiny-random' };
+}
+
+describe('run controller (WebGPU, IndexedDB)', () => {
+  let gpu: Gpu;
+  let db: AppDatabase;
+  let host: RunHost;
+  const sessions: Session[] = [];
+
+  before(async () => {
+    gpu = await testGpu();
+    db = await openAppDatabase({ factory: new IDBFactory() });
+    // A fresh session per run, as a reloaded page would have.
+    host = {
+      db, device: 'test',
+      session: async (_key: string, source: FileSource, seed: number) => {
+        const s = await Session.open(gpu, source, { baseOnly: true, seed });
+        sessions.push(s);
+        return s;
+      },
+    };
+  });
+
+  after(async () => {
+    for (const s of sessions) s.destroy();
+    db?.close();
+    await releaseTestGpu();
+  });
+
+  let reference: RunResults | null = null;
+
+  it('runs a stream with the model and tasks copied into the database, and records it', { timeout: 20 * 60_000 }, async () => {
+    const events: RunEvent[] = [];
+    const record = await new RunController(host).start({ title: 'reference', model: modelChoice(), tasks: taskInputs(), settings: SETTINGS }, (e) => events.push(e));
+    assert.equal(record.status, 'done');
+    assert.equal(record.done, 1);
+    assert.deepEqual(record.tasks, ['alpha', 'beta']);
+    assert.equal(record.model.kind, 'cached', 'picked files are kept in the database');
+    const models = await listCachedModels(db.storage());
+    assert.equal(models.length, 1);
+    assert.deepEqual(models[0].files.slice().sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    reference = await readJsonFile<RunResults>(db.storage(`runs/${record.id}`), 'results.json');
+    assert.ok(reference);
+    for (const m of ['ewc', 'sapt']) assert.ok(reference.methods[m].matrix![1].every((v) => v !== null), `${m}: full matrix`);
+    const progress = events.filter((e) => e.type === 'progress');
+    assert.ok(progress.length >= 8, 'a progress event per step and evaluation');
+    assert.ok(events.some((e) => e.type === 'results'), 'results after every task');
+    const trained = await openRunMethod(host, record.id, 'sapt');
+    const answer = await trained.answer('zap', 1);
+    assert.equal(answer.stage, 1);
+    assert.equal(answer.weights!.length, 2, 'the selector weighs both task modules');
+    assert.ok(Math.abs(answer.weights!.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    trained.dispose();
+  });
+
+  it('pauses between steps, is cancelled, and resumes to the uninterrupted numbers', { timeout: 20 * 60_000 }, async () => {
+    const controller = new RunController(host);
+    let steps = 0;
+    let pausedAt = -1;
+    const run = controller.start({ title: 'stopped', model: modelChoice(), tasks: taskInputs(), settings: SETTINGS }, (e) => {
+      if (e.type !== 'progress' || e.progress.phase !== 'train') return;
+      steps++;
+      // Pause during SAPT's second task, check that nothing moves, then cancel.
+      if (e.progress.method === 'sapt' && e.progress.task === 1 && pausedAt < 0) {
+        pausedAt = steps;
+        void (async () => {
+          await controller.setPaused(true);
+          const before = steps;
+          await new Promise((r) => setTimeout(r, 3000));
+          assert.ok(steps <= before + 1, 'at most the step in flight finishes while paused');
+          controller.cancel();
+        })();
+      }
+    });
+    const stopped = await run;
+    assert.equal(stopped.status, 'cancelled');
+    assert.ok(pausedAt > 0);
+    const resumed = await new RunController(host).resume(stopped.id, () => {});
+    assert.equal(resumed.status, 'done');
+    const results = await readJsonFile<RunResults>(db.storage(`runs/${stopped.id}`), 'results.json');
+    for (const m of ['ewc', 'sapt']) {
+      assert.deepEqual(results!.methods[m].losses, reference!.methods[m].losses, `${m}: losses`);
+      assert.deepEqual(results!.methods[m].matrix, reference!.methods[m].matrix, `${m}: matrix`);
+      assert.deepEqual(results!.methods[m].routing, reference!.methods[m].routing, `${m}: routing`);
+    }
+  });
+
+  it('stops a run whose GPU device is lost as interrupted, and resumes it on a new device', { timeout: 20 * 60_000 }, async () => {
+    // Dawn in Node cannot lose a device on demand, so the session's steps fail the way they do after a
+    // loss, and the host reports the loss as the worker's device.lost handler does.
+    let lost = false;
+    const doomedHost: RunHost = {
+      db, device: 'test', deviceLost: () => lost,
+      session: async (key: string, source: FileSource, seed: number) => {
+        const session = await host.session(key, source, seed, () => {});
+        const trainStep = session.trainStep.bind(session);
+        session.trainStep = (...args: Parameters<Session['trainStep']>) => (lost ? Promise.reject(new Error('Device is lost')) : trainStep(...args));
+        return session;
+      },
+    };
+    const run = new RunController(doomedHost).start({ title: 'lost device', model: modelChoice(), tasks: taskInputs(), settings: SETTINGS }, (e) => {
+      // Lost while SAPT evaluates its first task: its second task's first step fails.
+      if (e.type === 'progress' && e.progress.method === 'sapt' && e.progress.phase === 'eval') lost = true;
+    });
+    await assert.rejects(run, /GPU device was lost/);
+    const record = (await listRunRecords(db.storage('runs'))).find((r) => r.title === 'lost device')!;
+    assert.equal(record.status, 'interrupted');
+    assert.match(record.error!, /resume the run/);
+    const resumed = await new RunController(host).resume(record.id, () => {});
+    assert.equal(resumed.status, 'done');
+    const results = await readJsonFile<RunResults>(db.storage(`runs/${record.id}`), 'results.json');
+    for (const m of ['ewc', 'sapt']) assert.deepEqual(results!.methods[m].matrix, reference!.methods[m].matrix, `${m}: matrix as in the uninterrupted run`);
+  });
+});
