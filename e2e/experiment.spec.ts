@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
 import type { Browser } from 'playwright-core';
 import { conflictingStream } from '../test/helpers/streams.ts';
-import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+import { launchBrowser, OUTPUT_DIR, openApp, screenshot, type AppPage } from './browser.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'public', 'models', 'tiny-random');
@@ -24,6 +24,10 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
   before(async () => {
     browser = await launchBrowser();
     app = await openApp(browser);
+    // Every main-thread task over 50 ms (the Long Tasks API), kept across the reload.
+    const record = "window.__longTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longTasks.push(Math.round(e.duration)); }).observe({ type: 'longtask', buffered: true });";
+    await app.page.context().addInitScript({ content: record });
+    await app.page.evaluate(record);
   });
 
   after(async () => {
@@ -74,6 +78,16 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     assert.equal(await problems.count(), 0, `nothing blocks the start: ${(await problems.allInnerTexts()).join('; ')}`);
     await page.getByTestId('run-start-button').click();
     await page.getByTestId('run-progress').waitFor({ timeout: 60_000 });
+    // Pause between two steps, see nothing move, and go on.
+    await page.getByRole('progressbar', { name: /Overall/ }).waitFor({ timeout: 5 * 60_000 });
+    await page.getByTestId('run-pause').click();
+    await page.locator('[data-testid="run-progress"][data-state="paused"]').waitFor();
+    await page.waitForTimeout(1500); // the step in flight, if any, lands
+    const pausedAt = await page.getByTestId('progress-overall').getAttribute('data-value');
+    await page.waitForTimeout(4000);
+    assert.equal(await page.getByTestId('progress-overall').getAttribute('data-value'), pausedAt, 'no progress while paused');
+    await page.getByTestId('run-pause').click();
+    await page.locator('[data-testid="run-progress"][data-state="running"]').waitFor();
     // Once the first method is on its second task, its first task is committed with a checkpoint: reload.
     await page.getByRole('progressbar', { name: /task 2\/3/ }).waitFor({ timeout: 15 * 60_000 });
     await screenshot(page, 'experiment-progress');
@@ -100,6 +114,10 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     const methods = await page.getByTestId('metrics-table').locator('[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
     assert.deepEqual([...methods].sort(), ['sapt', 'seqlora']);
     await screenshot(page, 'experiment-results');
+    // The engine runs in the worker: the page's main thread stays responsive through the run.
+    const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
+    writeFileSync(join(OUTPUT_DIR, 'long-tasks.json'), JSON.stringify({ afterReload: longTasks }, null, 2));
+    assert.ok(Math.max(0, ...longTasks) <= 100, `main-thread tasks over 100 ms during the run: ${longTasks.join(', ')}`);
   });
 
   it('exports an adapter that clora forward loads', { timeout: 180_000 }, async () => {

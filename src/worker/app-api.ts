@@ -12,7 +12,7 @@ import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from 
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
 import { getGpu, wasLost } from './gpu.ts';
 import { countingSource, listCachedModels, openModel, type CachedModelInfo, type ModelChoice } from './model-store.ts';
-import { listRunRecords, openRunMethod, readRunRecord, RunController, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
+import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 
 /** What the model panel shows while a model is fetched, copied or loaded. */
 export interface ModelStatus {
@@ -139,6 +139,11 @@ export const appApi = {
   /** The id of the run this worker is executing, if any. */
   async activeRun(): Promise<string | null> {
     return controller?.runningId ?? null;
+  },
+
+  /** True when some tab of this browser is training the run now (its lock is held). */
+  async runIsHeld(id: string): Promise<boolean> {
+    return runIsHeld(id);
   },
 
   async listRuns(): Promise<RunRecord[]> {

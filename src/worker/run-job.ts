@@ -185,7 +185,12 @@ export class RunController {
     return next;
   }
 
-  private async execute(record: RunRecord, tasks: Task[], source: FileSource, resume: boolean, emit: (e: RunEvent) => void): Promise<RunRecord> {
+  /** Runs `record` while holding its lock, so that two tabs never train the same run. */
+  private execute(record: RunRecord, tasks: Task[], source: FileSource, resume: boolean, emit: (e: RunEvent) => void): Promise<RunRecord> {
+    return withRunLock(record.id, () => this.executeLocked(record, tasks, source, resume, emit));
+  }
+
+  private async executeLocked(record: RunRecord, tasks: Task[], source: FileSource, resume: boolean, emit: (e: RunEvent) => void): Promise<RunRecord> {
     const active = this.active!;
     active.id = record.id;
     const id = record.id;
@@ -227,6 +232,33 @@ export class RunController {
       throw lost ? new Error(why) : error;
     }
   }
+}
+
+/** The Web Locks API where the runtime has it (browsers and their workers; not Node). */
+function webLocks(): LockManager | null {
+  return (globalThis.navigator as Navigator | undefined)?.locks ?? null;
+}
+
+export function runLockName(id: string): string {
+  return `clora-run-${id}`;
+}
+
+/** Calls `fn` holding the run's lock; fails at once when another tab holds it. */
+async function withRunLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  const locks = webLocks();
+  if (!locks) return fn();
+  return locks.request(runLockName(id), { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new Error(`the run "${id}" is being trained in another tab of this browser`);
+    return fn();
+  }) as Promise<T>;
+}
+
+/** True when another tab (or this one) is training the run now. */
+export async function runIsHeld(id: string): Promise<boolean> {
+  const locks = webLocks();
+  if (!locks) return false;
+  const state = await locks.query();
+  return (state.held ?? []).some((l) => l.name === runLockName(id));
 }
 
 function isDeviceLoss(message: string): boolean {

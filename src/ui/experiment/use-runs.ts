@@ -61,6 +61,15 @@ export function lossesFromResults(r: RunResults | null): LivePoint[] {
   return out;
 }
 
+/** Whether a tab holds the run's lock, asked a few times: the worker of a page just reloaded may still be shutting down. */
+async function heldForAWhile(app: AppClient, id: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!(await app.runIsHeld(id))) return false;
+    await new Promise((r) => setTimeout(r, 600));
+  }
+  return true;
+}
+
 export function useRuns(app: AppClient | null) {
   const [state, setState] = useState<RunsState>({ runs: [], active: null, lastId: null, error: null });
   const resumedOnce = useRef(false);
@@ -115,7 +124,14 @@ export function useRuns(app: AppClient | null) {
         const runs = await app.listRuns();
         setState((s) => ({ ...s, runs }));
         const activeId = await app.activeRun();
-        const orphan = runs.find((r) => r.status === 'running' && r.id !== activeId);
+        // "running" in storage but held by no tab: the page that ran it was closed or reloaded.
+        let orphan: RunRecord | undefined;
+        for (const r of runs) {
+          if (r.status === 'running' && r.id !== activeId && !(await heldForAWhile(app, r.id))) {
+            orphan = r;
+            break;
+          }
+        }
         if (orphan) await resume(orphan.id, `“${orphan.title}” was interrupted when the page closed; it resumes from its last checkpoint.`);
       } catch (error) {
         setState((s) => ({ ...s, error }));
