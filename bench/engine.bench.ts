@@ -1,5 +1,5 @@
-// `npm run bench`: matmul GFLOP/s at several sizes, and forward and LoRA training-step tokens/s for
-// the bundled tiny model and for a random model with SmolLM2-135M's shapes, on the adapter found.
+// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), and forward and LoRA training-step
+// tokens/s for the bundled models and for a random model with SmolLM2-135M's shapes, on the adapter found.
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -49,19 +49,23 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
   const sizes: [number, number, number][] = big
     ? [[256, 256, 256], [1024, 1024, 1024], [2048, 2048, 2048], [2048, 576, 576], [2048, 1536, 576], [2048, 49152, 576]]
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [256, 576, 576]];
-  console.log('\nmatmul (f32, C = A Bᵀ, B stored [N, K] like a Linear weight)');
+  console.log('\nmatmul (f32, C = A Bᵀ, B stored [N, K] like a Linear weight; tiled = workgroup tiles, vec4 = no workgroup memory)');
   const rows: unknown[] = [];
   for (const [M, N, K] of sizes) {
     const a = gpu.createBuffer('a', M * K * 4);
     const b = gpu.createBuffer('b', N * K * 4);
     const c = gpu.createBuffer('c', M * N * 4);
-    const plan = new Plan('bench.matmul');
-    const reps = 8;
-    for (let i = 0; i < reps; i++) recordMatmul(gpu, plan, { a, b, c, M, N, K, transB: true });
-    const ms = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
-    const gflops = (2 * M * N * K) / (ms * 1e6);
-    console.log(`  ${`${M}x${N}x${K}`.padEnd(18)} ${ms.toFixed(3).padStart(10)} ms  ${gflops.toFixed(2).padStart(9)} GFLOP/s`);
-    rows.push({ M, N, K, ms, gflops });
+    const line: string[] = [];
+    for (const kernel of ['tiled', 'vec4'] as const) {
+      const plan = new Plan('bench.matmul');
+      const reps = 8;
+      for (let i = 0; i < reps; i++) recordMatmul(gpu, plan, { a, b, c, M, N, K, transB: true, kernel });
+      const ms = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
+      const gflops = (2 * M * N * K) / (ms * 1e6);
+      line.push(`${kernel} ${ms.toFixed(3).padStart(10)} ms ${gflops.toFixed(2).padStart(9)} GFLOP/s`);
+      rows.push({ M, N, K, kernel, ms, gflops });
+    }
+    console.log(`  ${`${M}x${N}x${K}`.padEnd(18)} ${line.join('   ')}`);
     for (const x of [a, b, c]) gpu.destroyBuffer(x);
   }
   results.matmul = rows;
@@ -121,6 +125,7 @@ await benchMatmul(gpu);
 results.models = [];
 console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW)');
 await benchModel('tiny-random (bundled)', dirSource('public/models/tiny-random'), 4, 64, software ? 2000 : 1000);
+await benchModel('demo (bundled, pretrained)', dirSource('public/models/demo'), 8, 64, software ? 4000 : 1000);
 if (!values.quick) {
   const batch = Number(values['smol-batch'] ?? (big ? 8 : 1));
   const seq = Number(values['smol-seq'] ?? (big ? 256 : 32));

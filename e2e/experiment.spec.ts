@@ -37,7 +37,12 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
   it('drops three task files and shows their previews', { timeout: 120_000 }, async () => {
     const { page } = app;
     await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
-    assert.match(await page.getByTestId('model-label').innerText(), /tiny-random/);
+    // The pretrained demo model is the default; this test trains the random tiny one, which is faster.
+    assert.match(await page.getByTestId('model-label').innerText(), /demo \(bundled, pretrained\)/);
+    await page.getByTestId('model-bundled-select').selectOption('tiny-random');
+    await page.getByTestId('model-load').click();
+    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
+    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
     assert.match(await page.getByTestId('model-memory').innerText(), /about .*B/);
     // A real drop event carrying the files, as a person's drag from the file manager delivers them.
     const dataTransfer = await page.evaluateHandle((files) => {

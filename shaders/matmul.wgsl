@@ -34,8 +34,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
-var<workgroup> As: array<f32, 1024>; // [TK][TM]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
+var<workgroup> As: array<vec4f, 256>; // [TK][TM/4]
+var<workgroup> Bs: array<vec4f, 256>; // [TK][TN/4]
 
 @compute @workgroup_size(16, 16)
 fn matmul(@builtin(workgroup_id) wid: vec3u,
@@ -43,7 +43,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
           @builtin(local_invocation_index) li: u32) {
   let m0 = wid.y * TM;
   let n0 = wid.x * TN;
-  var acc: array<f32, 16>;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
     for (var i = 0u; i < 4u; i++) {
@@ -57,7 +60,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
       if (gm < p.M && gak < p.K) {
         if (TRANS_A) { va = A[gak * p.M + gm]; } else { va = A[gm * p.K + gak]; }
       }
-      As[ak * TM + am] = va;
+      As[ak * 16u + am / 4u][am % 4u] = va;
 
       var bn: u32;
       var bk: u32;
@@ -68,36 +71,34 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
       if (gn < p.N && gbk < p.K) {
         if (TRANS_B) { vb = B[gn * p.K + gbk]; } else { vb = B[gbk * p.N + gn]; }
       }
-      Bs[bk * TN + bn] = vb;
+      Bs[bk * 16u + bn / 4u][bn % 4u] = vb;
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = As[k * TM + lid.y + 16u * i];
-        b[i] = Bs[k * TN + lid.x + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
-        }
-      }
+      let a = As[k * 16u + lid.y];
+      let b = Bs[k * 16u + lid.x];
+      acc0 = fma(vec4f(a.x), b, acc0);
+      acc1 = fma(vec4f(a.y), b, acc1);
+      acc2 = fma(vec4f(a.z), b, acc2);
+      acc3 = fma(vec4f(a.w), b, acc3);
     }
     workgroupBarrier();
   }
+  store(m0 + 4u * lid.y, n0 + 4u * lid.x, acc0);
+  store(m0 + 4u * lid.y + 1u, n0 + 4u * lid.x, acc1);
+  store(m0 + 4u * lid.y + 2u, n0 + 4u * lid.x, acc2);
+  store(m0 + 4u * lid.y + 3u, n0 + 4u * lid.x, acc3);
+}
 
-  for (var i = 0u; i < 4u; i++) {
-    let gm = m0 + lid.y + 16u * i;
-    if (gm >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let gn = n0 + lid.x + 16u * j;
-      if (gn >= p.N) { continue; }
-      var v = p.alpha * acc[i * 4u + j];
-      if (p.has_bias != 0u) { v += bias[gn]; }
-      let idx = gm * p.N + gn;
-      if (p.beta != 0.0) { v += p.beta * C[idx]; }
-      C[idx] = v;
-    }
+fn store(gm: u32, n: u32, v4: vec4f) {
+  if (gm >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let gn = n + j;
+    if (gn >= p.N) { return; }
+    var v = p.alpha * v4[j];
+    if (p.has_bias != 0u) { v += bias[gn]; }
+    let idx = gm * p.N + gn;
+    if (p.beta != 0.0) { v += p.beta * C[idx]; }
+    C[idx] = v;
   }
 }

@@ -22,7 +22,8 @@ export interface MethodRef {
 }
 
 export interface Experiment {
-  model: string;
+  /** The model folder; null when the file names none (the CLI then uses the bundled demo model). */
+  model: string | null;
   tasks: TaskRef[];
   methods: MethodRef[];
   seed: number;
@@ -68,7 +69,7 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(field, `must be ${rule}, got ${JSON.stringify(v)}`);
     return v as number;
   };
-  if (typeof json.model !== 'string' || json.model.length === 0) fail('model', 'must name a model folder');
+  if (json.model !== undefined && (typeof json.model !== 'string' || json.model.length === 0)) fail('model', 'must name a model folder (or be left out for the bundled demo model)');
   if (!Array.isArray(json.tasks) || json.tasks.length === 0) fail('tasks', 'must be a non-empty list of task files or folders');
   const tasks = (json.tasks as unknown[]).map((t, i): TaskRef => {
     if (typeof t === 'string') return { path: t };
@@ -118,7 +119,7 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     fail('lora.targets', `must list projections among ${PROJ_NAMES.join(', ')}`);
   }
   return {
-    model: json.model as string,
+    model: (json.model as string | undefined) ?? null,
     tasks,
     methods,
     seed: json.seed === undefined ? EXPERIMENT_DEFAULTS.seed : int('seed', json.seed, 0),

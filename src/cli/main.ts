@@ -6,19 +6,21 @@ import { createNodeGpu } from '../gpu/node-device.ts';
 import { dirSource } from '../io/node-files.ts';
 import { packSequences } from '../engine/batch.ts';
 import { Session } from '../engine/session.ts';
+import { bundledModelDir } from './bundled-model.ts';
 import { metricsCommand } from './metrics-command.ts';
+import { REPORT_HELP, reportCommand } from './report-command.ts';
 import { RUN_HELP, runCommand } from './run-command.ts';
 
 const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
 
 Usage:
-  clora forward --model DIR [--adapter DIR] --ids 3,17,5 [--json]
+  clora forward [--model DIR] [--adapter DIR] --ids 3,17,5 [--json]
       Prints {"logits": [[...one float per vocabulary entry] for each position]}.
-  clora grad --model DIR --adapter DIR --ids 3,17,5 --labels -100,17,5 [--json]
+  clora grad [--model DIR] --adapter DIR --ids 3,17,5 --labels -100,17,5 [--json]
       Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
       lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
-  clora info --model DIR [--adapter DIR]
+  clora info [--model DIR] [--adapter DIR]
       Prints the model's configuration, parameter counts and the WebGPU adapter.
 ${RUN_HELP}
   clora metrics --matrix FILE [--single FILE] [--json]
@@ -30,10 +32,12 @@ ${RUN_HELP}
         FWT  = (1/T) sum_t (a[t][t] - s_t)
       F.Ra and BWT are null for T = 1, FWT without --single. Scores keep the file's unit.
       Needs no GPU.
+${REPORT_HELP}
 
 Options:
   --model DIR     A Hugging Face model folder: config.json, model.safetensors (or sharded with
-                  model.safetensors.index.json), optionally tokenizer.json.
+                  model.safetensors.index.json), optionally tokenizer.json. Default: the bundled
+                  demo model (public/models/demo, see docs/DEMO-MODEL.md).
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
   --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
   --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training
@@ -76,8 +80,9 @@ async function main(argv: string[]): Promise<void> {
     await writeJson({ tasks: res.tasks.map((t) => t.name), singleTask: res.singleTask, methods: summary, seconds: res.seconds });
     return;
   }
-  if (argv[0] === 'metrics') {
-    const out = metricsCommand(argv.slice(1), (message) => new UsageError(message));
+  if (argv[0] === 'metrics' || argv[0] === 'report') {
+    const command = argv[0] === 'metrics' ? metricsCommand : reportCommand;
+    const out = command(argv.slice(1), (message) => new UsageError(message));
     if (out) await writeJson(out);
     else process.stdout.write(HELP + '\n');
     return;
@@ -100,19 +105,19 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!['forward', 'grad', 'info'].includes(command)) throw new UsageError(`unknown command "${command}" (try clora --help)`);
-  if (!values.model) throw new UsageError('missing --model DIR');
+  const modelDir = values.model ?? bundledModelDir();
   if (command === 'grad' && !values.adapter) throw new UsageError('grad needs --adapter DIR');
 
   const ids = command === 'info' ? [] : parseIds(values.ids, '--ids');
   const labels = command === 'grad' ? parseIds(values.labels, '--labels') : null;
   if (labels && labels.length !== ids.length) throw new UsageError(`--labels has ${labels.length} entries but --ids has ${ids.length}`);
 
-  for (const [flag, dir] of [['--model', values.model], ['--adapter', values.adapter]] as const) {
+  for (const [flag, dir] of [['--model', modelDir], ['--adapter', values.adapter]] as const) {
     if (dir !== undefined && !(existsSync(dir) && statSync(dir).isDirectory())) throw new UsageError(`${flag}: ${dir} is not a folder`);
   }
 
   const gpu = await createNodeGpu();
-  const session = await Session.open(gpu, dirSource(values.model), {
+  const session = await Session.open(gpu, dirSource(modelDir), {
     adapter: values.adapter ? dirSource(values.adapter) : undefined,
     baseOnly: !values.adapter,
   });

@@ -14,6 +14,7 @@ import { Session } from '../engine/session.ts';
 import { createNodeGpu } from '../gpu/node-device.ts';
 import { parseJson } from '../io/files.ts';
 import { dirSource } from '../io/node-files.ts';
+import { bundledModelDir } from './bundled-model.ts';
 
 export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--quiet]
       Runs a continual-learning experiment: every method of the file on its task stream, in order.
@@ -86,7 +87,7 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   if (!existsSync(file) || !statSync(file).isFile()) throw usageError(`${positionals[0]}: no such file`);
   const exp = parseExperiment(parseJson(readFileSync(file, 'utf8'), positionals[0]), positionals[0]);
   const baseDir = dirname(file);
-  const modelDir = resolve(baseDir, exp.model);
+  const modelDir = exp.model === null ? bundledModelDir() : resolve(baseDir, exp.model);
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new Error(`${positionals[0]}: "model" ${exp.model} is not a folder`);
   const tasks = await loadTasks(exp, baseDir);
   const outDir = resolve(values.out);

@@ -99,9 +99,9 @@ describe('parseExperiment: rejected files', () => {
     rejects(withFields({ stepz: 10 }), /exp\.json: "stepz" is not a known field \(known: model, tasks, methods, .*steps, epochs/);
   });
 
-  it('rejects a missing or empty model', () => {
-    rejects(withFields({ model: undefined }), /exp\.json: "model" must name a model folder/);
-    rejects(withFields({ model: '' }), /"model" must name a model folder/);
+  it('leaves a missing model to the bundled demo model and rejects an empty one', () => {
+    assert.equal(parseExperiment(withFields({ model: undefined }), 'exp.json').model, null);
+    rejects(withFields({ model: '' }), /exp\.json: "model" must name a model folder/);
     rejects(withFields({ model: 7 }), /"model" must name a model folder/);
   });
 

@@ -22,6 +22,15 @@ describe('clora CLI', () => {
     assertRelError(out.logits.flat(), (expected.logits[0] as number[][]).flat(), 1e-4, 'cli logits');
   });
 
+  it('forward without --model runs the bundled demo model (its PyTorch reference logits, relative error <= 1e-4)', () => {
+    const demo = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'demo-model.json'), 'utf8')) as { ids: number[]; logits: number[][]; logitsPositions: number[] };
+    const res = clora('forward', '--ids', demo.ids.join(','), '--json');
+    assert.equal(res.status, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as { logits: number[][] };
+    assert.equal(out.logits.length, demo.ids.length);
+    assertRelError(demo.logitsPositions.flatMap((t) => out.logits[t]), demo.logits.flat(), 1e-4, 'demo logits');
+  });
+
   it('grad prints the loss and every LoRA gradient under its PEFT key', () => {
     const ids = expected.ids[1] as number[];
     const labels = expected.labels[1] as number[];
@@ -53,7 +62,7 @@ describe('clora CLI', () => {
     assert.equal(clora('grad', '--model', fixture, '--ids', '1').status, 2);
     assert.equal(clora('frobnicate').status, 2);
     const ok = execFileSync(process.execPath, ['bin/clora.js', '--help'], { encoding: 'utf8' });
-    assert.match(ok, /clora forward --model DIR/);
+    assert.match(ok, /clora forward \[--model DIR\]/);
   });
 
   it('rejects token ids outside the vocabulary', () => {

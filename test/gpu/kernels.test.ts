@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
-import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
+import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../../src/gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables } from '../../src/gpu/kernels/rope.ts';
 import { recordAttentionBackward, recordAttentionForward } from '../../src/gpu/kernels/attention.ts';
@@ -35,21 +35,43 @@ describe('WGSL kernels vs CPU reference', () => {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
         it(`matmul ${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
-          const a = randomArray(M * K, M + K);
-          const b = randomArray(K * N, N + 7);
-          const c0 = randomArray(M * N, 3);
-          const bias = randomArray(N, 4);
-          const bufA = up(a), bufB = up(b), bufC = up(c0), bufBias = up(bias);
-          const bufC2 = zeros(M * N);
-          await run((plan) => {
-            recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC, M, N, K, transA, transB, alpha: 0.5, beta: 1, bias: bufBias });
-            recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC2, M, N, K, transA, transB });
-          });
-          assertClose(await gpu.readF32(bufC, M * N), ref.matmul(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: 1, c: c0, bias }), MM_TOL, 'C accumulate+bias');
-          assertClose(await gpu.readF32(bufC2, M * N), ref.matmul(a, b, M, N, K, { transA, transB }), MM_TOL, 'C plain');
+          await checkMatmul(M, N, K, transA, transB, 'tiled');
         });
       }
     }
+  }
+  // The vec4 kernel where its multiple-of-4 conditions hold, with ragged edges in the free dimensions.
+  const vec4Cases: [number, number, number, boolean, boolean][] = [
+    [1, 1, 4, false, true], [7, 13, 20, false, true], [67, 33, 132, false, true], [130, 65, 16, false, true],
+    [1, 4, 4, false, false], [7, 12, 20, false, false], [67, 36, 132, false, false], [130, 64, 16, false, false],
+    [4, 4, 1, true, false], [8, 12, 5, true, false], [68, 36, 129, true, false], [132, 64, 17, true, false],
+  ];
+  for (const [M, N, K, transA, transB] of vec4Cases) {
+    it(`matmul (vec4 kernel) ${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
+      assert.notEqual(vec4Entry(M, N, K, transA, transB), null);
+      await checkMatmul(M, N, K, transA, transB, 'vec4');
+    });
+  }
+  it('the vec4 matmul refuses a shape it cannot run', () => {
+    assert.equal(vec4Entry(4, 4, 5, false, true), null);
+    assert.equal(vec4Entry(4, 6, 4, false, false), null);
+    assert.equal(vec4Entry(6, 4, 4, true, false), null);
+    assert.equal(vec4Entry(4, 4, 4, true, true), null);
+  });
+
+  async function checkMatmul(M: number, N: number, K: number, transA: boolean, transB: boolean, kernel: MatmulKernel): Promise<void> {
+    const a = randomArray(M * K, M + K);
+    const b = randomArray(K * N, N + 7);
+    const c0 = randomArray(M * N, 3);
+    const bias = randomArray(N, 4);
+    const bufA = up(a), bufB = up(b), bufC = up(c0), bufBias = up(bias);
+    const bufC2 = zeros(M * N);
+    await run((plan) => {
+      recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC, M, N, K, transA, transB, alpha: 0.5, beta: 1, bias: bufBias, kernel });
+      recordMatmul(gpu, plan, { a: bufA, b: bufB, c: bufC2, M, N, K, transA, transB, kernel });
+    });
+    assertClose(await gpu.readF32(bufC, M * N), ref.matmul(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: 1, c: c0, bias }), MM_TOL, 'C accumulate+bias');
+    assertClose(await gpu.readF32(bufC2, M * N), ref.matmul(a, b, M, N, K, { transA, transB }), MM_TOL, 'C plain');
   }
 
   it('matmul reads operands at 256-byte aligned offsets of a larger buffer', async () => {

@@ -5,13 +5,15 @@ import { computeMetrics } from '../../src/cl/metrics.ts';
 import type { MethodResult, RunResults } from '../../src/cl/runner.ts';
 import {
   contrastRatio, contrastText, DARK_TEXT, hexToOklab, LIGHT_TEXT, lightness, NO_SCORE_COLOR, oklabToHex, paletteColor, SCORE_STOPS, scoreColor,
-} from '../../src/ui/results/color-scale.ts';
+} from '../../src/report/color-scale.ts';
 import { csvField, metricsCsv, scoresCsv, toCsv } from '../../src/ui/results/csv.ts';
-import { escapeXml, heatmapSvg } from '../../src/ui/results/heatmap-svg.ts';
-import { downsample, forgettingSeries, lossSeries, methodColors } from '../../src/ui/results/series.ts';
+import { heatmapSvg } from '../../src/report/heatmap-svg.ts';
+import { escapeXml } from '../../src/report/svg.ts';
+import { downsample, forgettingSeries, lossSeries, methodColors } from '../../src/report/series.ts';
 import {
   bestMetrics, completedStages, fileSlug, formatScore, formatSigned, lastRouting, metricsRows, sampleRows, stageRows,
-} from '../../src/ui/results/tables.ts';
+} from '../../src/report/tables.ts';
+import { parseXml } from '../helpers/xml.ts';
 
 function method(over: Partial<MethodResult> & Pick<MethodResult, 'method' | 'matrix'>): MethodResult {
   return {
@@ -122,27 +124,7 @@ describe('toCsv', () => {
 });
 
 /** Checks that `xml` is well formed enough for a browser: balanced tags, quoted attributes, only known entities. */
-function assertWellFormed(xml: string): void {
-  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
-  const stack: string[] = [];
-  const tag = /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/y;
-  let i = 0;
-  while (i < body.length) {
-    const lt = body.indexOf('<', i);
-    const text = body.slice(i, lt === -1 ? body.length : lt);
-    assert.ok(!/>/.test(text), `raw > in text: ${JSON.stringify(text)}`);
-    assert.ok(!/&(?!(amp|lt|gt|quot|apos);)/.test(text), `bare & in text: ${JSON.stringify(text)}`);
-    if (lt === -1) break;
-    tag.lastIndex = lt;
-    const m = tag.exec(body);
-    assert.ok(m, `malformed tag at ${lt}: ${JSON.stringify(body.slice(lt, lt + 60))}`);
-    assert.ok(!/&(?!(amp|lt|gt|quot|apos);)/.test(m[3]), `bare & in attributes: ${m[3]}`);
-    if (m[1]) assert.equal(stack.pop(), m[2], `closing </${m[2]}> does not match`);
-    else if (!m[4]) stack.push(m[2]);
-    i = tag.lastIndex;
-  }
-  assert.deepEqual(stack, [], 'unclosed tags');
-}
+const assertWellFormed = (xml: string): void => void parseXml(xml);
 
 describe('heatmapSvg', () => {
   const r = sample();

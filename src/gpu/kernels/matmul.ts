@@ -1,11 +1,19 @@
-// Records C = alpha * op(A) op(B) (+ bias) (+ beta * C) dispatches (shaders/matmul.wgsl).
+// Records C = alpha * op(A) op(B) (+ bias) (+ beta * C) dispatches: the workgroup-tiled kernel
+// (shaders/matmul.wgsl) on GPUs, the vec4 kernel without workgroup memory (shaders/matmul_vec4.wgsl) on
+// software adapters when the layout allows it.
 import source from '../../../shaders/matmul.wgsl';
+import vec4Source from '../../../shaders/matmul_vec4.wgsl';
 import type { Bindable, Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 
 const shader = { name: 'matmul', code: source };
+const vec4Shader = { name: 'matmul_vec4', code: vec4Source };
 const TILE = 64;
+const VEC4_TILE = 32;
+
+/** Which matmul kernel runs: 'auto' picks vec4 on software adapters when the shape allows, else tiled. */
+export type MatmulKernel = 'auto' | 'tiled' | 'vec4';
 
 export interface MatmulArgs {
   /** op(A) is [M, K]; A is stored [K, M] when transA. */
@@ -22,13 +30,36 @@ export interface MatmulArgs {
   /** 0 overwrites C, 1 accumulates into it. */
   beta?: number;
   bias?: Bindable;
+  kernel?: MatmulKernel;
+}
+
+/** The vec4 entry point for this layout and shape, or null when its multiple-of-4 conditions fail. */
+export function vec4Entry(M: number, N: number, K: number, transA: boolean, transB: boolean): string | null {
+  if (!transA && transB) return K % 4 === 0 ? 'matmul_nt' : null;
+  if (!transA && !transB) return K % 4 === 0 && N % 4 === 0 ? 'matmul_nn' : null;
+  if (transA && !transB) return M % 4 === 0 && N % 4 === 0 ? 'matmul_tn' : null;
+  return null;
 }
 
 export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'matmul'): void {
   const { M, N, K } = args;
-  if (M > 65535 * TILE || N > 65535 * TILE) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
+  const kernel = args.kernel ?? 'auto';
+  const entry = kernel === 'tiled' || (kernel === 'auto' && !gpu.adapter.isSoftware) ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
+  if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
+  const tile = entry ? VEC4_TILE : TILE;
+  if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
   const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32']);
+  if (entry) {
+    record(gpu, plan, {
+      shader: vec4Shader,
+      entry,
+      bindings: { 0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy },
+      workgroups: [Math.ceil(N / VEC4_TILE), Math.ceil(M / VEC4_TILE)],
+      label,
+    });
+    return;
+  }
   record(gpu, plan, {
     shader,
     entry: 'matmul',

@@ -6,7 +6,29 @@ import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatBytes, formatCount } from '../format.ts';
 import { DEFAULT_HUB_URL } from '../../worker/model-store.ts';
 
-export const DEMO_MODEL = { path: 'models/tiny-random/', label: 'tiny-random (bundled demo)' };
+export interface BundledModel {
+  id: string;
+  path: string;
+  label: string;
+  about: string;
+}
+
+/** Models served with the app (public/models); the first is the default. */
+export const BUNDLED_MODELS: readonly BundledModel[] = [
+  {
+    id: 'demo',
+    path: 'models/demo/',
+    label: 'demo (bundled, pretrained)',
+    about: 'A 1.3M-parameter Llama pretrained on public-domain English and multilingual text (docs/DEMO-MODEL.md). Small enough to train in a browser without a fast GPU.',
+  },
+  {
+    id: 'tiny-random',
+    path: 'models/tiny-random/',
+    label: 'tiny-random (bundled, random weights)',
+    about: 'A 107k-parameter Llama with random weights: it has learned nothing, but trains in seconds. For trying the app out.',
+  },
+];
+export const DEMO_MODEL = BUNDLED_MODELS[0];
 
 type Source = 'bundled' | 'files' | 'hub';
 
@@ -24,12 +46,14 @@ export interface ModelPanelProps {
   disabled?: boolean;
 }
 
-export function bundledChoice(): ModelChoice {
-  return { kind: 'bundled', url: new URL(DEMO_MODEL.path, document.baseURI).href, label: DEMO_MODEL.label };
+export function bundledChoice(model: BundledModel = DEMO_MODEL): ModelChoice {
+  return { kind: 'bundled', url: new URL(model.path, document.baseURI).href, label: model.label };
 }
 
 export function ModelPanel({ describe, shape, value, onChange, disabled }: ModelPanelProps) {
   const [source, setSource] = useState<Source>('bundled');
+  const [bundledId, setBundledId] = useState(DEMO_MODEL.id);
+  const bundled = BUNDLED_MODELS.find((m) => m.id === bundledId) ?? DEMO_MODEL;
   const [files, setFiles] = useState<File[]>([]);
   const [repo, setRepo] = useState('');
   const [revision, setRevision] = useState('main');
@@ -61,7 +85,7 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
   }, []);
 
   const choiceFor = (): ModelChoice | null => {
-    if (source === 'bundled') return bundledChoice();
+    if (source === 'bundled') return bundledChoice(bundled);
     if (source === 'files') {
       if (files.length === 0) return null;
       const first = files[0] as File & { webkitRelativePath?: string };
@@ -79,10 +103,21 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
         <span className="muted">Llama or Qwen2 in Hugging Face format</span>
       </div>
       <fieldset className="model-sources" disabled={disabled || busy !== null}>
-        <label><input type="radio" name="model-source" checked={source === 'bundled'} onChange={() => setSource('bundled')} /> Demo model (bundled, works offline)</label>
+        <label><input type="radio" name="model-source" checked={source === 'bundled'} onChange={() => setSource('bundled')} /> Bundled model (works offline)</label>
         <label><input type="radio" name="model-source" checked={source === 'files'} onChange={() => setSource('files')} /> Files from this computer</label>
         <label><input type="radio" name="model-source" checked={source === 'hub'} onChange={() => setSource('hub')} /> Hugging Face repository</label>
       </fieldset>
+      {source === 'bundled' && (
+        <div className="field-row">
+          <label className="field">
+            <span>Bundled model</span>
+            <select value={bundledId} onChange={(e) => setBundledId(e.target.value)} data-testid="model-bundled-select" disabled={disabled || busy !== null}>
+              {BUNDLED_MODELS.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            </select>
+          </label>
+          <p className="muted">{bundled.about}</p>
+        </div>
+      )}
       {source === 'files' && (
         <div className="field-row">
           <label className="field">

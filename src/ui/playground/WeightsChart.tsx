@@ -1,7 +1,7 @@
 // A Chart.js bar chart of the selector's weight per task module for one answer, with the numbers beneath it.
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from 'chart.js';
 import { useEffect, useMemo, useRef } from 'react';
-import { paletteColor } from '../results/color-scale.ts';
+import { paletteColor } from '../../report/color-scale.ts';
 import { formatWeight, topModule, weightBars } from './playground-state.ts';
 import './playground.css';
 

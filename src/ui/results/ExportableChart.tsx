@@ -3,7 +3,7 @@ import { Chart } from 'chart.js';
 import { useMemo, useRef, type ReactNode } from 'react';
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { chartPng, cssVarOn, downloadBlob } from './download.ts';
-import type { MethodSeries } from './series.ts';
+import type { MethodSeries } from '../../report/series.ts';
 import './results.css';
 
 export interface ExportableChartProps {

@@ -2,9 +2,9 @@
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import { ExportableChart } from './ExportableChart.tsx';
-import { MethodLegend, type LegendEntry } from './MethodLegend.tsx';
-import { forgettingSeries, isJoint, methodColors, methodNames } from './series.ts';
-import { fileSlug } from './tables.ts';
+import { MethodLegend } from './MethodLegend.tsx';
+import { forgettingSeries, methodLegend } from '../../report/series.ts';
+import { fileSlug, metricLabel } from '../../report/tables.ts';
 import './results.css';
 
 export interface ForgettingCurvesProps {
@@ -19,10 +19,7 @@ export interface ForgettingCurvesProps {
  */
 export function ForgettingCurves({ results, live = false, onError }: ForgettingCurvesProps) {
   const curves = useMemo(() => forgettingSeries(results), [results]);
-  const legend = useMemo<LegendEntry[]>(() => {
-    const colors = methodColors(results);
-    return methodNames(results).map((name) => ({ label: isJoint(results, name) ? `${name} (joint)` : name, color: colors[name], dashed: isJoint(results, name) }));
-  }, [results]);
+  const legend = useMemo(() => methodLegend(results), [results]);
   const T = results.tasks.length;
   if (T === 0) return <p className="muted">The run has no tasks.</p>;
   return (
@@ -36,7 +33,7 @@ export function ForgettingCurves({ results, live = false, onError }: ForgettingC
             title={
               <>
                 <span className="results-task-index">{c.task + 1}</span> {c.name}
-                <span className="muted results-metric-name"> · {results.tasks[c.task].metric === 'em' ? 'exact match' : 'ROUGE-L'}</span>
+                <span className="muted results-metric-name"> · {metricLabel(results.tasks[c.task].metric)}</span>
               </>
             }
             series={c.series}

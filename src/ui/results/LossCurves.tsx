@@ -2,7 +2,7 @@
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import { ExportableChart } from './ExportableChart.tsx';
-import { lossSeries } from './series.ts';
+import { lossSeries } from '../../report/series.ts';
 import './results.css';
 
 export interface LossCurvesProps {

@@ -1,12 +1,6 @@
 // A shared legend for a grid of charts: each method's colour and line style (dashed for joint reference lines).
+import type { LegendEntry } from '../../report/series.ts';
 import './results.css';
-
-/** One legend entry. */
-export interface LegendEntry {
-  label: string;
-  color: string;
-  dashed: boolean;
-}
 
 /** A row of coloured line swatches with labels. */
 export function MethodLegend({ entries }: { entries: readonly LegendEntry[] }) {

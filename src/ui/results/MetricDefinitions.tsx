@@ -1,6 +1,6 @@
 // One-sentence definitions of AP, F.Ra, BWT and FWT, taken from the metrics module so the UI and the computation agree.
 import { METRIC_DEFINITIONS } from '../../cl/metrics.ts';
-import { METRIC_KEYS, METRIC_TITLES } from './tables.ts';
+import { METRIC_KEYS, METRIC_TITLES } from '../../report/tables.ts';
 import './results.css';
 
 export interface MetricDefinitionsProps {

@@ -1,8 +1,8 @@
 // The metrics table: one row per method with AP, F.Ra, BWT and FWT, the best continual value of each in bold when methods can be compared.
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import { methodColors } from './series.ts';
-import { bestMetrics, formatScore, formatSigned, HIGHER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, metricsRows, type MetricKey } from './tables.ts';
+import { methodColors } from '../../report/series.ts';
+import { bestMetrics, formatScore, formatSigned, HIGHER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, metricsRows, type MetricKey } from '../../report/tables.ts';
 import './results.css';
 
 /** AP and F.Ra are levels, BWT and FWT differences (shown with a sign). */

@@ -12,7 +12,7 @@ import { RoutingWeights } from './RoutingWeights.tsx';
 import { SamplePredictions } from './SamplePredictions.tsx';
 import { ScoreHeatmap } from './ScoreHeatmap.tsx';
 import { ScoreScaleKey } from './ScoreScaleKey.tsx';
-import { methodNames } from './series.ts';
+import { methodNames } from '../../report/series.ts';
 import './results.css';
 
 export interface ResultsViewProps {

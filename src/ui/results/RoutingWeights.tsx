@@ -1,8 +1,8 @@
 // A method's selector weights per task at its last evaluated stage, as stacked bars over the blocks.
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import { paletteColor } from './color-scale.ts';
-import { lastRouting } from './tables.ts';
+import { paletteColor } from '../../report/color-scale.ts';
+import { lastRouting } from '../../report/tables.ts';
 import './results.css';
 
 export interface RoutingWeightsProps {

@@ -1,8 +1,8 @@
 // Example predictions per task (input, gold answer, every method's prediction), each task folded away by default.
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import { methodNames } from './series.ts';
-import { sampleRows } from './tables.ts';
+import { methodNames } from '../../report/series.ts';
+import { sampleRows } from '../../report/tables.ts';
 import './results.css';
 
 /** One collapsed `<details>` per task (test id `samples-<t>`) holding a table of its examples. */

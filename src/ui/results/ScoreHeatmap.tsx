@@ -1,10 +1,10 @@
 // One method's score matrix as a coloured table (rows: after training task k, columns: task t), with SVG and adapter exports.
 import { useMemo } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import { contrastText, scoreColor } from './color-scale.ts';
+import { contrastText, scoreColor } from '../../report/color-scale.ts';
 import { downloadText } from './download.ts';
-import { heatmapSvg } from './heatmap-svg.ts';
-import { completedStages, fileSlug, formatScore, stageRows } from './tables.ts';
+import { methodHeatmapSvg } from '../../report/heatmap-svg.ts';
+import { completedStages, fileSlug, formatScore, stageRows } from '../../report/tables.ts';
 import './results.css';
 
 export interface ScoreHeatmapProps {
@@ -28,12 +28,7 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onError }: Scor
 
   const saveSvg = () => {
     try {
-      const svg = heatmapSvg({
-        title: `${method}: score on each task (columns) after each training stage (rows)`,
-        rowLabels: rows.map((r) => r.label),
-        columnLabels: tasks.map((t, i) => `${i + 1}: ${t.name}`),
-        cells: rows.map((r) => r.cells),
-      });
+      const svg = methodHeatmapSvg(results, method);
       downloadText(svg, `heatmap-${fileSlug(method)}.svg`, 'image/svg+xml');
     } catch (error) {
       onError(`Could not save the ${method} heatmap as SVG`, error);

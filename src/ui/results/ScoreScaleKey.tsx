@@ -1,5 +1,5 @@
 // The colour key of the score heatmaps: the scale's gradient from 0 to 100.
-import { scoreGradientCss } from './color-scale.ts';
+import { scoreGradientCss } from '../../report/color-scale.ts';
 import './results.css';
 
 /** A labelled gradient bar showing which colour stands for which score. */

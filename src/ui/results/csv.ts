@@ -1,7 +1,7 @@
 // CSV exports of RunResults: a generic RFC 4180 writer, the per-stage scores and the metrics table.
 import type { RunResults } from '../../cl/runner.ts';
-import { methodNames } from './series.ts';
-import { metricsRows, stageRows } from './tables.ts';
+import { methodNames } from '../../report/series.ts';
+import { metricsRows, stageRows } from '../../report/tables.ts';
 
 /** A CSV field: text, a number, or nothing (an empty field). */
 export type CsvValue = string | number | null | undefined;

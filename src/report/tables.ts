@@ -1,5 +1,5 @@
-// Table-shaped views of RunResults for the results view: metrics rows, score-matrix rows, routing weights, sample predictions, labels.
-import type { MethodResult, RunResults } from '../../cl/runner.ts';
+// Table-shaped views of RunResults for the results view and the report: metrics rows, score-matrix rows, routing weights, sample predictions, labels.
+import type { MethodResult, RunResults } from '../cl/runner.ts';
 import { methodNames } from './series.ts';
 
 const isScore = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -176,6 +176,11 @@ export function sampleRows(results: RunResults, t: number): SampleRow[] {
     }
   });
   return rows;
+}
+
+/** The name of a task's scoring metric as shown to people. */
+export function metricLabel(metric: RunResults['tasks'][number]['metric']): string {
+  return metric === 'em' ? 'exact match' : 'ROUGE-L';
 }
 
 /** A file-name-safe form of a name: letters, digits, dots, dashes and underscores; 'unnamed' when nothing is left. */

@@ -1,5 +1,5 @@
 // Chart series derived from RunResults: per-task forgetting curves across methods and per-method training loss curves.
-import type { RunResults } from '../../cl/runner.ts';
+import type { RunResults } from '../cl/runner.ts';
 import { paletteColor } from './color-scale.ts';
 
 /** A point of a line chart. */
@@ -50,6 +50,23 @@ export function methodColors(results: RunResults): Record<string, string> {
 /** True for a joint (MTL) method: trained on all tasks at once, so it has final scores but no matrix. */
 export function isJoint(results: RunResults, method: string): boolean {
   return results.methods[method]?.matrix === null;
+}
+
+/** One legend entry of the forgetting curves: a method's label, colour and line style. */
+export interface LegendEntry {
+  label: string;
+  color: string;
+  /** Joint methods are drawn as dashed reference lines. */
+  dashed: boolean;
+}
+
+/** The legend of the forgetting curves: every method of the run in order, joint ones labelled and dashed. */
+export function methodLegend(results: RunResults): LegendEntry[] {
+  const colors = methodColors(results);
+  return methodNames(results).map((name) => {
+    const joint = isJoint(results, name);
+    return { label: joint ? `${name} (joint)` : name, color: colors[name], dashed: joint };
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-// Colours for the results view: a perceptual sequential scale for scores (0..100), readable text on it, and method colours.
+// Colours of the results view and the report: a perceptual sequential scale for scores (0..100), readable text on it, and method colours.
 
 /** A colour as linear-light sRGB channels in [0, 1]. */
 type Rgb = [number, number, number];

