@@ -17,7 +17,7 @@
 // Entry points: grad_sumsq (bindings 0,3,6,8), grad_clip (bindings 1,6,7),
 // adamw_update (bindings 0,1,2,3,4,5,7,8).
 
-const WG = 256u;
+override WG: u32 = 256u; // the update's pipeline keeps 256 (the host sizes its grid with it); the reductions take rowReductionWidth
 const PARTIALS = 256u;
 
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }

@@ -10,7 +10,7 @@
 //
 // Entry points: cross_entropy (bindings 0,1,2,3,4), loss_mean (bindings 0,1,4,5).
 
-const WG = 256u;
+override WG: u32 = 256u;
 
 override WRITE_GRAD: bool = true;
 

@@ -12,7 +12,7 @@
 // a row of any length (150k and more) is handled; the grid is flattened over x and y.
 // Each invocation reads and then overwrites only its own strided columns of the teacher row.
 
-const WG = 256u;
+override WG: u32 = 256u;
 
 override WRITE_LOSS: bool = true;
 

@@ -210,7 +210,7 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(dTable), ref.embeddingBackward(ids, dOut, vocab, cols), { rtol: 1e-6, atol: 1e-7 }, 'scatter-add');
   });
 
-  it('cross-entropy loss, ignore index and in-place logit gradient', async () => {
+  for (const width of [32, 256]) it(`cross-entropy loss, ignore index and in-place logit gradient (${width} invocations per row)`, async () => {
     const [rows, vocab] = [9, 1003];
     const logits = randomArray(rows * vocab, 23, 5);
     const targets = Int32Array.from(randomInts(rows, vocab, 24));
@@ -220,7 +220,7 @@ describe('WGSL kernels vs CPU reference', () => {
     const step = new StepParams(gpu);
     step.write({ invCount: 1 / counted, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: 0 });
     const bl = up(logits), bt = up(targets), rowLoss = zeros(rows), loss = zeros(1);
-    await run((plan) => recordCrossEntropy(gpu, plan, { rows, vocab, writeGrad: true }, { step: step.buffer, logits: bl, targets: bt, rowLoss, loss }));
+    await run((plan) => recordCrossEntropy(gpu, plan, { rows, vocab, writeGrad: true, width }, { step: step.buffer, logits: bl, targets: bt, rowLoss, loss }));
     const r = ref.crossEntropy(logits, targets, rows, vocab);
     // log-sum-exp over 1003 terms in f32: rtol 1e-5.
     assertClose(await gpu.readF32(loss, 1), [r.loss], { rtol: 1e-5, atol: 1e-6 }, 'loss');
@@ -228,8 +228,8 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(bl), r.dLogits, { rtol: 1e-5, atol: 1e-8 }, 'dLogits');
   });
 
-  for (const maxGradNorm of [0, 0.1, 1e9]) {
-    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}) over 3 steps, frozen elements masked, a group at 2.5× the rate`, async () => {
+  for (const [maxGradNorm, width] of [[0, 32], [0.1, 256], [0.1, 32], [1e9, 256]]) {
+    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}, ${width}-wide norm reduction) over 3 steps, frozen elements masked, a group at 2.5× the rate`, async () => {
       const n = 70001;
       const hp = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm };
       const p0 = randomArray(n, 25);
@@ -239,7 +239,7 @@ describe('WGSL kernels vs CPU reference', () => {
       const step = new StepParams(gpu);
       const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2), mask = up(maskData);
       const plan = new Plan('adamw');
-      recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip, mask });
+      recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip, mask }, 'adamw', width);
       const rp = Float64Array.from(p0), rm = new Float64Array(n), rv = new Float64Array(n);
       const trained = [...Array(n).keys()].filter((i) => maskData[i] !== 0);
       for (let t = 1; t <= 3; t++) {

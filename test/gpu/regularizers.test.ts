@@ -110,8 +110,8 @@ describe('continual-learning kernels vs CPU reference', () => {
   const rows = 7;
   for (const vocab of [1, 33, 1000]) {
     for (const temperature of [1, 2]) {
-      for (const weight of [1, 0.5]) {
-        it(`distillation rows=${rows} vocab=${vocab} T=${temperature} weight=${weight}, two ignored rows`, async () => {
+      for (const [weight, width] of [[1, 32], [0.5, 256]]) {
+        it(`distillation rows=${rows} vocab=${vocab} T=${temperature} weight=${weight}, two ignored rows, ${width} invocations per row`, async () => {
           const seed = vocab * 10 + temperature * 3 + weight * 7;
           const student = randomArray(rows * vocab, seed, 4);
           const teacher = randomArray(rows * vocab, seed + 1, 4);
@@ -123,8 +123,8 @@ describe('continual-learning kernels vs CPU reference', () => {
           const bt = up(teacher), rowLoss = up(new Float32Array(rows).fill(7)), bt2 = up(teacher);
           const bs = up(student), btg = up(targets);
           await run((plan) => {
-            recordDistill(gpu, plan, { rows, vocab, temperature, weight }, { step: step.buffer, student: bs, teacher: bt, targets: btg, rowLoss });
-            recordDistill(gpu, plan, { rows, vocab, temperature, weight }, { step: step.buffer, student: bs, teacher: bt2, targets: btg }, 'distill.noloss');
+            recordDistill(gpu, plan, { rows, vocab, temperature, weight, width }, { step: step.buffer, student: bs, teacher: bt, targets: btg, rowLoss });
+            recordDistill(gpu, plan, { rows, vocab, temperature, weight, width }, { step: step.buffer, student: bs, teacher: bt2, targets: btg }, 'distill.noloss');
           });
           const r = reg.distillLoss(student, teacher, targets, rows, vocab, { temperature, weight, invCount });
           // Softmaxes over <= 1000 f32 terms of magnitude <= 4/T: probabilities to rtol ~1e-6; the gradient
