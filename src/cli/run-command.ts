@@ -31,9 +31,9 @@ function formatSeconds(s: number): string {
   return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A one-line progress bar redrawn in place on a terminal, or a line per 5% elsewhere. */
-export function progressPrinter(stream: NodeJS.WriteStream, started: number) {
-  let lastPct = -1;
+/** A one-line progress bar redrawn in place on a terminal; elsewhere (a log file) a line per 1% and whenever the method, task or phase changes. */
+export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'>, started: number) {
+  let lastMark = '';
   return (p: RunProgress) => {
     const width = 24;
     const filled = Math.round(p.done * width);
@@ -47,9 +47,9 @@ export function progressPrinter(stream: NodeJS.WriteStream, started: number) {
     if (stream.isTTY) {
       stream.write(`\r${line.slice(0, (stream.columns || 120) - 1).padEnd(Math.min(stream.columns || 120, 160) - 1)}`);
     } else {
-      const pct = Math.floor(p.done * 20);
-      if (pct !== lastPct) {
-        lastPct = pct;
+      const mark = `${Math.floor(p.done * 100)} ${p.methodIndex} ${p.task} ${p.phase}`;
+      if (mark !== lastMark) {
+        lastMark = mark;
         stream.write(`${line}\n`);
       }
     }
