@@ -1,7 +1,7 @@
 // A RunStorage over IndexedDB for the browser app, whose commits are atomic because each one is a single readwrite transaction.
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb';
 import { ancestors, checkPath, isUnder, prepareCommit, type RunStorage } from '../cl/storage.ts';
-import { formatBytes } from '../ui/format.ts';
+import { formatBytes } from '../report/format.ts';
 
 /** One stored file: its full path (the key), its bytes, their length and when it was written (ms since 1970). */
 export interface FileRecord {

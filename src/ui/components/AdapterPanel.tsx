@@ -1,6 +1,6 @@
 // Shows the WebGPU adapter and device the engine worker obtained: identity, key features and key limits.
 import type { GpuReport } from '../engine-client.ts';
-import { formatBytes, formatInt, formatMs } from '../format.ts';
+import { formatBytes, formatInt, formatMs } from '../../report/format.ts';
 import { ErrorCallout } from './ErrorCallout.tsx';
 
 export type AdapterState = { status: 'loading' } | { status: 'ready'; report: GpuReport } | { status: 'error'; error: unknown };

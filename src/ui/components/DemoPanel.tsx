@@ -1,7 +1,7 @@
 // The Demo panel: runs the bundled tiny model through a forward pass and a short LoRA training run, with a live loss chart.
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import type { DemoEvent, DemoOptions, DemoSummary, EngineClient, ModelSummary } from '../engine-client.ts';
-import { formatCount, formatElapsed, formatInt, formatLoss, formatMs } from '../format.ts';
+import { formatCount, formatElapsed, formatInt, formatLoss, formatMs } from '../../report/format.ts';
 import { ErrorCallout } from './ErrorCallout.tsx';
 import { LineChart, type Point, type Series } from './LineChart.tsx';
 

@@ -2,7 +2,7 @@
 import { useId, useRef, type DragEvent } from 'react';
 import type { TaskInput, TaskPreview } from '../../data/inspect.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
-import { formatBytes, formatInt } from '../format.ts';
+import { formatBytes, formatInt } from '../../report/format.ts';
 import { TaskFieldsLine } from './TaskFieldsLine.tsx';
 import { TaskInstruction } from './TaskInstruction.tsx';
 import { TaskLabels } from './TaskLabels.tsx';

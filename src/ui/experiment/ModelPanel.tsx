@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ModelChoice, ModelReport, ModelStatus, TrainingShape } from '../engine-client.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
-import { formatBytes, formatCount } from '../format.ts';
+import { formatBytes, formatCount } from '../../report/format.ts';
 import { DEFAULT_HUB_URL } from '../../worker/model-store.ts';
 
 export interface BundledModel {

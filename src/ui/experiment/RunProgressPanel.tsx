@@ -2,7 +2,7 @@
 // and pause, resume and cancel.
 import type { ActiveRun } from './use-runs.ts';
 import { LineChart, type Series } from '../components/LineChart.tsx';
-import { formatElapsed } from '../format.ts';
+import { formatElapsed } from '../../report/format.ts';
 
 const COLORS = ['#4f46e5', '#059669', '#d97706', '#dc2626', '#0891b2', '#7c3aed', '#db2777', '#65a30d', '#0d9488', '#ea580c', '#475569'];
 

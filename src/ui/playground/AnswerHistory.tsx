@@ -1,5 +1,5 @@
 // The playground's last few answers, newest first; choosing one shows it again in full.
-import { formatMs } from '../format.ts';
+import { formatMs } from '../../report/format.ts';
 import { truncateText } from '../runs/run-format.ts';
 import type { AnswerEntry } from './playground-state.ts';
 import './playground.css';

@@ -1,5 +1,5 @@
 // The playground's answer: the generated text, how long it took, the stage it came from, and the selector's weights when there are any.
-import { formatMs } from '../format.ts';
+import { formatMs } from '../../report/format.ts';
 import type { AnswerEntry } from './playground-state.ts';
 import { WeightsChart } from './WeightsChart.tsx';
 import './playground.css';

@@ -2,7 +2,7 @@
 import { useCallback, useMemo, useState, type ReactNode } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
-import { formatCount, formatElapsed } from '../format.ts';
+import { formatCount, formatElapsed } from '../../report/format.ts';
 import { ExportBar } from './ExportBar.tsx';
 import { ForgettingCurves } from './ForgettingCurves.tsx';
 import { LossCurves } from './LossCurves.tsx';

@@ -1,5 +1,5 @@
 // A bar of this site's storage against the browser's quota, split into this database and the site's other storage.
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../report/format.ts';
 import type { QuotaShare } from './storage-usage.ts';
 import './runs.css';
 

@@ -4,7 +4,7 @@ import type { StorageUsage } from '../../storage/idb-storage.ts';
 import type { CachedModelInfo } from '../../worker/model-store.ts';
 import type { RunRecord } from '../../worker/run-job.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../report/format.ts';
 import { QuotaBar } from './QuotaBar.tsx';
 import { folderBytes, modelStorageRows, quotaShare, runStorageRows, sumBytes } from './storage-usage.ts';
 import { StorageModelRow, StorageRunRow } from './StorageRows.tsx';

@@ -1,6 +1,6 @@
 // The storage panel's table rows: one per stored run and one per cached model, each with its size and a Delete button.
 import { useEffect, useRef, useState } from 'react';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../report/format.ts';
 import { RelativeTime } from './RelativeTime.tsx';
 import { truncateText } from './run-format.ts';
 import { StatusBadge } from './StatusBadge.tsx';

@@ -1,4 +1,4 @@
-// Number and duration formatting shared by the UI panels.
+// Number, byte and duration formatting shared by the app, the reports and the storage errors.
 
 /** 1536 -> "1.5 KiB"; powers of two as in GPU limits. */
 export function formatBytes(n: number): string {
