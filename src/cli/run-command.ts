@@ -34,11 +34,15 @@ function formatSeconds(s: number): string {
 /** A one-line progress bar redrawn in place on a terminal; elsewhere (a log file) a line per 1% and whenever the method, task or phase changes. */
 export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'>, started: number) {
   let lastMark = '';
+  // A resumed run starts part done: the rate is measured from the first report of this process.
+  let baseline: number | null = null;
   return (p: RunProgress) => {
     const width = 24;
     const filled = Math.round(p.done * width);
     const elapsed = (performance.now() - started) / 1000;
-    const eta = p.done > 0.01 ? (elapsed * (1 - p.done)) / p.done : NaN;
+    baseline ??= p.done;
+    const gained = p.done - baseline;
+    const eta = gained > 0.01 ? (elapsed * (1 - p.done)) / gained : NaN;
     const what = p.phase === 'eval' ? `eval ${p.step + 1}/${p.steps}` : `${p.phase} ${p.step + 1}/${p.steps}`;
     const loss = p.loss !== null ? ` loss ${p.loss.toFixed(4)}` : '';
     const tps = p.tokensPerSecond !== null ? ` ${p.tokensPerSecond.toFixed(0)} tok/s` : '';

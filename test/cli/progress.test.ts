@@ -32,6 +32,16 @@ describe('clora run progress', () => {
     assert.match(chunks[4], /sapt \(2\/2\) task 2\/3/);
   });
 
+  it('estimates the time left from the progress made by this process, so a resumed run is not over-optimistic', () => {
+    const { stream, chunks } = sink(false);
+    const started = performance.now() - 100_000; // 100 s ago
+    const print = progressPrinter(stream as never, started);
+    print(at(0.5));                                // resumed half done: no rate yet
+    print(at(0.6, { task: 1 }));                   // 10% in 100 s: 40% left takes 400 s
+    assert.match(chunks[0], /ETA --/);
+    assert.match(chunks[1], /ETA 6m4\ds/);
+  });
+
   it('redraws one line in place on a terminal', () => {
     const { stream, chunks } = sink(true);
     const print = progressPrinter(stream as never, performance.now());
