@@ -4,11 +4,12 @@
 //   op(A) is [M,K]: A stored [M,K], or [K,M] when TRANS_A.
 //   op(B) is [K,N]: B stored [K,N], or [N,K] when TRANS_B (a Linear weight [out,in] gives x Wᵀ).
 //
-// Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias.
-// A 16x16 workgroup computes a 64x64 tile of C, each invocation a 4x4 register block strided by 16
-// so shared-memory reads and global writes are contiguous across the x dimension. Tiles of A and
-// B are staged through workgroup memory in 16-deep slices, loaded so that consecutive invocations
-// read consecutive addresses whichever way the operand is stored.
+// Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias
+// and the store functions come from matmul_epilogue.wgsl).
+// A 16x16 workgroup computes a 64x64 tile of C, each invocation the 4x4 block at rows 4*lid.y..,
+// columns 4*lid.x.. in four vec4 registers. Tiles of A and B are staged through workgroup memory as
+// vec4s in 16-deep slices, loaded so that consecutive invocations read consecutive global addresses
+// whichever way the operand is stored.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -17,22 +18,8 @@ const TM = 64u;
 const TN = 64u;
 const TK = 16u;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  has_bias: u32,
-  alpha: f32,
-  beta: f32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 var<workgroup> As: array<vec4f, 256>; // [TK][TM/4]
 var<workgroup> Bs: array<vec4f, 256>; // [TK][TN/4]
@@ -84,21 +71,5 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
     }
     workgroupBarrier();
   }
-  store(m0 + 4u * lid.y, n0 + 4u * lid.x, acc0);
-  store(m0 + 4u * lid.y + 1u, n0 + 4u * lid.x, acc1);
-  store(m0 + 4u * lid.y + 2u, n0 + 4u * lid.x, acc2);
-  store(m0 + 4u * lid.y + 3u, n0 + 4u * lid.x, acc3);
-}
-
-fn store(gm: u32, n: u32, v4: vec4f) {
-  if (gm >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let gn = n + j;
-    if (gn >= p.N) { return; }
-    var v = p.alpha * v4[j];
-    if (p.has_bias != 0u) { v += bias[gn]; }
-    let idx = gm * p.N + gn;
-    if (p.beta != 0.0) { v += p.beta * C[idx]; }
-    C[idx] = v;
-  }
+  store_block(m0 + 4u * lid.y, n0 + 4u * lid.x, acc0, acc1, acc2, acc3);
 }

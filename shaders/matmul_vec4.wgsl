@@ -9,49 +9,15 @@
 //   matmul_nt: A [M,K], B [N,K] (x Wᵀ)            K % 4 == 0
 //   matmul_nn: A [M,K], B [K,N] (dy W)            K % 4 == 0, N % 4 == 0
 //   matmul_tn: A [K,M], B [K,N] (dyᵀ x, weight grads)  M % 4 == 0, N % 4 == 0
-// Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias. An 8x8 workgroup covers 32x32 of C.
+// Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias and the store functions
+// come from matmul_epilogue.wgsl). An 8x8 workgroup covers 32x32 of C.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  has_bias: u32,
-  alpha: f32,
-  beta: f32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
 @group(0) @binding(2) var<storage, read> B: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-
-/** Writes up to four columns n0.. of row gm, applying alpha, bias and beta; rows and columns past C are skipped. */
-fn store_row(gm: u32, n0: u32, v: vec4f) {
-  if (gm >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let gn = n0 + j;
-    if (gn >= p.N) { return; }
-    var x = p.alpha * v[j];
-    if (p.has_bias != 0u) { x += bias[gn]; }
-    let idx = gm * p.N + gn;
-    if (p.beta != 0.0) { x += p.beta * C[idx]; }
-    C[idx] = x;
-  }
-}
 
 /** Offsets (in vec4s) of rows m0..m0+3 of a [rows, K] matrix; rows past the end repeat the last row (never stored). */
 fn row_offsets(m0: u32, rows: u32, K4: u32) -> vec4u {
   return vec4u(min(m0, rows - 1u), min(m0 + 1u, rows - 1u), min(m0 + 2u, rows - 1u), min(m0 + 3u, rows - 1u)) * K4;
-}
-
-fn store_block(m0: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
-  store_row(m0, n0, c0);
-  store_row(m0 + 1u, n0, c1);
-  store_row(m0 + 2u, n0, c2);
-  store_row(m0 + 3u, n0, c3);
 }
 
 @compute @workgroup_size(8, 8)

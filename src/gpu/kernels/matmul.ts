@@ -3,12 +3,13 @@
 // software adapters when the layout allows it.
 import source from '../../../shaders/matmul.wgsl';
 import vec4Source from '../../../shaders/matmul_vec4.wgsl';
+import epilogueSource from '../../../shaders/matmul_epilogue.wgsl';
 import type { Bindable, Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 
-const shader = { name: 'matmul', code: source };
-const vec4Shader = { name: 'matmul_vec4', code: vec4Source };
+const shader = { name: 'matmul', code: `${epilogueSource}\n${source}` };
+const vec4Shader = { name: 'matmul_vec4', code: `${epilogueSource}\n${vec4Source}` };
 const TILE = 64;
 const VEC4_TILE = 32;
 
