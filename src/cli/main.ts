@@ -7,6 +7,7 @@ import { dirSource } from '../io/node-files.ts';
 import { packSequences } from '../engine/batch.ts';
 import { Session } from '../engine/session.ts';
 import { bundledModelDir } from './bundled-model.ts';
+import { EXPORT_HELP, exportCommand } from './export-command.ts';
 import { metricsCommand } from './metrics-command.ts';
 import { REPORT_HELP, reportCommand } from './report-command.ts';
 import { RUN_HELP, runCommand } from './run-command.ts';
@@ -22,6 +23,7 @@ Usage:
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
   clora info [--model DIR] [--adapter DIR]
       Prints the model's configuration, parameter counts and the WebGPU adapter.
+${EXPORT_HELP}
 ${RUN_HELP}
   clora metrics --matrix FILE [--single FILE] [--json]
       Prints {"tasks": T, "ap", "fra", "bwt", "fwt", "final": [...], "forgetting": [...]} for a
@@ -39,6 +41,7 @@ Options:
                   model.safetensors.index.json), optionally tokenizer.json. Default: the bundled
                   demo model (public/models/demo, see docs/DEMO-MODEL.md).
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
+  --out FILE      export: the .onnx file to write (its folder is created when missing).
   --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
   --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training
                   task k, null where not evaluated (the diagonal and the last row are required).
@@ -78,6 +81,12 @@ async function main(argv: string[]): Promise<void> {
     const summary: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(res.methods)) summary[name] = { metrics: m.metrics, final: m.final, matrix: m.matrix };
     await writeJson({ tasks: res.tasks.map((t) => t.name), singleTask: res.singleTask, methods: summary, seconds: res.seconds });
+    return;
+  }
+  if (argv[0] === 'export') {
+    const out = await exportCommand(argv.slice(1), (message) => new UsageError(message), (note) => process.stderr.write(`clora export: ${note}\n`));
+    if (out) await writeJson(out);
+    else process.stdout.write(HELP + '\n');
     return;
   }
   if (argv[0] === 'metrics' || argv[0] === 'report') {

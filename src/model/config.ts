@@ -244,3 +244,18 @@ export function ropeInverseFrequencies(cfg: Pick<ModelConfig, 'headDim' | 'ropeT
   }
   return out;
 }
+
+/** [positions, headDim/2] cos and sin of position · inv_freq, each angle taken in f64 and rounded once to f32 (RoPE's tables for the engine and the ONNX export). */
+export function ropeTables(invFreq: Float32Array | Float64Array, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const half = invFreq.length;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * invFreq[i];
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}

@@ -3,6 +3,7 @@ import source from '../../../shaders/rope.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+export { ropeTables } from '../../model/config.ts';
 
 const shader = { name: 'rope', code: source };
 
@@ -10,21 +11,6 @@ export interface RopeTables {
   /** [positions, headDim/2] cos and sin of position * inv_freq. */
   cos: Bindable;
   sin: Bindable;
-}
-
-/** cos/sin tables computed in f64 for positions 0..positions-1. */
-export function ropeTables(invFreq: Float32Array | Float64Array, positions: number): { cos: Float32Array; sin: Float32Array } {
-  const half = invFreq.length;
-  const cos = new Float32Array(positions * half);
-  const sin = new Float32Array(positions * half);
-  for (let p = 0; p < positions; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = p * invFreq[i];
-      cos[p * half + i] = Math.cos(angle);
-      sin[p * half + i] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
 }
 
 export function recordRope(gpu: Gpu, plan: Plan, direction: 'forward' | 'backward',

@@ -1,0 +1,64 @@
+// `clora export [--model DIR] [--adapter DIR] --out FILE.onnx`: writes the model, its LoRA adapter merged, as one ONNX file, on the CPU without a GPU device.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { exportOnnx } from '../export/export-model.ts';
+import { dirSource } from '../io/node-files.ts';
+import { bundledModelDir } from './bundled-model.ts';
+import { parseCommandArgs } from './command-io.ts';
+
+export const EXPORT_HELP = `  clora export [--model DIR] [--adapter DIR] --out FILE.onnx
+      Writes the model as one ONNX file (opset 17, standard operators only, so onnxruntime's CPU,
+      wasm and WebGPU backends run it): input "input_ids" int64 [batch, sequence], output "logits"
+      float32 [batch, sequence, vocab], batch and sequence dynamic (sequence at most the config's
+      max_position_embeddings), positions 0..sequence-1 with a causal mask. An adapter's LoRA is
+      merged into the weights: W + (alpha/r) B A. Weights are stored as float32. Prints {"out",
+      "bytes", "nodes", "initializers", "opset"}. Models over protobuf's 2 GiB file limit are
+      refused (ONNX external data is not supported). Needs no GPU.`;
+
+/** What `clora export` prints. */
+export interface ExportOutput {
+  out: string;
+  bytes: number;
+  nodes: number;
+  initializers: number;
+  opset: number;
+}
+
+function requireFolder(flag: string, dir: string, usageError: (message: string) => Error): void {
+  if (!(existsSync(dir) && statSync(dir).isDirectory())) throw usageError(`${flag}: ${dir} is not a folder`);
+}
+
+/**
+ * Runs `clora export` on its arguments (those after the word "export"). Returns what was written, or null
+ * when help was asked for. Bad usage throws what `usageError` makes; an unsupported model or a bad adapter
+ * throws an Error whose one-line message names the file and the problem. Progress notes go to `note`.
+ */
+export async function exportCommand(
+  argv: string[],
+  usageError: (message: string) => Error,
+  note: (message: string) => void,
+): Promise<ExportOutput | null> {
+  const args = parseCommandArgs(argv, { model: { type: 'string' }, adapter: { type: 'string' }, out: { type: 'string' } });
+  if (!args) return null;
+  const { values, positionals } = args;
+  if (positionals.length > 0) throw usageError(`export: unexpected argument "${positionals[0]}"`);
+  if (!values.out) throw usageError('export needs --out FILE.onnx');
+  const out = resolve(values.out);
+  if (existsSync(out) && statSync(out).isDirectory()) throw usageError(`--out: ${values.out} is a folder, expected a file name`);
+  const modelDir = values.model ?? bundledModelDir();
+  requireFolder('--model', modelDir, usageError);
+  if (values.adapter !== undefined) requireFolder('--adapter', values.adapter, usageError);
+
+  const result = await exportOnnx(dirSource(modelDir), {
+    adapter: values.adapter !== undefined ? dirSource(values.adapter) : undefined,
+    onNote: note,
+  });
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, result.bytes);
+  } catch (err) {
+    throw new Error(`${out}: cannot write: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  note(`wrote ${out} (${(result.bytes.byteLength / 1e6).toFixed(1)} MB)`);
+  return { out, bytes: result.bytes.byteLength, nodes: result.nodes, initializers: result.initializers, opset: result.opset };
+}

@@ -1,0 +1,75 @@
+// Exports a Hugging Face model folder, optionally with a PEFT LoRA adapter merged in, as the bytes of one ONNX file.
+import { FormatError } from '../io/errors.ts';
+import { readJson, type FileSource } from '../io/files.ts';
+import { parseModelConfig, type ModelConfig } from '../model/config.ts';
+import { readPeftAdapter, type PeftAdapter } from '../model/peft.ts';
+import { loadWeights } from '../model/weights.ts';
+import { buildDecoderModel } from './decoder-graph.ts';
+import { mergeAdapter } from './merge-lora.ts';
+import { OPSET_VERSION, onnx } from './onnx-proto.ts';
+import { checkProtobufLimit } from './size-limit.ts';
+
+export interface ExportOptions {
+  /** A PEFT adapter folder to merge into the base weights; without it the base model is exported. */
+  adapter?: FileSource;
+  /** Progress notes, one line each. */
+  onNote?: (message: string) => void;
+}
+
+export interface OnnxExport {
+  /** The serialized ModelProto. */
+  bytes: Uint8Array;
+  nodes: number;
+  initializers: number;
+  opset: number;
+  config: ModelConfig;
+}
+
+/** Runs `read`, rewriting a FormatError about a file of `src` so that it names the file's folder too. */
+async function namingFolder<T>(src: FileSource, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof FormatError && !e.file.includes('/')) {
+      throw new FormatError(`${src.label.replace(/\/+$/, '')}/${e.file}`, e.problem, { line: e.line, detail: e.detail, cause: e });
+    }
+    throw e;
+  }
+}
+
+function describeAdapter(adapter: PeftAdapter): string {
+  const { rank, alpha, useRslora, targets } = adapter.config;
+  return `r=${rank}, alpha=${alpha}${useRslora ? ', rsLoRA' : ''} on ${targets.join(', ')}`;
+}
+
+/**
+ * Reads config.json (unsupported architectures are refused there), refuses models over protobuf's 2 GiB
+ * limit before reading weights, reads and checks the adapter, loads the weights as float32 (F16 and BF16
+ * widened), merges W + scale · B · A and encodes the graph.
+ */
+export async function exportOnnx(model: FileSource, opts: ExportOptions = {}): Promise<OnnxExport> {
+  const note = opts.onNote ?? (() => {});
+  const config = await namingFolder(model, async () => parseModelConfig(await readJson(model, 'config.json'), 'config.json'));
+  checkProtobufLimit(model.label, config);
+
+  let adapter: PeftAdapter | null = null;
+  if (opts.adapter) {
+    const src = opts.adapter;
+    adapter = await namingFolder(src, () => readPeftAdapter(src, config));
+  }
+  note(`reading the ${config.arch} weights of ${model.label}`);
+  const base = await namingFolder(model, () => loadWeights(model, config));
+  let weights = base;
+  if (adapter) {
+    note(`merging the LoRA adapter of ${opts.adapter!.label} (${describeAdapter(adapter)})`);
+    weights = mergeAdapter(base, adapter, config);
+  }
+
+  const description = adapter
+    ? `${model.label} with the LoRA adapter ${opts.adapter!.label} merged (${describeAdapter(adapter)})`
+    : model.label;
+  const built = buildDecoderModel(config, weights, description);
+  note(`encoding ${built.nodes} nodes and ${built.initializers} initializers (${(built.weightBytes / 1e6).toFixed(1)} MB of float32 weights)`);
+  const bytes = onnx.ModelProto.encode(built.model).finish();
+  return { bytes, nodes: built.nodes, initializers: built.initializers, opset: OPSET_VERSION, config };
+}
