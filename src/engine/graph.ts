@@ -6,7 +6,7 @@
 import { type BufferRef, type Gpu } from '../gpu/context.ts';
 import { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
-import { recordAttentionBackward, recordAttentionForward } from '../gpu/kernels/attention.ts';
+import { recordAttentionBackward, recordAttentionForward } from '../gpu/kernels/flash-attention.ts';
 import { recordAccumulate, recordAdd, recordSwigluBackward, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
 import { recordDistill } from '../gpu/kernels/distill.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
@@ -106,7 +106,7 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const acts = Array.from({ length: cfg.numLayers }, (_, l) => ({
     h1: buf(`l${l}.h1`, N * H), rstd1: buf(`l${l}.rstd1`, N),
     q: buf(`l${l}.q`, N * qDim), k: buf(`l${l}.k`, N * kvDim), v: buf(`l${l}.v`, N * kvDim),
-    probs: buf(`l${l}.probs`, batch * cfg.numHeads * seq * seq), ctx: buf(`l${l}.ctx`, N * qDim), o: buf(`l${l}.o`, N * H),
+    lse: buf(`l${l}.attn_lse`, batch * cfg.numHeads * seq), ctx: buf(`l${l}.ctx`, N * qDim), o: buf(`l${l}.o`, N * H),
     mid: buf(`l${l}.mid`, N * H), h2: buf(`l${l}.h2`, N * H), rstd2: buf(`l${l}.rstd2`, N),
     gate: buf(`l${l}.gate`, N * I), up: buf(`l${l}.up`, N * I), act: buf(`l${l}.act`, N * I), down: buf(`l${l}.down`, N * H),
   }));
@@ -147,7 +147,7 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
     linearForward(l, 'v_proj', a.h1, a.v);
     recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numHeads, headDim: D }, { x: a.q, positions, tables }, `l${l}.rope_q`);
     recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numKvHeads, headDim: D }, { x: a.k, positions, tables }, `l${l}.rope_k`);
-    recordAttentionForward(gpu, plan, attnShape, { q: a.q, k: a.k, v: a.v, probs: a.probs, out: a.ctx }, `l${l}.attn`);
+    recordAttentionForward(gpu, plan, attnShape, { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse }, `l${l}.attn`);
     linearForward(l, 'o_proj', a.ctx, a.o);
     recordAdd(gpu, plan, N * H, { a: resid[l], b: a.o, out: a.mid }, `l${l}.resid_attn`);
     recordRmsNormForward(gpu, plan, normShape, { x: a.mid, w: w.postNorm, y: a.h2, rstd: a.rstd2 }, `l${l}.post_norm`);
@@ -180,7 +180,7 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
     const dk = buf('d.k', N * kvDim);
     const dv = buf('d.v', N * kvDim);
     const dctx = buf('d.ctx', N * qDim);
-    const dScores = buf('d.scores', batch * cfg.numHeads * seq * seq);
+    const attnDelta = buf('d.attn_delta', batch * cfg.numHeads * seq);
     const dgate = buf('d.gate', N * I);
     const dup = buf('d.up', N * I);
     const dact = buf('d.act', N * I);
@@ -223,7 +223,8 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
       recordRmsNormBackward(gpu, plan, normShape, { x: a.mid, w: w.postNorm, rstd: a.rstd2, dy: dh, dx: dX, accumulate: true }, `l${l}.post_norm.bwd`);
       linearBackward(l, 'o_proj', dX, a.ctx, needAttnInner ? dctx : null, false);
       if (!needAttnInner) continue;
-      recordAttentionBackward(gpu, plan, attnShape, { q: a.q, k: a.k, v: a.v, probs: a.probs, dOut: dctx, dScores, dq, dk, dv }, `l${l}.attn.bwd`);
+      recordAttentionBackward(gpu, plan, attnShape,
+        { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse, dOut: dctx, delta: attnDelta, dq, dk, dv }, `l${l}.attn.bwd`);
       recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numHeads, headDim: D }, { x: dq, positions, tables }, `l${l}.rope_q.bwd`);
       recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numKvHeads, headDim: D }, { x: dk, positions, tables }, `l${l}.rope_k.bwd`);
       linearBackward(l, 'q_proj', dq, a.h1, needBelow ? dh : null, false);

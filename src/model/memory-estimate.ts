@@ -51,13 +51,15 @@ export function loraParamsPerBlock(cfg: ModelConfig, rank: number, targets: read
 /**
  * An upper-end estimate of a training step's GPU memory. Per layer and token the backward pass keeps
  * the normalised inputs, q/k/v, the attention output, the MLP's gate/up/activation and the residuals
- * (about 8 hidden-sized and 3 intermediate-sized vectors) plus the attention probabilities (heads × T).
+ * (about 8 hidden-sized and 3 intermediate-sized vectors) plus one log-sum-exp per query head (the
+ * fused attention recomputes its probabilities, so nothing grows with T² and the total is linear in
+ * the number of tokens).
  */
 export function estimateTrainingMemory(cfg: ModelConfig, shape: TrainingShape): MemoryEstimate {
   const tokens = shape.batchSize * shape.seqLen;
   const weightsBytes = countParams(cfg) * F32;
   const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * Math.max(1, shape.blocks) * F32 * 4;
-  const perLayer = tokens * (8 * cfg.hiddenSize + 3 * cfg.intermediateSize + cfg.numHeads * shape.seqLen);
+  const perLayer = tokens * (8 * cfg.hiddenSize + 3 * cfg.intermediateSize + cfg.numHeads);
   const logits = tokens * cfg.vocabSize;
   const activationBytes = (perLayer * cfg.numLayers + 2 * logits) * F32;
   const embedding = cfg.vocabSize * cfg.hiddenSize * F32;

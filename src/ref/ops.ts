@@ -85,7 +85,8 @@ export const ropeBackward = (dy: Vec, positions: Vec, invFreq: Vec, tokens: numb
   rope(dy, positions, invFreq, tokens, heads, D, -1);
 
 // ---------------------------------------------------------------------------------------------
-// Causal grouped-query attention. q: [B*T, Hq*D], k, v: [B*T, Hkv*D], probs: [B, Hq, T, T]
+// Causal grouped-query attention. q: [B*T, Hq*D], k, v: [B*T, Hkv*D], probs: [B, Hq, T, T],
+// lse: [B, Hq, T], each row's log-sum-exp of its scaled scores (probs = exp(score - lse)).
 
 export interface AttnShape {
   batch: number;
@@ -95,11 +96,12 @@ export interface AttnShape {
   headDim: number;
 }
 
-export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: Float64Array; probs: Float64Array } {
+export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: Float64Array; probs: Float64Array; lse: Float64Array } {
   const { batch: B, seq: T, heads: H, kvHeads: G, headDim: D } = s;
   const scale = 1 / Math.sqrt(D);
   const out = new Float64Array(B * T * H * D);
   const probs = new Float64Array(B * H * T * T);
+  const lse = new Float64Array(B * H * T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const kh = Math.floor(h / (H / G));
@@ -115,6 +117,7 @@ export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: F
         let sum = 0;
         for (let j = 0; j <= i; j++) sum += (probs[row + j] = Math.exp(probs[row + j] - m));
         for (let j = 0; j <= i; j++) probs[row + j] /= sum;
+        lse[(b * H + h) * T + i] = m + Math.log(sum);
         for (let d = 0; d < D; d++) {
           let acc = 0;
           for (let j = 0; j <= i; j++) acc += probs[row + j] * v[((b * T + j) * G + kh) * D + d];
@@ -123,7 +126,7 @@ export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: F
       }
     }
   }
-  return { out, probs };
+  return { out, probs, lse };
 }
 
 export function attentionBackward(q: Vec, k: Vec, v: Vec, probs: Vec, dOut: Vec, s: AttnShape): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {

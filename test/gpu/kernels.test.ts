@@ -8,7 +8,7 @@ import { StepParams } from '../../src/gpu/step-params.ts';
 import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../../src/gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables } from '../../src/gpu/kernels/rope.ts';
-import { recordAttentionBackward, recordAttentionForward } from '../../src/gpu/kernels/attention.ts';
+import { MAX_HEAD_DIM, recordAttentionBackward, recordAttentionForward, type AttentionKernel } from '../../src/gpu/kernels/flash-attention.ts';
 import { recordAccumulate, recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
 import { recordEmbeddingBackward, recordEmbeddingForward } from '../../src/gpu/kernels/embedding.ts';
 import { recordCrossEntropy } from '../../src/gpu/kernels/loss.ts';
@@ -132,32 +132,61 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(bx2), ref.ropeBackward(x, positions, inv, tokens, heads, D), tol, 'rope backward');
   });
 
-  for (const [heads, kvHeads, seq, headDim] of [[6, 2, 13, 5], [5, 1, 9, 8], [3, 3, 70, 4]]) {
-    it(`attention forward and backward heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim}`, async () => {
-      const s = { batch: 2, seq, heads, kvHeads, headDim };
-      const N = s.batch * seq;
-      const q = randomArray(N * heads * headDim, 11, 1.5);
-      const k = randomArray(N * kvHeads * headDim, 12, 1.5);
-      const v = randomArray(N * kvHeads * headDim, 13);
-      const dOut = randomArray(N * heads * headDim, 14);
-      const bq = up(q), bk = up(k), bv = up(v), bdo = up(dOut);
-      const probs = zeros(s.batch * heads * seq * seq), dS = zeros(s.batch * heads * seq * seq);
-      const out = zeros(q.length), dq = zeros(q.length), dk = zeros(k.length), dv = zeros(v.length);
-      await run((plan) => {
-        recordAttentionForward(gpu, plan, s, { q: bq, k: bk, v: bv, probs, out });
-        recordAttentionBackward(gpu, plan, s, { q: bq, k: bk, v: bv, probs, dOut: bdo, dScores: dS, dq, dk, dv });
+  // Fused attention: T past every block size (1, 7, 37, 70 against 16-row tiles and 32/64-row
+  // workgroups), GQA (4 heads / 2 kv), MQA (3 / 1), plain multi-head (3 / 3), head dims 32 and 64,
+  // the oracle fixtures' 8, odd ones, and ones past a 64-column chunk (130: three chunks with a
+  // ragged vec4; 68: a 4-column second chunk; 256: the largest, four chunks). Head dims that are
+  // multiples of 4 run the vec4-operand shader, the others the f32 one.
+  const attentionCases: [number, number, number, number][] = [
+    [4, 2, 1, 32], [4, 2, 7, 64], [3, 1, 37, 32], [4, 2, 70, 64], [3, 3, 9, 8], [3, 1, 70, 5], [6, 2, 13, 7],
+    [4, 2, 37, 130], [3, 1, 20, 68], [2, 1, 7, 256],
+  ];
+  for (const kernel of ['staged', 'direct'] as const) {
+    for (const [heads, kvHeads, seq, headDim] of attentionCases) {
+      it(`attention forward and backward (${kernel}) heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim}`, async () => {
+        await checkAttention({ batch: 2, seq, heads, kvHeads, headDim }, kernel);
       });
-      const f = ref.attentionForward(q, k, v, s);
-      const g = ref.attentionBackward(q, k, v, f.probs, dOut, s);
-      // Softmax of O(1) scores and sums over <= seq terms in f32: rtol 1e-5, atol 1e-5.
-      const tol = { rtol: 1e-5, atol: 1e-5 };
-      assertClose(await gpu.readF32(out), f.out, tol, 'out');
-      assertClose(await gpu.readF32(probs), f.probs, tol, 'probs');
-      assertClose(await gpu.readF32(dq), g.dq, tol, 'dq');
-      assertClose(await gpu.readF32(dk), g.dk, tol, 'dk');
-      assertClose(await gpu.readF32(dv), g.dv, tol, 'dv');
-    });
+    }
   }
+
+  async function checkAttention(s: ref.AttnShape, kernel: AttentionKernel): Promise<void> {
+    const N = s.batch * s.seq;
+    const q = randomArray(N * s.heads * s.headDim, 11, 1.5);
+    const k = randomArray(N * s.kvHeads * s.headDim, 12, 1.5);
+    const v = randomArray(N * s.kvHeads * s.headDim, 13);
+    const dOut = randomArray(N * s.heads * s.headDim, 14);
+    const bq = up(q), bk = up(k), bv = up(v), bdo = up(dOut);
+    const rows = s.batch * s.heads * s.seq;
+    const out = zeros(q.length), lse = zeros(rows), delta = zeros(rows), dq = zeros(q.length), dk = zeros(k.length), dv = zeros(v.length);
+    await run((plan) => {
+      recordAttentionForward(gpu, plan, s, { q: bq, k: bk, v: bv, out, lse }, 'attention', kernel);
+      recordAttentionBackward(gpu, plan, s, { q: bq, k: bk, v: bv, out, lse, dOut: bdo, delta, dq, dk, dv }, 'attention.bwd', kernel);
+    });
+    const f = ref.attentionForward(q, k, v, s);
+    const g = ref.attentionBackward(q, k, v, f.probs, dOut, s);
+    // Softmax of O(1) scores and sums over <= seq terms in f32, the backward recomputing the
+    // probabilities from the f32 log-sum-exp: rtol 1e-5, atol 1e-5.
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    assertClose(await gpu.readF32(out), f.out, tol, 'out');
+    assertClose(await gpu.readF32(lse), f.lse, tol, 'lse');
+    const deltaRef = new Float64Array(rows);
+    for (let b = 0; b < s.batch; b++) for (let h = 0; h < s.heads; h++) for (let i = 0; i < s.seq; i++) {
+      const o = ((b * s.seq + i) * s.heads + h) * s.headDim;
+      for (let d = 0; d < s.headDim; d++) deltaRef[(b * s.heads + h) * s.seq + i] += dOut[o + d] * f.out[o + d];
+    }
+    assertClose(await gpu.readF32(delta), deltaRef, tol, 'delta');
+    assertClose(await gpu.readF32(dq), g.dq, tol, 'dq');
+    assertClose(await gpu.readF32(dk), g.dk, tol, 'dk');
+    assertClose(await gpu.readF32(dv), g.dv, tol, 'dv');
+  }
+
+  it('attention refuses head dims past its limit and heads that do not group', () => {
+    const plan = new Plan('refused');
+    const io = { q: gpu.dummy, k: gpu.dummy, v: gpu.dummy, out: gpu.dummy, lse: gpu.dummy };
+    assert.throws(() => recordAttentionForward(gpu, plan, { batch: 1, seq: 4, heads: 2, kvHeads: 1, headDim: MAX_HEAD_DIM + 1 }, io), /head dim 257/);
+    assert.throws(() => recordAttentionForward(gpu, plan, { batch: 1, seq: 4, heads: 3, kvHeads: 2, headDim: 8 }, io), /not a multiple/);
+    assert.equal(plan.dispatchCount, 0);
+  });
 
   it('swiglu forward and backward, residual add, accumulate', async () => {
     const n = 1001;

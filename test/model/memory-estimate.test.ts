@@ -29,6 +29,9 @@ describe('memory estimate', () => {
     assert.ok(m.activationBytes > 2 * 8 * 256 * 49152 * 4, 'at least the logits and their gradient');
     assert.ok(estimateTrainingMemory(smol, { ...base, batchSize: 16 }).activationBytes > m.activationBytes);
     assert.ok(estimateTrainingMemory(smol, { ...base, seqLen: 512 }).activationBytes > m.activationBytes);
+    // The fused attention keeps no [T, T] probabilities: activations are linear in the tokens.
+    assert.equal(estimateTrainingMemory(smol, { ...base, seqLen: 512 }).activationBytes, 2 * m.activationBytes);
+    assert.equal(estimateTrainingMemory(smol, { ...base, batchSize: 4, seqLen: 512 }).activationBytes, m.activationBytes);
     assert.equal(estimateTrainingMemory(smol, { ...base, blocks: 5 }).loraBytes, 5 * m.loraBytes);
     assert.equal(m.largestBufferBytes, 8 * 256 * 49152 * 4, 'the logits are the largest buffer here');
   });

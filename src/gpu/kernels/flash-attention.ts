@@ -1,0 +1,95 @@
+// Records the fused causal attention passes (shaders/flash_attention.wgsl), which keep each row's logsumexp instead of a T×T probability matrix.
+import source from '../../../shaders/flash_attention.wgsl';
+import f32Access from '../../../shaders/flash_attention_f32.wgsl';
+import vec4Access from '../../../shaders/flash_attention_vec4.wgsl';
+import { grid, type Bindable, type Gpu, type ShaderSource } from '../context.ts';
+import type { Plan } from '../plan.ts';
+import { record } from './record.ts';
+
+const vec4Shader = { name: 'flash_attention_vec4', code: `${vec4Access}\n${source}` };
+const f32Shader = { name: 'flash_attention_f32', code: `${f32Access}\n${source}` };
+/**
+ * The largest head dimension accepted. An invocation holds 64 columns at a time (CHUNK in the
+ * shader): 256 means at most four sweeps, each recomputing the scores.
+ */
+export const MAX_HEAD_DIM = 256;
+
+export interface AttentionShape {
+  batch: number;
+  seq: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+/**
+ * How the kernels read the streamed k/v (or q/d_out) tiles. 'staged': through workgroup memory,
+ * shared by the rows of a workgroup (GPUs). 'direct': straight from the storage buffers, with no
+ * barriers (software adapters). 'auto' picks by adapter.
+ */
+export type AttentionKernel = 'auto' | 'staged' | 'direct';
+
+interface Variant {
+  /** Operands as vec4 arrays when the head dimension allows it, else as f32 arrays. */
+  shader: ShaderSource;
+  /** Rows (invocations) per workgroup. */
+  rows: number;
+  constants: Record<string, number | boolean>;
+}
+
+function variantFor(gpu: Gpu, s: AttentionShape, kernel: AttentionKernel): Variant {
+  const stage = kernel === 'staged' || (kernel === 'auto' && !gpu.adapter.isSoftware);
+  const rows = stage ? 64 : 32;
+  return {
+    shader: s.headDim % 4 === 0 ? vec4Shader : f32Shader,
+    rows,
+    constants: { WG: rows, STAGE: stage, HEAD_DIM: s.headDim },
+  };
+}
+
+function paramsFor(gpu: Gpu, s: AttentionShape, label: string): GPUBuffer {
+  if (s.kvHeads < 1 || s.heads % s.kvHeads !== 0) throw new Error(`${label}: ${s.heads} heads are not a multiple of ${s.kvHeads} key/value heads`);
+  if (s.headDim < 1 || s.headDim > MAX_HEAD_DIM) throw new Error(`${label}: head dim ${s.headDim} is outside 1..${MAX_HEAD_DIM}`);
+  if (s.seq < 1) throw new Error(`${label}: the sequence must have at least one token`);
+  return gpu.uniform(`${label}.params`,
+    [s.batch, s.seq, s.heads, s.kvHeads, 1 / Math.sqrt(s.headDim), 0, 0, 0],
+    ['u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'u32', 'u32']);
+}
+
+/** One workgroup per block of `rows` rows of each (batch, head). */
+const blocks = (s: AttentionShape, heads: number, rows: number) => grid(s.batch * heads * Math.ceil(s.seq / rows));
+
+/**
+ * out = softmax(scale q kᵀ, causal) v, and lse [B, Hq, T], each row's log-sum-exp of its scaled
+ * scores, which is all the backward pass keeps of the probabilities.
+ */
+export function recordAttentionForward(gpu: Gpu, plan: Plan, s: AttentionShape,
+  io: { q: Bindable; k: Bindable; v: Bindable; out: Bindable; lse: Bindable }, label = 'attention', kernel: AttentionKernel = 'auto'): void {
+  const p = paramsFor(gpu, s, label);
+  const { shader, rows, constants } = variantFor(gpu, s, kernel);
+  record(gpu, plan, {
+    shader, entry: 'attn_fwd', label, constants,
+    bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 4: io.out, 5: io.lse }, workgroups: blocks(s, s.heads, rows),
+  });
+}
+
+/**
+ * dq, dk, dv from d_out, recomputing the probabilities from q, k and the forward's lse. delta
+ * [B, Hq, T] is scratch (rowsum(d_out ∘ out), written by the dq pass and read by the dk/dv pass).
+ */
+export function recordAttentionBackward(gpu: Gpu, plan: Plan, s: AttentionShape,
+  io: { q: Bindable; k: Bindable; v: Bindable; out: Bindable; lse: Bindable; dOut: Bindable; delta: Bindable; dq: Bindable; dk: Bindable; dv: Bindable },
+  label = 'attention.bwd', kernel: AttentionKernel = 'auto'): void {
+  const p = paramsFor(gpu, s, label);
+  const { shader, rows, constants } = variantFor(gpu, s, kernel);
+  record(gpu, plan, {
+    shader, entry: 'attn_bwd_dq', label: `${label}.dq`, constants,
+    bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 4: io.out, 5: io.lse, 6: io.dOut, 7: io.delta, 8: io.dq },
+    workgroups: blocks(s, s.heads, rows),
+  });
+  record(gpu, plan, {
+    shader, entry: 'attn_bwd_dkdv', label: `${label}.dkdv`, constants,
+    bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 5: io.lse, 6: io.dOut, 7: io.delta, 9: io.dk, 10: io.dv },
+    workgroups: blocks(s, s.kvHeads, rows),
+  });
+}
