@@ -1,9 +1,10 @@
-// SAPT's attentive selection: masked max pooling of the prompt's token embeddings, the query
+// SAPT's attentive selection: masked max or mean pooling of the prompt's token embeddings, the query
 // projector's SiLU + LayerNorm, and the softmax over block scores with the ARM KL term, forward and
 // backward side by side.
 //
 //   masked_max_pool:          out[b,c] = max over t with mask[b*seq+t] != 0 of x[b*seq+t, c]; 0 when none
-//                             (no backward: the embeddings are frozen)
+//   masked_mean_pool:         out[b,c] = mean over the same t; 0 when none
+//                             (no backward for either: the embeddings are frozen)
 //   silu_layernorm_forward:   a = silu(h), mean = Σa/cols, rstd = 1/sqrt(Σ(a-mean)²/cols + eps)
 //                             y = (a - mean) * rstd * gamma + beta; mean and rstd saved per row
 //   silu_layernorm_backward:  xhat = (a - mean) * rstd, g = dy * gamma
@@ -15,6 +16,7 @@
 //
 // Entry points and bindings (binding 0 is the shared parameter block):
 //   masked_max_pool                 0,1,2,3         one invocation per (example, column)
+//   masked_mean_pool                0,1,2,3         one invocation per (example, column)
 //   silu_layernorm_forward          0,4,5,6,7,8,9   one workgroup per row
 //   silu_layernorm_backward         0,4,5,10,11,12,13  one workgroup per row
 //   silu_layernorm_params_backward  0,4,10,11,12,14,15  one invocation per column, looping over rows
@@ -102,7 +104,7 @@ fn reduce_small(lid: u32, v: vec2f, is_max: bool) -> vec2f {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Masked max pooling over the sequence (forward only)
+// Masked max and mean pooling over the sequence (forward only)
 
 @compute @workgroup_size(WG)
 fn masked_max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -121,6 +123,24 @@ fn masked_max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
     }
   }
   pool_out[idx] = m;
+}
+
+@compute @workgroup_size(WG)
+fn masked_mean_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  if (idx >= p.rows * p.cols) { return; }
+  let b = idx / p.cols;
+  let c = idx - b * p.cols;
+  var sum = 0.0;
+  var count = 0u;
+  for (var t = 0u; t < p.seq; t++) {
+    let n = b * p.seq + t;
+    if (pool_mask[n] != 0u) {
+      sum += pool_x[n * p.cols + c];
+      count++;
+    }
+  }
+  pool_out[idx] = select(0.0, sum / f32(count), count > 0u);
 }
 
 // ---------------------------------------------------------------------------------------------

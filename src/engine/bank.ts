@@ -11,13 +11,17 @@ import {
 import type { Rng } from '../model/rng.ts';
 import type { HostTensor } from '../model/weights.ts';
 import { LoraParams } from './lora-params.ts';
+import type { RouterPool } from '../gpu/kernels/sapt.ts';
 
 export interface BankSpec {
   lora: LoraConfig;
   /** Number of LoRA blocks per adapted projection (>= 1). */
   blocks: number;
-  /** SAPT's attentive selection: a query projector with this bottleneck width, and one key per block. */
-  router: { bottleneck: number } | null;
+  /**
+   * SAPT's attentive selection: a query projector with this bottleneck width over the prompt's token
+   * embeddings pooled this way, and one key per block.
+   */
+  router: { bottleneck: number; pool: RouterPool } | null;
   /** A linear head over the final hidden state with this many classes, used instead of the LM head. */
   head: { classes: number } | null;
 }

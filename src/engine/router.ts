@@ -1,5 +1,5 @@
 // SAPT's attentive selection on the GPU, forward and backward side by side: per example, the
-// masked max-pool of the prompt's token embeddings, the shared query projector
+// masked max- or mean-pool of the prompt's token embeddings, the shared query projector
 // x = LayerNorm(SiLU(W_up W_down e)), the scores <k_j, x> / sqrt(d) against every block's key and
 // their softmax, which becomes the block mixture of every adapted layer. The backward pass takes
 // d loss / d mixture (from the LoRA mixing of every layer) and, for ARM, the KL pull towards a
@@ -9,7 +9,7 @@ import type { Plan } from '../gpu/plan.ts';
 import { recordAccumulate } from '../gpu/kernels/elementwise.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import {
-  recordMaskedMaxPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
+  recordMaskedPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
 } from '../gpu/kernels/sapt.ts';
 import { ROUTER_KEYS, type Bank } from './bank.ts';
 
@@ -43,7 +43,7 @@ export function allocRouterBuffers(bank: Bank, rows: number, alloc: (label: stri
   };
 }
 
-/** w = softmax(<keys, LN(SiLU(W_up W_down maxpool(embed over mask)))> / sqrt(d)) for each of rb.rows examples. */
+/** w = softmax(<keys, LN(SiLU(W_up W_down pool(embed over mask)))> / sqrt(d)) for each of rb.rows examples. */
 export function recordRouterForward(gpu: Gpu, plan: Plan, bank: Bank, rb: RouterBuffers,
   input: { embed: BufferRef; mask: BufferRef; seq: number }, label = 'router'): void {
   const p = bank.params;
@@ -51,7 +51,7 @@ export function recordRouterForward(gpu: Gpu, plan: Plan, bank: Bank, rb: Router
   const k = bank.spec.router!.bottleneck;
   const J = bank.blocks;
   const rows = rb.rows;
-  recordMaskedMaxPool(gpu, plan, { batch: rows, seq: input.seq, cols: H }, { x: input.embed, mask: input.mask, out: rb.e }, `${label}.pool`);
+  recordMaskedPool(gpu, plan, bank.spec.router!.pool, { batch: rows, seq: input.seq, cols: H }, { x: input.embed, mask: input.mask, out: rb.e }, `${label}.pool`);
   recordMatmul(gpu, plan, { a: rb.e, b: p.ref(p.params, ROUTER_KEYS.down), c: rb.h1, M: rows, N: k, K: H, transB: true }, `${label}.down`);
   recordMatmul(gpu, plan, { a: rb.h1, b: p.ref(p.params, ROUTER_KEYS.up), c: rb.h2, M: rows, N: H, K: k, transB: true }, `${label}.up`);
   recordSiluLayerNormForward(gpu, plan, { rows, cols: H, eps: ROUTER_NORM_EPS },

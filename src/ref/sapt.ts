@@ -2,7 +2,7 @@
 import type { Vec } from './ops.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Masked max pooling over the sequence. No backward: it pools frozen token embeddings.
+// Masked max and mean pooling over the sequence. No backward: they pool frozen token embeddings.
 
 /** out[b,c] = max over t with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example has none. */
 export function maskedMaxPool(x: Vec, mask: Vec, s: { batch: number; seq: number; cols: number }): Float64Array {
@@ -15,6 +15,25 @@ export function maskedMaxPool(x: Vec, mask: Vec, s: { batch: number; seq: number
         if (mask[n] !== 0) m = Math.max(m, x[n * s.cols + c]);
       }
       out[b * s.cols + c] = m === -Infinity ? 0 : m;
+    }
+  }
+  return out;
+}
+
+/** out[b,c] = mean over t with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example has none. */
+export function maskedMeanPool(x: Vec, mask: Vec, s: { batch: number; seq: number; cols: number }): Float64Array {
+  const out = new Float64Array(s.batch * s.cols);
+  for (let b = 0; b < s.batch; b++) {
+    let count = 0;
+    for (let t = 0; t < s.seq; t++) if (mask[b * s.seq + t] !== 0) count++;
+    if (count === 0) continue;
+    for (let c = 0; c < s.cols; c++) {
+      let sum = 0;
+      for (let t = 0; t < s.seq; t++) {
+        const n = b * s.seq + t;
+        if (mask[n] !== 0) sum += x[n * s.cols + c];
+      }
+      out[b * s.cols + c] = sum / count;
     }
   }
   return out;

@@ -123,6 +123,7 @@ describe('parseExperiment: rejected files', () => {
   it('rejects bad method options, naming the option', () => {
     rejects(withFields({ methods: [{ method: 'sapt', klRatio: -1 }] }), /method "sapt": klRatio must be non-negative, got -1/);
     rejects(withFields({ methods: [{ method: 'sapt', routerLr: 0 }] }), /method "sapt": routerLr must be positive, got 0/);
+    rejects(withFields({ methods: [{ method: 'sapt', pool: 'avg' }] }), /method "sapt": pool must be one of "max", "mean", got "avg"/);
     rejects(withFields({ methods: [{ method: 'olora', lambda2: -0.5 }] }), /method "olora": lambda2 must be non-negative, got -0\.5/);
     rejects(withFields({ methods: [{ method: 'ewc', lamda: 100 }] }), /method "ewc": unknown option "lamda" \(known: lambda, fisherBatches\)/);
     rejects(withFields({ methods: [{ method: 'replay', replayShare: 1 }] }), /method "replay": replayShare must be in \(0, 1\)/);

@@ -222,8 +222,8 @@ describe('SAPT', () => {
         this.bank = { blocks } as unknown as Bank;
       }
     }
-    // bottleneck 4, klRatio 0.5, armRows 4, referenceSamples 8, memory 0.5 of each task (min 1)
-    const sapt = new Probe(4, 0.5, 4, 8, 0.5, 1);
+    // bottleneck 4, mean pooling, klRatio 0.5, armRows 4, referenceSamples 8, memory 0.5 of each task (min 1)
+    const sapt = new Probe(4, 'mean', 0.5, 4, 8, 0.5, 1);
     const rng = createRng(3);
     const ctx = { rng, settings: { batchSize: 6, padId: 0, seqLen: 5 } } as unknown as MethodContext;
     sapt.memory.store(encodedTask(0, 4, 100), rng);
@@ -250,7 +250,7 @@ describe('SAPT', () => {
     }
     assert.equal(seen.size, 2, 'rows replay both earlier tasks (seed 3)');
     // armRows 0: half the batch (6 / 2 = 3 rows), klScale 0.5 / 3
-    const half = new Probe(4, 0.5, 0, 8, 0.5, 1);
+    const half = new Probe(4, 'mean', 0.5, 0, 8, 0.5, 1);
     half.memory.store(encodedTask(0, 4, 100), rng);
     half.references[0] = Float32Array.of(1);
     half.setBlocks(2);
@@ -258,7 +258,7 @@ describe('SAPT', () => {
     assert.equal(arm2.batch.batchSize, 3);
     assert.equal(arm2.klScale, 0.5 / 3);
     // klRatio 0 switches ARM off.
-    const off = new Probe(4, 0, 4, 8, 0.5, 1);
+    const off = new Probe(4, 'mean', 0, 4, 8, 0.5, 1);
     off.memory.store(encodedTask(0, 4, 100), rng);
     off.references[0] = Float32Array.of(1);
     off.setBlocks(2);

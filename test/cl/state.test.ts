@@ -1,8 +1,9 @@
 // Method checkpoints: float64 vectors stored exactly as two f32 tensors, the state files round trip, and replay memories saved as indices.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyState, parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from '../../src/cl/methods/state.ts';
-import { ReplayMemory, type EncodedTask } from '../../src/cl/methods/method.ts';
+import { emptyState, loadBank, parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from '../../src/cl/methods/state.ts';
+import { ReplayMemory, type EncodedTask, type MethodContext } from '../../src/cl/methods/method.ts';
+import type { Bank, BankSpec } from '../../src/engine/bank.ts';
 import { createRng } from '../../src/model/rng.ts';
 
 function task(index: number, n: number): EncodedTask {
@@ -25,6 +26,20 @@ describe('method state', () => {
     assert.deepEqual(Array.from(back.state.float64.get('fisher')!), Array.from(values));
     assert.deepEqual(back.state.tensors.get('lora::a'), state.tensors.get('lora::a'));
     assert.deepEqual([...back.state.tensors.keys()], ['lora::a']);
+  });
+
+  it('restores a SAPT bank saved before the router pooling was an option with max pooling, and keeps a saved choice', async () => {
+    const created: BankSpec[] = [];
+    const ctx = { createBank: async (spec: BankSpec) => (created.push(spec), { params: { upload() {} } } as unknown as Bank) } as unknown as MethodContext;
+    const lora = { rank: 2, alpha: 4, dropout: 0, targets: ['q_proj'], rslora: false };
+    const state = emptyState();
+    state.json.banks = {
+      old: { lora, blocks: 2, router: { bottleneck: 4 }, head: null },
+      chosen: { lora, blocks: 2, router: { bottleneck: 4, pool: 'mean' }, head: null },
+      plain: { lora, blocks: 1, router: null, head: null },
+    };
+    for (const name of ['old', 'chosen', 'plain']) await loadBank(ctx, state, name);
+    assert.deepEqual(created.map((s) => s.router), [{ bottleneck: 4, pool: 'max' }, { bottleneck: 4, pool: 'mean' }, null]);
   });
 
   it('rejects a state file without the method part', () => {

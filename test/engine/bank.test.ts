@@ -229,9 +229,9 @@ describe('adapter bank on WebGPU', () => {
     }
   });
 
-  it('SAPT router gradients through the whole model match finite differences; routing is a softmax over the prompt', async () => {
+  it('SAPT router gradients through the whole model match finite differences; routing is a softmax over the (mean-pooled) prompt', async () => {
     // Tolerances: central differences (h = 1e-2) rtol 2e-2 with atol 2e-4; routing rows sum to 1 within 1e-6.
-    const bank = await newBank({ blocks: 3, router: { bottleneck: 5 } }, 20, 0.4);
+    const bank = await newBank({ blocks: 3, router: { bottleneck: 5, pool: 'mean' } }, 20, 0.4);
     try {
       session.useBank(bank);
       bank.setTrainable({ block: 2, router: true, head: false });
@@ -266,7 +266,7 @@ describe('adapter bank on WebGPU', () => {
 
   it('ARM moves only the router and the active key; frozen blocks and keys stay bit-for-bit', async () => {
     // Exact comparisons (clipping off, so the ARM term cannot rescale the LoRA update).
-    const bank = await newBank({ blocks: 3, router: { bottleneck: 5 } }, 30, 0.4);
+    const bank = await newBank({ blocks: 3, router: { bottleneck: 5, pool: 'max' } }, 30, 0.4);
     try {
       session.useBank(bank);
       bank.setTrainable({ block: 2, router: true, head: false });
@@ -307,7 +307,7 @@ describe('adapter bank on WebGPU', () => {
   it('a separate router learning rate scales only the projector step (SAPT routerLr)', async () => {
     // The first Adam step is linear in the rate: the projector's two linears move 3x as far (atol 1e-6);
     // the norm, the active key and the block move exactly as at scale 1.
-    const bank = await newBank({ blocks: 2, router: { bottleneck: 5 } }, 35, 0.4);
+    const bank = await newBank({ blocks: 2, router: { bottleneck: 5, pool: 'max' } }, 35, 0.4);
     try {
       session.useBank(bank);
       session.train = { ...SMOOTH_ADAM };
@@ -453,7 +453,7 @@ describe('adapter bank on WebGPU', () => {
     };
     const cases: { name: string; spec: Partial<BankSpec>; mix?: Float32Array[] }[] = [
       { name: 'one block', spec: { blocks: 1 } },
-      { name: 'SAPT router', spec: { blocks: 2, router: { bottleneck: 5 } } },
+      { name: 'SAPT router', spec: { blocks: 2, router: { bottleneck: 5, pool: 'mean' } } },
       { name: 'explicit mixtures', spec: { blocks: 2 }, mix: [[1, 0], [0.3, 0.7], [0.5, 1.2]].map((m) => Float32Array.from(m)) },
     ];
     for (const [i, c] of cases.entries()) {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
 import {
-  recordMaskedMaxPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
+  recordMaskedPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
 } from '../../src/gpu/kernels/sapt.ts';
 import * as ref from '../../src/ref/sapt.ts';
 import { assertClose } from '../helpers/assert.ts';
@@ -23,21 +23,24 @@ const { up, run } = kernelHarness(() => gpu);
 const dirty = (n: number, seed: number): BufferRef => up(randomArray(n, seed, 100));
 
 describe('SAPT selection kernels vs CPU reference', () => {
-  for (const [batch, seq, cols] of [[4, 7, 33], [3, 12, 70]] as const) {
-    it(`masked max pool batch=${batch} seq=${seq} cols=${cols} with a fully masked-out example`, async () => {
-      const x = randomArray(batch * seq * cols, batch + seq, 2);
-      // Example 0 lies entirely below zero, so a max that starts from 0 would be caught.
-      for (let i = 0; i < seq * cols; i++) x[i] -= 3;
-      const mask = Uint32Array.from(randomInts(batch * seq, 2, 5 + cols), (v) => v);
-      mask[0] = 1;                                  // example 0 has at least one position
-      mask.fill(0, seq, 2 * seq);                   // example 1 has none: its output is 0
-      mask.fill(1, (batch - 1) * seq, batch * seq); // the last example keeps every position
-      mask[(batch - 1) * seq + 3] = 7;              // any non-zero value counts
-      const out = dirty(batch * cols, 1);
-      await run((plan) => recordMaskedMaxPool(gpu, plan, { batch, seq, cols }, { x: up(x), mask: up(mask), out }));
-      // A max picks one of its inputs: exact.
-      assertClose(await gpu.readF32(out), ref.maskedMaxPool(x, mask, { batch, seq, cols }), { rtol: 0, atol: 0 }, 'pooled');
-    });
+  for (const kind of ['max', 'mean'] as const) {
+    for (const [batch, seq, cols] of [[4, 7, 33], [3, 12, 70]] as const) {
+      it(`masked ${kind} pool batch=${batch} seq=${seq} cols=${cols} with a fully masked-out example`, async () => {
+        const x = randomArray(batch * seq * cols, batch + seq, 2);
+        // Example 0 lies entirely below zero, so a max that starts from 0 would be caught.
+        for (let i = 0; i < seq * cols; i++) x[i] -= 3;
+        const mask = Uint32Array.from(randomInts(batch * seq, 2, 5 + cols), (v) => v);
+        mask[0] = 1;                                  // example 0 has at least one position
+        mask.fill(0, seq, 2 * seq);                   // example 1 has none: its output is 0
+        mask.fill(1, (batch - 1) * seq, batch * seq); // the last example keeps every position
+        mask[(batch - 1) * seq + 3] = 7;              // any non-zero value counts
+        const out = dirty(batch * cols, 1);
+        await run((plan) => recordMaskedPool(gpu, plan, kind, { batch, seq, cols }, { x: up(x), mask: up(mask), out }));
+        const expected = (kind === 'max' ? ref.maskedMaxPool : ref.maskedMeanPool)(x, mask, { batch, seq, cols });
+        // A max picks one of its inputs: exact. A mean of at most 12 values in f32 vs f64: a few ulps.
+        assertClose(await gpu.readF32(out), expected, kind === 'max' ? { rtol: 0, atol: 0 } : { rtol: 1e-6, atol: 1e-6 }, 'pooled');
+      });
+    }
   }
 
   for (const cols of [33, 577]) {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ref from '../../src/ref/ops.ts';
 import { loraMixBackward, loraMixForward, mixBatch } from '../../src/ref/lora-mix.ts';
-import { maskedMaxPool, siluLayerNormBackward, siluLayerNormForward, softmaxRows, softmaxRowsBackward } from '../../src/ref/sapt.ts';
+import { maskedMaxPool, maskedMeanPool, siluLayerNormBackward, siluLayerNormForward, softmaxRows, softmaxRowsBackward } from '../../src/ref/sapt.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray } from '../helpers/random.ts';
 import { dot, f64, numericGrad } from '../helpers/finite-diff.ts';
@@ -129,11 +129,12 @@ describe('mix and selection reference backward vs finite differences', () => {
     assertClose(dyOnly.klLoss, new Float64Array(sm.rows), { rtol: 0, atol: 0 }, 'klLoss without target');
   });
 
-  // Masked max pooling has no backward: it pools the frozen token embeddings, so nothing upstream
-  // of it trains. Its forward is checked here on a hand-worked example.
-  it('masked max pool forward (no backward: embeddings are frozen)', () => {
+  // Masked pooling has no backward: it pools the frozen token embeddings, so nothing upstream of it
+  // trains. Its forward is checked here on a hand-worked example.
+  it('masked max and mean pool forward (no backward: embeddings are frozen)', () => {
     const x = [1, -2, 5, 0, -3, 7, /* example 1 */ -4, -1, -6, -8, 2, 9, /* example 2 */ 3, 3, 4, 4, 5, 5];
     const mask = [1, 0, 1, /* example 1 */ 1, 1, 0, /* example 2, no position */ 0, 0, 0];
-    assertClose(maskedMaxPool(x, mask, { batch: 3, seq: 3, cols: 2 }), [1, 7, -4, -1, 0, 0], { rtol: 0, atol: 0 }, 'pool');
+    assertClose(maskedMaxPool(x, mask, { batch: 3, seq: 3, cols: 2 }), [1, 7, -4, -1, 0, 0], { rtol: 0, atol: 0 }, 'max pool');
+    assertClose(maskedMeanPool(x, mask, { batch: 3, seq: 3, cols: 2 }), [-1, 2.5, -5, -4.5, 0, 0], { rtol: 0, atol: 0 }, 'mean pool');
   });
 });

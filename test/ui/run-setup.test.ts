@@ -9,8 +9,9 @@ import { parseExperiment, type MethodRef } from '../../src/cl/experiment.ts';
 import { createMethod, METHODS } from '../../src/cl/methods/index.ts';
 import { PROJ_NAMES } from '../../src/model/peft.ts';
 import {
-  defaultRunSettings, EVALUATE_UNSEEN_HELP, experimentFileFields, getSetting, METHOD_OPTIONS, methodOptionSpecs, setSetting, SETTING_SPECS,
+  defaultRunSettings, EVALUATE_UNSEEN_HELP, isChoiceSpec, experimentFileFields, getSetting, METHOD_OPTIONS, methodOptionSpecs, setSetting, SETTING_SPECS,
   settingsProblems, TARGETS_HELP, toggleTarget, validateSettings,
+  type NumberSpec,
 } from '../../src/ui/run-setup/method-options.ts';
 import {
   addMethod, changedOptionCount, nextResultName, removeEntry, removeMethod, renameEntry, resetOptions, setOption,
@@ -24,8 +25,8 @@ register('data:text/javascript,' + encodeURIComponent(
 const { RunSetupPanel } = await import('../../src/ui/run-setup/RunSetupPanel.tsx');
 
 /** Every option of a method at its listed default (options whose default is "unset" are left out). */
-function defaultsOf(method: string): Record<string, number> {
-  const out: Record<string, number> = {};
+function defaultsOf(method: string): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
   for (const o of methodOptionSpecs(method)) if (o.default !== null) out[o.key] = o.default;
   return out;
 }
@@ -42,16 +43,23 @@ function knownOptions(method: string): string[] {
   assert.fail(`${method} accepted an unknown option`);
 }
 
-/** The defaults in the methods' source: numberOption(opts, 'key', default, …) → key → defaults seen. */
-function sourceDefaults(): Map<string, number[]> {
+/**
+ * The defaults in the methods' source: numberOption(opts, 'key', default, …) and
+ * choiceOption(opts, 'key', CHOICES, 'default', …) → key → defaults seen.
+ */
+function sourceDefaults(): Map<string, (number | string)[]> {
   const dir = new URL('../../src/cl/methods/', import.meta.url);
-  const out = new Map<string, number[]>();
+  const out = new Map<string, (number | string)[]>();
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
     const text = readFileSync(new URL(f, dir), 'utf8');
     for (const m of text.matchAll(/numberOption\(opts, '(\w+)', ([^,]+),/g)) out.set(m[1], [...(out.get(m[1]) ?? []), Number(m[2])]);
+    for (const m of text.matchAll(/choiceOption\(opts, '(\w+)', \w+, '([^']*)',/g)) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
   }
   return out;
 }
+
+/** The numeric options of every method, with their method. */
+const numberSpecs = () => Object.entries(METHOD_OPTIONS).flatMap(([method, specs]) => specs.filter((o) => !isChoiceSpec(o)).map((o) => ({ method, o: o as NumberSpec })));
 
 /** What parseExperiment makes of the settings inside an experiment file, less the model and tasks. */
 function parsed(s: RunSettings): RunSettings {
@@ -91,7 +99,7 @@ describe('method option specs', () => {
   });
 
   test('options without a default ("unset") say what empty means and accept a value', () => {
-    const unset = Object.entries(METHOD_OPTIONS).flatMap(([method, specs]) => specs.filter((o) => o.default === null).map((o) => ({ method, o })));
+    const unset = numberSpecs().filter(({ o }) => o.default === null);
     assert.deepEqual(unset.map((u) => `${u.method}.${u.o.key}`), ['sapt.routerLr']);
     for (const { method, o } of unset) {
       assert.ok(o.emptyMeans, `${method}.${o.key} needs emptyMeans`);
@@ -100,8 +108,8 @@ describe('method option specs', () => {
   });
 
   test('bounds are not looser than the code: just outside min or max, or a fraction for integers, is rejected', () => {
-    for (const [method, specs] of Object.entries(METHOD_OPTIONS)) {
-      for (const o of specs) {
+    for (const { method, o } of numberSpecs()) {
+      {
         const base = o.default ?? 1e-3;
         if (o.min !== undefined) assert.throws(() => createMethod(method, { [o.key]: o.min! - (o.integer ? 1 : 1e-6) }), Error, `${method}.${o.key} below min`);
         if (o.max !== undefined) assert.throws(() => createMethod(method, { [o.key]: o.max! + 1e-6 }), Error, `${method}.${o.key} above max`);
@@ -109,6 +117,21 @@ describe('method option specs', () => {
         if (o.min !== undefined && o.default !== null) assert.ok(o.default >= o.min, `${method}.${o.key} default below min`);
         if (o.max !== undefined && o.default !== null) assert.ok(o.default <= o.max, `${method}.${o.key} default above max`);
       }
+    }
+  });
+
+  test('choice options accept every listed value and reject others, naming the choices', () => {
+    const choices = Object.entries(METHOD_OPTIONS).flatMap(([method, specs]) => specs.filter(isChoiceSpec).map((o) => ({ method, o })));
+    assert.deepEqual(choices.map((c) => `${c.method}.${c.o.key}`), ['sapt.pool']);
+    for (const { method, o } of choices) {
+      assert.ok(o.choices.some((c) => c.value === o.default), `${method}.${o.key}: the default is one of the choices`);
+      for (const c of o.choices) assert.doesNotThrow(() => createMethod(method, { [o.key]: c.value }), `${method}.${o.key} = ${c.value}`);
+      assert.throws(() => createMethod(method, { [o.key]: 'nope' }), (e: Error) => {
+        assert.match(e.message, new RegExp(`${o.key} must be one of .*got "nope"`));
+        for (const c of o.choices) assert.ok(e.message.includes(`"${c.value}"`), `the error names "${c.value}": ${e.message}`);
+        return true;
+      });
+      assert.throws(() => createMethod(method, { [o.key]: 1 }), new RegExp(`${o.key} must be one of`));
     }
   });
 

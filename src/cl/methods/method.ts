@@ -90,6 +90,16 @@ export function numberOption(opts: MethodOptions, key: string, def: number, chec
   return v;
 }
 
+/** A string option that must be one of `choices`; `def` when absent. */
+export function choiceOption<T extends string>(opts: MethodOptions, key: string, choices: readonly T[], def: T, method: string): T {
+  const v = opts[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+    throw new Error(`method "${method}": ${key} must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
 export function checkOptions(opts: MethodOptions, allowed: readonly string[], method: string): void {
   for (const key of Object.keys(opts)) {
     if (key === 'method' || key === 'name') continue;

@@ -4,12 +4,13 @@
 // attention of its examples is stored with a few real samples, and later tasks add
 // klRatio · KL(stored || current attention) on those samples to the router's loss.
 import type { BankSpec, TrainSelection } from '../../engine/bank.ts';
+import { ROUTER_POOLS, type RouterPool } from '../../gpu/kernels/sapt.ts';
 import type { StepExtras } from '../../engine/session.ts';
 import { makeBatch } from '../../data/encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
-  bankStateFile, checkOptions, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
+  bankStateFile, checkOptions, choiceOption, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
 import type { MethodState } from './state.ts';
@@ -33,7 +34,7 @@ export class SaptMethod extends BlockBankMethod {
   /** Per finished task, its mean attention over the blocks that existed then. */
   readonly references: Float32Array[] = [];
 
-  constructor(private readonly bottleneck: number, private readonly klRatio: number, private readonly armRows: number,
+  constructor(private readonly bottleneck: number, private readonly pool: RouterPool, private readonly klRatio: number, private readonly armRows: number,
     private readonly referenceSamples: number, memoryFraction: number, memoryMin: number, private readonly routerLr: number | null = null) {
     super('sapt');
     this.memory = new ReplayMemory(memoryFraction, memoryMin);
@@ -45,7 +46,7 @@ export class SaptMethod extends BlockBankMethod {
   }
 
   protected override spec(ctx: MethodContext, blocks: number): BankSpec {
-    return loraSpec(ctx, blocks, { router: { bottleneck: this.bottleneck } });
+    return loraSpec(ctx, blocks, { router: { bottleneck: this.bottleneck, pool: this.pool } });
   }
 
   protected trainMix(): undefined {
@@ -126,10 +127,11 @@ export class SaptMethod extends BlockBankMethod {
 }
 
 export function createSapt(opts: MethodOptions): ContinualMethod {
-  checkOptions(opts, ['bottleneck', 'klRatio', 'armRows', 'referenceSamples', 'routerLr', ...MEMORY_OPTIONS], 'sapt');
+  checkOptions(opts, ['bottleneck', 'pool', 'klRatio', 'armRows', 'referenceSamples', 'routerLr', ...MEMORY_OPTIONS], 'sapt');
   const mem = memoryOptions(opts, 'sapt');
   return new SaptMethod(
     numberOption(opts, 'bottleneck', 100, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),
+    choiceOption(opts, 'pool', ROUTER_POOLS, 'mean', 'sapt'),
     numberOption(opts, 'klRatio', 1, (v) => v >= 0, 'non-negative', 'sapt'),
     numberOption(opts, 'armRows', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0: half the batch)', 'sapt'),
     numberOption(opts, 'referenceSamples', 64, (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 'sapt'),

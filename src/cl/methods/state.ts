@@ -32,8 +32,10 @@ export function hasBank(state: MethodState, name: string): boolean {
 
 /** Creates a bank with the saved layout and uploads the saved tensors into it. */
 export async function loadBank(ctx: MethodContext, state: MethodState, name: string): Promise<Bank> {
-  const spec = (state.json.banks as Record<string, BankSpec> | undefined)?.[name];
-  if (!spec) throw new Error(`the saved method state has no bank "${name}"`);
+  const saved = (state.json.banks as Record<string, BankSpec> | undefined)?.[name];
+  if (!saved) throw new Error(`the saved method state has no bank "${name}"`);
+  // States saved before the router's pooling was an option used max pooling.
+  const spec = saved.router && !saved.router.pool ? { ...saved, router: { ...saved.router, pool: 'max' as const } } : saved;
   const bank = await ctx.createBank(spec);
   const prefix = `${name}${SEP}`;
   const tensors = new Map<string, HostTensor>();

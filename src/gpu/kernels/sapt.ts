@@ -1,4 +1,4 @@
-// Records SAPT's attentive-selection dispatches (shaders/sapt.wgsl): masked max pooling, SiLU + LayerNorm, and the row softmax with the ARM KL term.
+// Records SAPT's attentive-selection dispatches (shaders/sapt.wgsl): masked max or mean pooling, SiLU + LayerNorm, and the row softmax with the ARM KL term.
 import source from '../../../shaders/sapt.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
@@ -23,12 +23,19 @@ function params(gpu: Gpu, label: string, v: { rows: number; cols: number; seq?: 
 
 const unusedKl = new WeakMap<Gpu, GPUBuffer>();
 
-/** out[b, c] = max over t < seq with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example has no masked position. mask is u32. */
-export function recordMaskedMaxPool(gpu: Gpu, plan: Plan, s: { batch: number; seq: number; cols: number },
-  io: { x: Bindable; mask: Bindable; out: Bindable }, label = 'masked_max_pool'): void {
+/** How SAPT's query pools the prompt's token embeddings over the sequence. */
+export const ROUTER_POOLS = ['max', 'mean'] as const;
+export type RouterPool = (typeof ROUTER_POOLS)[number];
+
+/**
+ * out[b, c] = max (or mean) over t < seq with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example
+ * has no masked position. mask is u32.
+ */
+export function recordMaskedPool(gpu: Gpu, plan: Plan, kind: RouterPool, s: { batch: number; seq: number; cols: number },
+  io: { x: Bindable; mask: Bindable; out: Bindable }, label = `masked_${kind}_pool`): void {
   const p = params(gpu, label, { rows: s.batch, cols: s.cols, seq: s.seq });
   record(gpu, plan, {
-    shader, entry: 'masked_max_pool', label,
+    shader, entry: kind === 'max' ? 'masked_max_pool' : 'masked_mean_pool', label,
     bindings: { 0: p, 1: io.x, 2: io.mask, 3: io.out },
     workgroups: grid(Math.ceil((s.batch * s.cols) / WG)),
   });

@@ -1,8 +1,9 @@
 // One selected method run (e.g. "sapt" or "sapt-2"): its result name, and its options behind an expander with reset-to-default.
 import { useId, useState } from 'react';
 import type { MethodRef } from '../../cl/experiment.ts';
-import { methodOptionSpecs, type MethodOptionSpec } from './method-options.ts';
+import { isChoiceSpec, methodOptionSpecs, type NumberSpec } from './method-options.ts';
 import { changedOptionCount } from './method-picks.ts';
+import { ChoiceField } from './ChoiceField.tsx';
 import { NumberField } from './NumberField.tsx';
 import './run-setup.css';
 
@@ -18,14 +19,14 @@ export interface MethodEntryProps {
   /** Whether this entry can be removed on its own (when its method has others). */
   removable: boolean;
   disabled: boolean;
-  onOption(key: string, value: number | undefined): void;
+  onOption(key: string, value: number | string | undefined): void;
   onResetAll(): void;
   onRename(name: string): void;
   onRemove(): void;
 }
 
-/** What an option's input shows: its set value, or its default when unset. */
-function shownValue(entry: MethodRef, spec: MethodOptionSpec): number | null {
+/** What a numeric option's input shows: its set value, or its default when unset. */
+function shownValue(entry: MethodRef, spec: NumberSpec): number | null {
   const v = entry.options[spec.key];
   return typeof v === 'number' ? v : spec.default;
 }
@@ -79,20 +80,35 @@ export function MethodEntry(props: MethodEntryProps) {
           </div>
           {specs.length > 0 ? (
             <div className="run-setup-options">
-              {specs.map((spec) => (
-                <NumberField
-                  key={spec.key}
-                  spec={spec}
-                  value={shownValue(entry, spec)}
-                  testId={`method-option-${entry.name}-${spec.key}`}
-                  problem={problems.get(`${prefix}.${spec.key}`) ?? null}
-                  disabled={disabled}
-                  showHelp
-                  showKey
-                  onChange={(v) => props.onOption(spec.key, v === null ? (spec.default === null ? undefined : Number.NaN) : v)}
-                  onReset={() => props.onOption(spec.key, undefined)}
-                />
-              ))}
+              {specs.map((spec) =>
+                isChoiceSpec(spec) ? (
+                  <ChoiceField
+                    key={spec.key}
+                    spec={spec}
+                    value={typeof entry.options[spec.key] === 'string' ? (entry.options[spec.key] as string) : spec.default}
+                    testId={`method-option-${entry.name}-${spec.key}`}
+                    problem={problems.get(`${prefix}.${spec.key}`) ?? null}
+                    disabled={disabled}
+                    showHelp
+                    showKey
+                    onChange={(v) => props.onOption(spec.key, v === spec.default ? undefined : v)}
+                    onReset={() => props.onOption(spec.key, undefined)}
+                  />
+                ) : (
+                  <NumberField
+                    key={spec.key}
+                    spec={spec}
+                    value={shownValue(entry, spec)}
+                    testId={`method-option-${entry.name}-${spec.key}`}
+                    problem={problems.get(`${prefix}.${spec.key}`) ?? null}
+                    disabled={disabled}
+                    showHelp
+                    showKey
+                    onChange={(v) => props.onOption(spec.key, v === null ? (spec.default === null ? undefined : Number.NaN) : v)}
+                    onReset={() => props.onOption(spec.key, undefined)}
+                  />
+                ),
+              )}
             </div>
           ) : (
             <p className="muted run-setup-none">This method has no options of its own; the shared settings below apply.</p>

@@ -22,8 +22,23 @@ export interface NumberSpec {
   emptyMeans?: string;
 }
 
+/** One option picked from a fixed list of strings (a select). */
+export interface ChoiceSpec {
+  kind: 'choice';
+  key: string;
+  label: string;
+  default: string;
+  choices: readonly { value: string; label: string }[];
+  help: string;
+}
+
 /** A method's option as the panel shows it. */
-export type MethodOptionSpec = NumberSpec;
+export type MethodOptionSpec = NumberSpec | ChoiceSpec;
+
+/** Whether an option is picked from a list rather than typed as a number. */
+export function isChoiceSpec(spec: MethodOptionSpec): spec is ChoiceSpec {
+  return 'kind' in spec && spec.kind === 'choice';
+}
 
 /** The stored-samples options shared by replay, both ConPET variants and SAPT; `use` says what the samples are for. */
 function memorySpecs(use: string): MethodOptionSpec[] {
@@ -84,6 +99,11 @@ export const METHOD_OPTIONS: Readonly<Record<string, readonly MethodOptionSpec[]
     {
       key: 'bottleneck', label: 'Projector bottleneck', default: 100, min: 1, step: 1, integer: true,
       help: 'Width of the shared query projector (hidden size → bottleneck → hidden size) that turns a prompt into the query matched against each task’s key.',
+    },
+    {
+      kind: 'choice', key: 'pool', label: 'Prompt pooling', default: 'mean',
+      choices: [{ value: 'mean', label: 'mean' }, { value: 'max', label: 'max (the paper’s)' }],
+      help: 'How the prompt’s token embeddings are pooled into the projector’s input: the paper max-pools, which on small models needs many more steps before the router tells tasks apart (docs/EXPERIMENTS.md). Mean pooling separated the real tasks within 30 steps.',
     },
     {
       key: 'klRatio', label: 'ARM KL ratio', default: 1, min: 0, step: 0.1,

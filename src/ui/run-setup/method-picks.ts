@@ -41,7 +41,7 @@ function editEntry(methods: readonly MethodRef[], index: number, edit: (m: Metho
 }
 
 /** A copy with one option of the entry at `index` set, or removed (back to its default) when `value` is undefined. */
-export function setOption(methods: readonly MethodRef[], index: number, key: string, value: number | undefined): MethodRef[] {
+export function setOption(methods: readonly MethodRef[], index: number, key: string, value: number | string | undefined): MethodRef[] {
   return editEntry(methods, index, (m) => {
     const options = { ...m.options };
     if (value === undefined) delete options[key];
