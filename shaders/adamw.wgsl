@@ -16,8 +16,12 @@
 //
 // Entry points: grad_sumsq (bindings 0,3,6,8), grad_clip (bindings 1,6,7),
 // adamw_update (bindings 0,1,2,3,4,5,7,8).
+// The two norm reductions sum with row_sum from the reduction snippet the host prepends: subgroup
+// operations where the device has them (row_reduce_subgroup.wgsl), a shared-memory tree otherwise
+// (row_reduce_tree.wgsl).
 
-override WG: u32 = 256u; // the update's pipeline keeps 256 (the host sizes its grid with it); the reductions take rowReductionWidth
+override RED_WG: u32 = 256u; // the reductions' width: the host passes rowReductionWidth
+const UPDATE_WG = 256u;       // the update's width: the host sizes its grid with it
 const PARTIALS = 256u;
 
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
@@ -32,33 +36,19 @@ struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(7) var<storage, read_write> clip: array<f32>;
 @group(0) @binding(8) var<storage, read> mask: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn grad_sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var i = wid.x * WG + lid; i < p.n; i += PARTIALS * WG) { let g = select(0.0, grads[i], mask[i] != 0.0); s = fma(g, g, s); }
-  s = reduce_sum(lid, s);
+  for (var i = wid.x * RED_WG + lid; i < p.n; i += PARTIALS * RED_WG) { let g = select(0.0, grads[i], mask[i] != 0.0); s = fma(g, g, s); }
+  s = row_sum(lid, s, 0u);
   if (lid == 0u) { partials[wid.x] = s; }
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn grad_clip(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var i = lid; i < PARTIALS; i += WG) { s += partials[i]; }
-  s = reduce_sum(lid, s);
+  for (var i = lid; i < PARTIALS; i += RED_WG) { s += partials[i]; }
+  s = row_sum(lid, s, 0u);
   if (lid == 0u) {
     let norm = sqrt(s);
     var scale = 1.0;
@@ -68,9 +58,9 @@ fn grad_clip(@builtin(local_invocation_index) lid: u32) {
   }
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(UPDATE_WG)
 fn adamw_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = gid.x + gid.y * nwg.x * UPDATE_WG;
   if (i >= p.n || mask[i] == 0.0) { return; }
   let scale = mask[i];
   let g = grads[i] * clip[1];

@@ -9,8 +9,13 @@
 // is over counted tokens, as PyTorch's cross_entropy(ignore_index=-100) computes it.
 //
 // Entry points: cross_entropy (bindings 0,1,2,3,4), loss_mean (bindings 0,1,4,5).
+// One RED_WG-wide workgroup per row (the host picks the width). The row max and sum (row_max,
+// row_sum) come from the reduction snippet the host prepends: subgroup operations where the device
+// has them (row_reduce_subgroup.wgsl), a shared-memory tree otherwise (row_reduce_tree.wgsl).
+// The invocation that owns the target's column reads logits_n[t_n] and writes loss_n, so no other
+// invocation's gradient store can overwrite the logit first and no barrier is needed for it.
 
-override WG: u32 = 256u;
+override RED_WG: u32 = 256u;
 
 override WRITE_GRAD: bool = true;
 
@@ -23,23 +28,7 @@ struct Params { rows: u32, vocab: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
-fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] += red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn cross_entropy(@builtin(workgroup_id) wid: vec3u,
                  @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
@@ -48,20 +37,20 @@ fn cross_entropy(@builtin(workgroup_id) wid: vec3u,
   let base = row * p.vocab;
   let t = targets[row];
   var m = -3.4e38;
-  for (var c = lid; c < p.vocab; c += WG) { m = max(m, logits[base + c]); }
-  m = reduce(lid, m, true);
+  for (var c = lid; c < p.vocab; c += RED_WG) { m = max(m, logits[base + c]); }
+  m = row_max(lid, m, 0u);
   var s = 0.0;
-  for (var c = lid; c < p.vocab; c += WG) { s += exp(logits[base + c] - m); }
-  s = reduce(lid, s, false);
-  if (lid == 0u) {
-    if (t >= 0) { row_loss[row] = log(s) + m - logits[base + u32(t)]; } else { row_loss[row] = 0.0; }
+  for (var c = lid; c < p.vocab; c += RED_WG) { s += exp(logits[base + c] - m); }
+  s = row_sum(lid, s, 1u);
+  if (t < 0) {
+    if (lid == 0u) { row_loss[row] = 0.0; }
+  } else if (lid == u32(t) % RED_WG) {
+    row_loss[row] = log(s) + m - logits[base + u32(t)];
   }
-  // Every invocation must read logits[target] above before any overwrites it below.
-  workgroupBarrier();
   if (WRITE_GRAD) {
     let scale = step.inv_count;
     let inv_s = 1.0 / s;
-    for (var c = lid; c < p.vocab; c += WG) {
+    for (var c = lid; c < p.vocab; c += RED_WG) {
       var g = 0.0;
       if (t >= 0) {
         g = exp(logits[base + c] - m) * inv_s;
@@ -73,10 +62,10 @@ fn cross_entropy(@builtin(workgroup_id) wid: vec3u,
   }
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn loss_mean(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var r = lid; r < p.rows; r += WG) { s += row_loss[r]; }
-  s = reduce(lid, s, false);
+  for (var r = lid; r < p.rows; r += RED_WG) { s += row_loss[r]; }
+  s = row_sum(lid, s, 0u);
   if (lid == 0u) { loss[0] = s * step.inv_count; }
 }

@@ -4,9 +4,11 @@
 //   backward: dx (+)= r * (g - x * r^2 * mean(g * x)),  g = dy * w   (w is frozen: no dw)
 //
 // Entry points: rmsnorm_forward (bindings 0..4), rmsnorm_backward (bindings 0,1,2,4,5,6).
-// One 64-wide workgroup per row; rows beyond 65535 spill into the y dimension of the grid.
+// One 64-wide workgroup per row; rows beyond 65535 spill into the y dimension of the grid. The row
+// sum (row_sum) comes from the reduction snippet the host prepends: subgroup operations where the
+// device has them (row_reduce_subgroup.wgsl), a shared-memory tree otherwise (row_reduce_tree.wgsl).
 
-const WG = 64u;
+const RED_WG = 64u;
 
 struct Params {
   rows: u32,
@@ -23,21 +25,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
-
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u,
                    @builtin(num_workgroups) nwg: vec3u,
                    @builtin(local_invocation_index) lid: u32) {
@@ -45,13 +33,13 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u,
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var ss = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { let v = x[base + c]; ss = fma(v, v, ss); }
-  let r = inverseSqrt(reduce_sum(lid, ss) / f32(p.cols) + p.eps);
-  for (var c = lid; c < p.cols; c += WG) { y[base + c] = x[base + c] * r * w[c]; }
+  for (var c = lid; c < p.cols; c += RED_WG) { let v = x[base + c]; ss = fma(v, v, ss); }
+  let r = inverseSqrt(row_sum(lid, ss, 0u) / f32(p.cols) + p.eps);
+  for (var c = lid; c < p.cols; c += RED_WG) { y[base + c] = x[base + c] * r * w[c]; }
   if (lid == 0u) { rstd[row] = r; }
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u,
                     @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) lid: u32) {
@@ -60,9 +48,9 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u,
   let base = row * p.cols;
   let r = rstd[row];
   var dot = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { dot = fma(dy[base + c] * w[c], x[base + c], dot); }
-  let k = reduce_sum(lid, dot) * r * r / f32(p.cols);
-  for (var c = lid; c < p.cols; c += WG) {
+  for (var c = lid; c < p.cols; c += RED_WG) { dot = fma(dy[base + c] * w[c], x[base + c], dot); }
+  let k = row_sum(lid, dot, 0u) * r * r / f32(p.cols);
+  for (var c = lid; c < p.cols; c += RED_WG) {
     let g = r * (dy[base + c] * w[c] - x[base + c] * k);
     if (p.accumulate != 0u) { dx[base + c] += g; } else { dx[base + c] = g; }
   }

@@ -23,9 +23,14 @@
 //   softmax_rows                    0,20,21         one workgroup per row
 //   softmax_rows_backward           0,22,23,24,25,26  one workgroup per row
 // Workgroup indices beyond 65535 spill into the y dimension of the grid.
+//
+// The per-element and per-column entry points are WG wide. The per-row ones are RED_WG wide (the host
+// passes 256 for the LayerNorm, 64 for the softmax) and take their row sums and maxima (row_sum,
+// row_max, row_sum2) from the reduction snippet the host prepends: subgroup operations where the
+// device has them (row_reduce_subgroup.wgsl), a shared-memory tree otherwise (row_reduce_tree.wgsl).
 
 const WG = 64u;
-const WG_ROW = 256u;
+override RED_WG: u32 = 64u;
 
 const HAS_DY = 1u;
 const HAS_TARGET = 2u;
@@ -69,39 +74,8 @@ struct Params {
 @group(0) @binding(25) var<storage, read_write> sm_dx: array<f32>;
 @group(0) @binding(26) var<storage, read_write> sm_kl: array<f32>;
 
-var<workgroup> red_row: array<vec2f, WG_ROW>;
-var<workgroup> red: array<vec2f, WG>;
-
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 fn silu(v: f32) -> f32 { return v * sigmoid(v); }
-
-// Sums a pair of values over a WG_ROW-wide workgroup.
-fn reduce_row(lid: u32, v: vec2f) -> vec2f {
-  red_row[lid] = v;
-  workgroupBarrier();
-  for (var s = WG_ROW / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red_row[lid] += red_row[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red_row[0];
-  workgroupBarrier();
-  return total;
-}
-
-// Sums (or, when is_max, maxes) a pair of values over a WG-wide workgroup.
-fn reduce_small(lid: u32, v: vec2f, is_max: bool) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] += red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Masked max and mean pooling over the sequence (forward only)
@@ -146,7 +120,7 @@ fn masked_mean_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 // ---------------------------------------------------------------------------------------------
 // LayerNorm(SiLU(h)) * gamma + beta
 
-@compute @workgroup_size(WG_ROW)
+@compute @workgroup_size(RED_WG)
 fn silu_layernorm_forward(@builtin(workgroup_id) wid: vec3u,
                           @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) lid: u32) {
@@ -155,12 +129,12 @@ fn silu_layernorm_forward(@builtin(workgroup_id) wid: vec3u,
   let base = row * p.cols;
   let inv_cols = 1.0 / f32(p.cols);
   var s = 0.0;
-  for (var c = lid; c < p.cols; c += WG_ROW) { s += silu(ln_h[base + c]); }
-  let mean = reduce_row(lid, vec2f(s, 0.0)).x * inv_cols;
+  for (var c = lid; c < p.cols; c += RED_WG) { s += silu(ln_h[base + c]); }
+  let mean = row_sum(lid, s, 0u) * inv_cols;
   var ss = 0.0;
-  for (var c = lid; c < p.cols; c += WG_ROW) { let d = silu(ln_h[base + c]) - mean; ss = fma(d, d, ss); }
-  let rstd = inverseSqrt(reduce_row(lid, vec2f(ss, 0.0)).x * inv_cols + p.eps);
-  for (var c = lid; c < p.cols; c += WG_ROW) {
+  for (var c = lid; c < p.cols; c += RED_WG) { let d = silu(ln_h[base + c]) - mean; ss = fma(d, d, ss); }
+  let rstd = inverseSqrt(row_sum(lid, ss, 1u) * inv_cols + p.eps);
+  for (var c = lid; c < p.cols; c += RED_WG) {
     ln_y[base + c] = (silu(ln_h[base + c]) - mean) * rstd * ln_gamma[c] + ln_beta[c];
   }
   if (lid == 0u) {
@@ -169,7 +143,7 @@ fn silu_layernorm_forward(@builtin(workgroup_id) wid: vec3u,
   }
 }
 
-@compute @workgroup_size(WG_ROW)
+@compute @workgroup_size(RED_WG)
 fn silu_layernorm_backward(@builtin(workgroup_id) wid: vec3u,
                            @builtin(num_workgroups) nwg: vec3u,
                            @builtin(local_invocation_index) lid: u32) {
@@ -179,13 +153,13 @@ fn silu_layernorm_backward(@builtin(workgroup_id) wid: vec3u,
   let mean = ln_mean[row];
   let rstd = ln_rstd[row];
   var acc = vec2f(0.0);  // (Σ g, Σ g * xhat)
-  for (var c = lid; c < p.cols; c += WG_ROW) {
+  for (var c = lid; c < p.cols; c += RED_WG) {
     let g = ln_dy[base + c] * ln_gamma[c];
     let xhat = (silu(ln_h[base + c]) - mean) * rstd;
     acc += vec2f(g, g * xhat);
   }
-  let sums = reduce_row(lid, acc) / f32(p.cols);
-  for (var c = lid; c < p.cols; c += WG_ROW) {
+  let sums = row_sum2(lid, acc, 0u) / f32(p.cols);
+  for (var c = lid; c < p.cols; c += RED_WG) {
     let h = ln_h[base + c];
     let sg = sigmoid(h);
     let xhat = (h * sg - mean) * rstd;
@@ -213,7 +187,7 @@ fn silu_layernorm_params_backward(@builtin(global_invocation_id) gid: vec3u, @bu
 // ---------------------------------------------------------------------------------------------
 // Row softmax and its backward with the KL(target || softmax) term
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn softmax_rows(@builtin(workgroup_id) wid: vec3u,
                 @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
@@ -221,15 +195,15 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3u,
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var m = -3.4e38;
-  for (var c = lid; c < p.cols; c += WG) { m = max(m, sm_x[base + c]); }
-  m = reduce_small(lid, vec2f(m, 0.0), true).x;
+  for (var c = lid; c < p.cols; c += RED_WG) { m = max(m, sm_x[base + c]); }
+  m = row_max(lid, m, 0u);
   var s = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { s += exp(sm_x[base + c] - m); }
-  let inv = 1.0 / reduce_small(lid, vec2f(s, 0.0), false).x;
-  for (var c = lid; c < p.cols; c += WG) { sm_y_out[base + c] = exp(sm_x[base + c] - m) * inv; }
+  for (var c = lid; c < p.cols; c += RED_WG) { s += exp(sm_x[base + c] - m); }
+  let inv = 1.0 / row_sum(lid, s, 1u);
+  for (var c = lid; c < p.cols; c += RED_WG) { sm_y_out[base + c] = exp(sm_x[base + c] - m) * inv; }
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(RED_WG)
 fn softmax_rows_backward(@builtin(workgroup_id) wid: vec3u,
                          @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) lid: u32) {
@@ -239,7 +213,7 @@ fn softmax_rows_backward(@builtin(workgroup_id) wid: vec3u,
   let has_dy = (p.flags & HAS_DY) != 0u;
   let has_target = (p.flags & HAS_TARGET) != 0u;
   var acc = vec2f(0.0);  // (Σ y * dy, Σ target * (log target - log y))
-  for (var c = lid; c < p.cols; c += WG) {
+  for (var c = lid; c < p.cols; c += RED_WG) {
     let yv = sm_y[base + c];
     if (has_dy) { acc.x = fma(yv, sm_dy[base + c], acc.x); }
     if (has_target) {
@@ -247,8 +221,8 @@ fn softmax_rows_backward(@builtin(workgroup_id) wid: vec3u,
       if (t > 0.0) { acc.y += t * (log(t) - log(yv)); }
     }
   }
-  let sums = reduce_small(lid, acc, false);
-  for (var c = lid; c < p.cols; c += WG) {
+  let sums = row_sum2(lid, acc, 0u);
+  for (var c = lid; c < p.cols; c += RED_WG) {
     let yv = sm_y[base + c];
     var g = 0.0;
     if (has_dy) { g = yv * (sm_dy[base + c] - sums.x); }

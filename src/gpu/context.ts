@@ -70,6 +70,8 @@ export async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
+  /** The device was created with the `subgroups` feature (requestDevice asks for it where the adapter has it). */
+  readonly hasSubgroups: boolean;
   /** A 16-byte buffer bound where a kernel's optional input is absent. */
   readonly dummy: GPUBuffer;
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -77,10 +79,13 @@ export class Gpu {
   private readonly errors: string[] = [];
   private allocated = 0;
   private lost: string | null = null;
+  private subgroupsOn: boolean;
 
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
+    this.hasSubgroups = device.features.has('subgroups');
+    this.subgroupsOn = this.hasSubgroups;
     device.addEventListener('uncapturederror', (ev) => {
       this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
     });
@@ -93,6 +98,20 @@ export class Gpu {
   /** Bytes of GPU buffers created through this context and not destroyed. */
   get bytesAllocated(): number {
     return this.allocated;
+  }
+
+  /**
+   * Whether kernels with a subgroup variant (the row reductions, src/gpu/kernels/row-reduce.ts) are built
+   * with it: on wherever the device has `subgroups`. Switching it off builds their fallback instead, so
+   * tests can run both paths on one device; pipelines recorded earlier keep the variant they were built with.
+   */
+  get useSubgroups(): boolean {
+    return this.subgroupsOn;
+  }
+
+  set useSubgroups(on: boolean) {
+    if (on && !this.hasSubgroups) throw new Error('useSubgroups: this device was created without the "subgroups" feature');
+    this.subgroupsOn = on;
   }
 
   get pipelineCount(): number {

@@ -16,7 +16,7 @@ import { recordAdamW } from '../../src/gpu/kernels/adamw.ts';
 import * as ref from '../../src/ref/ops.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { assertReductionPath, kernelHarness, REDUCTION_PATHS, releaseTestGpu, testGpu, withReductionPath } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -89,30 +89,34 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(out), expected, MM_TOL, 'offset views');
   });
 
-  // One reduction over cols values: rtol 1e-5.
-  it('rmsnorm forward and backward (accumulating and not)', async () => {
-    // 65541 rows exceed one grid dimension and exercise the flattened (x, y) workgroup grid.
-    for (const [rows, cols] of [[5, 37], [3, 130], [65541, 2]] as const) {
-      const x = randomArray(rows * cols, 6, 2);
-      const w = randomArray(cols, 7);
-      const dy = randomArray(rows * cols, 8);
-      const dx0 = randomArray(rows * cols, 9);
-      const bx = up(x), bw = up(w), bdy = up(dy), by = zeros(rows * cols), brstd = zeros(rows), bdx = up(dx0), bdx2 = zeros(rows * cols);
-      const s = { rows, cols, eps: 1e-5 };
-      await run((plan) => {
-        recordRmsNormForward(gpu, plan, s, { x: bx, w: bw, y: by, rstd: brstd });
-        recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx, accumulate: true });
-        recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx2, accumulate: false });
-      });
-      const r = ref.rmsnormForward(x, w, rows, cols, 1e-5);
-      const dx = ref.rmsnormBackward(x, w, r.rstd, dy, rows, cols);
-      const tol = { rtol: 1e-5, atol: 1e-5 };
-      assertClose(await gpu.readF32(by, rows * cols), r.y, tol, `y ${rows}x${cols}`);
-      assertClose(await gpu.readF32(brstd, rows), r.rstd, tol, `rstd ${rows}x${cols}`);
-      assertClose(await gpu.readF32(bdx2, rows * cols), dx, tol, `dx ${rows}x${cols}`);
-      assertClose(await gpu.readF32(bdx, rows * cols), dx.map((v, i) => v + dx0[i]), tol, `dx accumulate ${rows}x${cols}`);
-    }
-  });
+  // One reduction over cols values: rtol 1e-5. Both reduction paths (subgroups, tree) on columns that
+  // are not multiples of the 64-wide workgroup or of a subgroup size, fewer columns than invocations,
+  // and 65541 rows, which exceed one grid dimension and exercise the flattened (x, y) workgroup grid.
+  for (const path of REDUCTION_PATHS) {
+    it(`rmsnorm forward and backward (accumulating and not), ${path} reductions`, () => withReductionPath(gpu, path, async () => {
+      for (const [rows, cols] of [[5, 37], [3, 130], [7, 577], [65541, 2]] as const) {
+        const x = randomArray(rows * cols, 6, 2);
+        const w = randomArray(cols, 7);
+        const dy = randomArray(rows * cols, 8);
+        const dx0 = randomArray(rows * cols, 9);
+        const bx = up(x), bw = up(w), bdy = up(dy), by = zeros(rows * cols), brstd = zeros(rows), bdx = up(dx0), bdx2 = zeros(rows * cols);
+        const s = { rows, cols, eps: 1e-5 };
+        const plan = await run((plan) => {
+          recordRmsNormForward(gpu, plan, s, { x: bx, w: bw, y: by, rstd: brstd });
+          recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx, accumulate: true });
+          recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx2, accumulate: false });
+        });
+        assertReductionPath(plan, path);
+        const r = ref.rmsnormForward(x, w, rows, cols, 1e-5);
+        const dx = ref.rmsnormBackward(x, w, r.rstd, dy, rows, cols);
+        const tol = { rtol: 1e-5, atol: 1e-5 };
+        assertClose(await gpu.readF32(by, rows * cols), r.y, tol, `y ${rows}x${cols}`);
+        assertClose(await gpu.readF32(brstd, rows), r.rstd, tol, `rstd ${rows}x${cols}`);
+        assertClose(await gpu.readF32(bdx2, rows * cols), dx, tol, `dx ${rows}x${cols}`);
+        assertClose(await gpu.readF32(bdx, rows * cols), dx.map((v, i) => v + dx0[i]), tol, `dx accumulate ${rows}x${cols}`);
+      }
+    }));
+  }
 
   it('rope forward and backward (odd head count, positions from a buffer)', async () => {
     const [tokens, heads, D] = [7, 3, 10];
@@ -239,26 +243,33 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(dTable), ref.embeddingBackward(ids, dOut, vocab, cols), { rtol: 1e-6, atol: 1e-7 }, 'scatter-add');
   });
 
-  for (const width of [32, 256]) it(`cross-entropy loss, ignore index and in-place logit gradient (${width} invocations per row)`, async () => {
-    const [rows, vocab] = [9, 1003];
-    const logits = randomArray(rows * vocab, 23, 5);
-    const targets = Int32Array.from(randomInts(rows, vocab, 24));
-    targets[0] = -100;
-    targets[5] = -100;
-    const counted = targets.filter((t) => t >= 0).length;
-    const step = new StepParams(gpu);
-    step.write({ invCount: 1 / counted, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: 0 });
-    const bl = up(logits), bt = up(targets), rowLoss = zeros(rows), loss = zeros(1);
-    await run((plan) => recordCrossEntropy(gpu, plan, { rows, vocab, writeGrad: true, width }, { step: step.buffer, logits: bl, targets: bt, rowLoss, loss }));
-    const r = ref.crossEntropy(logits, targets, rows, vocab);
-    // log-sum-exp over 1003 terms in f32: rtol 1e-5.
-    assertClose(await gpu.readF32(loss, 1), [r.loss], { rtol: 1e-5, atol: 1e-6 }, 'loss');
-    assertClose(await gpu.readF32(rowLoss), r.rowLoss, { rtol: 1e-5, atol: 1e-6 }, 'row losses');
-    assertClose(await gpu.readF32(bl), r.dLogits, { rtol: 1e-5, atol: 1e-8 }, 'dLogits');
-  });
+  // 1003 logits per row: not a multiple of either width or of any subgroup size.
+  for (const path of REDUCTION_PATHS) {
+    for (const width of [32, 256]) {
+      it(`cross-entropy loss, ignore index and in-place logit gradient (${width} invocations per row, ${path} reductions)`, () => withReductionPath(gpu, path, async () => {
+        const [rows, vocab] = [9, 1003];
+        const logits = randomArray(rows * vocab, 23, 5);
+        const targets = Int32Array.from(randomInts(rows, vocab, 24));
+        targets[0] = -100;
+        targets[5] = -100;
+        targets[3] = vocab - 1; // the last column: owned by invocation (vocab - 1) % width
+        const counted = targets.filter((t) => t >= 0).length;
+        const step = new StepParams(gpu);
+        step.write({ invCount: 1 / counted, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: 0 });
+        const bl = up(logits), bt = up(targets), rowLoss = up(new Float32Array(rows).fill(7)), loss = zeros(1);
+        const plan = await run((plan) => recordCrossEntropy(gpu, plan, { rows, vocab, writeGrad: true, width }, { step: step.buffer, logits: bl, targets: bt, rowLoss, loss }));
+        assertReductionPath(plan, path);
+        const r = ref.crossEntropy(logits, targets, rows, vocab);
+        // log-sum-exp over 1003 terms in f32: rtol 1e-5.
+        assertClose(await gpu.readF32(loss, 1), [r.loss], { rtol: 1e-5, atol: 1e-6 }, 'loss');
+        assertClose(await gpu.readF32(rowLoss), r.rowLoss, { rtol: 1e-5, atol: 1e-6 }, 'row losses');
+        assertClose(await gpu.readF32(bl), r.dLogits, { rtol: 1e-5, atol: 1e-8 }, 'dLogits');
+      }));
+    }
+  }
 
-  for (const [maxGradNorm, width] of [[0, 32], [0.1, 256], [0.1, 32], [1e9, 256]]) {
-    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}, ${width}-wide norm reduction) over 3 steps, frozen elements masked, a group at 2.5× the rate`, async () => {
+  for (const path of REDUCTION_PATHS) for (const [maxGradNorm, width] of [[0, 32], [0.1, 256], [0.1, 32], [1e9, 256]]) {
+    it(`AdamW with global-norm clipping (max_grad_norm=${maxGradNorm}, ${width}-wide norm reduction, ${path} reductions) over 3 steps, frozen elements masked, a group at 2.5× the rate`, () => withReductionPath(gpu, path, async () => {
       const n = 70001;
       const hp = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm };
       const p0 = randomArray(n, 25);
@@ -269,6 +280,7 @@ describe('WGSL kernels vs CPU reference', () => {
       const params = up(p0), grads = zeros(n), m = zeros(n), v = zeros(n), partials = zeros(256), clip = zeros(2), mask = up(maskData);
       const plan = new Plan('adamw');
       recordAdamW(gpu, plan, n, { step: step.buffer, params, grads, m, v, partials, clip, mask }, 'adamw', width);
+      assertReductionPath(plan, path);
       const rp = Float64Array.from(p0), rm = new Float64Array(n), rv = new Float64Array(n);
       const trained = [...Array(n).keys()].filter((i) => maskData[i] !== 0);
       for (let t = 1; t <= 3; t++) {
@@ -286,6 +298,6 @@ describe('WGSL kernels vs CPU reference', () => {
       assertClose(await gpu.readF32(params, n), rp, { rtol: 1e-6, atol: 1e-6 }, 'params');
       assertClose(await gpu.readF32(m, n), rm, { rtol: 1e-5, atol: 1e-9 }, 'first moment');
       assertClose(await gpu.readF32(v, n), rv, { rtol: 1e-5, atol: 1e-12 }, 'second moment');
-    });
+    }));
   }
 });

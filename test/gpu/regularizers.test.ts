@@ -9,7 +9,7 @@ import { recordDistill } from '../../src/gpu/kernels/distill.ts';
 import * as reg from '../../src/ref/regularizers.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { assertReductionPath, kernelHarness, REDUCTION_PATHS, releaseTestGpu, testGpu, withReductionPath } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -107,11 +107,13 @@ describe('continual-learning kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(dA), reference.dAnew.map((v, i) => dA0[i] + lambda * v), tol, 'dAnew += lambda signᵀ Aold');
   });
 
+  // Both reduction paths (subgroups, tree); vocabularies narrower than a subgroup, and neither
+  // multiples of the workgroup width nor of a subgroup size.
   const rows = 7;
-  for (const vocab of [1, 33, 1000]) {
+  for (const path of REDUCTION_PATHS) for (const vocab of [1, 33, 1000]) {
     for (const temperature of [1, 2]) {
       for (const [weight, width] of [[1, 32], [0.5, 256]]) {
-        it(`distillation rows=${rows} vocab=${vocab} T=${temperature} weight=${weight}, two ignored rows, ${width} invocations per row`, async () => {
+        it(`distillation rows=${rows} vocab=${vocab} T=${temperature} weight=${weight}, two ignored rows, ${width} invocations per row, ${path} reductions`, () => withReductionPath(gpu, path, async () => {
           const seed = vocab * 10 + temperature * 3 + weight * 7;
           const student = randomArray(rows * vocab, seed, 4);
           const teacher = randomArray(rows * vocab, seed + 1, 4);
@@ -122,10 +124,11 @@ describe('continual-learning kernels vs CPU reference', () => {
           const step = stepWith(invCount);
           const bt = up(teacher), rowLoss = up(new Float32Array(rows).fill(7)), bt2 = up(teacher);
           const bs = up(student), btg = up(targets);
-          await run((plan) => {
+          const plan = await run((plan) => {
             recordDistill(gpu, plan, { rows, vocab, temperature, weight, width }, { step: step.buffer, student: bs, teacher: bt, targets: btg, rowLoss });
             recordDistill(gpu, plan, { rows, vocab, temperature, weight, width }, { step: step.buffer, student: bs, teacher: bt2, targets: btg }, 'distill.noloss');
           });
+          assertReductionPath(plan, path);
           const r = reg.distillLoss(student, teacher, targets, rows, vocab, { temperature, weight, invCount });
           // Softmaxes over <= 1000 f32 terms of magnitude <= 4/T: probabilities to rtol ~1e-6; the gradient
           // w T (p_s - p_t)/5 is checked to rtol 1e-5 with atol 1e-7 for differences that cancel.
@@ -136,12 +139,12 @@ describe('continual-learning kernels vs CPU reference', () => {
           const got = await gpu.readF32(rowLoss);
           assert.equal(got[2], 0);
           assert.equal(got[6], 0);
-        });
+        }));
       }
     }
   }
 
-  it('distillation over a 151936-token vocabulary (Qwen2.5 size)', async () => {
+  for (const path of REDUCTION_PATHS) it(`distillation over a 151936-token vocabulary (Qwen2.5 size), ${path} reductions`, () => withReductionPath(gpu, path, async () => {
     const [rows, vocab] = [3, 151936];
     const student = randomArray(rows * vocab, 40, 8), teacher = randomArray(rows * vocab, 41, 8);
     // A peaked teacher: one logit far above the rest must not overflow the softmax.
@@ -150,11 +153,12 @@ describe('continual-learning kernels vs CPU reference', () => {
     const targets = new Int32Array([1, 0, -100]);
     const step = stepWith(1 / 2);
     const bt = up(teacher), rowLoss = zeros(rows);
-    await run((plan) => recordDistill(gpu, plan, { rows, vocab, temperature: 2, weight: 1 },
+    const plan = await run((plan) => recordDistill(gpu, plan, { rows, vocab, temperature: 2, weight: 1 },
       { step: step.buffer, student: up(student), teacher: bt, targets: up(targets), rowLoss }));
+    assertReductionPath(plan, path);
     const r = reg.distillLoss(student, teacher, targets, rows, vocab, { temperature: 2, weight: 1, invCount: 1 / 2 });
     // Probabilities ~1/150k summed in f32 over 150k terms: rtol 1e-4 on the loss, atol 1e-9 on gradient entries of ~1e-5.
     assertClose(await gpu.readF32(rowLoss), r.rowLoss, { rtol: 1e-4, atol: 1e-6 }, 'rowLoss');
     assertClose(await gpu.readF32(bt), r.dStudent, { rtol: 1e-4, atol: 1e-9 }, 'dStudent');
-  });
+  }));
 });

@@ -8,7 +8,7 @@ import {
 import * as ref from '../../src/ref/sapt.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray, randomInts } from '../helpers/random.ts';
-import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { assertReductionPath, kernelHarness, REDUCTION_PATHS, releaseTestGpu, testGpu, withReductionPath } from '../helpers/gpu.ts';
 
 let gpu: Gpu;
 before(async () => {
@@ -43,8 +43,9 @@ describe('SAPT selection kernels vs CPU reference', () => {
     }
   }
 
-  for (const cols of [33, 577]) {
-    it(`silu-layernorm forward and backward rows=5 cols=${cols}`, async () => {
+  // Both reduction paths (subgroups, tree); columns neither multiples of the 256-wide workgroup nor of a subgroup size.
+  for (const path of REDUCTION_PATHS) for (const cols of [33, 577]) {
+    it(`silu-layernorm forward and backward rows=5 cols=${cols}, ${path} reductions`, () => withReductionPath(gpu, path, async () => {
       const s = { rows: 5, cols, eps: 1e-5 };
       const n = s.rows * cols;
       const h = randomArray(n, cols, 3), gamma = randomArray(cols, cols + 1), beta = randomArray(cols, cols + 2), dy = randomArray(n, cols + 3);
@@ -55,6 +56,7 @@ describe('SAPT selection kernels vs CPU reference', () => {
         recordSiluLayerNormBackward(gpu, plan, s, { h: bh, gamma: bg, mean, rstd, dy: bdy, dh, dgamma, dbeta });
       });
       assert.equal(plan.dispatchCount, 3, 'forward 1 + backward 2 dispatches');
+      assertReductionPath(plan, path);
       const f = ref.siluLayerNormForward(h, gamma, beta, s);
       const b = ref.siluLayerNormBackward(h, gamma, f.mean, f.rstd, dy, s);
       // Row reductions over up to 577 terms in f32, normalised values O(1): rtol 1e-5, atol 2e-5.
@@ -66,11 +68,13 @@ describe('SAPT selection kernels vs CPU reference', () => {
       assertClose(await gpu.readF32(dh), b.dh, tol, 'dh');
       assertClose(await gpu.readF32(dgamma), b.dgamma, tol, 'dgamma');
       assertClose(await gpu.readF32(dbeta), b.dbeta, tol, 'dbeta');
-    });
+    }));
   }
 
-  for (const cols of [1, 3, 17]) {
-    it(`softmax rows=5 cols=${cols}: forward, backward with and without dy, target and klLoss`, async () => {
+  // Both reduction paths; rows narrower than SwiftShader's 4-lane subgroups (1, 3), and 17 and 67
+  // columns against a 64-wide workgroup.
+  for (const path of REDUCTION_PATHS) for (const cols of [1, 3, 17, 67]) {
+    it(`softmax rows=5 cols=${cols}: forward, backward with and without dy, target and klLoss, ${path} reductions`, () => withReductionPath(gpu, path, async () => {
       const s = { rows: 5, cols, klScale: 0.5 };
       const n = s.rows * cols;
       const x = randomArray(n, 30 + cols, 4), dy = randomArray(n, 31 + cols);
@@ -88,15 +92,16 @@ describe('SAPT selection kernels vs CPU reference', () => {
       }
       const y = dirty(n, 8), bdy = up(dy), bt = up(target);
       const dxBoth = dirty(n, 9), dxKl = dirty(n, 10), dxDy = dirty(n, 11), dxNoKl = dirty(n, 12), kl = dirty(s.rows, 13), kl2 = dirty(s.rows, 14);
-      await run((plan) => {
+      const plan = await run((plan) => {
         recordSoftmaxRows(gpu, plan, s, { x: up(x), y });
         recordSoftmaxRowsBackward(gpu, plan, s, { y, dy: bdy, target: bt, dx: dxBoth, klLoss: kl });
         recordSoftmaxRowsBackward(gpu, plan, s, { y, target: bt, dx: dxKl, klLoss: kl2 });
         recordSoftmaxRowsBackward(gpu, plan, s, { y, dy: bdy, dx: dxDy });
         recordSoftmaxRowsBackward(gpu, plan, s, { y, dy: bdy, target: bt, dx: dxNoKl });
       });
+      assertReductionPath(plan, path);
       // The f32 y feeds the reference backward, so the backward comparison isolates the kernel;
-      // sums over at most 17 O(1) terms and one f32 log per term: rtol 1e-5, atol 1e-6.
+      // sums over at most 67 O(1) terms and one f32 log per term: rtol 1e-5, atol 1e-6.
       const tol = { rtol: 1e-5, atol: 1e-6 };
       const yRef = ref.softmaxRows(x, s);
       const yGpu = await gpu.readF32(y);
@@ -110,6 +115,6 @@ describe('SAPT selection kernels vs CPU reference', () => {
       assertClose(await gpu.readF32(kl2), klOnly.klLoss, tol, 'klLoss (dy omitted)');
       assertClose(await gpu.readF32(dxDy), dyOnly.dx, tol, 'dx (dy only)');
       assertClose(await gpu.readF32(dxNoKl), both.dx, tol, 'dx (target without klLoss)');
-    });
+    }));
   }
 });

@@ -1,4 +1,5 @@
 // The WebGPU device for GPU test suites. There is no skip: without an adapter the suite fails.
+import assert from 'node:assert/strict';
 import { createNodeGpu } from '../../src/gpu/node-device.ts';
 import type { BufferRef, Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
@@ -34,4 +35,34 @@ export function kernelHarness(device: () => Gpu) {
     return plan;
   };
   return { up, zeros, run };
+}
+
+/** The two builds of the row-reduction kernels (src/gpu/kernels/row-reduce.ts); suites test each kernel on both. */
+export const REDUCTION_PATHS = ['subgroups', 'tree'] as const;
+export type ReductionPath = (typeof REDUCTION_PATHS)[number];
+
+/**
+ * Runs `body` with the kernels it records built for `path` (through Gpu.useSubgroups), then restores the
+ * device's default. A device without the `subgroups` feature fails the test rather than skipping the
+ * subgroup path: SwiftShader, the suites' fallback adapter, has it.
+ */
+export async function withReductionPath<T>(gpu: Gpu, path: ReductionPath, body: () => Promise<T>): Promise<T> {
+  assert.ok(gpu.hasSubgroups,
+    `the test device (${gpu.adapter.vendor} ${gpu.adapter.description}) lacks the "subgroups" feature, so the subgroup path cannot be tested`);
+  const previous = gpu.useSubgroups;
+  gpu.useSubgroups = path === 'subgroups';
+  try {
+    return await body();
+  } finally {
+    gpu.useSubgroups = previous;
+  }
+}
+
+/** Asserts that every dispatch of `plan` runs a pipeline built for `path` (the subgroup variants' modules are named `<kernel>+subgroups`). */
+export function assertReductionPath(plan: Plan, path: ReductionPath): void {
+  const dispatches = plan.ops.filter((op) => op.kind === 'dispatch');
+  assert.ok(dispatches.length > 0, `plan ${plan.label} has no dispatch`);
+  for (const op of dispatches) {
+    assert.equal(op.pipeline.label.includes('+subgroups:'), path === 'subgroups', `dispatch ${op.label} runs pipeline ${op.pipeline.label}, expected the ${path} build`);
+  }
 }

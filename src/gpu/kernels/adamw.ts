@@ -1,12 +1,16 @@
-// Records global-norm clipping and the AdamW update over one flat parameter buffer (shaders/adamw.wgsl).
+// Records global-norm clipping and the AdamW update over one flat parameter buffer (shaders/adamw.wgsl,
+// the norm's reductions from row-reduce.ts).
 import source from '../../../shaders/adamw.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
-import { record, rowReductionWidth } from './record.ts';
+import { record } from './record.ts';
+import { rowReduceShader, rowReduceShaders, rowReductionWidth } from './row-reduce.ts';
 import stepSource from '../../../shaders/step.wgsl';
 
-const shader = { name: 'adamw', code: `${stepSource}\n${source}` };
+const shaders = rowReduceShaders('adamw', stepSource, source);
 const PARTIALS = 256;
+/** UPDATE_WG in the shader. */
+const UPDATE_WG = 256;
 
 export interface AdamWBuffers {
   step: GPUBuffer;
@@ -25,11 +29,12 @@ export interface AdamWBuffers {
 /** `width`: invocations per workgroup of the norm's reductions (a power of two; default rowReductionWidth). */
 export function recordAdamW(gpu: Gpu, plan: Plan, n: number, b: AdamWBuffers, label = 'adamw', width = rowReductionWidth(gpu)): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
-  const constants = { WG: width };
+  const constants = { RED_WG: width };
+  const shader = rowReduceShader(gpu, shaders);
   record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, constants, bindings: { 0: p, 3: b.grads, 6: b.partials, 8: b.mask }, workgroups: [PARTIALS] });
   record(gpu, plan, { shader, entry: 'grad_clip', label: `${label}.clip`, constants, bindings: { 1: b.step, 6: b.partials, 7: b.clip }, workgroups: [1] });
   record(gpu, plan, {
     shader, entry: 'adamw_update', label: `${label}.update`,
-    bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip, 8: b.mask }, workgroups: grid(Math.ceil(n / 256)),
+    bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip, 8: b.mask }, workgroups: grid(Math.ceil(n / UPDATE_WG)),
   });
 }

@@ -1,11 +1,13 @@
-// Records the LwF distillation loss on the logits with its in-place student-logit gradient (shaders/distill.wgsl).
+// Records the LwF distillation loss on the logits with its in-place student-logit gradient
+// (shaders/distill.wgsl, its reductions from row-reduce.ts).
 import source from '../../../shaders/distill.wgsl';
 import stepSource from '../../../shaders/step.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
-import { record, rowReductionWidth } from './record.ts';
+import { record } from './record.ts';
+import { rowReduceShader, rowReduceShaders, rowReductionWidth } from './row-reduce.ts';
 
-const shader = { name: 'distill', code: `${stepSource}\n${source}` };
+const shaders = rowReduceShaders('distill', stepSource, source);
 
 /**
  * LwF distillation on the logits, for rows n < rows whose target (i32) is >= 0:
@@ -21,7 +23,8 @@ export function recordDistill(gpu: Gpu, plan: Plan, s: { rows: number; vocab: nu
   const p = gpu.uniform(`${label}.params`, [s.rows, s.vocab, 1 / s.temperature, s.temperature, s.weight, 0, 0, 0],
     ['u32', 'u32', 'f32', 'f32', 'f32', 'u32', 'u32', 'u32']);
   record(gpu, plan, {
-    shader, entry: 'distill', label, constants: { WRITE_LOSS: !!io.rowLoss, WG: s.width ?? rowReductionWidth(gpu) },
+    shader: rowReduceShader(gpu, shaders), entry: 'distill', label,
+    constants: { WRITE_LOSS: !!io.rowLoss, RED_WG: s.width ?? rowReductionWidth(gpu) },
     bindings: { 0: p, 1: io.step, 2: io.student, 3: io.teacher, 4: io.targets, 5: io.rowLoss ?? gpu.dummy },
     workgroups: grid(s.rows),
   });

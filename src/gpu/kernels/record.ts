@@ -23,12 +23,3 @@ export function record(gpu: Gpu, plan: Plan, spec: DispatchSpec): void {
   const [x, y = 1, z = 1] = spec.workgroups;
   plan.push({ kind: 'dispatch', label: spec.label, pipeline, bindGroup, x, y, z });
 }
-
-/**
- * Invocations per workgroup of the kernels that reduce one row per workgroup (cross-entropy, distillation):
- * 256 on GPUs; 32 on software adapters, where every invocation of a workgroup is a coroutine switched at
- * each barrier (cross-entropy over 4096 logits runs 6x faster there with 32). Must be a power of two.
- */
-export function rowReductionWidth(gpu: Gpu): number {
-  return gpu.adapter.isSoftware ? 32 : 256;
-}

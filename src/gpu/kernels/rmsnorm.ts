@@ -1,10 +1,11 @@
-// Records RMSNorm forward and backward dispatches (shaders/rmsnorm.wgsl).
+// Records RMSNorm forward and backward dispatches (shaders/rmsnorm.wgsl, its row sum from row-reduce.ts).
 import source from '../../../shaders/rmsnorm.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
-const shader = { name: 'rmsnorm', code: source };
+const shaders = rowReduceShaders('rmsnorm', source);
 
 export interface RmsNormShape {
   rows: number;
@@ -17,7 +18,7 @@ export function recordRmsNormForward(gpu: Gpu, plan: Plan, s: RmsNormShape,
   io: { x: Bindable; w: Bindable; y: Bindable; rstd: Bindable }, label = 'rmsnorm'): void {
   const params = gpu.uniform(`${label}.params`, [s.rows, s.cols, s.eps, 0], ['u32', 'u32', 'f32', 'u32']);
   record(gpu, plan, {
-    shader, entry: 'rmsnorm_forward', label,
+    shader: rowReduceShader(gpu, shaders), entry: 'rmsnorm_forward', label,
     bindings: { 0: params, 1: io.x, 2: io.w, 3: io.y, 4: io.rstd },
     workgroups: grid(s.rows),
   });
@@ -28,7 +29,7 @@ export function recordRmsNormBackward(gpu: Gpu, plan: Plan, s: RmsNormShape,
   io: { x: Bindable; w: Bindable; rstd: Bindable; dy: Bindable; dx: Bindable; accumulate: boolean }, label = 'rmsnorm.bwd'): void {
   const params = gpu.uniform(`${label}.params`, [s.rows, s.cols, s.eps, io.accumulate ? 1 : 0], ['u32', 'u32', 'f32', 'u32']);
   record(gpu, plan, {
-    shader, entry: 'rmsnorm_backward', label,
+    shader: rowReduceShader(gpu, shaders), entry: 'rmsnorm_backward', label,
     bindings: { 0: params, 1: io.x, 2: io.w, 4: io.rstd, 5: io.dy, 6: io.dx },
     workgroups: grid(s.rows),
   });

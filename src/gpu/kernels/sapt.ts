@@ -1,12 +1,17 @@
-// Records SAPT's attentive-selection dispatches (shaders/sapt.wgsl): masked max or mean pooling, SiLU + LayerNorm, and the row softmax with the ARM KL term.
+// Records SAPT's attentive-selection dispatches (shaders/sapt.wgsl, the row reductions from row-reduce.ts):
+// masked max or mean pooling, SiLU + LayerNorm, and the row softmax with the ARM KL term.
 import source from '../../../shaders/sapt.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
-const shader = { name: 'sapt', code: source };
+const shaders = rowReduceShaders('sapt', source);
 /** Width of the per-element and per-column entry points (WG in the shader). */
 const WG = 64;
+/** Widths of the per-row entry points (RED_WG in the shader): the LayerNorm's rows are the model's width, the softmax's a handful of blocks. */
+const LAYERNORM_WG = 256;
+const SOFTMAX_WG = 64;
 
 const HAS_DY = 1;
 const HAS_TARGET = 2;
@@ -35,7 +40,7 @@ export function recordMaskedPool(gpu: Gpu, plan: Plan, kind: RouterPool, s: { ba
   io: { x: Bindable; mask: Bindable; out: Bindable }, label = `masked_${kind}_pool`): void {
   const p = params(gpu, label, { rows: s.batch, cols: s.cols, seq: s.seq });
   record(gpu, plan, {
-    shader, entry: kind === 'max' ? 'masked_max_pool' : 'masked_mean_pool', label,
+    shader: rowReduceShader(gpu, shaders), entry: kind === 'max' ? 'masked_max_pool' : 'masked_mean_pool', label,
     bindings: { 0: p, 1: io.x, 2: io.mask, 3: io.out },
     workgroups: grid(Math.ceil((s.batch * s.cols) / WG)),
   });
@@ -49,7 +54,7 @@ export function recordSiluLayerNormForward(gpu: Gpu, plan: Plan, s: { rows: numb
   io: { h: Bindable; gamma: Bindable; beta: Bindable; y: Bindable; mean: Bindable; rstd: Bindable }, label = 'silu_layernorm'): void {
   const p = params(gpu, label, { rows: s.rows, cols: s.cols, eps: s.eps });
   record(gpu, plan, {
-    shader, entry: 'silu_layernorm_forward', label,
+    shader: rowReduceShader(gpu, shaders), entry: 'silu_layernorm_forward', label, constants: { RED_WG: LAYERNORM_WG },
     bindings: { 0: p, 4: io.h, 5: io.gamma, 6: io.beta, 7: io.y, 8: io.mean, 9: io.rstd },
     workgroups: grid(s.rows),
   });
@@ -60,8 +65,9 @@ export function recordSiluLayerNormBackward(gpu: Gpu, plan: Plan, s: { rows: num
   io: { h: Bindable; gamma: Bindable; mean: Bindable; rstd: Bindable; dy: Bindable; dh: Bindable; dgamma: Bindable; dbeta: Bindable },
   label = 'silu_layernorm.bwd'): void {
   const p = params(gpu, label, { rows: s.rows, cols: s.cols, eps: s.eps });
+  const shader = rowReduceShader(gpu, shaders);
   record(gpu, plan, {
-    shader, entry: 'silu_layernorm_backward', label,
+    shader, entry: 'silu_layernorm_backward', label, constants: { RED_WG: LAYERNORM_WG },
     bindings: { 0: p, 4: io.h, 5: io.gamma, 10: io.mean, 11: io.rstd, 12: io.dy, 13: io.dh },
     workgroups: grid(s.rows),
   });
@@ -80,7 +86,7 @@ export function recordSoftmaxRows(gpu: Gpu, plan: Plan, s: { rows: number; cols:
   io: { x: Bindable; y: Bindable }, label = 'softmax_rows'): void {
   const p = params(gpu, label, { rows: s.rows, cols: s.cols });
   record(gpu, plan, {
-    shader, entry: 'softmax_rows', label,
+    shader: rowReduceShader(gpu, shaders), entry: 'softmax_rows', label, constants: { RED_WG: SOFTMAX_WG },
     bindings: { 0: p, 20: io.x, 21: io.y },
     workgroups: grid(s.rows),
   });
@@ -103,7 +109,7 @@ export function recordSoftmaxRowsBackward(gpu: Gpu, plan: Plan, s: { rows: numbe
     if (!kl) unusedKl.set(gpu, (kl = gpu.createBuffer('softmax_rows.unused', 16)));
   }
   record(gpu, plan, {
-    shader, entry: 'softmax_rows_backward', label,
+    shader: rowReduceShader(gpu, shaders), entry: 'softmax_rows_backward', label, constants: { RED_WG: SOFTMAX_WG },
     bindings: { 0: p, 22: io.y, 23: io.dy ?? gpu.dummy, 24: io.target ?? gpu.dummy, 25: io.dx, 26: kl },
     workgroups: grid(s.rows),
   });
