@@ -1,5 +1,7 @@
-// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), and forward and LoRA training-step
-// tokens/s for the bundled models and for a random model with SmolLM2-135M's shapes, on the adapter found.
+// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), forward and LoRA training-step tokens/s for
+// the bundled models and for a random model with SmolLM2-135M's shapes, and the engine's forward against
+// onnxruntime-web's on the same models (WebGPU on the same device when it can run, else its wasm backend), on the
+// adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -8,27 +10,40 @@ import type { Gpu } from '../src/gpu/context.ts';
 import { Plan } from '../src/gpu/plan.ts';
 import { recordMatmul } from '../src/gpu/kernels/matmul.ts';
 import { dirSource } from '../src/io/node-files.ts';
-import { memorySource, type FileSource } from '../src/io/files.ts';
+import type { FileSource } from '../src/io/files.ts';
 import { Session } from '../src/engine/session.ts';
-import { expectedWeightShapes } from '../src/model/weights.ts';
-import { parseModelConfig } from '../src/model/config.ts';
-import { writeSafetensors } from '../src/model/safetensors.ts';
+import { exportOnnx } from '../src/export/export-model.ts';
 import { createRng } from '../src/model/rng.ts';
+import { wasmDecoderFactory } from '../src/ort/ort-decoder.ts';
+import { nodeWasmOrt, nodeWebGpuDecoders } from '../src/ort/node-ort.ts';
+import { runBrowserComparison } from './browser/run.ts';
+import { comparisonHeader, compareForward, formatComparisonRow, pickOrtBackend } from './forward-comparison.ts';
+import { BENCH_LORA, benchModels, benchModelSource, type BenchModel } from './models.ts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean' },
     full: { type: 'boolean' },
+    browser: { type: 'boolean' },
     'smol-batch': { type: 'string' },
     'smol-seq': { type: 'string' },
   },
 });
+const smolBatch = values['smol-batch'] === undefined ? undefined : Number(values['smol-batch']);
+const smolSeq = values['smol-seq'] === undefined ? undefined : Number(values['smol-seq']);
+
+if (values.browser) {
+  await runBrowserComparison({ quick: !!values.quick, full: !!values.full, smolBatch, smolSeq });
+  process.exit(0);
+}
 
 const gpu = await createNodeGpu();
 const software = gpu.adapter.isSoftware;
 // SwiftShader runs at about 1 GFLOP/s: keep sizes small there unless --full is given.
 const big = values.full || !software;
 const results: Record<string, unknown> = { adapter: gpu.adapter, date: new Date().toISOString() };
+const models = benchModels({ software, quick: !!values.quick, full: !!values.full, smolBatch, smolSeq });
+const bundledDir = (name: string) => dirSource(`public/models/${name}`);
 
 async function timeIt(run: () => void | Promise<void>, minMs: number, maxIters = 1000): Promise<number> {
   await run();
@@ -71,32 +86,9 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
   results.matmul = rows;
 }
 
-/** A random model with the given config, as an in-memory HF folder. */
-function randomModel(config: Record<string, unknown>): FileSource {
-  const cfg = parseModelConfig(config);
-  const rng = createRng(1);
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, shape] of expectedWeightShapes(cfg)) {
-    const n = shape.reduce((x, y) => x * y, 1);
-    const data = new Float32Array(n);
-    const isNorm = name.endsWith('norm.weight');
-    for (let i = 0; i < n; i++) data[i] = isNorm ? 1 : (rng.uniform() * 2 - 1) * 0.05;
-    tensors[name] = { shape, data };
-  }
-  return memorySource({ 'config.json': JSON.stringify(config), 'model.safetensors': writeSafetensors(tensors) }, 'random model');
-}
-
-const SMOL = {
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, intermediate_size: 1536,
-  num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152,
-  rms_norm_eps: 1e-5, rope_theta: 100000, tie_word_embeddings: true, max_position_embeddings: 8192, hidden_act: 'silu',
-};
-
-async function benchModel(label: string, src: FileSource, batch: number, seq: number, minMs: number): Promise<void> {
-  const session = await Session.open(gpu, src, {
-    lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-    train: { lr: 1e-4 },
-  });
+async function benchModel(model: BenchModel, src: FileSource): Promise<void> {
+  const { label, batch, seq, minMs } = model;
+  const session = await Session.open(gpu, src, { lora: BENCH_LORA, train: { lr: 1e-4 } });
   try {
     const V = session.config.vocabSize;
     const rng = createRng(2);
@@ -119,18 +111,27 @@ async function benchModel(label: string, src: FileSource, batch: number, seq: nu
   }
 }
 
+/** The engine against onnxruntime-web: WebGPU on this process's Dawn device when it runs, else its wasm backend. */
+async function benchOnnxRuntime(): Promise<void> {
+  console.log('\nstarting onnxruntime-web (its first WebGPU run waits for V8 to compile its wasm module: a minute or two on 2 cores)');
+  const probe = (await exportOnnx(bundledDir('tiny-random'))).bytes;
+  const picked = await pickOrtBackend(() => nodeWebGpuDecoders(gpu), async () => wasmDecoderFactory(await nodeWasmOrt()), probe);
+  console.log();
+  for (const line of comparisonHeader({ ortBackend: picked.factory.backend, fallback: picked.fallback }, picked.startupMs)) console.log(line);
+  const rows = await compareForward(gpu, picked.factory, models, (m) => benchModelSource(m, bundledDir), {
+    onStart: (m) => process.stderr.write(`  (comparing ${m.label} at ${m.batch} x ${m.seq})\n`),
+    onRow: (row) => console.log(formatComparisonRow(row)),
+  });
+  results.onnxruntime = { ortBackend: picked.factory.backend, fallback: picked.fallback, startupMs: picked.startupMs, rows };
+}
+
 const name = [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' / ');
 console.log(`adapter: ${name}${software ? ' (software: timings say nothing about a GPU; compare ratios only)' : ''}`);
 await benchMatmul(gpu);
 results.models = [];
 console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW)');
-await benchModel('tiny-random (bundled)', dirSource('public/models/tiny-random'), 4, 64, software ? 2000 : 1000);
-await benchModel('demo (bundled, pretrained)', dirSource('public/models/demo'), 8, 64, software ? 4000 : 1000);
-if (!values.quick) {
-  const batch = Number(values['smol-batch'] ?? (big ? 8 : 1));
-  const seq = Number(values['smol-seq'] ?? (big ? 256 : 32));
-  await benchModel('SmolLM2-135M shapes (random)', randomModel(SMOL), batch, seq, software ? 1 : 2000);
-}
+for (const model of models) await benchModel(model, benchModelSource(model, bundledDir));
+await benchOnnxRuntime();
 mkdirSync('bench-output', { recursive: true });
 writeFileSync('bench-output/engine.json', JSON.stringify(results, null, 2));
 console.log('\nwrote bench-output/engine.json');

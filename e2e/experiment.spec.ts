@@ -1,6 +1,7 @@
 // The app's main flow in Chromium with WebGPU on SwiftShader: drop three task files, run two methods on the
 // bundled tiny model, reload mid-run and see the run resume, read the curves and the matrix, export an adapter
-// that `clora forward` loads, ask the playground, and find the run in storage.
+// that `clora forward` loads, ask the playground (SAPT on the engine, SeqLoRA on the faster of the engine and
+// onnxruntime-web), and find the run in storage.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -162,13 +163,55 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     const weights = JSON.parse((await page.getByTestId('playground-weights').getAttribute('data-weights'))!) as number[];
     assert.equal(weights.length, 3, 'one weight per task module');
     assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 1) < 1e-3, `the selector's weights are a distribution: ${weights}`);
+    // SAPT mixes its modules per prompt: the engine answers, without a comparison.
+    const backend = page.getByTestId('playground-backend');
+    assert.equal(await backend.getAttribute('data-backend'), 'engine');
+    assert.match(await backend.innerText(), /sapt mixes its task LoRAs per prompt/);
     await screenshot(page, 'playground');
     await page.getByTestId('tab-runs').click();
     const row = page.locator('[data-testid="run-row"][data-status="done"]');
     await row.first().waitFor({ timeout: 30_000 });
     await page.getByTestId('storage-run-row').first().waitFor();
+    // The total reads "null" until the browser's usage estimate has come back.
+    await page.locator('[data-testid="storage-total"]:not([data-bytes="null"])').waitFor({ timeout: 30_000 });
     assert.ok(Number(await page.getByTestId('storage-total').getAttribute('data-bytes')) > 0);
     await screenshot(page, 'runs-and-storage');
+  });
+
+  it('answers SeqLoRA with the faster of the engine and onnxruntime-web WebGPU, timed on a whole answer', { timeout: 300_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('tab-playground').click();
+    const items = page.getByTestId('playground-history-item');
+    const ask = async (input: string) => {
+      const before = await items.count();
+      await page.getByTestId('playground-input').fill(input);
+      await page.getByTestId('playground-submit').click();
+      await items.nth(before).waitFor({ timeout: 240_000 });
+      const failed = page.locator('[data-testid="playground"] [data-testid="error-callout"]');
+      if (await failed.count()) assert.fail(`the playground failed: ${await failed.innerText()}`);
+      return page.getByTestId('playground-backend');
+    };
+    await page.getByTestId('playground-method').selectOption('seqlora');
+    await page.getByTestId('playground-task').selectOption({ index: 1 });
+    const first = await ask('zap');
+    const engineMs = Number(await first.getAttribute('data-engine-ms'));
+    const ortMs = Number(await first.getAttribute('data-ort-ms'));
+    const note = await first.innerText();
+    // Both backends ran (onnxruntime-web's WebGPU backend started in the worker) and gave the same tokens.
+    assert.ok(engineMs > 0 && ortMs > 0, `both whole answers were timed (engine ${engineMs} ms, onnxruntime ${ortMs} ms): ${note}`);
+    assert.doesNotMatch(note, /could not run|differed/, note);
+    assert.equal(await first.getAttribute('data-measured-now'), 'true');
+    // The faster one answers; within 5% the engine keeps it (TIE_MARGIN).
+    const expected = ortMs < engineMs * 0.95 ? 'onnxruntime' : 'engine';
+    assert.equal(await first.getAttribute('data-backend'), expected, note);
+    assert.match(note, new RegExp(`Answered by ${expected === 'engine' ? 'clora engine' : 'onnxruntime-web WebGPU'}`));
+    assert.match(note, /clora engine [\d.]+ m?s, onnxruntime-web [\d.]+ m?s/);
+    await screenshot(page, 'playground-backend');
+    // A later question is answered by the chosen backend without comparing again.
+    const second = await ask('mog');
+    assert.equal(await second.getAttribute('data-backend'), expected);
+    assert.equal(await second.getAttribute('data-measured-now'), 'false');
+    assert.equal(Number(await second.getAttribute('data-ort-ms')), ortMs, 'the timings of the first comparison');
   });
 
   it('raised no uncaught errors in the page or the worker', () => {

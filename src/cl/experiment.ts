@@ -3,6 +3,7 @@
 import type { ProjName } from '../model/peft.ts';
 import { PROJ_NAMES } from '../model/peft.ts';
 import type { ColumnMap } from '../data/parse.ts';
+import { DEFAULT_MEMORY_BUDGET_BYTES } from '../model/memory-estimate.ts';
 import { METHODS } from './methods/index.ts';
 import type { MethodOptions } from './methods/method.ts';
 
@@ -41,18 +42,26 @@ export interface Experiment {
   testFraction: number;
   maxTrain: number | null;
   maxTest: number | null;
+  /**
+   * Layer recomputation in the backward pass (less memory, about one more forward pass of time): 'auto' turns it
+   * on when a training step's estimated GPU memory exceeds `memoryBudgetMiB`. parseExperiment always fills both;
+   * settings stored before they existed lack them (the defaults apply).
+   */
+  recompute?: 'auto' | boolean;
+  memoryBudgetMiB?: number;
 }
 
 export const EXPERIMENT_DEFAULTS = {
   seed: 0, batchSize: 8, lr: 2e-4, maxLength: 256, maxNewTokens: 16, evaluateUnseen: false, testFraction: 0.2,
   lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as ProjName[] },
+  recompute: 'auto' as const, memoryBudgetMiB: DEFAULT_MEMORY_BUDGET_BYTES / 2 ** 20,
 };
 
 type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 const KNOWN = ['model', 'tasks', 'methods', 'seed', 'steps', 'epochs', 'batchSize', 'lr', 'maxLength', 'maxNewTokens', 'lora',
-  'evaluateUnseen', 'testFraction', 'maxTrain', 'maxTest', 'description'];
+  'evaluateUnseen', 'testFraction', 'maxTrain', 'maxTest', 'recompute', 'memoryBudgetMiB', 'description'];
 
 /** Validates a parsed experiment file; `file` names it in errors. */
 export function parseExperiment(json: unknown, file: string): Experiment {
@@ -114,6 +123,7 @@ export function parseExperiment(json: unknown, file: string): Experiment {
   const l = loraIn as Json;
   for (const key of Object.keys(l)) if (!['rank', 'alpha', 'dropout', 'targets'].includes(key)) fail(`lora.${key}`, 'is not a LoRA setting (rank, alpha, dropout, targets)');
   if (json.evaluateUnseen !== undefined && typeof json.evaluateUnseen !== 'boolean') fail('evaluateUnseen', 'must be true or false');
+  if (json.recompute !== undefined && json.recompute !== 'auto' && typeof json.recompute !== 'boolean') fail('recompute', `must be "auto", true or false, got ${JSON.stringify(json.recompute)}`);
   const targets = l.targets === undefined ? EXPERIMENT_DEFAULTS.lora.targets : l.targets;
   if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => PROJ_NAMES.includes(t as ProjName))) {
     fail('lora.targets', `must list projections among ${PROJ_NAMES.join(', ')}`);
@@ -140,5 +150,8 @@ export function parseExperiment(json: unknown, file: string): Experiment {
       : num('testFraction', json.testFraction, (v) => v > 0 && v < 1, 'in (0, 1)'),
     maxTrain: json.maxTrain === undefined ? null : int('maxTrain', json.maxTrain, 1),
     maxTest: json.maxTest === undefined ? null : int('maxTest', json.maxTest, 1),
+    recompute: (json.recompute as Experiment['recompute'] | undefined) ?? EXPERIMENT_DEFAULTS.recompute,
+    memoryBudgetMiB: json.memoryBudgetMiB === undefined ? EXPERIMENT_DEFAULTS.memoryBudgetMiB
+      : num('memoryBudgetMiB', json.memoryBudgetMiB, (v) => v > 0, 'positive'),
   };
 }

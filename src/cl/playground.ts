@@ -1,5 +1,6 @@
-// Reloads a method as a finished run left it (its last checkpoint) and answers new inputs with it,
-// reporting how a selecting method (SAPT, ConPET) weighted its task modules for each answer.
+// Reloads a method as a finished run left it (its last checkpoint) and answers new inputs with it on the engine,
+// reporting how a selecting method (SAPT, ConPET) weighted its task modules for each answer, and, for methods whose
+// adapter does not depend on the prompt, that adapter (./playground-backend.ts answers through onnxruntime with it).
 import { encodeExample, padIdFor } from '../data/encode.ts';
 import { promptFor } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
@@ -10,6 +11,9 @@ import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, MethodContext } from './methods/method.ts';
 import { CHECKPOINT_FOLDER, encodeTasks, readCheckpoint } from './runner.ts';
 import type { RunStorage } from './storage.ts';
+import { bankMixtureAdapter, FIXED_ADAPTER_METHODS, fixedMixture, perPromptBank, perPromptKind } from './fixed-adapter.ts';
+import type { AnswerBackendReport } from './playground-backend.ts';
+import type { PeftFiles } from '../model/peft.ts';
 
 export interface PlaygroundAnswer {
   text: string;
@@ -19,12 +23,36 @@ export interface PlaygroundAnswer {
   task: number;
   /** The stage the method was saved after (its last trained task). */
   stage: number;
+  /** Which backend produced the answer and why, when the playground compared backends; null for the engine alone. */
+  backend: AnswerBackendReport | null;
+}
+
+/** The adapter a method answers a task with whatever the prompt, ready to merge into an exported model. */
+export interface FixedAdapter {
+  /** Same key, same adapter: a comparison made for one key holds for every answer with it. */
+  key: string;
+  /** What the adapter is ("its one LoRA"). */
+  description: string;
+  files: PeftFiles;
+  /** The weights the answer reports (the fixed mixture of several blocks), as the engine path does. */
+  weights: number[] | null;
 }
 
 export interface TrainedMethod {
   readonly name: string;
   readonly stage: number;
-  /** Greedy answer to `input` under task `task`'s instruction (or `instruction` when given). */
+  /** The run's limit on generated tokens, and the tokenizer's stop ids: the greedy rules of every backend. */
+  readonly maxNewTokens: number;
+  readonly stopIds: readonly number[];
+  /** The prompt ids of `input` under task `task`'s instruction (or `instruction`), as the run encoded its prompts. */
+  prompt(input: string, task: number, instruction?: string): number[];
+  /** The engine's greedy answer ids (KV cache) to a prompt of task `task`, and the selector's weights. */
+  generate(prompt: number[], task: number): Promise<{ ids: number[]; weights: number[] | null }>;
+  /** The adapter `prompt` of task `task` is answered with when it is the same for every prompt; else why not. */
+  fixedAdapter(prompt: number[], task: number): Promise<FixedAdapter | { reason: string }>;
+  /** The answer's text from generated ids. */
+  text(ids: number[]): string;
+  /** Greedy answer to `input` under task `task`'s instruction (or `instruction` when given), on the engine. */
   answer(input: string, task: number, instruction?: string): Promise<PlaygroundAnswer>;
   dispose(): void;
 }
@@ -54,18 +82,52 @@ export async function openTrainedMethod(opts: {
   const method: ContinualMethod = createMethod(ref.method, ref.options);
   await method.loadState(ctx, saved.cp.stage, saved.state);
   const stage = saved.cp.stage;
-  return {
+  const checkTask = (task: number) => {
+    if (!Number.isInteger(task) || task < 0 || task >= encoded.length) throw new Error(`task ${task + 1} is not in this run (it has ${encoded.length})`);
+  };
+  const trained: TrainedMethod = {
     name: ref.name,
     stage,
-    async answer(input, task, instruction) {
-      if (!Number.isInteger(task) || task < 0 || task >= encoded.length) throw new Error(`task ${task + 1} is not in this run (it has ${encoded.length})`);
-      const prompt = encodeExample(tok, promptFor(tok, instruction ?? encoded[task].task.instruction, input), null, exp.maxLength).ids;
+    maxNewTokens: exp.maxNewTokens,
+    stopIds: tok.stopIds,
+    prompt(input, task, instruction) {
+      checkTask(task);
+      return encodeExample(tok, promptFor(tok, instruction ?? encoded[task].task.instruction, input), null, exp.maxLength).ids;
+    },
+    async generate(prompt, task) {
+      checkTask(task);
       const routing = await method.route(ctx, Math.min(task, stage), [prompt]);
       session.useBank(routing.bank);
       const [ids] = await session.generate([prompt], { maxNewTokens: exp.maxNewTokens, batchSize: 1, mix: routing.mix });
-      const weights = method.attention ? Array.from((await method.attention(ctx, [prompt]))[0]) : routing.mix && routing.mix[0].length > 1 ? Array.from(routing.mix[0]) : null;
-      return { text: tok.decode(ids, { skipSpecialTokens: true }).trim(), weights, task, stage };
+      const weights = method.attention ? Array.from((await method.attention(ctx, [prompt]))[0]) : mixtureWeights(routing.mix?.[0]);
+      return { ids, weights };
+    },
+    async fixedAdapter(prompt, task) {
+      checkTask(task);
+      const kindReason = perPromptKind(ref.method);
+      if (kindReason) return { reason: kindReason };
+      const routing = await method.route(ctx, Math.min(task, stage), [prompt]);
+      const bankReason = perPromptBank(ref.method, routing.bank);
+      if (bankReason) return { reason: bankReason };
+      const mixture = fixedMixture(routing.bank, routing.mix?.[0]);
+      return {
+        key: `${ref.name}:${Array.from(mixture).join(',')}`,
+        description: FIXED_ADAPTER_METHODS[ref.method],
+        files: await bankMixtureAdapter(routing.bank, mixture, session.config),
+        weights: mixtureWeights(routing.mix?.[0]),
+      };
+    },
+    text: (ids) => tok.decode(ids, { skipSpecialTokens: true }).trim(),
+    async answer(input, task, instruction) {
+      const { ids, weights } = await trained.generate(trained.prompt(input, task, instruction), task);
+      return { text: trained.text(ids), weights, task, stage, backend: null };
     },
     dispose: () => method.dispose(ctx),
   };
+  return trained;
+}
+
+/** A mixture over several blocks as the answer's weights; null for a single block or none. */
+function mixtureWeights(mix: Float32Array | undefined): number[] | null {
+  return mix && mix.length > 1 ? Array.from(mix) : null;
 }

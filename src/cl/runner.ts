@@ -7,7 +7,7 @@ import { encodeExample, padIdFor } from '../data/encode.ts';
 import { promptFor } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
-import type { Experiment } from './experiment.ts';
+import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
@@ -180,6 +180,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength);
   const T = encoded.length;
   const tok = session.tokenizer!;
+  // Runs stored before these settings existed have neither: they get the defaults.
+  session.memory = {
+    ...session.memory,
+    recompute: exp.recompute ?? EXPERIMENT_DEFAULTS.recompute,
+    budgetBytes: (exp.memoryBudgetMiB ?? EXPERIMENT_DEFAULTS.memoryBudgetMiB) * 2 ** 20,
+  };
   const settings: RunSettings = {
     steps: 0, batchSize: exp.batchSize, seqLen, padId: padIdFor(tok), lr: exp.lr, seed: exp.seed,
     lora: { rank: exp.lora.rank, alpha: exp.lora.alpha, dropout: exp.lora.dropout, targets: exp.lora.targets, useRslora: false, layers: null },

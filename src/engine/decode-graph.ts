@@ -76,7 +76,7 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
   const logits = buf('decode.logits', B * V);
   const mix = bank && bank.blocks > 1 ? buf('decode.mix', B * bank.blocks) : null;
   const sites = bank
-    ? new LoraSites({ gpu, plan, bank, tokens: B, seq: 1, dropout: 0, step: model.step.buffer, backward: false, mix, dmix: null, alloc: buf })
+    ? new LoraSites({ gpu, plan, bank, tokens: B, seq: 1, dropout: 0, step: model.step.buffer, backward: false, shareLayers: true, mix, dmix: null, alloc: buf })
     : null;
   const linear = (l: number, proj: ProjName, input: BufferRef, out: BufferRef) => {
     const lin = weights.layers[l].proj[proj];

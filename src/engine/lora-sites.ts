@@ -24,6 +24,11 @@ export interface SitesOptions {
   /** The per-step uniform buffer (dropout seed). */
   step: GPUBuffer;
   backward: boolean;
+  /**
+   * One set of saved intermediates per projection name, shared by every layer (layer recomputation re-runs a layer's
+   * forward, and so its `forwardSaved`, right before its backward); otherwise one set per layer.
+   */
+  shareLayers: boolean;
   /** [batch, J] per-example block weights; required when the bank has more than one block. */
   mix: BufferRef | null;
   /** [batch, J] accumulated d loss / d mix (SAPT trains its router through it). */
@@ -59,6 +64,17 @@ export class LoraSites {
     if (this.J > 1 && !o.mix) throw new Error('a bank with several blocks needs a mixture buffer');
     const p = bank.params;
     let maxIn = 0, maxOut = 0;
+    const shared = new Map<ProjName, Pick<Site, 'u' | 'xd'>>();
+    const saved = (s: BankSite): Pick<Site, 'u' | 'xd'> => {
+      const label = o.shareLayers ? s.proj : `l${s.layer}.${s.proj}`;
+      const fresh = () => ({
+        u: o.alloc(`${label}.lora_u`, N * this.J * this.r),
+        xd: o.dropout > 0 ? o.alloc(`${label}.lora_xd`, N * s.in) : null,
+      });
+      if (!o.shareLayers) return fresh();
+      if (!shared.has(s.proj)) shared.set(s.proj, fresh());
+      return shared.get(s.proj)!;
+    };
     for (const s of bank.sites) {
       maxIn = Math.max(maxIn, s.in);
       maxOut = Math.max(maxOut, s.out);
@@ -66,8 +82,8 @@ export class LoraSites {
         ...s,
         A: p.ref(p.params, s.aKey),
         B: p.ref(p.params, s.bKey),
-        u: o.alloc(`l${s.layer}.${s.proj}.lora_u`, N * this.J * this.r),
-        xd: o.dropout > 0 ? o.alloc(`l${s.layer}.${s.proj}.lora_xd`, N * s.in) : null,
+        ...saved(s),
+        // The dropout mask is a hash of (element, step seed, salt): a recomputed forward draws the same mask.
         salt: s.layer * PROJ_NAMES.length + PROJ_NAMES.indexOf(s.proj),
       });
     }
@@ -100,17 +116,30 @@ export class LoraSites {
 
   /** out += the LoRA output of this projection for input x (nothing when it is not adapted). */
   forward(layer: number, proj: ProjName, x: BufferRef, out: BufferRef): void {
+    this.forwardSaved(layer, proj, x);
+    this.forwardOutput(layer, proj, out);
+  }
+
+  /** The first half of `forward`, all the backward pass reads: the dropped-out input and u = drop(x) · A_stackᵀ. */
+  forwardSaved(layer: number, proj: ProjName, x: BufferRef): void {
     const s = this.sites.get(`${layer}.${proj}`);
     if (!s) return;
-    const { gpu, plan, tokens: N, seq, dropout, step } = this.o;
+    const { gpu, plan, tokens: N, dropout, step } = this.o;
     const label = `l${layer}.${proj}`;
     let xin = x;
     if (s.xd) {
       recordDropoutForward(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { x, y: s.xd }, `${label}.lora_dropout`);
       xin = s.xd;
     }
-    const Jr = this.J * this.r;
-    recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: Jr, K: s.in, transB: true }, `${label}.lora_A`);
+    recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: this.J * this.r, K: s.in, transB: true }, `${label}.lora_A`);
+  }
+
+  /** The second half of `forward`: out += scale · u Bᵀ, or the blocks' outputs weighted by the mixture. */
+  forwardOutput(layer: number, proj: ProjName, out: BufferRef): void {
+    const s = this.sites.get(`${layer}.${proj}`);
+    if (!s) return;
+    const { gpu, plan, tokens: N, seq } = this.o;
+    const label = `l${layer}.${proj}`;
     if (this.J === 1) {
       recordMatmul(gpu, plan, { a: s.u, b: s.B, c: out, M: N, N: s.out, K: this.r, transB: true, alpha: this.o.bank.scale, beta: 1 }, `${label}.lora_B`);
     } else {

@@ -11,6 +11,7 @@ import {
   initLoraTensors, loraTensorShapes, readPeftAdapter, validateLoraConfig, writePeftAdapter,
   type LoraConfig, type PeftFiles, type ProjName,
 } from '../model/peft.ts';
+import { DEFAULT_MEMORY_POLICY, resolveMemorySavings, type MemoryPolicy, type MemorySavings } from '../model/memory-estimate.ts';
 import { createRng } from '../model/rng.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import { loadWeights, type HostTensor, type WeightsProgress } from '../model/weights.ts';
@@ -19,6 +20,7 @@ import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
 import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
 import { buildEwcPlan, buildL2Plan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
 import { buildModelPlan, type ModelPlan, type PlanMode } from './graph.ts';
+import { argmaxRow, GreedyOutputs } from './greedy.ts';
 import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
 
 export interface TrainHyper {
@@ -44,6 +46,8 @@ export interface OpenOptions {
   baseOnly?: boolean;
   seed?: number;
   train?: Partial<TrainHyper>;
+  /** Layer recomputation and the chunked loss (default DEFAULT_MEMORY_POLICY: both automatic). */
+  memory?: Partial<MemoryPolicy>;
   onProgress?: (p: WeightsProgress) => void;
 }
 
@@ -101,6 +105,8 @@ export class Session {
   readonly tokenizer: TextTokenizer | null;
   readonly info: SessionInfo;
   train: TrainHyper;
+  /** How loss, gradient and training plans trade time for memory; a change applies to plans built after it. */
+  memory: MemoryPolicy;
   readonly gpu: Gpu;
   private readonly weights: GpuWeights;
   private activeBank: Bank | null;
@@ -114,7 +120,7 @@ export class Session {
 
   private constructor(gpu: Gpu, init: {
     config: ModelConfig; tokenizer: TextTokenizer | null; weights: GpuWeights;
-    bank: Bank | null; numParams: number; seed: number; train: TrainHyper;
+    bank: Bank | null; numParams: number; seed: number; train: TrainHyper; memory: MemoryPolicy;
   }) {
     this.gpu = gpu;
     this.config = init.config;
@@ -123,6 +129,7 @@ export class Session {
     this.activeBank = init.bank;
     this.seed = init.seed;
     this.train = init.train;
+    this.memory = init.memory;
     this.step = new StepParams(gpu);
     this.info = {
       arch: init.config.arch,
@@ -160,7 +167,9 @@ export class Session {
       bank.setTrainable({ block: 0, router: false, head: false });
     }
     await gpu.flush();
-    return new Session(gpu, { config, tokenizer, weights, bank, numParams, seed, train: { ...DEFAULT_TRAIN, ...opts.train } });
+    return new Session(gpu, {
+      config, tokenizer, weights, bank, numParams, seed, train: { ...DEFAULT_TRAIN, ...opts.train }, memory: { ...DEFAULT_MEMORY_POLICY, ...opts.memory },
+    });
   }
 
   /** The LoRA settings of the active bank. */
@@ -317,7 +326,7 @@ export class Session {
 
   /**
    * Greedy decoding with a KV cache: each prompt's continuation (without the prompt), stopping at a
-   * stop id (not included) or after maxNewTokens.
+   * stop id (not included) or after maxNewTokens (the rules of ./greedy.ts).
    */
   async generate(prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
     const stop = new Set(opts.stopIds ?? this.tokenizer?.stopIds ?? []);
@@ -402,8 +411,21 @@ export class Session {
     // Backward plans bake in what the bank trains (the block its gradients go to, router, head).
     const sel = bank && (mode === 'grad' || mode === 'train') ? bank.trainSelection : null;
     const trains = sel ? `${sel.block},${sel.router ? 1 : 0},${sel.head ? 1 : 0}` : '';
-    const key = `model:${bank?.id ?? 0}:${mode}:${batch}x${seq}:${trains}:${distill ? `${distill.temperature},${distill.weight}` : ''}`;
-    return this.cached(key, bank, () => buildModelPlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step, distill }, mode, batch, seq));
+    const savings = this.savingsFor(mode, bank, batch, seq, distill !== null);
+    const key = `model:${bank?.id ?? 0}:${mode}:${batch}x${seq}:${trains}:${distill ? `${distill.temperature},${distill.weight}` : ''}:` +
+      `${savings.recompute ? 1 : 0},${savings.lossChunkRows}`;
+    return this.cached(key, bank, () => buildModelPlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step, distill }, mode, batch, seq, savings));
+  }
+
+  /** The memory policy resolved for a plan: forward plans need none; a head or distillation computes the whole loss at once. */
+  private savingsFor(mode: PlanMode, bank: Bank | null, batch: number, seq: number, distill: boolean): MemorySavings {
+    if (mode === 'forward') return { recompute: false, lossChunkRows: 0 };
+    const wholeLoss = distill || bank?.spec.head != null;
+    const lora = bank?.spec.lora;
+    return resolveMemorySavings(this.config, {
+      batchSize: batch, seqLen: seq, rank: lora?.rank ?? 0, targets: lora?.targets ?? [], blocks: bank?.blocks ?? 0, dropout: mode === 'train' ? lora?.dropout : 0,
+      memory: { ...this.memory, ...(wholeLoss ? { lossChunkRows: 0 } : {}) },
+    });
   }
 
   private prepare(mode: PlanMode, batch: EngineBatch, distill: { temperature: number; weight: number } | null = null) {
@@ -495,21 +517,10 @@ export class Session {
     this.gpu.device.queue.submit([enc.finish()]);
     if (decode.mix && mixFlat && !prefill.mix) this.gpu.write(decode.mix, mixFlat);
     const logits = await this.gpu.readF32(prefill.logits);
-    const argmax = (row: Float32Array, at: number) => {
-      let best = 0, bestV = -Infinity;
-      for (let i = 0; i < V; i++) if (row[at + i] > bestV) { bestV = row[at + i]; best = i; }
-      return best;
-    };
-    const outs: number[][] = prompts.map(() => []);
-    const done = prompts.map(() => false);
-    let next = prompts.map((p, b) => argmax(logits, (b * T + p.length - 1) * V));
-    for (let s = 0; s < maxNew; s++) {
-      next.forEach((tok, b) => {
-        if (done[b]) return;
-        if (stop.has(tok)) done[b] = true;
-        else outs[b].push(tok);
-      });
-      if (done.every((d) => d) || s === maxNew - 1) break;
+    const greedy = new GreedyOutputs(prompts.length, maxNew, stop);
+    if (greedy.done) return greedy.tokens;
+    let next = prompts.map((p, b) => argmaxRow(logits, (b * T + p.length - 1) * V, V));
+    for (let s = 0; !greedy.accept(next); s++) {
       const stepIds = new Uint32Array(B);
       const pos = new Uint32Array(B);
       for (let b = 0; b < B; b++) {
@@ -520,10 +531,9 @@ export class Session {
       this.gpu.write(decode.pos, pos);
       decode.plan.submit(this.gpu.device);
       const stepLogits = await this.gpu.readF32(decode.logits);
-      next = prompts.map((_, b) => argmax(stepLogits, b * V));
+      next = prompts.map((_, b) => argmaxRow(stepLogits, b * V, V));
     }
-    for (let b = 0; b < prompts.length; b++) if (!done[b] && outs[b].length > maxNew) outs[b].length = maxNew;
-    return outs;
+    return greedy.tokens;
   }
 
   /** Copies the loss into a pooled staging buffer right behind the submitted work and maps it. */

@@ -56,6 +56,12 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   return new Gpu(device, summary);
 }
 
+/** The Dawn instance (Node's `navigator.gpu` equivalent) the last createNodeGpu used. */
+export function nodeGpuInstance(): GPU {
+  if (!instance) throw new Error('no Dawn instance: call createNodeGpu first');
+  return instance;
+}
+
 /** Lets Node exit: drops the Dawn instance (call after destroying the device). */
 export function releaseNodeGpu(gpu: Gpu): void {
   gpu.device.destroy();

@@ -1,7 +1,36 @@
-// Estimates a model's parameter count and the GPU memory a LoRA training step needs, from config.json alone, shown before a run starts.
+// Estimates a model's parameter count and the GPU memory a LoRA training step needs, from config.json alone, shown before
+// a run starts; and resolves the memory policy (layer recomputation, a chunked loss) the engine builds its plans with.
 import { expectedWeightShapes } from './weights.ts';
 import type { ModelConfig } from './config.ts';
 import type { ProjName } from './peft.ts';
+
+/** How a training step trades time for memory. Neither changes the loss or the gradients. */
+export interface MemorySavings {
+  /** Keep only each layer's input and recompute the layer's activations right before its backward pass. */
+  recompute: boolean;
+  /** Rows of logits the training loss computes at once; 0 computes all rows at once. */
+  lossChunkRows: number;
+}
+
+/** What a run asks for; `resolveMemorySavings` turns it into MemorySavings for one batch shape. */
+export interface MemoryPolicy {
+  /** 'auto': recompute when the step's estimated memory without recomputation exceeds `budgetBytes`. */
+  recompute: boolean | 'auto';
+  budgetBytes: number;
+  /** 'auto': chunks of at most LOSS_CHUNK_BYTES of logits (none when the whole batch fits); 0: all rows at once. */
+  lossChunkRows: number | 'auto';
+}
+
+/** What a browser on a laptop can usually be expected to grant. */
+export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 2 ** 30;
+
+export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { recompute: 'auto', budgetBytes: DEFAULT_MEMORY_BUDGET_BYTES, lossChunkRows: 'auto' };
+
+/** The automatic loss chunk holds at most this many bytes of logits. */
+export const LOSS_CHUNK_BYTES = 64 * 2 ** 20;
+
+/** Automatic chunks start at multiples of this many rows, so every per-row f32 or i32 array binds at a 256-byte offset. */
+export const LOSS_CHUNK_ALIGN_ROWS = 64;
 
 export interface TrainingShape {
   batchSize: number;
@@ -10,6 +39,10 @@ export interface TrainingShape {
   targets: readonly ProjName[];
   /** LoRA blocks held at once (methods with a module per task hold one per task). */
   blocks: number;
+  /** LoRA input dropout; above 0 each adapted projection keeps its dropped-out input. Default 0. */
+  dropout?: number;
+  /** Default DEFAULT_MEMORY_POLICY, field by field. */
+  memory?: Partial<MemoryPolicy>;
 }
 
 export interface MemoryEstimate {
@@ -17,11 +50,13 @@ export interface MemoryEstimate {
   weightsBytes: number;
   /** LoRA parameters with their gradients and the two AdamW moments. */
   loraBytes: number;
-  /** Activations kept for the backward pass, and the logits with their gradient. */
+  /** Activations kept for the backward pass, its scratch, and the logits (their gradient overwrites them). */
   activationBytes: number;
   totalBytes: number;
   /** The largest single buffer; WebGPU caps one binding at maxStorageBufferBindingSize. */
   largestBufferBytes: number;
+  /** The savings this estimate assumes (the policy resolved for this shape). */
+  savings: MemorySavings;
 }
 
 const F32 = 4;
@@ -33,39 +68,90 @@ export function countParams(cfg: ModelConfig): number {
   return n;
 }
 
-/** LoRA parameters per block: r × (in + out) for every target projection of every layer. */
-export function loraParamsPerBlock(cfg: ModelConfig, rank: number, targets: readonly ProjName[]): number {
+/** [in, out] of each projection. */
+function projDims(cfg: ModelConfig): Record<ProjName, [number, number]> {
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
   const q = cfg.numHeads * cfg.headDim;
   const kv = cfg.numKvHeads * cfg.headDim;
-  const dims: Record<ProjName, [number, number]> = {
+  return {
     q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H],
     gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H],
   };
+}
+
+/** LoRA parameters per block: r × (in + out) for every target projection of every layer. */
+export function loraParamsPerBlock(cfg: ModelConfig, rank: number, targets: readonly ProjName[]): number {
+  const dims = projDims(cfg);
   let per = 0;
   for (const t of targets) per += rank * (dims[t][0] + dims[t][1]);
   return per * cfg.numLayers;
 }
 
 /**
- * An upper-end estimate of a training step's GPU memory. Per layer and token the backward pass keeps
- * the normalised inputs, q/k/v, the attention output, the MLP's gate/up/activation and the residuals
- * (about 8 hidden-sized and 3 intermediate-sized vectors) plus one log-sum-exp per query head (the
- * fused attention recomputes its probabilities, so nothing grows with T² and the total is linear in
- * the number of tokens).
+ * Rows per chunk of the automatic chunked loss: the most multiples of LOSS_CHUNK_ALIGN_ROWS whose logits fit in
+ * LOSS_CHUNK_BYTES (at least one multiple), or 0 (no chunking) when the whole batch fits in one chunk.
+ */
+export function autoLossChunkRows(vocab: number, tokens: number): number {
+  const fit = Math.floor(LOSS_CHUNK_BYTES / (vocab * F32) / LOSS_CHUNK_ALIGN_ROWS) * LOSS_CHUNK_ALIGN_ROWS;
+  const rows = Math.max(LOSS_CHUNK_ALIGN_ROWS, fit);
+  return rows >= tokens ? 0 : rows;
+}
+
+/** The policy of `shape.memory` (default DEFAULT_MEMORY_POLICY) for this model and batch shape. */
+export function resolveMemorySavings(cfg: ModelConfig, shape: TrainingShape): MemorySavings {
+  const policy = { ...DEFAULT_MEMORY_POLICY, ...shape.memory };
+  const tokens = shape.batchSize * shape.seqLen;
+  const chunk = policy.lossChunkRows === 'auto' ? autoLossChunkRows(cfg.vocabSize, tokens) : policy.lossChunkRows;
+  const lossChunkRows = chunk > 0 && chunk < tokens ? chunk : 0;
+  if (policy.recompute !== 'auto') return { recompute: policy.recompute, lossChunkRows };
+  const without = estimateWith(cfg, shape, { recompute: false, lossChunkRows });
+  return { recompute: without.totalBytes > policy.budgetBytes, lossChunkRows };
+}
+
+/**
+ * A training step's GPU memory, counted the way src/engine/graph.ts allocates it. Per layer and token the backward
+ * pass reads the normalised inputs, q/k/v, the attention output and its log-sum-exp per query head, the MLP's
+ * gate/up/activation, the residuals and each adapted projection's x·Aᵀ (and dropped-out input); the fused attention
+ * keeps nothing of size T², so without a chunked loss the total is linear in the number of tokens (but for RoPE's
+ * [seq, headDim] tables). Recomputation
+ * keeps one such set for all layers plus each layer's input; the chunked loss holds [chunk, vocab] logits instead of
+ * [tokens, vocab].
  */
 export function estimateTrainingMemory(cfg: ModelConfig, shape: TrainingShape): MemoryEstimate {
+  return estimateWith(cfg, shape, resolveMemorySavings(cfg, shape));
+}
+
+function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySavings): MemoryEstimate {
   const tokens = shape.batchSize * shape.seqLen;
+  const blocks = Math.max(1, shape.blocks);
+  const H = cfg.hiddenSize;
+  const I = cfg.intermediateSize;
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  const dims = projDims(cfg);
+  const dropout = (shape.dropout ?? 0) > 0;
+  const loraPerLayer = shape.targets.reduce((s, t) => s + blocks * shape.rank + (dropout ? dims[t][0] : 0), 0);
+  const maxLoraIn = Math.max(0, ...shape.targets.map((t) => dims[t][0]));
+
+  // Floats per token.
+  const layer = 5 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer;
+  const layerInputs = (cfg.numLayers + 1) * H;
+  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank + (dropout ? maxLoraIn : 0);
+  const finalNormAndInputs = H + 1 + 3;
+  const perToken = layerInputs + (savings.recompute ? 1 : cfg.numLayers) * layer + backwardScratch + finalNormAndInputs;
+  const logitRows = savings.lossChunkRows > 0 ? savings.lossChunkRows : tokens;
+  const logits = logitRows * cfg.vocabSize;
+
   const weightsBytes = countParams(cfg) * F32;
-  const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * Math.max(1, shape.blocks) * F32 * 4;
-  const perLayer = tokens * (8 * cfg.hiddenSize + 3 * cfg.intermediateSize + cfg.numHeads);
-  const logits = tokens * cfg.vocabSize;
-  const activationBytes = (perLayer * cfg.numLayers + 2 * logits) * F32;
-  const embedding = cfg.vocabSize * cfg.hiddenSize * F32;
+  const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * blocks * F32 * 4;
+  // RoPE's cos and sin tables ([seq, headDim / 2] each) and the loss.
+  const perStep = shape.seqLen * cfg.headDim + 1;
+  const activationBytes = (tokens * perToken + logits + logitRows + perStep) * F32;
   return {
     weightsBytes, loraBytes, activationBytes,
     totalBytes: weightsBytes + loraBytes + activationBytes,
-    largestBufferBytes: Math.max(embedding, logits * F32, cfg.intermediateSize * cfg.hiddenSize * F32),
+    largestBufferBytes: Math.max(cfg.vocabSize * H, logits, I * H, tokens * I) * F32,
+    savings,
   };
 }

@@ -2,7 +2,8 @@
 // continual-learning runs kept in IndexedDB (start, pause, resume, cancel), stored results, adapters,
 // storage use and the playground. Everything here runs in the engine worker.
 import { METHODS } from '../cl/methods/index.ts';
-import type { PlaygroundAnswer, TrainedMethod } from '../cl/playground.ts';
+import type { PlaygroundAnswer } from '../cl/playground.ts';
+import type { PlaygroundAnswerer } from '../cl/playground-backend.ts';
 import type { RunResults } from '../cl/runner.ts';
 import { readJsonFile } from '../cl/storage.ts';
 import { inspectTask, type TaskInput, type TaskInspection } from '../data/inspect.ts';
@@ -11,6 +12,7 @@ import type { FileSource } from '../io/files.ts';
 import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
 import { getGpu, wasLost } from './gpu.ts';
+import { workerOrtDecoders } from './ort-webgpu.ts';
 import { countingSource, listCachedModels, openModel, type CachedModelInfo, type ModelChoice } from './model-store.ts';
 import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 
@@ -80,12 +82,13 @@ async function runs(): Promise<RunController> {
   return controller;
 }
 
-let playground: (TrainedMethod & { runId: string }) | null = null;
+let playground: { runId: string; answerer: PlaygroundAnswerer } | null = null;
 
-/** Releases the playground's banks (a run needs the GPU memory). */
+/** Releases the playground's banks and onnxruntime sessions (a run needs the GPU memory). */
 function closePlayground(): void {
-  playground?.dispose();
+  const closing = playground;
   playground = null;
+  closing?.answerer.dispose().catch((e: unknown) => console.warn('closing the playground:', e));
 }
 
 export const appApi = {
@@ -194,16 +197,22 @@ export const appApi = {
     await (await db()).storage('models').remove(id);
   },
 
-  /** Answers `input` with a finished run's method (loaded once, then reused). */
+  /**
+   * Answers `input` with a finished run's method (loaded once, then reused), on the engine or, for a method with a
+   * fixed adapter, on onnxruntime-web's WebGPU backend when that answered faster (src/cl/playground-backend.ts).
+   */
   async answer(id: string, method: string, task: number, input: string): Promise<PlaygroundAnswer> {
     if (controller?.runningId) throw new Error('a run is training; the playground answers once it has finished or is cancelled');
     const record = await readRunRecord((await db()).storage('runs'), id);
     if (!record) throw new Error(`there is no run "${id}"`);
-    if (!playground || playground.runId !== id || playground.name !== method) {
+    if (!playground || playground.runId !== id || playground.answerer.name !== method) {
       closePlayground();
-      playground = Object.assign(await openRunMethod(await host(), id, method), { runId: id });
+      const trained = await openRunMethod(await host(), id, method);
+      // Loaded on first use, like the engine: the export code is not needed before the playground asks.
+      const { PlaygroundAnswerer } = await import('../cl/playground-backend.ts');
+      playground = { runId: id, answerer: new PlaygroundAnswerer(trained, { model: trained.model, ort: workerOrtDecoders }) };
     }
-    return playground.answer(input, task);
+    return playground.answerer.answer(input, task);
   },
 };
 

@@ -279,8 +279,8 @@ export function toExperiment(record: RunRecord, tasks: Task[]): Experiment {
   return { ...record.settings, model: record.modelLabel, tasks: tasks.map((t) => ({ path: t.source, name: t.name })) };
 }
 
-/** Loads a stored run's method for the playground. */
-export async function openRunMethod(host: RunHost, id: string, method: string): Promise<TrainedMethod> {
+/** A stored run's trained method, with the model it was trained on (the playground exports it with the adapter merged). */
+export async function openRunMethod(host: RunHost, id: string, method: string): Promise<TrainedMethod & { model: FileSource }> {
   const runs = host.db.storage('runs');
   const record = await readRunRecord(runs, id);
   if (!record) throw new Error(`there is no run "${id}" in this browser's storage`);
@@ -288,7 +288,8 @@ export async function openRunMethod(host: RunHost, id: string, method: string): 
   if (!tasks) throw new Error(`run "${id}" has lost its tasks (${TASKS_FILE})`);
   const model = await openModel(host.db.storage(), record.model);
   const session = await host.session(modelKey(record.model), model.source, record.settings.seed, () => {});
-  return openTrainedMethod({ session, storage: host.db.storage(`runs/${id}`), tasks, experiment: toExperiment(record, tasks), name: method });
+  const trained = await openTrainedMethod({ session, storage: host.db.storage(`runs/${id}`), tasks, experiment: toExperiment(record, tasks), name: method });
+  return Object.assign(trained, { model: model.source });
 }
 
 export type { PlaygroundAnswer, MethodRef, ProjName };

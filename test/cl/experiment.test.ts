@@ -51,6 +51,8 @@ describe('parseExperiment: valid files', () => {
       testFraction: 0.2,
       maxTrain: null,
       maxTest: null,
+      recompute: 'auto',
+      memoryBudgetMiB: 2048,
     });
   });
 
@@ -59,7 +61,7 @@ describe('parseExperiment: valid files', () => {
       model: 'm', tasks: ['t1', 't2'], methods: ['ewc', { method: 'olora', lambda1: 0.5, lambda2: 0 }], seed: 3, epochs: 2.5,
       batchSize: 4, lr: 1e-3, maxLength: 128, maxNewTokens: 8,
       lora: { rank: 4, alpha: 32, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-      evaluateUnseen: true, testFraction: 0.1, maxTrain: 1000, maxTest: 100,
+      evaluateUnseen: true, testFraction: 0.1, maxTrain: 1000, maxTest: 100, recompute: true, memoryBudgetMiB: 4096,
     }, FILE);
     assert.equal(exp.steps, null);
     assert.equal(exp.epochs, 2.5);
@@ -73,6 +75,8 @@ describe('parseExperiment: valid files', () => {
     assert.equal(exp.testFraction, 0.1);
     assert.equal(exp.maxTrain, 1000);
     assert.equal(exp.maxTest, 100);
+    assert.equal(exp.recompute, true);
+    assert.equal(exp.memoryBudgetMiB, 4096);
     assert.deepEqual(exp.methods[1], { method: 'olora', name: 'olora', options: { lambda1: 0.5, lambda2: 0 } });
   });
 
@@ -135,6 +139,11 @@ describe('parseExperiment: rejected files', () => {
   it('rejects two runs with the same name', () => {
     rejects(withFields({ methods: ['sapt', 'sapt'] }), /exp\.json: "methods" lists "sapt" twice/);
     rejects(withFields({ methods: ['sapt', { method: 'seqlora', name: 'sapt' }] }), /"methods" lists "sapt" twice/);
+  });
+
+  it('rejects a recompute that is not "auto", true or false, and a non-positive memory budget', () => {
+    rejects(withFields({ recompute: 'yes' }), /exp\.json: "recompute" must be "auto", true or false, got "yes"/);
+    rejects(withFields({ memoryBudgetMiB: 0 }), /exp\.json: "memoryBudgetMiB" must be positive, got 0/);
   });
 
   it('rejects both steps and epochs, and neither', () => {

@@ -1,8 +1,12 @@
-// Parameter counts and the training-memory estimate, on SmolLM2-135M's published config.
+// Parameter counts, the training-memory estimate and the memory policy (layer recomputation, the chunked loss), on
+// SmolLM2-135M's published config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModelConfig } from '../../src/model/config.ts';
-import { countParams, estimateTrainingMemory, loraParamsPerBlock } from '../../src/model/memory-estimate.ts';
+import {
+  autoLossChunkRows, countParams, DEFAULT_MEMORY_BUDGET_BYTES, estimateTrainingMemory, LOSS_CHUNK_BYTES, loraParamsPerBlock, resolveMemorySavings,
+  type TrainingShape,
+} from '../../src/model/memory-estimate.ts';
 
 const smol = parseModelConfig({
   architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30,
@@ -20,19 +24,60 @@ describe('memory estimate', () => {
     assert.equal(loraParamsPerBlock(smol, 8, ['q_proj', 'v_proj']), 30 * 8 * (576 + 576 + 576 + 192));
   });
 
+  const base: TrainingShape = { batchSize: 8, seqLen: 256, rank: 8, targets: ['q_proj', 'v_proj'], blocks: 1 };
+  const plain = { recompute: false, lossChunkRows: 0 } as const;
+  const tokens = 8 * 256;
+  const H = 576, I = 1536, L = 30, V = 49152;
+  // Floats per token of one layer's saved activations (q is 576 wide, k and v 192, 9 query heads) and the x·Aᵀ of its two sites.
+  const layerFloats = 5 * H + 2 * 576 + 2 * 192 + 3 * I + 2 + 9 + 2 * 8;
+
   it('adds weights, LoRA state and activations, growing with batch, sequence and blocks', () => {
-    const base = { batchSize: 8, seqLen: 256, rank: 8, targets: ['q_proj', 'v_proj'] as const, blocks: 1 };
-    const m = estimateTrainingMemory(smol, base);
+    const m = estimateTrainingMemory(smol, { ...base, memory: plain });
     assert.equal(m.weightsBytes, 134_515_008 * 4);
     assert.equal(m.loraBytes, loraParamsPerBlock(smol, 8, ['q_proj', 'v_proj']) * 16);
     assert.equal(m.totalBytes, m.weightsBytes + m.loraBytes + m.activationBytes);
-    assert.ok(m.activationBytes > 2 * 8 * 256 * 49152 * 4, 'at least the logits and their gradient');
-    assert.ok(estimateTrainingMemory(smol, { ...base, batchSize: 16 }).activationBytes > m.activationBytes);
-    assert.ok(estimateTrainingMemory(smol, { ...base, seqLen: 512 }).activationBytes > m.activationBytes);
-    // The fused attention keeps no [T, T] probabilities: activations are linear in the tokens.
-    assert.equal(estimateTrainingMemory(smol, { ...base, seqLen: 512 }).activationBytes, 2 * m.activationBytes);
-    assert.equal(estimateTrainingMemory(smol, { ...base, batchSize: 4, seqLen: 512 }).activationBytes, m.activationBytes);
-    assert.equal(estimateTrainingMemory(smol, { ...base, blocks: 5 }).loraBytes, 5 * m.loraBytes);
-    assert.equal(m.largestBufferBytes, 8 * 256 * 49152 * 4, 'the logits are the largest buffer here');
+    assert.ok(m.activationBytes > L * tokens * layerFloats * 4 + tokens * V * 4, 'at least every layer\'s activations and the logits');
+    assert.ok(estimateTrainingMemory(smol, { ...base, batchSize: 16, memory: plain }).activationBytes > m.activationBytes);
+    // The fused attention keeps no [T, T] probabilities: activations are linear in the tokens, but for RoPE's
+    // [seq, 64] tables and the loss.
+    const perStep = (256 * 64 + 1) * 4;
+    assert.equal(estimateTrainingMemory(smol, { ...base, seqLen: 512, memory: plain }).activationBytes - perStep - 256 * 64 * 4, 2 * (m.activationBytes - perStep));
+    assert.equal(estimateTrainingMemory(smol, { ...base, batchSize: 4, seqLen: 512, memory: plain }).activationBytes, m.activationBytes + 256 * 64 * 4);
+    assert.equal(estimateTrainingMemory(smol, { ...base, blocks: 5, memory: plain }).loraBytes, 5 * m.loraBytes);
+    // Dropout keeps each site's dropped-out input: q_proj and v_proj both read the hidden state.
+    assert.equal(estimateTrainingMemory(smol, { ...base, dropout: 0.05, memory: plain }).activationBytes - m.activationBytes, (L * 2 * H + H) * tokens * 4);
+    assert.equal(m.largestBufferBytes, tokens * V * 4, 'the logits are the largest buffer here');
+    assert.deepEqual(m.savings, plain);
+  });
+
+  it('recomputation keeps one layer\'s activations instead of 30; the chunked loss 320 rows of logits instead of 2048', () => {
+    const m = estimateTrainingMemory(smol, { ...base, memory: plain });
+    const recomputed = estimateTrainingMemory(smol, { ...base, memory: { recompute: true, lossChunkRows: 0 } });
+    const chunked = estimateTrainingMemory(smol, { ...base, memory: { recompute: false, lossChunkRows: 'auto' } });
+    const both = estimateTrainingMemory(smol, { ...base, memory: { recompute: true, lossChunkRows: 'auto' } });
+    assert.equal(autoLossChunkRows(V, tokens), 320, 'the most multiples of 64 rows within 64 MiB of logits');
+    assert.ok(320 * V * 4 <= LOSS_CHUNK_BYTES && 384 * V * 4 > LOSS_CHUNK_BYTES);
+    assert.equal(m.activationBytes - recomputed.activationBytes, (L - 1) * tokens * layerFloats * 4);
+    assert.equal(m.activationBytes - chunked.activationBytes, (tokens - 320) * (V + 1) * 4);
+    assert.equal(m.activationBytes - both.activationBytes, (L - 1) * tokens * layerFloats * 4 + (tokens - 320) * (V + 1) * 4);
+    assert.deepEqual(both.savings, { recompute: true, lossChunkRows: 320 });
+    assert.equal(both.largestBufferBytes, V * H * 4, 'the embedding is the largest buffer once the logits are chunked');
+    // Under a quarter of the memory: 3.2 GiB becomes 0.8 GiB.
+    assert.ok(m.totalBytes > 3.1 * 2 ** 30 && both.totalBytes < 0.85 * 2 ** 30, `${m.totalBytes} -> ${both.totalBytes}`);
+  });
+
+  it('the default policy recomputes only above the budget and chunks only when the logits exceed one chunk', () => {
+    assert.deepEqual(resolveMemorySavings(smol, base), { recompute: true, lossChunkRows: 320 }, 'SmolLM2 at 8 x 256 exceeds 2 GiB');
+    assert.equal(DEFAULT_MEMORY_BUDGET_BYTES, 2 * 2 ** 30);
+    assert.deepEqual(resolveMemorySavings(smol, { ...base, memory: { budgetBytes: 4 * 2 ** 30 } }), { recompute: false, lossChunkRows: 320 });
+    // The budget is compared with the estimate without recomputation (and with the chunked loss).
+    const without = estimateTrainingMemory(smol, { ...base, memory: { recompute: false } }).totalBytes;
+    assert.equal(resolveMemorySavings(smol, { ...base, memory: { budgetBytes: without } }).recompute, false);
+    assert.equal(resolveMemorySavings(smol, { ...base, memory: { budgetBytes: without - 1 } }).recompute, true);
+    // One short sequence: 32 rows of logits are below one chunk, and the step fits.
+    assert.deepEqual(resolveMemorySavings(smol, { ...base, batchSize: 1, seqLen: 32 }), { recompute: false, lossChunkRows: 0 });
+    // Explicit settings win; a chunk of at least the whole batch is no chunk.
+    assert.deepEqual(resolveMemorySavings(smol, { ...base, batchSize: 1, seqLen: 32, memory: { recompute: true, lossChunkRows: 8 } }), { recompute: true, lossChunkRows: 8 });
+    assert.deepEqual(resolveMemorySavings(smol, { ...base, memory: { lossChunkRows: tokens } }).lossChunkRows, 0);
   });
 });

@@ -208,6 +208,7 @@ describe('validateSettings', () => {
     ['zero alpha', { ...d(), lora: { ...d().lora, alpha: 0 } }, 'lora.alpha'],
     ['dropout 1', { ...d(), lora: { ...d().lora, dropout: 1 } }, 'lora.dropout'],
     ['no targets', { ...d(), lora: { ...d().lora, targets: [] } }, 'lora.targets'],
+    ['zero memory budget', { ...d(), memoryBudgetMiB: 0 }, 'memoryBudgetMiB'],
   ];
   for (const [what, s, field] of broken) {
     test(`${what}: reported on ${field}, and parseExperiment rejects it too`, () => {
@@ -229,6 +230,8 @@ describe('validateSettings', () => {
   const fine: [string, RunSettings][] = [
     ['epochs instead of steps', { ...d(), steps: null, epochs: 2 }],
     ['subsets', { ...d(), maxTrain: 100, maxTest: 20 }],
+    ['recomputation forced on, a smaller budget', { ...d(), recompute: true, memoryBudgetMiB: 512 }],
+    ['recomputation off', { ...d(), recompute: false }],
     ['all targets, dropout, unseen tasks', { ...d(), evaluateUnseen: true, lora: { rank: 4, alpha: 32, dropout: 0.5, targets: [...PROJ_NAMES] } }],
     ['one method run twice', { ...d(), methods: [ref('sapt'), ref('sapt', 'sapt-2', { klRatio: 0.5, routerLr: 1e-3 }), ref('oracle')] }],
   ];

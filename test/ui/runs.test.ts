@@ -1,4 +1,5 @@
-// Tests the pure helpers of the run history, storage panel and playground: times, statuses, truncation, byte sums and answer history.
+// Tests the pure helpers of the run history, storage panel and playground: times, statuses, truncation, byte sums,
+// answer history and the note saying which backend answered.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PlaygroundAnswer } from '../../src/cl/playground.ts';
@@ -9,6 +10,8 @@ import type { RunRecord, RunSettings, RunStatus } from '../../src/worker/run-job
 import {
   canAsk, clampTask, formatWeight, HISTORY_LIMIT, moduleLabel, pickOption, pushHistory, resultMethods, topModule, weightBars, type AnswerEntry,
 } from '../../src/ui/playground/playground-state.ts';
+import { backendNoteText } from '../../src/ui/playground/backend-note.ts';
+import type { AnswerBackendReport } from '../../src/cl/playground-backend.ts';
 import {
   canDelete, canResume, formatDate, formatDateTime, formatPercent, newestFirst, progressPercent, relativeTime, RUN_STATUSES, runMethods, showsError,
   statusInfo, summarizeNames, truncateText,
@@ -270,7 +273,7 @@ describe('playground helpers', () => {
   });
 
   test('the history keeps the newest answers first, at most HISTORY_LIMIT', () => {
-    const answer: PlaygroundAnswer = { text: 'positive', weights: null, task: 0, stage: 1 };
+    const answer: PlaygroundAnswer = { text: 'positive', weights: null, task: 0, stage: 1, backend: null };
     const entry = (seq: number): AnswerEntry => ({ seq, runId: 'r', runTitle: 'R', method: 'seqlora', task: 0, taskNames: ['sst2'], input: `q${seq}`, answer, ms: 12 });
     let h: AnswerEntry[] = [];
     for (let i = 1; i <= HISTORY_LIMIT + 2; i++) h = pushHistory(h, entry(i));
@@ -286,5 +289,30 @@ describe('playground helpers', () => {
     assert.equal(canAsk({ ...ok, method: null }), false);
     assert.equal(canAsk({ ...ok, input: '  \n' }), false);
     assert.equal(canAsk({ ...ok, busy: true }), false);
+  });
+
+  test('the backend note: who answered and why, the compared timings, and onnxruntime-web\'s uncounted set-up', () => {
+    const report: AnswerBackendReport = {
+      backend: 'onnxruntime', label: 'onnxruntime-web WebGPU', reason: 'onnxruntime-web is faster (120 ms against 300 ms)',
+      engineMs: 300, ortMs: 120, ortSetupMs: 2500, ortWarmupMs: 4100, mergedAdapter: 'its one LoRA', comparedOn: { promptTokens: 12, maxNewTokens: 8 }, measuredNow: true,
+    };
+    assert.deepEqual(backendNoteText(report), {
+      headline: 'Answered by onnxruntime-web WebGPU',
+      reason: 'onnxruntime-web is faster (120 ms against 300 ms).',
+      timings: 'One whole greedy answer (12-token prompt, up to 8 new tokens), measured on this question: clora engine 300 ms, onnxruntime-web 120 ms.',
+      setup: 'onnxruntime-web ran the model exported with its one LoRA merged; its set-up (export, session) took 2.50 s and its first answer 4.10 s, not counted above.',
+    });
+    const later = backendNoteText({ ...report, measuredNow: false });
+    assert.match(later.timings!, /measured on the first question answered with this adapter/);
+    const failedReport: AnswerBackendReport = {
+      ...report, backend: 'engine', label: 'clora engine', reason: 'onnxruntime-web could not run: no available backend found', ortMs: null, ortSetupMs: null, ortWarmupMs: null, mergedAdapter: null,
+    };
+    const failed = backendNoteText(failedReport);
+    assert.equal(failed.headline, 'Answered by clora engine');
+    assert.match(failed.timings!, /clora engine 300 ms, onnxruntime-web did not run\.$/);
+    assert.equal(failed.setup, null);
+    const routed = backendNoteText({ ...failedReport, reason: 'sapt mixes its task LoRAs per prompt with a learnt selector, so the engine answers', engineMs: null, comparedOn: null });
+    assert.equal(routed.timings, null);
+    assert.equal(routed.reason, 'sapt mixes its task LoRAs per prompt with a learnt selector, so the engine answers.');
   });
 });

@@ -1,6 +1,6 @@
 // The worker's run controller on real WebGPU with IndexedDB (fake-indexeddb in Node): a run keeps its model,
 // tasks, record and results in the database, pauses between steps, is cancelled and then resumed to the same
-// numbers as an uninterrupted run, and its trained method answers in the playground.
+// numbers as an uninterrupted run, and its trained methods answer in the playground (EWC also through onnxruntime-web).
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,9 @@ import type { Gpu } from '../../src/gpu/context.ts';
 import type { FileSource } from '../../src/io/files.ts';
 import { openAppDatabase, type AppDatabase } from '../../src/storage/idb-storage.ts';
 import { listCachedModels, type ModelChoice } from '../../src/worker/model-store.ts';
+import { PlaygroundAnswerer } from '../../src/cl/playground-backend.ts';
+import { wasmDecoderFactory } from '../../src/ort/ort-decoder.ts';
+import { nodeWasmOrt } from '../../src/ort/node-ort.ts';
 import { listRunRecords, openRunMethod, RunController, type RunEvent, type RunHost, type RunSettings } from '../../src/worker/run-job.ts';
 import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
 import { TINY_MODEL } from '../helpers/clora-run.ts';
@@ -90,6 +93,23 @@ describe('run controller (WebGPU, IndexedDB)', () => {
     assert.equal(answer.weights!.length, 2, 'the selector weighs both task modules');
     assert.ok(Math.abs(answer.weights!.reduce((a, b) => a + b, 0) - 1) < 1e-4);
     trained.dispose();
+
+    // EWC answers with one adapter: the playground's comparison runs it through onnxruntime-web too (wasm here), on the
+    // model exported with that adapter merged, and both backends give the engine's answer.
+    const ewc = await openRunMethod(host, record.id, 'ewc');
+    const engineAnswer = await ewc.answer('zap', 1);
+    assert.equal(engineAnswer.backend, null);
+    const answerer = new PlaygroundAnswerer(ewc, {
+      model: ewc.model, ort: async () => wasmDecoderFactory(await nodeWasmOrt()), timing: { warmup: 0, minMs: 0, maxIters: 1 },
+    });
+    const compared = await answerer.answer('zap', 1);
+    assert.equal(compared.text, engineAnswer.text);
+    const report = compared.backend!;
+    assert.ok(report.engineMs! > 0 && report.ortMs! > 0, JSON.stringify(report));
+    assert.doesNotMatch(report.reason, /differed|could not run/);
+    assert.deepEqual(report.comparedOn, { promptTokens: ewc.prompt('zap', 1).length, maxNewTokens: 3 });
+    assert.equal(report.mergedAdapter, 'its one LoRA');
+    await answerer.dispose();
   });
 
   it('pauses between steps, is cancelled, and resumes to the uninterrupted numbers', { timeout: 20 * 60_000 }, async () => {

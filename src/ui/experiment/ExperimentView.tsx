@@ -48,7 +48,11 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   const running = runs.active !== null;
   const shape = useMemo(() => ({
     batchSize: settings.batchSize, seqLen: settings.maxLength, rank: settings.lora.rank, targets: settings.lora.targets,
-    blocks: Math.max(1, tasks.length),
+    blocks: Math.max(1, tasks.length), dropout: settings.lora.dropout,
+    memory: {
+      ...(settings.recompute !== undefined ? { recompute: settings.recompute } : {}),
+      ...(settings.memoryBudgetMiB !== undefined ? { budgetBytes: settings.memoryBudgetMiB * 2 ** 20 } : {}),
+    },
   }), [settings, tasks.length]);
 
   // After a run ends, show its stored results.

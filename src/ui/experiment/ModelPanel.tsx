@@ -180,6 +180,7 @@ function ModelFacts({ report }: { report: ModelReport }) {
         <dt>Training memory</dt>
         <dd data-testid="model-memory">
           about {formatBytes(m.totalBytes)} (weights {formatBytes(m.weightsBytes)}, LoRA with optimizer state {formatBytes(m.loraBytes)}, activations {formatBytes(m.activationBytes)}) at the current batch size and length
+          {m.savings.recompute ? ', with each layer’s activations recomputed in the backward pass' : ''}
         </dd>
       </dl>
       {tooBig && (

@@ -33,7 +33,8 @@ function methodsNote(state: ResultsState, count: number): string | null {
 /**
  * Test ids: `playground` (with `data-busy`), the form's `playground-run`, `playground-method`,
  * `playground-task`, `playground-input`, `playground-submit`, then `playground-answer`,
- * `playground-time`, `playground-weights` (with `data-weights`) and `playground-history`.
+ * `playground-time`, `playground-backend` (which backend answered), `playground-weights` (with `data-weights`) and
+ * `playground-history`.
  */
 export function Playground({ runs, loadResults, answer }: PlaygroundProps) {
   const sorted = useMemo(() => newestFirst(runs), [runs]);
@@ -102,7 +103,11 @@ export function Playground({ runs, loadResults, answer }: PlaygroundProps) {
         <p className="muted playground-empty">No finished runs yet. Once a run has finished, ask its methods questions here.</p>
       ) : (
         <>
-          <p className="muted playground-intro">Ask a trained method: the input is framed by the chosen task’s instruction, and the answer is greedy.</p>
+          <p className="muted playground-intro">
+            Ask a trained method: the input is framed by the chosen task’s instruction, and the answer is greedy. For a method
+            that answers with one adapter, the first question times a whole answer on the clora engine and on onnxruntime-web
+            (the model exported with the adapter merged) and the faster one answers from then on.
+          </p>
           <PlaygroundForm
             runs={sorted}
             runId={runId}

@@ -18,7 +18,7 @@ export interface SharedSettingsProps {
 }
 
 const GROUPS: { title: string; keys: NumberSettingKey[] }[] = [
-  { title: 'Training', keys: ['steps', 'batchSize', 'lr', 'seed'] },
+  { title: 'Training', keys: ['steps', 'batchSize', 'lr', 'seed', 'memoryBudgetMiB'] },
   { title: 'Text', keys: ['maxLength', 'maxNewTokens'] },
   { title: 'Data', keys: ['testFraction', 'maxTrain', 'maxTest'] },
   { title: 'LoRA', keys: ['rank', 'alpha', 'dropout'] },

@@ -1,4 +1,5 @@
 // What the "Methods and settings" panel can set: each method's options and the shared run settings, with defaults, help text and validation.
+import { EXPERIMENT_DEFAULTS } from '../../cl/experiment.ts';
 import { METHODS } from '../../cl/methods/index.ts';
 import { PROJ_NAMES, type ProjName } from '../../model/peft.ts';
 import type { RunSettings } from '../../worker/run-job.ts';
@@ -157,7 +158,8 @@ export function methodSummary(method: string): string {
 
 /** The numeric shared settings, by the key the panel's inputs use (test id `setting-<key>`). */
 export type NumberSettingKey =
-  | 'steps' | 'batchSize' | 'lr' | 'maxLength' | 'maxNewTokens' | 'seed' | 'testFraction' | 'maxTrain' | 'maxTest' | 'rank' | 'alpha' | 'dropout';
+  | 'steps' | 'batchSize' | 'lr' | 'maxLength' | 'maxNewTokens' | 'seed' | 'testFraction' | 'maxTrain' | 'maxTest' | 'rank' | 'alpha' | 'dropout'
+  | 'memoryBudgetMiB';
 
 /** A shared numeric setting; `optional` ones may be empty (null in RunSettings). */
 export interface SettingSpec extends NumberSpec {
@@ -192,6 +194,8 @@ export function defaultRunSettings(): RunSettings {
     testFraction: 0.2,
     maxTrain: null,
     maxTest: null,
+    recompute: 'auto',
+    memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB,
   };
 }
 
@@ -246,6 +250,10 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'The LoRA update is scaled by alpha / r; change alpha along with the rank to keep the same scale. Must be positive.',
   },
   {
+    key: 'memoryBudgetMiB', field: 'memoryBudgetMiB', label: 'GPU memory budget (MiB)', default: DEFAULTS.memoryBudgetMiB!, min: 1, step: 256,
+    help: 'When a training step would need more GPU memory than this, each layer’s activations are recomputed in the backward pass instead of kept: far less memory for about a fifth more time per step (each layer’s forward runs twice), with the same results.',
+  },
+  {
     key: 'dropout', field: 'lora.dropout', label: 'LoRA dropout', default: DEFAULTS.lora.dropout, min: 0, max: 1, step: 0.05,
     help: 'Dropout on the LoRA branch’s input while training, in [0, 1). Zero suits short runs; 0.05 (the experiment file’s default) helps against overfitting on longer ones.',
   },
@@ -267,6 +275,8 @@ export function getSetting(s: RunSettings, key: NumberSettingKey): number | null
       return s.lora.alpha;
     case 'dropout':
       return s.lora.dropout;
+    case 'memoryBudgetMiB':
+      return s.memoryBudgetMiB ?? null;
     default:
       return s[key];
   }
@@ -386,5 +396,7 @@ export function experimentFileFields(s: RunSettings): Record<string, unknown> {
   });
   if (s.maxTrain !== null) out.maxTrain = s.maxTrain;
   if (s.maxTest !== null) out.maxTest = s.maxTest;
+  if (s.recompute !== undefined) out.recompute = s.recompute;
+  if (s.memoryBudgetMiB !== undefined) out.memoryBudgetMiB = s.memoryBudgetMiB;
   return out;
 }

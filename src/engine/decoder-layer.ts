@@ -1,0 +1,162 @@
+// One decoder layer of the training plan, forward and backward side by side: pre-norm attention (q/k/v projections,
+// RoPE, fused causal GQA attention, o projection) and the SwiGLU MLP, each projection with its LoRA sites. The forward
+// writes what the backward reads into a LayerActivations set. Without recomputation every layer has its own set; with
+// it one set serves all layers, and the backward pass re-runs each layer's forward from the layer's input (kept) right
+// before that layer's backward, skipping what the backward does not read.
+import type { BufferRef, Gpu } from '../gpu/context.ts';
+import type { Plan } from '../gpu/plan.ts';
+import { recordAttentionBackward, recordAttentionForward } from '../gpu/kernels/flash-attention.ts';
+import { recordAdd, recordSwigluBackward, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
+import { recordMatmul } from '../gpu/kernels/matmul.ts';
+import { recordRmsNormBackward, recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
+import { recordRope, type RopeTables } from '../gpu/kernels/rope.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { ProjName } from '../model/peft.ts';
+import type { GpuWeights } from './gpu-weights.ts';
+import type { LoraSites } from './lora-sites.ts';
+
+type Alloc = (label: string, floats: number) => BufferRef;
+
+/** What one layer's forward writes: everything its backward reads, plus o and down (inputs of the residual adds). */
+export interface LayerActivations {
+  h1: BufferRef; rstd1: BufferRef;
+  /** After RoPE. */
+  q: BufferRef; k: BufferRef; v: BufferRef;
+  /** [batch, heads, seq] log-sum-exp of each attention row. */
+  lse: BufferRef; ctx: BufferRef; o: BufferRef;
+  mid: BufferRef; h2: BufferRef; rstd2: BufferRef;
+  gate: BufferRef; up: BufferRef; act: BufferRef; down: BufferRef;
+}
+
+/** Gradient scratch shared by every layer's backward; `dX` carries d loss / d residual from layer to layer. */
+export interface LayerGradScratch {
+  dX: BufferRef; dh: BufferRef;
+  dq: BufferRef; dk: BufferRef; dv: BufferRef; dctx: BufferRef; attnDelta: BufferRef;
+  dgate: BufferRef; dup: BufferRef; dact: BufferRef;
+}
+
+export interface LayerPlanContext {
+  gpu: Gpu;
+  plan: Plan;
+  cfg: ModelConfig;
+  weights: GpuWeights;
+  sites: LoraSites | null;
+  batch: number;
+  seq: number;
+  /** [batch * seq] u32 position of each token in its sequence. */
+  positions: BufferRef;
+  tables: RopeTables;
+}
+
+/** Token count and the widths the per-layer buffers need. */
+function layerDims(cfg: ModelConfig, batch: number, seq: number) {
+  return { N: batch * seq, H: cfg.hiddenSize, I: cfg.intermediateSize, qDim: cfg.numHeads * cfg.headDim, kvDim: cfg.numKvHeads * cfg.headDim };
+}
+
+export function allocLayerActivations(alloc: Alloc, cfg: ModelConfig, batch: number, seq: number, label: string): LayerActivations {
+  const { N, H, I, qDim, kvDim } = layerDims(cfg, batch, seq);
+  return {
+    h1: alloc(`${label}.h1`, N * H), rstd1: alloc(`${label}.rstd1`, N),
+    q: alloc(`${label}.q`, N * qDim), k: alloc(`${label}.k`, N * kvDim), v: alloc(`${label}.v`, N * kvDim),
+    lse: alloc(`${label}.attn_lse`, batch * cfg.numHeads * seq), ctx: alloc(`${label}.ctx`, N * qDim), o: alloc(`${label}.o`, N * H),
+    mid: alloc(`${label}.mid`, N * H), h2: alloc(`${label}.h2`, N * H), rstd2: alloc(`${label}.rstd2`, N),
+    gate: alloc(`${label}.gate`, N * I), up: alloc(`${label}.up`, N * I), act: alloc(`${label}.act`, N * I), down: alloc(`${label}.down`, N * H),
+  };
+}
+
+export function allocLayerGradScratch(alloc: Alloc, cfg: ModelConfig, batch: number, seq: number): LayerGradScratch {
+  const { N, H, I, qDim, kvDim } = layerDims(cfg, batch, seq);
+  return {
+    dX: alloc('d.resid', N * H), dh: alloc('d.h', N * H),
+    dq: alloc('d.q', N * qDim), dk: alloc('d.k', N * kvDim), dv: alloc('d.v', N * kvDim), dctx: alloc('d.ctx', N * qDim),
+    attnDelta: alloc('d.attn_delta', batch * cfg.numHeads * seq),
+    dgate: alloc('d.gate', N * I), dup: alloc('d.up', N * I), dact: alloc('d.act', N * I),
+  };
+}
+
+/**
+ * Layer l's forward from its input residual `x` into `a`, and the output residual into `out`. With `out` null it is
+ * the recomputation before the layer's backward: the down projection's base matmul, its LoRA output and the residual
+ * add feed only the layer's output, which the backward pass already has, so only the LoRA branch's saved input side
+ * of down_proj runs.
+ */
+export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef, a: LayerActivations, out: BufferRef | null): void {
+  const { gpu, plan, cfg, sites } = c;
+  const w = c.weights.layers[l];
+  const N = c.batch * c.seq;
+  const H = cfg.hiddenSize;
+  const norm = { rows: N, cols: H, eps: cfg.rmsNormEps };
+  const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
+    const lin = w.proj[proj];
+    recordMatmul(gpu, plan, { a: input, b: lin.weight, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined }, `l${l}.${proj}`);
+    sites?.forward(l, proj, input, output);
+  };
+  recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: a.h1, rstd: a.rstd1 }, `l${l}.input_norm`);
+  linear('q_proj', a.h1, a.q);
+  linear('k_proj', a.h1, a.k);
+  linear('v_proj', a.h1, a.v);
+  recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: a.q, positions: c.positions, tables: c.tables }, `l${l}.rope_q`);
+  recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: a.k, positions: c.positions, tables: c.tables }, `l${l}.rope_k`);
+  recordAttentionForward(gpu, plan, attentionShape(c), { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse }, `l${l}.attn`);
+  linear('o_proj', a.ctx, a.o);
+  recordAdd(gpu, plan, N * H, { a: x, b: a.o, out: a.mid }, `l${l}.resid_attn`);
+  recordRmsNormForward(gpu, plan, norm, { x: a.mid, w: w.postNorm, y: a.h2, rstd: a.rstd2 }, `l${l}.post_norm`);
+  linear('gate_proj', a.h2, a.gate);
+  linear('up_proj', a.h2, a.up);
+  recordSwigluForward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, act: a.act }, `l${l}.swiglu`);
+  if (!out) {
+    sites?.forwardSaved(l, 'down_proj', a.act);
+    return;
+  }
+  linear('down_proj', a.act, a.down);
+  recordAdd(gpu, plan, N * H, { a: a.mid, b: a.down, out }, `l${l}.resid_mlp`);
+}
+
+/**
+ * Layer l's backward: on entry g.dX holds d loss / d (layer output); the LoRA gradients of the layer's sites go into
+ * the bank's gradients and, when `below` (a lower layer has sites), g.dX ends as d loss / d (layer input `x`). Parts
+ * that feed no LoRA gradient are skipped.
+ */
+export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef, a: LayerActivations, g: LayerGradScratch, below: boolean): void {
+  const { gpu, plan, cfg } = c;
+  const sites = c.sites!;
+  const w = c.weights.layers[l];
+  const N = c.batch * c.seq;
+  const norm = { rows: N, cols: cfg.hiddenSize, eps: cfg.rmsNormEps };
+  /** LoRA grads of one projection, and dx (=, or += when accumulate) of its input when wanted. */
+  const linear = (proj: ProjName, dy: BufferRef, input: BufferRef, dx: BufferRef | null, accumulate: boolean) => {
+    sites.backwardGrads(l, proj, dy, input);
+    if (!dx) return;
+    const lin = w.proj[proj];
+    recordMatmul(gpu, plan, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
+    sites.backwardDx(l, proj, dx);
+  };
+  const needAttnInner = below || sites.has(l, 'q_proj', 'k_proj', 'v_proj');
+  const needMidGrad = needAttnInner || sites.has(l, 'o_proj');
+  const needMlpInner = needMidGrad || sites.has(l, 'gate_proj', 'up_proj');
+
+  linear('down_proj', g.dX, a.act, needMlpInner ? g.dact : null, false);
+  if (needMlpInner) {
+    recordSwigluBackward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, dAct: g.dact, dGate: g.dgate, dUp: g.dup }, `l${l}.swiglu.bwd`);
+    linear('gate_proj', g.dgate, a.h2, needMidGrad ? g.dh : null, false);
+    linear('up_proj', g.dup, a.h2, needMidGrad ? g.dh : null, true);
+  }
+  if (!needMidGrad) return;
+  recordRmsNormBackward(gpu, plan, norm, { x: a.mid, w: w.postNorm, rstd: a.rstd2, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.post_norm.bwd`);
+  linear('o_proj', g.dX, a.ctx, needAttnInner ? g.dctx : null, false);
+  if (!needAttnInner) return;
+  recordAttentionBackward(gpu, plan, attentionShape(c),
+    { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse, dOut: g.dctx, delta: g.attnDelta, dq: g.dq, dk: g.dk, dv: g.dv }, `l${l}.attn.bwd`);
+  recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: g.dq, positions: c.positions, tables: c.tables }, `l${l}.rope_q.bwd`);
+  recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: g.dk, positions: c.positions, tables: c.tables }, `l${l}.rope_k.bwd`);
+  linear('q_proj', g.dq, a.h1, below ? g.dh : null, false);
+  linear('k_proj', g.dk, a.h1, below ? g.dh : null, true);
+  linear('v_proj', g.dv, a.h1, below ? g.dh : null, true);
+  if (below) {
+    recordRmsNormBackward(gpu, plan, norm, { x, w: w.inputNorm, rstd: a.rstd1, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.input_norm.bwd`);
+  }
+}
+
+function attentionShape(c: LayerPlanContext) {
+  return { batch: c.batch, seq: c.seq, heads: c.cfg.numHeads, kvHeads: c.cfg.numKvHeads, headDim: c.cfg.headDim };
+}
