@@ -14,6 +14,9 @@ for name in real-stream real-stream-reversed; do
   resume=()
   [ -f "$out/results.json" ] && resume=(--resume)
   echo "== $name -> $out" >&2
+  mkdir -p "$out"
+  # Which code each (resumed) part of the run used: the commit, "-dirty" when src/ or shaders/ had changes.
+  echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src shaders 2>/dev/null || echo -dirty)" >> "$out/code-versions.log"
   node bin/clora.js run "experiments/$name.json" --out "$out" "${resume[@]}" > "$out.summary.json"
   node bin/clora.js report "$out/results.json" --out "$out/report" --title "$name" > /dev/null
 done
