@@ -141,14 +141,34 @@ function meanAttention(rows: Float32Array[]): number[] {
   return out;
 }
 
+/** JSON with object keys sorted at every level, so that key order does not matter in comparisons. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    // As JSON.stringify: keys whose value is undefined are left out (a stored file never has them).
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * Whether stored results belong to the same run as fresh ones: the same tasks, model and settings. Settings added
+ * after a run was stored (the memory options) count as their defaults, which is what such runs used.
+ */
+export function sameRun(prev: Pick<RunResults, 'tasks' | 'settings' | 'model'>, fresh: Pick<RunResults, 'tasks' | 'settings' | 'model'>): boolean {
+  const added = { recompute: EXPERIMENT_DEFAULTS.recompute, memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB };
+  const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => canonicalJson({ tasks: r.tasks, settings: { ...added, ...r.settings }, model: r.model });
+  return describe(prev) === describe(fresh);
+}
+
 /** The saved results of the same run, or an error saying why the stored run cannot be continued. */
 async function previousResults(storage: RunStorage, fresh: RunResults): Promise<RunResults | null> {
   const prev = await readJsonFile<RunResults>(storage, 'results.json');
   if (!prev) return null;
   const where = `${storage.label}: results.json`;
   if (prev.version !== 1 || typeof prev.methods !== 'object' || !Array.isArray(prev.tasks)) throw new Error(`${where}: not a results file of this version`);
-  const describe = (r: RunResults) => JSON.stringify({ tasks: r.tasks, settings: r.settings, model: r.model });
-  if (describe(prev) !== describe(fresh)) {
+  if (!sameRun(prev, fresh)) {
     throw new Error(`${where}: the stored run has other tasks, settings or model than this one, so it cannot be continued; start a new run`);
   }
   return prev;
