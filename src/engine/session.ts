@@ -112,6 +112,8 @@ export class Session {
   private activeBank: Bank | null;
   private readonly step: StepParams;
   private readonly plans = new Map<string, CachedPlan>();
+  /** Resolved memory savings by plan shape and policy, so a training step does not re-run the memory estimate. */
+  private readonly savings = new Map<string, MemorySavings>();
   private readonly staging: GPUBuffer[] = [];
   private stepCount = 0;
   private readonly seed: number;
@@ -211,6 +213,7 @@ export class Session {
         this.plans.delete(key);
       }
     }
+    for (const key of this.savings.keys()) if (key.split(':')[1] === String(bank.id)) this.savings.delete(key);
     if (this.activeBank === bank) this.activeBank = null;
     bank.destroy();
   }
@@ -420,6 +423,17 @@ export class Session {
   /** The memory policy resolved for a plan: forward plans need none; a head or distillation computes the whole loss at once. */
   private savingsFor(mode: PlanMode, bank: Bank | null, batch: number, seq: number, distill: boolean): MemorySavings {
     if (mode === 'forward') return { recompute: false, lossChunkRows: 0 };
+    const m = this.memory;
+    const key = `${mode}:${bank?.id ?? 0}:${batch}x${seq}:${distill ? 1 : 0}:${m.recompute},${m.lossChunkRows},${m.budgetBytes}`;
+    let hit = this.savings.get(key);
+    if (!hit) {
+      hit = this.resolveSavings(mode, bank, batch, seq, distill);
+      this.savings.set(key, hit);
+    }
+    return hit;
+  }
+
+  private resolveSavings(mode: PlanMode, bank: Bank | null, batch: number, seq: number, distill: boolean): MemorySavings {
     const wholeLoss = distill || bank?.spec.head != null;
     const lora = bank?.spec.lora;
     return resolveMemorySavings(this.config, {
