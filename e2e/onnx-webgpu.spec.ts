@@ -1,5 +1,6 @@
 // The exported ONNX models on onnxruntime-web's WebGPU backend in Chromium (SwiftShader): the PyTorch fixtures' logits,
-// and a batch of a new shape against the wasm backend in the same page. Relative error tolerance: 1e-4.
+// a batch of a new shape against the wasm backend in the same page, and a SAPT export (prompt mask in, routing out)
+// against the wasm backend. Relative error tolerance: 1e-4 (routing: absolute 1e-5).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -7,9 +8,13 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { exportOnnx } from '../src/export/export-model.ts';
+import { memorySource } from '../src/io/files.ts';
 import { dirSource } from '../src/io/node-files.ts';
+import { parseModelConfig } from '../src/model/config.ts';
+import type { LoraConfig } from '../src/model/peft.ts';
 import { assertRelError } from '../test/helpers/assert.ts';
 import { randomInts } from '../test/helpers/random.ts';
+import { randomSaptFolder } from '../test/helpers/sapt-folder.ts';
 import { launchBrowser } from './browser.ts';
 
 const TOLERANCE = 1e-4;
@@ -57,22 +62,34 @@ function serve(models: Map<string, Uint8Array>): Promise<{ server: Server; url: 
 interface PageRun {
   logits: number[];
   dims: number[];
+  /** A SAPT export's routing [batch, blocks], flat; null for other exports. */
+  routing: number[] | null;
   webgpuDevice: boolean;
 }
 
-/** Runs /models/<name> in the page on one backend; `webgpuDevice` says whether onnxruntime holds a WebGPU device afterwards. */
-function runInPage(page: Page, name: string, ids: number[][], backend: 'webgpu' | 'wasm'): Promise<PageRun> {
-  return page.evaluate(async ({ name, ids, backend }) => {
+/**
+ * Runs /models/<name> in the page on one backend, with `promptMask` as prompt_mask for a SAPT export; `webgpuDevice`
+ * says whether onnxruntime holds a WebGPU device afterwards.
+ */
+function runInPage(page: Page, name: string, ids: number[][], backend: 'webgpu' | 'wasm', promptMask?: number[][]): Promise<PageRun> {
+  return page.evaluate(async ({ name, ids, backend, promptMask }) => {
     // A path, not a bare specifier: the page has no import map.
     const ort = (await import('/ort/ort.webgpu.min.mjs' as string)) as typeof import('onnxruntime-web');
     ort.env.wasm.numThreads = 1;
     const bytes = new Uint8Array(await (await fetch(`/models/${name}`)).arrayBuffer());
     const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
-    const input = new ort.Tensor('int64', BigInt64Array.from(ids.flat().map((v) => BigInt(v))), [ids.length, ids[0].length]);
-    const out = (await session.run({ input_ids: input })).logits;
+    // (No named helper functions in here: the bundler would wrap them in a helper the page does not have.)
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    for (const [input, rows] of [['input_ids', ids], ['prompt_mask', promptMask]] as const) {
+      if (rows) feeds[input] = new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0].length]);
+    }
+    const result = await session.run(feeds);
     await session.release();
-    return { logits: Array.from(out.data as Float32Array), dims: [...out.dims] as number[], webgpuDevice: ort.env.webgpu.device !== undefined };
-  }, { name, ids, backend });
+    return {
+      logits: Array.from(result.logits.data as Float32Array), dims: [...result.logits.dims] as number[],
+      routing: result.routing ? Array.from(result.routing.data as Float32Array) : null, webgpuDevice: ort.env.webgpu.device !== undefined,
+    };
+  }, { name, ids, backend, promptMask });
 }
 
 describe('exported ONNX models on onnxruntime-web WebGPU (Chromium, SwiftShader)', () => {
@@ -86,6 +103,11 @@ describe('exported ONNX models on onnxruntime-web WebGPU (Chromium, SwiftShader)
       const exported = await exportOnnx(dirSource(join(fixtureDir(name), 'model')), { adapter: dirSource(join(fixtureDir(name), 'adapter')) });
       models.set(`${name}.onnx`, exported.bytes);
     }
+    const model = dirSource(join(fixtureDir('llama-gqa'), 'model'));
+    const cfg = parseModelConfig(JSON.parse(await model.readText('config.json')));
+    const lora: LoraConfig = { rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'down_proj'], useRslora: false, layers: null };
+    const sapt = randomSaptFolder(cfg, { lora, blocks: ['one', 'two', 'three'], bottleneck: 4, pool: 'max', seed: 5 });
+    models.set('sapt.onnx', (await exportOnnx(model, { sapt: memorySource(sapt, 'sapt') })).bytes);
     const served = await serve(models);
     server = served.server;
     browser = await launchBrowser();
@@ -115,5 +137,18 @@ describe('exported ONNX models on onnxruntime-web WebGPU (Chromium, SwiftShader)
     const cpu = await runInPage(page, 'qwen2-mqa-tied.onnx', ids, 'wasm');
     assert.deepEqual(gpu.dims, [3, 5, 83]);
     assertRelError(gpu.logits, cpu.logits, TOLERANCE, 'webgpu vs wasm');
+  });
+
+  it('a SAPT export (max pooling, three blocks): WebGPU and wasm agree on the logits and the routing', async () => {
+    const flat = randomInts(12, 83, 10);
+    const ids = [0, 1].map((b) => Array.from(flat.subarray(b * 6, b * 6 + 6)));
+    const mask = [[1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0]];
+    const gpu = await runInPage(page, 'sapt.onnx', ids, 'webgpu', mask);
+    const cpu = await runInPage(page, 'sapt.onnx', ids, 'wasm', mask);
+    assert.ok(gpu.webgpuDevice);
+    assert.equal(gpu.routing!.length, 6);
+    for (let r = 0; r < 2; r++) assert.ok(Math.abs(gpu.routing![3 * r] + gpu.routing![3 * r + 1] + gpu.routing![3 * r + 2] - 1) < 1e-5, `routing row ${r}`);
+    gpu.routing!.forEach((w, i) => assert.ok(Math.abs(w - cpu.routing![i]) <= 1e-5, `routing ${i}: webgpu ${w}, wasm ${cpu.routing![i]}`));
+    assertRelError(gpu.logits, cpu.logits, TOLERANCE, 'SAPT webgpu vs wasm');
   });
 });

@@ -13,7 +13,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# onnxruntime-node bundles its CPU runtime; its install script would otherwise fetch CUDA libraries (.npmrc says the same).
+[ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
 npm run --silent typecheck
 npm run --silent build

@@ -1,6 +1,7 @@
 // Reloads a method as a finished run left it (its last checkpoint) and answers new inputs with it on the engine,
-// reporting how a selecting method (SAPT, ConPET) weighted its task modules for each answer, and, for methods whose
-// adapter does not depend on the prompt, that adapter (./playground-backend.ts answers through onnxruntime with it).
+// reporting how a selecting method (SAPT, ConPET) weighted its task modules for each answer, and what an ONNX export
+// of the method is: the adapter of methods whose adapter does not depend on the prompt, or SAPT's blocks with their
+// router (./playground-backend.ts answers through onnxruntime with it).
 import { encodeExample, padIdFor } from '../data/encode.ts';
 import { promptFor } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
@@ -27,14 +28,17 @@ export interface PlaygroundAnswer {
   backend: AnswerBackendReport | null;
 }
 
-/** The adapter a method answers a task with whatever the prompt, ready to merge into an exported model. */
-export interface FixedAdapter {
-  /** Same key, same adapter: a comparison made for one key holds for every answer with it. */
+/**
+ * What the model is exported with to answer a task through onnxruntime: the adapter a method answers with whatever
+ * the prompt, merged; or a SAPT model folder, whose router mixes its blocks per prompt inside the exported graph.
+ */
+export interface OnnxAnswerModel {
+  /** Same key, same export: a comparison made for one key holds for every answer with it. */
   key: string;
-  /** What the adapter is ("its one LoRA"). */
+  /** What the export holds, as a phrase after "with" ("its one LoRA merged"). */
   description: string;
-  files: PeftFiles;
-  /** The weights the answer reports (the fixed mixture of several blocks), as the engine path does. */
+  files: { adapter: PeftFiles } | { sapt: Record<string, Uint8Array | string> };
+  /** The weights the answer reports when they do not depend on the prompt (a fixed mixture of several blocks); else null. */
   weights: number[] | null;
 }
 
@@ -48,14 +52,16 @@ export interface TrainedMethod {
   prompt(input: string, task: number, instruction?: string): number[];
   /** The engine's greedy answer ids (KV cache) to a prompt of task `task`, and the selector's weights. */
   generate(prompt: number[], task: number): Promise<{ ids: number[]; weights: number[] | null }>;
-  /** The adapter `prompt` of task `task` is answered with when it is the same for every prompt; else why not. */
-  fixedAdapter(prompt: number[], task: number): Promise<FixedAdapter | { reason: string }>;
+  /** What an ONNX export answering `prompt` of task `task` holds; or why the method cannot be exported. */
+  onnxModel(prompt: number[], task: number): Promise<OnnxAnswerModel | { reason: string }>;
   /** The answer's text from generated ids. */
   text(ids: number[]): string;
   /** Greedy answer to `input` under task `task`'s instruction (or `instruction` when given), on the engine. */
   answer(input: string, task: number, instruction?: string): Promise<PlaygroundAnswer>;
   dispose(): void;
 }
+
+const ROUTED_DESCRIPTION = 'its task LoRAs and its selector, routed per prompt';
 
 /** Loads method `name` of a stored run from its last checkpoint onto `session`. */
 export async function openTrainedMethod(opts: {
@@ -102,8 +108,11 @@ export async function openTrainedMethod(opts: {
       const weights = method.attention ? Array.from((await method.attention(ctx, [prompt]))[0]) : mixtureWeights(routing.mix?.[0]);
       return { ids, weights };
     },
-    async fixedAdapter(prompt, task) {
+    async onnxModel(prompt, task) {
       checkTask(task);
+      if (method.routedModelFiles) {
+        return { key: `${ref.name}:routed`, description: ROUTED_DESCRIPTION, files: { sapt: await method.routedModelFiles(ctx) }, weights: null };
+      }
       const kindReason = perPromptKind(ref.method);
       if (kindReason) return { reason: kindReason };
       const routing = await method.route(ctx, Math.min(task, stage), [prompt]);
@@ -112,8 +121,8 @@ export async function openTrainedMethod(opts: {
       const mixture = fixedMixture(routing.bank, routing.mix?.[0]);
       return {
         key: `${ref.name}:${Array.from(mixture).join(',')}`,
-        description: FIXED_ADAPTER_METHODS[ref.method],
-        files: await bankMixtureAdapter(routing.bank, mixture, session.config),
+        description: `${FIXED_ADAPTER_METHODS[ref.method]} merged`,
+        files: { adapter: await bankMixtureAdapter(routing.bank, mixture, session.config) },
         weights: mixtureWeights(routing.mix?.[0]),
       };
     },

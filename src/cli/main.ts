@@ -41,6 +41,8 @@ Options:
                   model.safetensors.index.json), optionally tokenizer.json. Default: the bundled
                   demo model (public/models/demo, see docs/DEMO-MODEL.md).
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
+  --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run): router_config.json,
+                  router.safetensors and adapters/<task>/ for every block.
   --out FILE      export: the .onnx file to write (its folder is created when missing).
   --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
   --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training

@@ -11,7 +11,7 @@ import {
 import type { Rng } from '../model/rng.ts';
 import type { HostTensor } from '../model/weights.ts';
 import { LoraParams } from './lora-params.ts';
-import type { RouterPool } from '../gpu/kernels/sapt.ts';
+import { ROUTER_KEYS, type RouterPool } from '../model/sapt-files.ts';
 
 export interface BankSpec {
   lora: LoraConfig;
@@ -36,13 +36,7 @@ export interface BankSite {
   bKey: string;
 }
 
-export const ROUTER_KEYS = {
-  down: 'router.down.weight',
-  up: 'router.up.weight',
-  normWeight: 'router.norm.weight',
-  normBias: 'router.norm.bias',
-  keys: 'router.keys',
-} as const;
+export { ROUTER_KEYS };
 export const HEAD_KEY = 'head.weight';
 
 /** What the optimizer trains when a block is active. */

@@ -11,10 +11,10 @@ import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import {
   recordMaskedPool, recordSiluLayerNormBackward, recordSiluLayerNormForward, recordSoftmaxRows, recordSoftmaxRowsBackward,
 } from '../gpu/kernels/sapt.ts';
-import { ROUTER_KEYS, type Bank } from './bank.ts';
+import { ROUTER_KEYS, ROUTER_NORM_EPS } from '../model/sapt-files.ts';
+import type { Bank } from './bank.ts';
 
-/** torch.nn.LayerNorm's default. */
-export const ROUTER_NORM_EPS = 1e-5;
+export { ROUTER_NORM_EPS };
 
 export interface RouterBuffers {
   rows: number;

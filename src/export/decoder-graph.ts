@@ -1,10 +1,14 @@
-// Assembles the ONNX ModelProto of a Llama or Qwen2 decoder from its config and float32 weights: input_ids [batch, sequence] to logits [batch, sequence, vocab].
+// Assembles the ONNX ModelProto of a Llama or Qwen2 decoder from its config and float32 weights: input_ids [batch, sequence] to logits [batch, sequence, vocab],
+// optionally with SAPT's routed LoRA blocks (then also prompt_mask [batch, sequence] in and routing [batch, blocks] out).
 import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
+import { adapterLayers, type ProjName } from '../model/peft.ts';
+import type { SaptModel } from '../model/sapt-files.ts';
 import type { HostTensor } from '../model/weights.ts';
 import { causalSelfAttention, headShapes, sequenceTensors, type HeadLayout } from './attention-ops.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { linear, rmsNorm, swiglu } from './layer-ops.ts';
 import { IR_VERSION, OPSET_VERSION, type ModelProto } from './onnx-proto.ts';
+import { PROMPT_MASK_NAME, ROUTING_NAME, routedLoraUpdate, routedRowScales, saptRouting } from './sapt-ops.ts';
 
 export const INPUT_NAME = 'input_ids';
 export const OUTPUT_NAME = 'logits';
@@ -33,6 +37,13 @@ function weightTable(g: GraphBuilder, weights: ReadonlyMap<string, HostTensor>) 
   return { get, optional };
 }
 
+/** SAPT's blocks in the graph: the model, the per-row block scales, and which layers they adapt. */
+interface RoutedBlocks {
+  sapt: SaptModel;
+  rowScales: string;
+  layers: ReadonlySet<number>;
+}
+
 /** The Hugging Face decoder layer: x + attn(norm(x)), then x + mlp(norm(x)), on x [N, hidden]. */
 function decoderLayer(
   g: GraphBuilder,
@@ -41,10 +52,15 @@ function decoderLayer(
   layer: number,
   cfg: ModelConfig,
   attention: { seq: ReturnType<typeof sequenceTensors>; shapes: ReturnType<typeof headShapes>; layout: HeadLayout },
+  routed: RoutedBlocks | null,
 ): string {
   const p = `model.layers.${layer}`;
-  const proj = (module: string, input: string) =>
-    linear(g, input, w.get(`${p}.${module}.weight`), w.optional(`${p}.${module}.bias`), `${p}.${module}`);
+  const proj = (module: string, input: string) => {
+    const base = linear(g, input, w.get(`${p}.${module}.weight`), w.optional(`${p}.${module}.bias`), `${p}.${module}`);
+    const name = module.slice(module.indexOf('.') + 1) as ProjName;
+    if (!routed || !routed.layers.has(layer) || !routed.sapt.lora.targets.includes(name)) return base;
+    return routedLoraUpdate(g, routed.sapt, base, input, routed.rowScales, { layer, proj: name, module: `${p}.${module}` });
+  };
 
   const attnIn = rmsNorm(g, x, w.get(`${p}.input_layernorm.weight`), cfg.rmsNormEps, `${p}.input_layernorm`);
   const qkv = { q: proj('self_attn.q_proj', attnIn), k: proj('self_attn.k_proj', attnIn), v: proj('self_attn.v_proj', attnIn) };
@@ -58,9 +74,11 @@ function decoderLayer(
 
 /**
  * The whole decoder as one graph with symbolic batch and sequence dims. `weights` holds every tensor
- * expectedWeightShapes(cfg) names (LoRA already merged); a tied head reads model.embed_tokens.weight.
+ * expectedWeightShapes(cfg) names (a single LoRA already merged); a tied head reads model.embed_tokens.weight.
+ * With `sapt`, its router picks a mixture of its blocks per example from the prompt positions of prompt_mask,
+ * and every adapted projection adds the mixed blocks' updates.
  */
-export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string, HostTensor>, description: string): DecoderModel {
+export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string, HostTensor>, description: string, sapt: SaptModel | null = null): DecoderModel {
   const g = new GraphBuilder();
   const w = weightTable(g, weights);
   const H = cfg.hiddenSize;
@@ -72,8 +90,15 @@ export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string,
 
   const embedding = w.get('model.embed_tokens.weight');
   const embedded = g.op('Gather', [embedding, ids], 'model.embed_tokens', { axis: 0 });
+  let routed: RoutedBlocks | null = null;
+  if (sapt) {
+    const promptMask = g.input({ name: PROMPT_MASK_NAME, elemType: 'int64', dims: ['batch', 'sequence'] });
+    const routing = saptRouting(g, sapt, cfg, embedded, promptMask);
+    if (routing !== ROUTING_NAME) throw new Error(`the routing output was named ${routing}, expected ${ROUTING_NAME}`);
+    routed = { sapt, rowScales: routedRowScales(g, sapt, routing, seq.idsShape), layers: new Set(adapterLayers(sapt.lora, cfg)) };
+  }
   let x = g.op('Reshape', [embedded, g.int64Constant([-1, H])], 'hidden_0');
-  for (let layer = 0; layer < cfg.numLayers; layer++) x = decoderLayer(g, w, x, layer, cfg, { seq, shapes, layout });
+  for (let layer = 0; layer < cfg.numLayers; layer++) x = decoderLayer(g, w, x, layer, cfg, { seq, shapes, layout }, routed);
 
   const normed = rmsNorm(g, x, w.get('model.norm.weight'), cfg.rmsNormEps, 'model.norm');
   const head = cfg.tieWordEmbeddings ? embedding : w.get('lm_head.weight');
@@ -82,6 +107,7 @@ export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string,
   const logits = g.op('Reshape', [flatLogits, logitsShape], OUTPUT_NAME);
   if (logits !== OUTPUT_NAME) throw new Error(`the output was named ${logits}, expected ${OUTPUT_NAME}`);
   g.output({ name: OUTPUT_NAME, elemType: 'float32', dims: ['batch', 'sequence', cfg.vocabSize] });
+  if (sapt) g.output({ name: ROUTING_NAME, elemType: 'float32', dims: ['batch', sapt.adapters.length] });
 
   const model: ModelProto = {
     irVersion: IR_VERSION,

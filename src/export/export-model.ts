@@ -1,8 +1,9 @@
-// Exports a Hugging Face model folder, optionally with a PEFT LoRA adapter merged in, as the bytes of one ONNX file.
-import { FormatError } from '../io/errors.ts';
-import { readJson, type FileSource } from '../io/files.ts';
+// Exports a Hugging Face model folder, optionally with a PEFT LoRA adapter merged in or with a trained SAPT model's
+// routed blocks, as the bytes of one ONNX file.
+import { namingFolder, readJson, type FileSource } from '../io/files.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { readPeftAdapter, type PeftAdapter } from '../model/peft.ts';
+import { readSaptModel, type SaptModel } from '../model/sapt-files.ts';
 import { loadWeights } from '../model/weights.ts';
 import { buildDecoderModel } from './decoder-graph.ts';
 import { mergeAdapter } from './merge-lora.ts';
@@ -12,6 +13,8 @@ import { checkProtobufLimit } from './size-limit.ts';
 export interface ExportOptions {
   /** A PEFT adapter folder to merge into the base weights; without it the base model is exported. */
   adapter?: FileSource;
+  /** A SAPT model folder (router_config.json, router.safetensors, adapters/<block>/): its blocks stay separate, mixed per example by its router. */
+  sapt?: FileSource;
   /** Progress notes, one line each. */
   onNote?: (message: string) => void;
 }
@@ -25,21 +28,13 @@ export interface OnnxExport {
   config: ModelConfig;
 }
 
-/** Runs `read`, rewriting a FormatError about a file of `src` so that it names the file's folder too. */
-async function namingFolder<T>(src: FileSource, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (e) {
-    if (e instanceof FormatError && !e.file.includes('/')) {
-      throw new FormatError(`${src.label.replace(/\/+$/, '')}/${e.file}`, e.problem, { line: e.line, detail: e.detail, cause: e });
-    }
-    throw e;
-  }
-}
-
 function describeAdapter(adapter: PeftAdapter): string {
   const { rank, alpha, useRslora, targets } = adapter.config;
   return `r=${rank}, alpha=${alpha}${useRslora ? ', rsLoRA' : ''} on ${targets.join(', ')}`;
+}
+
+function describeSapt(sapt: SaptModel): string {
+  return `${sapt.adapters.length} SAPT blocks (${sapt.config.blocks.join(', ')}; ${describeAdapter(sapt.adapters[0])}), routed by ${sapt.config.pool}-pooled prompt embeddings`;
 }
 
 /**
@@ -52,10 +47,16 @@ export async function exportOnnx(model: FileSource, opts: ExportOptions = {}): P
   const config = await namingFolder(model, async () => parseModelConfig(await readJson(model, 'config.json'), 'config.json'));
   checkProtobufLimit(model.label, config);
 
+  if (opts.adapter && opts.sapt) throw new Error('export takes an adapter to merge or a SAPT model, not both');
   let adapter: PeftAdapter | null = null;
   if (opts.adapter) {
     const src = opts.adapter;
     adapter = await namingFolder(src, () => readPeftAdapter(src, config));
+  }
+  let sapt: SaptModel | null = null;
+  if (opts.sapt) {
+    const src = opts.sapt;
+    sapt = await namingFolder(src, () => readSaptModel(src, config));
   }
   note(`reading the ${config.arch} weights of ${model.label}`);
   const base = await namingFolder(model, () => loadWeights(model, config));
@@ -65,10 +66,13 @@ export async function exportOnnx(model: FileSource, opts: ExportOptions = {}): P
     weights = mergeAdapter(base, adapter, config);
   }
 
-  const description = adapter
-    ? `${model.label} with the LoRA adapter ${opts.adapter!.label} merged (${describeAdapter(adapter)})`
-    : model.label;
-  const built = buildDecoderModel(config, weights, description);
+  let description = model.label;
+  if (adapter) description = `${model.label} with the LoRA adapter ${opts.adapter!.label} merged (${describeAdapter(adapter)})`;
+  if (sapt) {
+    description = `${model.label} with ${describeSapt(sapt)} from ${opts.sapt!.label}`;
+    note(`adding ${describeSapt(sapt)}`);
+  }
+  const built = buildDecoderModel(config, weights, description, sapt);
   note(`encoding ${built.nodes} nodes and ${built.initializers} initializers (${(built.weightBytes / 1e6).toFixed(1)} MB of float32 weights)`);
   const bytes = onnx.ModelProto.encode(built.model).finish();
   return { bytes, nodes: built.nodes, initializers: built.initializers, opset: OPSET_VERSION, config };

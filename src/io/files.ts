@@ -35,6 +35,18 @@ export function parseJson(text: string, file: string): unknown {
   }
 }
 
+/** Runs `read`, rewriting a FormatError about a file of `src` so that it names the file's folder too. */
+export async function namingFolder<T>(src: FileSource, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof FormatError && !e.file.includes('/')) {
+      throw new FormatError(`${src.label.replace(/\/+$/, '')}/${e.file}`, e.problem, { line: e.line, detail: e.detail, cause: e });
+    }
+    throw e;
+  }
+}
+
 export async function readJson(src: FileSource, name: string): Promise<unknown> {
   return parseJson(await src.readText(name), name);
 }

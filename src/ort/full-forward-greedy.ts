@@ -2,8 +2,11 @@
 // prompt + tokens so far per generated token, with the engine's greedy rules (src/engine/greedy.ts).
 import { argmaxRow, GreedyOutputs } from '../engine/greedy.ts';
 
-/** Logits [batch * seq * vocab] of a right-padded batch of token ids ([batch * seq]). */
-export type BatchLogits = (ids: Int32Array, batch: number, seq: number) => Promise<{ data: Float32Array; vocab: number }>;
+/**
+ * Logits [batch * seq * vocab] of a right-padded batch of token ids ([batch * seq]); `promptMask` ([batch * seq]) is 1
+ * on each row's prompt tokens, 0 on generated tokens and padding (what SAPT's router pools).
+ */
+export type BatchLogits = (ids: Int32Array, batch: number, seq: number, promptMask: Int32Array) => Promise<{ data: Float32Array; vocab: number }>;
 
 export interface FullForwardGreedyOptions {
   maxNewTokens: number;
@@ -26,8 +29,12 @@ export async function greedyByFullForward(forward: BatchLogits, prompts: readonl
     const sequences = active.map((b) => [...prompts[b], ...greedy.tokens[b]]);
     const seq = Math.max(...sequences.map((s) => s.length));
     const ids = new Int32Array(active.length * seq).fill(opts.padId ?? 0);
-    sequences.forEach((s, row) => ids.set(s, row * seq));
-    const { data, vocab } = await forward(ids, active.length, seq);
+    const promptMask = new Int32Array(active.length * seq);
+    sequences.forEach((s, row) => {
+      ids.set(s, row * seq);
+      promptMask.fill(1, row * seq, row * seq + prompts[active[row]].length);
+    });
+    const { data, vocab } = await forward(ids, active.length, seq, promptMask);
     sequences.forEach((s, row) => {
       next[active[row]] = argmaxRow(data, (row * seq + s.length - 1) * vocab, vocab);
     });

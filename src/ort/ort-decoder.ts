@@ -8,10 +8,22 @@ export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
 /** An execution provider as onnxruntime-web's session options name it. */
 export type OrtExecutionProvider = Ort.InferenceSession.ExecutionProviderConfig;
 
+/** What one forward pass of an exported decoder gives. */
+export interface DecoderOutput {
+  /** [batch, seq, vocab] */
+  data: Float32Array;
+  vocab: number;
+  /** A SAPT export's weights over its blocks, [batch, blocks]; absent for other exports. */
+  routing?: { data: Float32Array; blocks: number };
+}
+
 /** Logits of token batches from an exported decoder (OrtDecoder; test fakes). */
 export interface LogitsSession {
-  /** Logits [batch, seq, vocab] of `ids` ([batch * seq], row-major). */
-  logits(ids: ArrayLike<number>, batch: number, seq: number): Promise<{ data: Float32Array; vocab: number }>;
+  /**
+   * Logits [batch, seq, vocab] of `ids` ([batch * seq], row-major). `promptMask` ([batch * seq], 1 on prompt tokens)
+   * is what a SAPT export's router pools; other exports ignore it.
+   */
+  logits(ids: ArrayLike<number>, batch: number, seq: number, promptMask?: ArrayLike<number>): Promise<DecoderOutput>;
   release(): Promise<void>;
 }
 
@@ -30,17 +42,34 @@ export class OrtDecoder implements LogitsSession {
     return new OrtDecoder(ort, session, backend);
   }
 
-  /** Logits [batch, seq, vocab] of `ids` ([batch * seq], row-major), fed as int64 input_ids [batch, seq]. */
-  async logits(ids: ArrayLike<number>, batch: number, seq: number): Promise<{ data: Float32Array; vocab: number }> {
-    if (ids.length !== batch * seq) throw new Error(`${ids.length} token ids do not make a [${batch}, ${seq}] batch`);
-    const input = new this.ort.Tensor('int64', BigInt64Array.from(Array.from(ids, (v) => BigInt(v))), [batch, seq]);
-    const result = await this.session.run({ input_ids: input });
+  /** int64 [batch, seq] from `values` ([batch * seq], row-major). */
+  private int64(values: ArrayLike<number>, batch: number, seq: number, what: string): Ort.Tensor {
+    if (values.length !== batch * seq) throw new Error(`${values.length} ${what} do not make a [${batch}, ${seq}] batch`);
+    return new this.ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), [batch, seq]);
+  }
+
+  /**
+   * Logits [batch, seq, vocab] of `ids` ([batch * seq], row-major), fed as int64 input_ids [batch, seq]; a SAPT export
+   * also takes the prompt mask (required then) and gives its routing.
+   */
+  async logits(ids: ArrayLike<number>, batch: number, seq: number, promptMask?: ArrayLike<number>): Promise<DecoderOutput> {
+    const feeds: Record<string, Ort.Tensor> = { input_ids: this.int64(ids, batch, seq, 'token ids') };
+    if (this.session.inputNames.includes('prompt_mask')) {
+      if (!promptMask) throw new Error('this ONNX model routes on the prompt: it needs a prompt mask');
+      feeds.prompt_mask = this.int64(promptMask, batch, seq, 'prompt mask entries');
+    }
+    const result = await this.session.run(feeds);
     const logits = result.logits;
     if (!logits) throw new Error(`the ONNX model has no "logits" output (outputs: ${Object.keys(result).join(', ')})`);
     if (logits.type !== 'float32') throw new Error(`the ONNX model's logits are ${logits.type}, expected float32`);
     const dims = logits.dims;
     if (dims.length !== 3 || dims[0] !== batch || dims[1] !== seq) throw new Error(`the ONNX model's logits have shape [${dims.join(', ')}], expected [${batch}, ${seq}, vocab]`);
-    return { data: logits.data as Float32Array, vocab: dims[2] };
+    const routing = result.routing;
+    if (!routing) return { data: logits.data as Float32Array, vocab: dims[2] };
+    if (routing.type !== 'float32' || routing.dims.length !== 2 || routing.dims[0] !== batch) {
+      throw new Error(`the ONNX model's routing is ${routing.type} [${routing.dims.join(', ')}], expected float32 [${batch}, blocks]`);
+    }
+    return { data: logits.data as Float32Array, vocab: dims[2], routing: { data: routing.data as Float32Array, blocks: routing.dims[1] } };
   }
 
   async release(): Promise<void> {

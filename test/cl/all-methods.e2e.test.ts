@@ -1,6 +1,6 @@
 // Every method through the built `clora run` on WebGPU: a short two-task stream on the bundled tiny
 // model, checking that each one trains, evaluates and writes its results and artifacts (the files
-// a later session or the app reloads), and that a second run with the same seed reproduces the
+// a later session or the app reloads; SAPT's folder is exported to ONNX), and that a second run with the same seed reproduces the
 // first exactly. How well the methods remember is the other e2e test's job.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { METHODS } from '../../src/cl/methods/index.ts';
 import type { RunResults } from '../../src/cl/runner.ts';
 import { ROOT, runClora as run, TINY_MODEL } from '../helpers/clora-run.ts';
+import { exportOnnx } from '../../src/export/export-model.ts';
+import { dirSource } from '../../src/io/node-files.ts';
 import { parseSafetensors } from '../../src/model/safetensors.ts';
+import { onnxRun, openOnnx } from '../helpers/onnx-runtime.ts';
 import { conflictingStream } from '../helpers/streams.ts';
 
 describe('every method end to end (clora run, WebGPU)', () => {
@@ -34,7 +37,7 @@ describe('every method end to end (clora run, WebGPU)', () => {
   const methods = names.map((m) => m === 'conpet-dynamic' ? { method: m, selectorSteps: 2 } : m === 'sapt' ? { method: m, bottleneck: 8 } : m);
   let reference: RunResults | null = null;
 
-  it('runs all eleven methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, () => {
+  it('runs all eleven methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, async () => {
     const { results, out } = run(dir, { ...base, methods });
     reference = results;
     assert.deepEqual(Object.keys(results.methods), names);
@@ -84,6 +87,17 @@ describe('every method end to end (clora run, WebGPU)', () => {
     assert.equal(routing[0][0]!.length, 1);
     assert.equal(routing[1][1]!.length, 2);
     assert.equal(results.methods.seqlora.routing, null);
+    // The SAPT folder is a model clora export takes as it is: two routed blocks, a distribution per example.
+    const config = JSON.parse(readFileSync(join(out, 'sapt', 'router_config.json'), 'utf8')) as { blocks: string[]; pool: string };
+    assert.deepEqual(config.blocks, ['alpha', 'beta']);
+    assert.equal(config.pool, 'mean');
+    const exported = await exportOnnx(dirSource(TINY_MODEL), { sapt: dirSource(join(out, 'sapt')) });
+    const ort = await openOnnx(exported.bytes);
+    const exportedRouting = (await onnxRun(ort, [[5, 6, 7, 8], [9, 10, 11, 12]], [[1, 1, 0, 0], [1, 1, 1, 1]])).routing!;
+    await ort.release();
+    assert.deepEqual(exportedRouting.dims, [2, 2]);
+    const w = exportedRouting.data;
+    for (let r = 0; r < 2; r++) assert.ok(Math.abs(w[2 * r] + w[2 * r + 1] - 1) < 1e-5, `exported routing row ${r} sums to 1`);
   });
 
   it('repeats a run exactly with the same seed', { timeout: 20 * 60_000 }, () => {

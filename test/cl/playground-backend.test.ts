@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlaygroundAnswerer, tokenDifference } from '../../src/cl/playground-backend.ts';
-import type { FixedAdapter, TrainedMethod } from '../../src/cl/playground.ts';
+import type { OnnxAnswerModel, TrainedMethod } from '../../src/cl/playground.ts';
 import { onnx } from '../../src/export/onnx-proto.ts';
 import { memorySource } from '../../src/io/files.ts';
 import { loraTensorShapes, writePeftAdapter, type LoraConfig } from '../../src/model/peft.ts';
@@ -12,6 +12,7 @@ import { writeSafetensors } from '../../src/model/safetensors.ts';
 import { expectedWeightShapes } from '../../src/model/weights.ts';
 import type { LogitsSession, OrtDecoderFactory } from '../../src/ort/ort-decoder.ts';
 import { llamaConfig, llamaJson, randomTensors } from '../model/helpers.ts';
+import { randomSaptFolder } from '../helpers/sapt-folder.ts';
 
 const VOCAB = 10;
 const STOP = 9;
@@ -19,10 +20,12 @@ const CONFIG_JSON = llamaJson({ vocab_size: VOCAB });
 const CONFIG = llamaConfig({ vocab_size: VOCAB });
 const MODEL = memorySource({ 'config.json': JSON.stringify(CONFIG_JSON), 'model.safetensors': writeSafetensors(randomTensors(expectedWeightShapes(CONFIG), 1)) }, 'fake-model');
 const LORA: LoraConfig = { rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], useRslora: false, layers: null };
-const ADAPTER: FixedAdapter = {
-  key: 'seqlora:1', description: 'its one LoRA', weights: null,
-  files: writePeftAdapter(LORA, CONFIG, randomTensors(loraTensorShapes(LORA, CONFIG), 2)),
+const ADAPTER: OnnxAnswerModel = {
+  key: 'seqlora:1', description: 'its one LoRA merged', weights: null,
+  files: { adapter: writePeftAdapter(LORA, CONFIG, randomTensors(loraTensorShapes(LORA, CONFIG), 2)) },
 };
+
+const SAPT_MODEL: OnnxAnswerModel = { key: 'sapt:routed', description: 'its task LoRAs and its selector, routed per prompt', weights: null, files: { sapt: randomSaptFolder(CONFIG, { lora: LORA, blocks: ['a', 'b'], bottleneck: 3, seed: 3 }) } };
 
 function fakeClock() {
   let t = 0;
@@ -36,12 +39,14 @@ interface Setup {
   /** The tokens each backend generates. */
   engineTokens?: number[];
   ortTokens?: number[];
-  /** The method routes per prompt (fixedAdapter gives this reason). */
+  /** The method cannot be exported (onnxModel gives this reason). */
   perPrompt?: string;
   /** onnxruntime-web fails to load with this message. */
   ortLoadError?: string;
   /** onnxruntime's forward passes fail from this call on (1-based). */
   ortFailsFrom?: number;
+  /** The method is SAPT: exported with its blocks and router, onnxruntime giving this routing for the prompt. */
+  routed?: number[];
 }
 
 function setup(s: Setup) {
@@ -56,10 +61,11 @@ function setup(s: Setup) {
     async generate() {
       counts.generate++;
       clock.advance(s.engineMs);
-      return { ids: engineTokens.slice(), weights: null };
+      return { ids: engineTokens.slice(), weights: s.routed ? [0.5, 0.5] : null };
     },
-    async fixedAdapter() {
-      return s.perPrompt ? { reason: s.perPrompt } : ADAPTER;
+    async onnxModel() {
+      if (s.perPrompt) return { reason: s.perPrompt };
+      return s.routed ? SAPT_MODEL : ADAPTER;
     },
     text: (ids) => ids.join(' '),
     async answer() {
@@ -69,8 +75,9 @@ function setup(s: Setup) {
   };
   // Logits that make the greedy decoder emit ortTokens, then the stop id.
   const session: LogitsSession = {
-    async logits(ids, batch, seq) {
+    async logits(ids, batch, seq, promptMask) {
       counts.forwards++;
+      assert.deepEqual(Array.from(promptMask!), Array.from({ length: seq }, (_, t) => (t < 3 ? 1 : 0)), 'the prompt mask marks the 3 prompt tokens');
       if (s.ortFailsFrom !== undefined && counts.forwards >= s.ortFailsFrom) throw new Error('device lost');
       clock.advance(s.ortForwardMs);
       assert.equal(batch, 1);
@@ -79,7 +86,7 @@ function setup(s: Setup) {
       const data = new Float32Array(batch * seq * VOCAB);
       data[(seq - 1) * VOCAB + next] = 1;
       assert.equal(ids.length, seq);
-      return { data, vocab: VOCAB };
+      return s.routed ? { data, vocab: VOCAB, routing: { data: Float32Array.from(s.routed), blocks: s.routed.length } } : { data, vocab: VOCAB };
     },
     async release() {
       counts.released++;
@@ -118,7 +125,7 @@ describe('playground backend choice (fake runners)', () => {
     assert.equal(first.backend?.measuredNow, true);
     assert.deepEqual(first.backend?.comparedOn, { promptTokens: 3, maxNewTokens: 4 });
     assert.equal(first.backend!.reason, 'onnxruntime-web is faster (40.0 ms against 100 ms)');
-    assert.equal(first.backend!.mergedAdapter, 'its one LoRA');
+    assert.equal(first.backend!.exportedWith, 'its one LoRA merged');
     assert.deepEqual([counts.generate, counts.forwards], [2, 8], 'a warm-up and a timed answer on each backend');
 
     const second = await answerer.answer('mog', 1);
@@ -133,6 +140,28 @@ describe('playground backend choice (fake runners)', () => {
 
     await answerer.dispose();
     assert.deepEqual([counts.released, counts.disposed], [1, 1]);
+  });
+
+  it('SAPT exports with its blocks and router: onnxruntime gets the prompt mask and its routing is the answer\'s weights', async () => {
+    const { answerer, counts, opened } = setup({ engineMs: 100, ortForwardMs: 10, routed: [0.25, 0.75] });
+    const first = await answerer.answer('zap', 0);
+    assert.equal(first.backend?.backend, 'onnxruntime');
+    assert.equal(first.backend?.exportedWith, 'its task LoRAs and its selector, routed per prompt');
+    assert.deepEqual(first.weights, [0.25, 0.75], 'the weights onnxruntime routed with, not the engine\'s');
+    const second = await answerer.answer('mog', 1);
+    assert.deepEqual(second.weights, [0.25, 0.75]);
+    assert.deepEqual([counts.opened, counts.generate], [1, 2], 'one export for every prompt and task');
+    const graph = onnx.ModelProto.decode(opened[0]).graph!;
+    assert.deepEqual(graph.input!.map((v) => v.name), ['input_ids', 'prompt_mask']);
+    assert.deepEqual(graph.output!.map((v) => v.name), ['logits', 'routing']);
+    await answerer.dispose();
+  });
+
+  it('SAPT answered by the engine reports the engine\'s weights', async () => {
+    const { answerer } = setup({ engineMs: 20, ortForwardMs: 10, routed: [0.25, 0.75] });
+    const first = await answerer.answer('zap', 0);
+    assert.equal(first.backend?.backend, 'engine');
+    assert.deepEqual(first.weights, [0.5, 0.5]);
   });
 
   it('the engine answers when it is faster, and onnxruntime is released', async () => {
@@ -161,7 +190,7 @@ describe('playground backend choice (fake runners)', () => {
     assert.equal(first.backend?.backend, 'engine');
     assert.equal(first.backend?.ortMs, null);
     assert.equal(first.backend?.ortSetupMs, null);
-    assert.equal(first.backend?.mergedAdapter, null);
+    assert.equal(first.backend?.exportedWith, null);
     assert.match(first.backend!.reason, /^onnxruntime-web could not run: no available backend found\. ERR: \[webgpu\] WebGPU is not supported/);
     assert.equal(counts.forwards, 0);
   });
@@ -175,11 +204,11 @@ describe('playground backend choice (fake runners)', () => {
     assert.equal(counts.released, 1);
   });
 
-  it('a method that routes per prompt never tries onnxruntime', async () => {
-    const { answerer, counts } = setup({ engineMs: 100, ortForwardMs: 1, perPrompt: 'sapt mixes its task LoRAs per prompt with a learnt selector' });
+  it('a method that cannot be exported never tries onnxruntime', async () => {
+    const { answerer, counts } = setup({ engineMs: 100, ortForwardMs: 1, perPrompt: 'conpet-dynamic picks its task LoRAs per prompt with a learnt selector' });
     const first = await answerer.answer('zap', 0);
     assert.equal(first.backend?.backend, 'engine');
-    assert.equal(first.backend?.reason, 'sapt mixes its task LoRAs per prompt with a learnt selector, so the engine answers');
+    assert.equal(first.backend?.reason, 'conpet-dynamic picks its task LoRAs per prompt with a learnt selector, so the engine answers');
     assert.equal(first.backend?.engineMs, null);
     assert.deepEqual([counts.generate, counts.opened, counts.forwards], [1, 0, 0]);
   });

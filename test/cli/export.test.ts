@@ -93,6 +93,8 @@ describe('clora export', () => {
     assert.equal(clora('export', 'extra', '--out', join(dir, 'a.onnx')).status, 2, 'positional argument');
     const help = clora('--help');
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /clora export \[--model DIR\] \[--adapter DIR\] --out FILE\.onnx/);
+    assert.equal(clora('export', '--model', join(fixture, 'model'), '--sapt', '/no/such/dir', '--out', join(dir, 'a.onnx')).status, 2, 'missing SAPT folder');
+    assert.equal(clora('export', '--model', join(fixture, 'model'), '--adapter', join(fixture, 'adapter'), '--sapt', join(fixture, 'adapter'), '--out', join(dir, 'a.onnx')).status, 2, 'both --adapter and --sapt');
+    assert.match(help.stdout, /clora export \[--model DIR\] \[--adapter DIR \| --sapt DIR\] --out FILE\.onnx/);
   });
 });

@@ -294,7 +294,7 @@ describe('playground helpers', () => {
   test('the backend note: who answered and why, the compared timings, and onnxruntime-web\'s uncounted set-up', () => {
     const report: AnswerBackendReport = {
       backend: 'onnxruntime', label: 'onnxruntime-web WebGPU', reason: 'onnxruntime-web is faster (120 ms against 300 ms)',
-      engineMs: 300, ortMs: 120, ortSetupMs: 2500, ortWarmupMs: 4100, mergedAdapter: 'its one LoRA', comparedOn: { promptTokens: 12, maxNewTokens: 8 }, measuredNow: true,
+      engineMs: 300, ortMs: 120, ortSetupMs: 2500, ortWarmupMs: 4100, exportedWith: 'its one LoRA merged', comparedOn: { promptTokens: 12, maxNewTokens: 8 }, measuredNow: true,
     };
     assert.deepEqual(backendNoteText(report), {
       headline: 'Answered by onnxruntime-web WebGPU',
@@ -305,7 +305,7 @@ describe('playground helpers', () => {
     const later = backendNoteText({ ...report, measuredNow: false });
     assert.match(later.timings!, /measured on the first question answered with this adapter/);
     const failedReport: AnswerBackendReport = {
-      ...report, backend: 'engine', label: 'clora engine', reason: 'onnxruntime-web could not run: no available backend found', ortMs: null, ortSetupMs: null, ortWarmupMs: null, mergedAdapter: null,
+      ...report, backend: 'engine', label: 'clora engine', reason: 'onnxruntime-web could not run: no available backend found', ortMs: null, ortSetupMs: null, ortWarmupMs: null, exportedWith: null,
     };
     const failed = backendNoteText(failedReport);
     assert.equal(failed.headline, 'Answered by clora engine');

@@ -92,7 +92,17 @@ describe('run controller (WebGPU, IndexedDB)', () => {
     assert.equal(answer.stage, 1);
     assert.equal(answer.weights!.length, 2, 'the selector weighs both task modules');
     assert.ok(Math.abs(answer.weights!.reduce((a, b) => a + b, 0) - 1) < 1e-4);
-    trained.dispose();
+    // SAPT through onnxruntime-web (wasm): the model exported with its blocks and router answers as the engine does.
+    const saptAnswerer = new PlaygroundAnswerer(trained, {
+      model: trained.model, ort: async () => wasmDecoderFactory(await nodeWasmOrt()), timing: { warmup: 0, minMs: 0, maxIters: 1 },
+    });
+    const viaBoth = await saptAnswerer.answer('zap', 1);
+    assert.equal(viaBoth.text, answer.text);
+    assert.equal(viaBoth.backend!.exportedWith, 'its task LoRAs and its selector, routed per prompt');
+    assert.ok(viaBoth.backend!.ortMs! > 0, JSON.stringify(viaBoth.backend));
+    assert.doesNotMatch(viaBoth.backend!.reason, /differed|could not run/);
+    viaBoth.weights!.forEach((w, j) => assert.ok(Math.abs(w - answer.weights![j]) < 1e-5, `block ${j}: ${w} against the engine's ${answer.weights![j]}`));
+    await saptAnswerer.dispose();
 
     // EWC answers with one adapter: the playground's comparison runs it through onnxruntime-web too (wasm here), on the
     // model exported with that adapter merged, and both backends give the engine's answer.
@@ -108,7 +118,7 @@ describe('run controller (WebGPU, IndexedDB)', () => {
     assert.ok(report.engineMs! > 0 && report.ortMs! > 0, JSON.stringify(report));
     assert.doesNotMatch(report.reason, /differed|could not run/);
     assert.deepEqual(report.comparedOn, { promptTokens: ewc.prompt('zap', 1).length, maxNewTokens: 3 });
-    assert.equal(report.mergedAdapter, 'its one LoRA');
+    assert.equal(report.exportedWith, 'its one LoRA merged');
     await answerer.dispose();
   });
 

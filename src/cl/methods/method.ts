@@ -71,6 +71,11 @@ export interface ContinualMethod {
   route(ctx: MethodContext, e: number, prompts: number[][]): Promise<Routing>;
   /** For methods that select modules themselves (SAPT): the selector's weights over the modules for each prompt. */
   attention?(ctx: MethodContext, prompts: number[][]): Promise<Float32Array[]>;
+  /**
+   * A method whose blocks are mixed per prompt by a router that exports with them (SAPT): the model folder
+   * `clora export --sapt` reads, for the blocks trained so far.
+   */
+  routedModelFiles?(ctx: MethodContext): Promise<Record<string, Uint8Array | string>>;
   /** Files to persist after task t, relative to the method's folder (adapters in PEFT format, replay samples). */
   artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>>;
   /** Everything needed to go on after task t (called after `afterTask`): the checkpoint a run resumes from. */

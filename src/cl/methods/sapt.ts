@@ -4,13 +4,13 @@
 // attention of its examples is stored with a few real samples, and later tasks add
 // klRatio · KL(stored || current attention) on those samples to the router's loss.
 import type { BankSpec, TrainSelection } from '../../engine/bank.ts';
-import { ROUTER_POOLS, type RouterPool } from '../../gpu/kernels/sapt.ts';
+import { ROUTER_NORM_EPS, ROUTER_POOLS, SAPT_CONFIG_FILE, SAPT_ROUTER_FILE, saptAdapterFolder, saptConfigJson, type RouterPool } from '../../model/sapt-files.ts';
 import type { StepExtras } from '../../engine/session.ts';
 import { makeBatch } from '../../data/encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
-  bankStateFile, checkOptions, choiceOption, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
+  bankStateFile, blockAdapterFiles, checkOptions, choiceOption, EpochSampler, inBatches, loraSpec, numberOption, promptExamples, promptOnly, ReplayMemory,
   type ContinualMethod, type MethodContext, type MethodOptions, type Routing,
 } from './method.ts';
 import type { MethodState } from './state.ts';
@@ -116,10 +116,28 @@ export class SaptMethod extends BlockBankMethod {
     }
   }
 
+  /** The router's files for the blocks so far (with adapters/<task>/ of each block, what `clora export --sapt` reads). */
+  private async routerFiles(ctx: MethodContext): Promise<Record<string, Uint8Array | string>> {
+    const bank = this.bank!;
+    return {
+      [SAPT_ROUTER_FILE]: await bankStateFile(bank),
+      [SAPT_CONFIG_FILE]: saptConfigJson({
+        pool: this.pool, bottleneck: this.bottleneck, normEps: ROUTER_NORM_EPS, blocks: ctx.tasks.slice(0, bank.blocks).map((e) => e.task.name),
+      }),
+    };
+  }
+
+  async routedModelFiles(ctx: MethodContext): Promise<Record<string, Uint8Array | string>> {
+    const files = await this.routerFiles(ctx);
+    for (let j = 0; j < this.bank!.blocks; j++) Object.assign(files, await blockAdapterFiles(ctx, this.bank!, j, saptAdapterFolder(ctx.tasks[j].task.name)));
+    return files;
+  }
+
   override async artifacts(ctx: MethodContext, t: number): Promise<Record<string, Uint8Array | string>> {
+    // Earlier blocks are frozen after their task, so their adapters/<task>/ written then still hold.
     return {
       ...(await super.artifacts(ctx, t)),
-      'router.safetensors': await bankStateFile(this.bank!),
+      ...(await this.routerFiles(ctx)),
       'references.json': JSON.stringify(this.references.map((r) => Array.from(r))),
       [`replay/${ctx.tasks[t].task.name}.jsonl`]: this.memory.jsonl(t),
     };

@@ -3,6 +3,7 @@
 import source from '../../../shaders/sapt.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
+import { ROUTER_POOLS, type RouterPool } from '../../model/sapt-files.ts';
 import { record } from './record.ts';
 import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
@@ -28,9 +29,7 @@ function params(gpu: Gpu, label: string, v: { rows: number; cols: number; seq?: 
 
 const unusedKl = new WeakMap<Gpu, GPUBuffer>();
 
-/** How SAPT's query pools the prompt's token embeddings over the sequence. */
-export const ROUTER_POOLS = ['max', 'mean'] as const;
-export type RouterPool = (typeof ROUTER_POOLS)[number];
+export { ROUTER_POOLS, type RouterPool };
 
 /**
  * out[b, c] = max (or mean) over t < seq with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example

@@ -105,8 +105,9 @@ export function Playground({ runs, loadResults, answer }: PlaygroundProps) {
         <>
           <p className="muted playground-intro">
             Ask a trained method: the input is framed by the chosen task’s instruction, and the answer is greedy. For a method
-            that answers with one adapter, the first question times a whole answer on the clora engine and on onnxruntime-web
-            (the model exported with the adapter merged) and the faster one answers from then on.
+            that answers with one adapter, and for SAPT, the first question times a whole answer on the clora engine and on
+            onnxruntime-web (the model exported with the adapter merged, or with SAPT’s task LoRAs and selector) and the
+            faster one answers from then on.
           </p>
           <PlaygroundForm
             runs={sorted}

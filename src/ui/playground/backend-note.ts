@@ -25,8 +25,8 @@ export function backendNoteText(report: AnswerBackendReport): BackendNoteText {
   }
   let setup: string | null = null;
   if (report.ortSetupMs !== null) {
-    const merged = report.mergedAdapter ? ` with ${report.mergedAdapter} merged` : '';
-    setup = `onnxruntime-web ran the model exported${merged}; its set-up (export, session) took ${formatMs(report.ortSetupMs)}` +
+    const exported = report.exportedWith ? ` with ${report.exportedWith}` : '';
+    setup = `onnxruntime-web ran the model exported${exported}; its set-up (export, session) took ${formatMs(report.ortSetupMs)}` +
       (report.ortWarmupMs !== null ? ` and its first answer ${formatMs(report.ortWarmupMs)}` : '') + ', not counted above.';
   }
   return { headline: `Answered by ${report.label}`, reason, timings, setup };
