@@ -1,4 +1,4 @@
-// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), forward and LoRA training-step tokens/s for
+// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), a LoRA projection fused and in separate passes, forward and LoRA training-step tokens/s for
 // the bundled models and for a random model with SmolLM2-135M's shapes, and the engine's forward against
 // onnxruntime-web's on the same models (WebGPU on the same device when it can run, else its wasm backend), on the
 // adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
@@ -86,6 +86,42 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
   results.matmul = rows;
 }
 
+/**
+ * One LoRA-adapted projection (SmolLM2-135M's q_proj, rank 8), both matmul kernels: the LoRA update fused into the base
+ * matmul's epilogue (what the engine records) against the same work in separate passes (u = x Aᵀ, y = x Wᵀ, then
+ * y += scale · u Bᵀ, one more read and write of y), timed in the same run.
+ */
+async function benchLoraProjection(gpu: Gpu): Promise<void> {
+  const [M, N, K, r] = big ? [2048, 576, 576, 8] : [256, 576, 576, 8];
+  console.log(`\nLoRA projection ${M}x${N}x${K}, rank ${r}: the update fused into the matmul epilogue vs separate passes`);
+  const buf = (label: string, floats: number) => gpu.createBuffer(label, floats * 4);
+  const x = buf('x', M * K), w = buf('w', N * K), A = buf('A', r * K), B = buf('B', N * r), u = buf('u', M * r), y = buf('y', M * N);
+  const rows: unknown[] = [];
+  for (const kernel of ['tiled', 'vec4'] as const) {
+    const line: string[] = [];
+    const times: Record<string, number> = {};
+    for (const variant of ['separate', 'fused'] as const) {
+      const plan = new Plan('bench.lora');
+      const reps = 8;
+      for (let i = 0; i < reps; i++) {
+        recordMatmul(gpu, plan, { a: x, b: A, c: u, M, N: r, K, transB: true, kernel });
+        if (variant === 'fused') {
+          recordMatmul(gpu, plan, { a: x, b: w, c: y, M, N, K, transB: true, kernel, lora: { layout: 'out-major', u, l: B, rank: r, blocks: 1, scale: 2 } });
+        } else {
+          recordMatmul(gpu, plan, { a: x, b: w, c: y, M, N, K, transB: true, kernel });
+          recordMatmul(gpu, plan, { a: u, b: B, c: y, M, N, K: r, transB: true, alpha: 2, beta: 1, kernel });
+        }
+      }
+      times[variant] = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
+      line.push(`${variant} ${times[variant].toFixed(3).padStart(9)} ms`);
+    }
+    rows.push({ M, N, K, r, kernel, separateMs: times.separate, fusedMs: times.fused, ratio: times.fused / times.separate });
+    console.log(`  ${kernel.padEnd(6)} ${line.join('   ')}   fused/separate ${(times.fused / times.separate).toFixed(2)}`);
+  }
+  for (const b of [x, w, A, B, u, y]) gpu.destroyBuffer(b);
+  results.loraProjection = rows;
+}
+
 async function benchModel(model: BenchModel, src: FileSource): Promise<void> {
   const { label, batch, seq, minMs } = model;
   const session = await Session.open(gpu, src, { lora: BENCH_LORA, train: { lr: 1e-4 } });
@@ -128,6 +164,7 @@ async function benchOnnxRuntime(): Promise<void> {
 const name = [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' / ');
 console.log(`adapter: ${name}${software ? ' (software: timings say nothing about a GPU; compare ratios only)' : ''}`);
 await benchMatmul(gpu);
+await benchLoraProjection(gpu);
 results.models = [];
 console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW)');
 for (const model of models) await benchModel(model, benchModelSource(model, bundledDir));

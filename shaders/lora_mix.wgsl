@@ -1,10 +1,11 @@
-// Multi-block LoRA on one projection: J LoRA blocks read the same input and their outputs are mixed
-// with per-example weights (SAPT), forward and backward side by side.
+// Multi-block LoRA on one projection, backward: J LoRA blocks read the same input and their outputs are mixed
+// with per-example weights (SAPT). The forward mix runs in the projection matmul's epilogue
+// (shaders/matmul_epilogue.wgsl), which sums in the order written here.
 //
 //   u = x A_stackᵀ is computed beforehand by a matmul: [N, J*r], column k = j*r + i is block j, rank i.
 //   B is the J blocks' B matrices stacked, [J, out_dim, r]; mix is [batch, J]; b(n) = n / seq.
 //
-//   mix_forward:       y[n,o] += scale * Σ_j mix[b(n),j] * Σ_i B[j,o,i] * u[n,j*r+i]
+//   (forward:          y[n,o] += scale * Σ_j mix[b(n),j] * Σ_i B[j,o,i] * u[n,j*r+i])
 //   mix_backward_du:   g[n,k]  = scale * Σ_o dy[n,o] * B[j,o,i]
 //                      du[n,k] = mix[b(n),j] * g[n,k]                                  (overwrite)
 //                      du_active[n,i] = du[n,active*r+i]                               (flag 1)
@@ -15,8 +16,6 @@
 // and sums in a fixed order.
 //
 // Entry points and bindings:
-//   mix_forward        0,1,2,3,4       one workgroup per (TM tokens, 64 output columns); the TM rows
-//                                      of scale*mix*u are cached in workgroup memory (J*r <= JR_CAP)
 //   mix_backward_du    0,1,2,3,5,6,7,8,9  one workgroup per (TM tokens of one example, 64 u columns);
 //                                      dy is staged through workgroup memory 64 columns at a time
 //   mix_backward_dmix  0,10,11         one workgroup per (example, block)
@@ -24,9 +23,6 @@
 
 const WG = 64u;
 const TM = 8u;
-// Columns of u the forward caches per token: J*r rounded up to a power of two (at most 512), set
-// per pipeline so workgroup memory is no larger than the site needs.
-override JR_CAP: u32 = 512u;
 
 const HAS_DU_ACTIVE = 1u;
 const HAS_U_ACTIVE = 2u;
@@ -41,7 +37,7 @@ struct Params {
   jr: u32,
   batch: u32,
   chunks: u32,   // backward tiles per example: ceil(seq / TM)
-  o_tiles: u32,  // forward: ceil(out_dim / WG)
+  o_tiles: u32,  // unused (was the forward's tiles)
   k_tiles: u32,  // backward: ceil(jr / WG)
   active_block: i32,
   flags: u32,
@@ -64,47 +60,9 @@ struct Params {
 @group(0) @binding(10) var<storage, read> part_in: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dmix: array<f32>;
 
-// Forward cache, laid out [k][t] so the inner token loop reads consecutive words.
-var<workgroup> su: array<f32, TM * JR_CAP>;
 // Backward dy tile, [t][o].
 var<workgroup> sdy: array<f32, TM * WG>;
 var<workgroup> red: array<f32, WG>;
-
-@compute @workgroup_size(WG)
-fn mix_forward(@builtin(workgroup_id) wid: vec3u,
-               @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  let t_tile = tile / p.o_tiles;
-  let n0 = t_tile * TM;
-  if (n0 >= p.tokens) { return; }
-  let jr = p.jr;
-  for (var e = lid; e < TM * jr; e += WG) {
-    let t = e / jr;
-    let k = e - t * jr;
-    let n = n0 + t;
-    var v = 0.0;
-    if (n < p.tokens) { v = p.scale * mixw[(n / p.seq) * p.blocks + k / p.rank] * u[n * jr + k]; }
-    su[k * TM + t] = v;
-  }
-  workgroupBarrier();
-  let o = (tile - t_tile * p.o_tiles) * WG + lid;
-  if (o >= p.out_dim) { return; }
-  var acc: array<f32, TM>;
-  for (var j = 0u; j < p.blocks; j++) {
-    let brow = (j * p.out_dim + o) * p.rank;
-    let k0 = j * p.rank;
-    for (var i = 0u; i < p.rank; i++) {
-      let bv = bmat[brow + i];
-      let s = (k0 + i) * TM;
-      for (var t = 0u; t < TM; t++) { acc[t] = fma(bv, su[s + t], acc[t]); }
-    }
-  }
-  for (var t = 0u; t < TM; t++) {
-    let n = n0 + t;
-    if (n < p.tokens) { y[n * p.out_dim + o] += acc[t]; }
-  }
-}
 
 @compute @workgroup_size(WG)
 fn mix_backward_du(@builtin(workgroup_id) wid: vec3u,

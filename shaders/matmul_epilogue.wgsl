@@ -1,6 +1,15 @@
 // Shared by the matmul kernels (prepended to shaders/matmul.wgsl and shaders/matmul_vec4.wgsl): the
-// parameters, the output and bias bindings, and the epilogue that writes C = alpha * acc (+ bias) (+ beta * C).
-// Bindings: 0 uniform Params, 3 C (read_write), 4 bias; each kernel declares A (1) and B (2) itself.
+// parameters, the output, bias and LoRA bindings, and the epilogue that writes
+//
+//   C = alpha * acc (+ bias) (+ beta * C) (+ lora)
+//
+// where lora is a projection's low-rank update, fused so that it costs no extra pass over C:
+//   out-major, one block:  lora[m,n] = scale * Σ_i u[m,i] * L[n,i]             (L = B [N, r])
+//   out-major, J blocks:   lora[m,n] = Σ_j Σ_i L[j,n,i] * (scale * mix[m/seq, j]) * u[m, j*r+i]   (L = B [J, N, r])
+//   k-major:               lora[m,n] = scale * Σ_k u[m,k] * L[k,n]             (L = A [R, N]: the input gradient)
+// u is [M, J*r] (or [M, R]). The sums run in the order of the separate passes they replace: the vec4
+// matmul's dot products of four for one block, the mixing kernel's fma chain for J blocks.
+// Bindings: 0 uniform Params, 3 C (read_write), 4 bias, 5 u, 6 L, 7 mix; each kernel declares A (1) and B (2) itself.
 
 struct Params {
   M: u32,
@@ -9,15 +18,59 @@ struct Params {
   has_bias: u32,
   alpha: f32,
   beta: f32,
+  /** 0: no LoRA term; else the rank r of a block (out-major) or R (k-major). */
+  lora_rank: u32,
+  lora_blocks: u32,
+  lora_seq: u32,
+  lora_kmajor: u32,
+  lora_scale: f32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> lora_u: array<f32>;
+@group(0) @binding(6) var<storage, read> lora_l: array<f32>;
+@group(0) @binding(7) var<storage, read> lora_mix: array<f32>;
 
-/** Writes up to four columns n0.. of row gm, applying alpha, bias and beta; rows and columns past C are skipped. */
+fn u4(i: u32) -> vec4f {
+  return vec4f(lora_u[i], lora_u[i + 1u], lora_u[i + 2u], lora_u[i + 3u]);
+}
+
+fn l4(i: u32) -> vec4f {
+  return vec4f(lora_l[i], lora_l[i + 1u], lora_l[i + 2u], lora_l[i + 3u]);
+}
+
+/** x plus the LoRA update of C[gm, gn]. */
+fn add_lora(x: f32, gm: u32, gn: u32) -> f32 {
+  let r = p.lora_rank;
+  if (p.lora_kmajor != 0u) {
+    var acc = 0.0;
+    for (var k = 0u; k < r; k++) { acc = fma(lora_u[gm * r + k], lora_l[k * p.N + gn], acc); }
+    return p.lora_scale * acc + x;
+  }
+  if (p.lora_blocks == 1u) {
+    var acc = 0.0;
+    if (r % 4u == 0u) {
+      for (var i = 0u; i < r; i += 4u) { acc += dot(u4(gm * r + i), l4(gn * r + i)); }
+    } else {
+      for (var i = 0u; i < r; i++) { acc = fma(lora_u[gm * r + i], lora_l[gn * r + i], acc); }
+    }
+    return p.lora_scale * acc + x;
+  }
+  let jr = p.lora_blocks * r;
+  let example = gm / p.lora_seq;
+  var acc = 0.0;
+  for (var j = 0u; j < p.lora_blocks; j++) {
+    let w = p.lora_scale * lora_mix[example * p.lora_blocks + j];
+    let lrow = (j * p.N + gn) * r;
+    for (var i = 0u; i < r; i++) { acc = fma(lora_l[lrow + i], w * lora_u[gm * jr + j * r + i], acc); }
+  }
+  return x + acc;
+}
+
+/** Writes up to four columns n0.. of row gm, applying alpha, bias, beta and the LoRA update; rows and columns past C are skipped. */
 fn store_row(gm: u32, n0: u32, v: vec4f) {
   if (gm >= p.M) { return; }
   for (var j = 0u; j < 4u; j++) {
@@ -27,6 +80,7 @@ fn store_row(gm: u32, n0: u32, v: vec4f) {
     if (p.has_bias != 0u) { x += bias[gn]; }
     let idx = gm * p.N + gn;
     if (p.beta != 0.0) { x += p.beta * C[idx]; }
+    if (p.lora_rank != 0u) { x = add_lora(x, gm, gn); }
     C[idx] = x;
   }
 }

@@ -88,8 +88,9 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
   const norm = { rows: N, cols: H, eps: cfg.rmsNormEps };
   const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
     const lin = w.proj[proj];
-    recordMatmul(gpu, plan, { a: input, b: lin.weight, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined }, `l${l}.${proj}`);
-    sites?.forward(l, proj, input, output);
+    const args = { a: input, b: lin.weight, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
+    if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
+    else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
   recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: a.h1, rstd: a.rstd1 }, `l${l}.input_norm`);
   linear('q_proj', a.h1, a.q);
@@ -128,8 +129,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
     sites.backwardGrads(l, proj, dy, input);
     if (!dx) return;
     const lin = w.proj[proj];
-    recordMatmul(gpu, plan, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
-    sites.backwardDx(l, proj, dx);
+    sites.inputGradient(l, proj, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
   };
   const needAttnInner = below || sites.has(l, 'q_proj', 'k_proj', 'v_proj');
   const needMidGrad = needAttnInner || sites.has(l, 'o_proj');

@@ -1,12 +1,13 @@
-// Records the LoRA part of every adapted projection, forward and backward side by side: a single
-// block as two matmuls, or J stacked blocks as one down-projection matmul plus one fused mixing
-// dispatch that weights each block's output by a per-example mixture (SAPT's routing, ConPET's
-// selection, IncLoRA's sum). Only the active block receives gradients.
+// Records every adapted projection with its LoRA, forward and backward side by side: u = x · A_stackᵀ as one
+// matmul, then the base projection's matmul with the update added in its epilogue (one block, or J stacked
+// blocks weighted by a per-example mixture: SAPT's routing, ConPET's selection, IncLoRA's sum), so the output is
+// written once; the input gradient likewise adds du · A_stack in the epilogue of dy · W. Only the active block
+// receives gradients.
 import type { BufferRef, Gpu } from '../gpu/context.ts';
 import type { Plan } from '../gpu/plan.ts';
 import { recordDropoutBackwardAdd, recordDropoutForward } from '../gpu/kernels/elementwise.ts';
-import { loraMixPartialsFloats, recordLoraMixBackward, recordLoraMixForward } from '../gpu/kernels/lora-mix.ts';
-import { recordMatmul } from '../gpu/kernels/matmul.ts';
+import { loraMixPartialsFloats, recordLoraMixBackward } from '../gpu/kernels/lora-mix.ts';
+import { recordMatmul, type MatmulArgs } from '../gpu/kernels/matmul.ts';
 import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
 import type { Bank, BankSite } from './bank.ts';
 
@@ -114,13 +115,27 @@ export class LoraSites {
     return lowest;
   }
 
-  /** out += the LoRA output of this projection for input x (nothing when it is not adapted). */
-  forward(layer: number, proj: ProjName, x: BufferRef, out: BufferRef): void {
-    this.forwardSaved(layer, proj, x);
-    this.forwardOutput(layer, proj, out);
+  /**
+   * The projection `proj` of layer `layer`: `base` (c = x Wᵀ (+ bias) with a = x) with, when the projection is adapted,
+   * u = drop(x) · A_stackᵀ first and the LoRA update fused into the matmul's epilogue.
+   */
+  projection(layer: number, proj: ProjName, base: MatmulArgs, label: string): void {
+    const s = this.sites.get(`${layer}.${proj}`);
+    if (!s) {
+      recordMatmul(this.o.gpu, this.o.plan, base, label);
+      return;
+    }
+    this.forwardSaved(layer, proj, base.a as BufferRef);
+    const { bank, mix, seq } = this.o;
+    recordMatmul(this.o.gpu, this.o.plan, {
+      ...base,
+      lora: this.J === 1
+        ? { layout: 'out-major', u: s.u, l: s.B, rank: this.r, blocks: 1, scale: bank.scale }
+        : { layout: 'out-major', u: s.u, l: s.B, rank: this.r, blocks: this.J, scale: bank.scale, mix: mix!, seq },
+    }, label);
   }
 
-  /** The first half of `forward`, all the backward pass reads: the dropped-out input and u = drop(x) · A_stackᵀ. */
+  /** The first half of a projection, all the backward pass reads: the dropped-out input and u = drop(x) · A_stackᵀ. */
   forwardSaved(layer: number, proj: ProjName, x: BufferRef): void {
     const s = this.sites.get(`${layer}.${proj}`);
     if (!s) return;
@@ -132,20 +147,6 @@ export class LoraSites {
       xin = s.xd;
     }
     recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: this.J * this.r, K: s.in, transB: true }, `${label}.lora_A`);
-  }
-
-  /** The second half of `forward`: out += scale · u Bᵀ, or the blocks' outputs weighted by the mixture. */
-  forwardOutput(layer: number, proj: ProjName, out: BufferRef): void {
-    const s = this.sites.get(`${layer}.${proj}`);
-    if (!s) return;
-    const { gpu, plan, tokens: N, seq } = this.o;
-    const label = `l${layer}.${proj}`;
-    if (this.J === 1) {
-      recordMatmul(gpu, plan, { a: s.u, b: s.B, c: out, M: N, N: s.out, K: this.r, transB: true, alpha: this.o.bank.scale, beta: 1 }, `${label}.lora_B`);
-    } else {
-      recordLoraMixForward(gpu, plan, { tokens: N, seq, blocks: this.J, rank: this.r, outDim: s.out, scale: this.o.bank.scale },
-        { u: s.u, B: s.B, mix: this.o.mix!, y: out }, `${label}.lora_mix`);
-    }
   }
 
   /**
@@ -188,21 +189,27 @@ export class LoraSites {
       recordMatmul(gpu, plan, { a: dy, b: sc.uActive!, c, M: s.out, N: r, K: N, transA: true }, `${label}.dB`));
   }
 
-  /** dx += the LoRA branch's input gradient (after `backwardGrads` of the same projection). */
-  backwardDx(layer: number, proj: ProjName, dx: BufferRef): void {
+  /**
+   * The input gradient of projection `proj` (after `backwardGrads` of the same projection): `base` (c = dy W, = or +=)
+   * plus the LoRA branch's du · A_stack, in the matmul's epilogue; through a separate pass when dropout masks it.
+   */
+  inputGradient(layer: number, proj: ProjName, base: MatmulArgs, label: string): void {
     const s = this.sites.get(`${layer}.${proj}`);
-    if (!s || !this.scratch) return;
     const { gpu, plan, tokens: N, dropout, step } = this.o;
-    const label = `l${layer}.${proj}.bwd`;
+    if (!s || !this.scratch) {
+      recordMatmul(gpu, plan, base, label);
+      return;
+    }
     const Jr = this.J * this.r;
     const du = { ...this.scratch.du, size: N * Jr * 4 };
-    if (s.xd && this.scratch.dxd) {
-      const tmp = { buffer: this.scratch.dxd.buffer, offset: 0, size: N * s.in * 4 };
-      recordMatmul(gpu, plan, { a: du, b: s.A, c: tmp, M: N, N: s.in, K: Jr }, `${label}.lora_dx`);
-      recordDropoutBackwardAdd(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { dy: tmp, dx }, `${label}.lora_dropout`);
-    } else {
-      recordMatmul(gpu, plan, { a: du, b: s.A, c: dx, M: N, N: s.in, K: Jr, beta: 1 }, `${label}.lora_dx`);
+    if (!(s.xd && this.scratch.dxd)) {
+      recordMatmul(gpu, plan, { ...base, lora: { layout: 'k-major', u: du, l: s.A, rank: Jr, blocks: 1, scale: 1 } }, label);
+      return;
     }
+    recordMatmul(gpu, plan, base, label);
+    const tmp = { buffer: this.scratch.dxd.buffer, offset: 0, size: N * s.in * 4 };
+    recordMatmul(gpu, plan, { a: du, b: s.A, c: tmp, M: N, N: s.in, K: Jr }, `${label}.lora_dx`);
+    recordDropoutBackwardAdd(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { dy: tmp, dx: base.c as BufferRef }, `${label}.lora_dropout`);
   }
 
   /**

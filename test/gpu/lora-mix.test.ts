@@ -1,9 +1,12 @@
-// The multi-block LoRA mix kernels (shaders/lora_mix.wgsl) against the f64 reference (src/ref/lora-mix.ts) on odd shapes, on real WebGPU.
+// The multi-block LoRA mix against the f64 reference (src/ref/lora-mix.ts) on odd shapes, on real WebGPU: the forward mix fused into
+// a matmul's epilogue (shaders/matmul_epilogue.wgsl), the backward kernels (shaders/lora_mix.wgsl).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
-import { LORA_MIX_MAX_COLUMNS, recordLoraMixBackward, recordLoraMixForward } from '../../src/gpu/kernels/lora-mix.ts';
+import { LORA_MIX_MAX_COLUMNS, recordLoraMixBackward, type LoraMixShape } from '../../src/gpu/kernels/lora-mix.ts';
+import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
+import type { BufferRef } from '../../src/gpu/context.ts';
 import { loraMixBackward, loraMixForward, mixBatch } from '../../src/ref/lora-mix.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { randomArray } from '../helpers/random.ts';
@@ -17,6 +20,21 @@ before(async () => {
 after(releaseTestGpu);
 
 const { up, zeros, run } = kernelHarness(() => gpu);
+
+/**
+ * y += the mixed blocks' output, as the engine records it: a projection matmul whose own product is zero (alpha 0,
+ * beta 1 keeps y) with the mix in its epilogue. One block takes no mixture (the engine has none then), so the
+ * reference gets weights of 1.
+ */
+function recordMixForward(plan: Plan, s: LoraMixShape, io: { u: BufferRef; B: BufferRef; mix: BufferRef; y: BufferRef }): void {
+  const lora = s.blocks === 1
+    ? { layout: 'out-major' as const, u: io.u, l: io.B, rank: s.rank, blocks: 1, scale: s.scale }
+    : { layout: 'out-major' as const, u: io.u, l: io.B, rank: s.rank, blocks: s.blocks, scale: s.scale, mix: io.mix, seq: s.seq };
+  recordMatmul(gpu, plan, { a: zeros(s.tokens * 4), b: zeros(s.outDim * 4), c: io.y, M: s.tokens, N: s.outDim, K: 4, transB: true, alpha: 0, beta: 1, lora }, 'mix_forward');
+}
+
+/** The reference's mixture for the forward check: one block has none (weights of 1). */
+const forwardMix = (s: LoraMixShape, mix: Float32Array) => (s.blocks === 1 ? new Float32Array(mix.length).fill(1) : mix);
 
 // f32 sums of at most J*r (forward) or d_out (backward) products of O(1) values against f64:
 // rtol 1e-5 with atol 1e-5; dmix sums seq*r more such terms: atol 1e-4.
@@ -51,12 +69,12 @@ describe('LoRA mix kernels vs CPU reference', () => {
         // Output buffers start with garbage to check that du, duActive and uActive are overwritten.
         const bdu = up(randomArray(c.tokens * jr, 90)), bduA = up(randomArray(c.tokens * c.rank, 91)), buA = up(randomArray(c.tokens * c.rank, 92));
         const plan = await run((plan) => {
-          recordLoraMixForward(gpu, plan, s, { u: bu, B: bB, mix: bmix, y: by });
+          recordMixForward(plan, s, { u: bu, B: bB, mix: bmix, y: by });
           recordLoraMixBackward(gpu, plan, { ...s, active }, { u: bu, B: bB, mix: bmix, dy: bdy, du: bdu, duActive: bduA, uActive: buA, dmix: bdmix });
         });
         assert.equal(plan.dispatchCount, 3, 'forward 1 + backward 2 dispatches');
         const r = loraMixBackward(u, B, mix, dy, { ...s, active });
-        assertClose(await gpu.readF32(by), loraMixForward(u, B, mix, s, y0), TOL, 'y += mix');
+        assertClose(await gpu.readF32(by), loraMixForward(u, B, forwardMix(s, mix), s, y0), TOL, 'y += mix');
         assertClose(await gpu.readF32(bdu), r.du, TOL, 'du');
         assertClose(await gpu.readF32(bdmix), r.dmix.map((v, i) => v + dmix0[i]), DMIX_TOL, 'dmix accumulated');
         if (active >= 0) {
@@ -104,7 +122,7 @@ describe('LoRA mix kernels vs CPU reference', () => {
   });
 
   it('more than 65535 workgroups use the 2-D grid (N = 65537 * 8 tokens)', async () => {
-    // Forward: ceil(N / 8) token tiles; backward: N / seq examples; dmix: N / seq * J workgroups.
+    // Backward: N / seq examples; dmix: N / seq * J workgroups (the forward is a matmul over N rows).
     const s = { tokens: 65537 * 8, seq: 8, blocks: 1, rank: 2, outDim: 3, scale: 0.5 };
     const jr = s.blocks * s.rank;
     const batch = mixBatch(s);
@@ -112,12 +130,14 @@ describe('LoRA mix kernels vs CPU reference', () => {
     const mix = randomArray(batch * s.blocks, 63), dy = randomArray(s.tokens * s.outDim, 64);
     const by = zeros(s.tokens * s.outDim), bdu = zeros(s.tokens * jr), bdmix = zeros(batch * s.blocks);
     const bu = up(u), bB = up(B), bmix = up(mix);
+    // The forward reads the same u and B as two blocks of rank 1, so the mixture matters.
+    const mix2 = randomArray(batch * 2, 65), bmix2 = up(mix2);
     await run((plan) => {
-      recordLoraMixForward(gpu, plan, s, { u: bu, B: bB, mix: bmix, y: by });
+      recordMixForward(plan, { ...s, blocks: 2, rank: 1 }, { u: bu, B: bB, mix: bmix2, y: by });
       recordLoraMixBackward(gpu, plan, { ...s, active: 0 }, { u: bu, B: bB, mix: bmix, dy: up(dy), du: bdu, dmix: bdmix });
     });
     const r = loraMixBackward(u, B, mix, dy, { ...s, active: 0 });
-    assertClose(await gpu.readF32(by), loraMixForward(u, B, mix, s), TOL, 'y');
+    assertClose(await gpu.readF32(by), loraMixForward(u, B, mix2, { ...s, blocks: 2, rank: 1 }), TOL, 'y');
     assertClose(await gpu.readF32(bdu), r.du, TOL, 'du');
     assertClose(await gpu.readF32(bdmix), r.dmix, DMIX_TOL, 'dmix');
   });
@@ -125,9 +145,10 @@ describe('LoRA mix kernels vs CPU reference', () => {
   it('rejects J * r above the supported maximum and out-of-range active blocks', () => {
     const plan = new Plan('reject');
     const b = gpu.dummy;
-    const io = { u: b, B: b, mix: b, y: b };
-    assert.throws(() => recordLoraMixForward(gpu, plan, { tokens: 4, seq: 4, blocks: 65, rank: 8, outDim: 4, scale: 1 }, io),
+    assert.throws(() => recordLoraMixBackward(gpu, plan, { tokens: 4, seq: 4, blocks: 65, rank: 8, outDim: 4, scale: 1, active: 0 }, { u: b, B: b, mix: b, dy: b, du: b }),
       new RegExp(`blocks \\* rank = 65 \\* 8 = 520 exceeds ${LORA_MIX_MAX_COLUMNS}`));
+    assert.throws(() => recordMatmul(gpu, plan, { a: b, b, c: b, M: 4, N: 4, K: 4, lora: { layout: 'out-major', u: b, l: b, rank: 2, blocks: 3, scale: 1 } }),
+      /a LoRA update of 3 blocks needs a mixture/);
     assert.throws(() => recordLoraMixBackward(gpu, plan, { tokens: 4, seq: 4, blocks: 2, rank: 8, outDim: 4, scale: 1, active: 2 },
       { u: b, B: b, mix: b, dy: b, du: b }), /active block 2/);
     assert.equal(plan.dispatchCount, 0);

@@ -1,4 +1,5 @@
-// Records the fused multi-block LoRA mixing dispatches (shaders/lora_mix.wgsl): J LoRA blocks on one projection, their outputs mixed per example.
+// Records the multi-block LoRA mixing backward dispatches (shaders/lora_mix.wgsl): J LoRA blocks on one projection, their outputs mixed
+// per example (the forward mix is fused into the projection's matmul, src/gpu/kernels/matmul.ts).
 import source from '../../../shaders/lora_mix.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
@@ -9,7 +10,7 @@ const shader = { name: 'lora_mix', code: source };
 /** Workgroup width and tokens per tile; must match WG and TM in shaders/lora_mix.wgsl. */
 const WG = 64;
 const TM = 8;
-/** Largest J * r: the forward caches TM rows of u in workgroup memory (JR_CAP in the shader). */
+/** Largest J * r the backward dispatches are recorded for. */
 export const LORA_MIX_MAX_COLUMNS = 512;
 
 const HAS_DU_ACTIVE = 1;
@@ -56,19 +57,6 @@ function params(gpu: Gpu, s: LoraMixShape, active: number, flags: number, label:
   return gpu.uniform(`${label}.params`,
     [s.tokens, s.seq, s.blocks, s.rank, s.outDim, jr, batch, chunks, oTiles, kTiles, active, flags, s.scale, 0, 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'f32', 'u32', 'u32', 'u32']);
-}
-
-/** y[n,o] += scale * sum_j mix[b(n)*J + j] * sum_i B[(j*outDim + o)*r + i] * u[n*J*r + j*r + i]  (u = x · A_stackᵀ, [N, J*r]) */
-export function recordLoraMixForward(gpu: Gpu, plan: Plan, s: LoraMixShape,
-  io: { u: Bindable; B: Bindable; mix: Bindable; y: Bindable }, label = 'lora_mix'): void {
-  const p = params(gpu, s, -1, 0, label);
-  // The cache holds J*r rounded up to a power of two: few pipeline variants, little workgroup memory.
-  const cap = Math.max(8, 2 ** Math.ceil(Math.log2(s.blocks * s.rank)));
-  record(gpu, plan, {
-    shader, entry: 'mix_forward', label, constants: { JR_CAP: cap },
-    bindings: { 0: p, 1: io.u, 2: io.B, 3: io.mix, 4: io.y },
-    workgroups: grid(Math.ceil(s.tokens / TM) * Math.ceil(s.outDim / WG)),
-  });
 }
 
 /** Floats of the d mix partial-sum scratch of a backward recording with this shape. */

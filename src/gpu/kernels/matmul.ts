@@ -1,6 +1,6 @@
-// Records C = alpha * op(A) op(B) (+ bias) (+ beta * C) dispatches: the workgroup-tiled kernel
+// Records C = alpha * op(A) op(B) (+ bias) (+ beta * C) (+ a LoRA update) dispatches: the workgroup-tiled kernel
 // (shaders/matmul.wgsl) on GPUs, the vec4 kernel without workgroup memory (shaders/matmul_vec4.wgsl) on
-// software adapters when the layout allows it.
+// software adapters when the layout allows it. The LoRA update is fused into the epilogue (shaders/matmul_epilogue.wgsl).
 import source from '../../../shaders/matmul.wgsl';
 import vec4Source from '../../../shaders/matmul_vec4.wgsl';
 import epilogueSource from '../../../shaders/matmul_epilogue.wgsl';
@@ -31,7 +31,36 @@ export interface MatmulArgs {
   /** 0 overwrites C, 1 accumulates into it. */
   beta?: number;
   bias?: Bindable;
+  /** A low-rank update added to every element of C as it is written (after beta). */
+  lora?: MatmulLora;
   kernel?: MatmulKernel;
+}
+
+/**
+ * The LoRA update fused into a matmul's epilogue, with u [M, J*rank] computed beforehand:
+ * - 'out-major' (a projection's output, l = B stacked [J, N, rank]): scale · Σ_j mix[m / seq, j] Σ_i l[j,n,i] u[m, j*rank+i],
+ *   the mixture omitted for one block;
+ * - 'k-major' (an input gradient, l = A stacked [rank, N], one "block" of all rows): scale · Σ_k u[m,k] l[k,n].
+ */
+export interface MatmulLora {
+  layout: 'out-major' | 'k-major';
+  u: Bindable;
+  l: Bindable;
+  rank: number;
+  blocks: number;
+  scale: number;
+  /** Several blocks: [M / seq, blocks] per-example weights, and the tokens per example. */
+  mix?: Bindable;
+  seq?: number;
+}
+
+function loraParams(label: string, lora: MatmulLora | undefined): number[] {
+  if (!lora) return [0, 0, 0, 0, 0];
+  const { rank, blocks } = lora;
+  if (!Number.isInteger(rank) || rank < 1 || !Number.isInteger(blocks) || blocks < 1) throw new Error(`${label}: LoRA rank ${rank} and blocks ${blocks} must be positive integers`);
+  if (lora.layout === 'k-major' && blocks !== 1) throw new Error(`${label}: a k-major LoRA update takes its blocks as rows (blocks 1, rank J*r)`);
+  if (blocks > 1 && (!lora.mix || !lora.seq)) throw new Error(`${label}: a LoRA update of ${blocks} blocks needs a mixture and the tokens per example`);
+  return [rank, blocks, lora.seq ?? 1, lora.layout === 'k-major' ? 1 : 0, lora.scale];
 }
 
 /** The vec4 entry point for this layout and shape, or null when its multiple-of-4 conditions fail. */
@@ -49,13 +78,17 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
   const tile = entry ? VEC4_TILE : TILE;
   if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
-  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, 0, 0],
-    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32']);
+  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), 0],
+    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32']);
+  const bindings = {
+    0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy,
+    5: args.lora?.u ?? gpu.dummy, 6: args.lora?.l ?? gpu.dummy, 7: args.lora?.mix ?? gpu.dummy,
+  };
   if (entry) {
     record(gpu, plan, {
       shader: vec4Shader,
       entry,
-      bindings: { 0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy },
+      bindings,
       workgroups: [Math.ceil(N / VEC4_TILE), Math.ceil(M / VEC4_TILE)],
       label,
     });
@@ -65,7 +98,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     shader,
     entry: 'matmul',
     constants: { TRANS_A: !!args.transA, TRANS_B: !!args.transB },
-    bindings: { 0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy },
+    bindings,
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     label,
   });

@@ -1,0 +1,72 @@
+// The LoRA update fused into the matmul epilogue (shaders/matmul_epilogue.wgsl) against the f64 reference, on both
+// matmul kernels and on odd shapes: a projection with one block (with bias, ranks that are and are not multiples of
+// 4) and an input gradient (k-major, accumulating into C). The mixture of several blocks is in lora-mix.test.ts; the
+// whole engine with fused projections against PyTorch in test/engine/oracle.test.ts.
+// Tolerances: f32 sums of K + r products of O(1) values against f64: rtol 1e-5, atol 2e-5.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Gpu } from '../../src/gpu/context.ts';
+import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
+import { Plan } from '../../src/gpu/plan.ts';
+import * as ref from '../../src/ref/ops.ts';
+import { assertClose } from '../helpers/assert.ts';
+import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+import { randomArray } from '../helpers/random.ts';
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await testGpu();
+});
+after(releaseTestGpu);
+
+const { up, zeros, run } = kernelHarness(() => gpu);
+const TOL = { rtol: 1e-5, atol: 2e-5 };
+
+function addInto(target: Float64Array, extra: Float64Array): Float64Array {
+  for (let i = 0; i < target.length; i++) target[i] += extra[i];
+  return target;
+}
+
+describe('matmul with a fused LoRA update', () => {
+  // [M, N, K, r]: tokens, output width, input width, rank.
+  const shapes: [number, number, number, number][] = [[7, 13, 8, 4], [37, 70, 64, 8], [66, 33, 20, 3], [5, 130, 12, 1]];
+  for (const kernel of ['tiled', 'vec4'] as MatmulKernel[]) {
+    for (const [M, N, K, r] of shapes) {
+      it(`${kernel}: y = x Wᵀ + bias + scale · u Bᵀ, M=${M} N=${N} K=${K} r=${r}`, async () => {
+        assert.ok(kernel === 'tiled' || vec4Entry(M, N, K, false, true) !== null);
+        const seed = M + N + K + r;
+        const x = randomArray(M * K, seed), w = randomArray(N * K, seed + 1), bias = randomArray(N, seed + 2);
+        const u = randomArray(M * r, seed + 3), B = randomArray(N * r, seed + 4);
+        const scale = 16 / r;
+        const c = zeros(M * N);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(x), b: up(w), c, M, N, K, transB: true, bias: up(bias), kernel,
+          lora: { layout: 'out-major', u: up(u), l: up(B), rank: r, blocks: 1, scale },
+        }));
+        const want = addInto(ref.matmul(x, w, M, N, K, { transB: true, bias }), ref.matmul(u, B, M, N, r, { transB: true, alpha: scale }));
+        assertClose(await gpu.readF32(c), want, TOL, 'y');
+      });
+
+      it(`${kernel}: dx += dy W + scale · du A (k-major, accumulating), M=${M} N=${K} K=${N} R=${r}`, async () => {
+        // The input gradient of the same projection: dy [M, N] · W [N, K] plus du [M, r] · A [r, K], into a dx that holds a value.
+        if (kernel === 'vec4' && vec4Entry(M, K, N, false, false) === null) return assert.ok(K % 4 !== 0 || N % 4 !== 0);
+        const seed = 3 * M + N + K + r;
+        const dy = randomArray(M * N, seed), w = randomArray(N * K, seed + 1), dx0 = randomArray(M * K, seed + 2);
+        const du = randomArray(M * r, seed + 3), A = randomArray(r * K, seed + 4);
+        const c = up(dx0);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(dy), b: up(w), c, M, N: K, K: N, beta: 1, kernel,
+          lora: { layout: 'k-major', u: up(du), l: up(A), rank: r, blocks: 1, scale: 0.5 },
+        }));
+        const want = addInto(ref.matmul(dy, w, M, K, N, { beta: 1, c: dx0 }), ref.matmul(du, A, M, K, r, { alpha: 0.5 }));
+        assertClose(await gpu.readF32(c), want, TOL, 'dx');
+      });
+    }
+  }
+
+  it('refuses a k-major update with several blocks', () => {
+    const b = gpu.dummy;
+    assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 4, K: 4, lora: { layout: 'k-major', u: b, l: b, rank: 2, blocks: 2, scale: 1, mix: b, seq: 4 } }),
+      /k-major LoRA update takes its blocks as rows/);
+  });
+});
