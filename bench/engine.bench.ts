@@ -89,24 +89,27 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
 /**
  * One LoRA-adapted projection (SmolLM2-135M's q_proj, rank 8), both matmul kernels: the LoRA update fused into the base
  * matmul's epilogue (what the engine records) against the same work in separate passes (u = x Aᵀ, y = x Wᵀ, then
- * y += scale · u Bᵀ, one more read and write of y), timed in the same run.
+ * y += scale · u Bᵀ, one more read and write of y), and the fused projection with the weight in BF16 (a BF16
+ * checkpoint's), timed in the same run.
  */
 async function benchLoraProjection(gpu: Gpu): Promise<void> {
   const [M, N, K, r] = big ? [2048, 576, 576, 8] : [256, 576, 576, 8];
-  console.log(`\nLoRA projection ${M}x${N}x${K}, rank ${r}: the update fused into the matmul epilogue vs separate passes`);
+  console.log(`\nLoRA projection ${M}x${N}x${K}, rank ${r}: the update fused into the matmul epilogue vs separate passes; the weight in BF16 vs f32`);
   const buf = (label: string, floats: number) => gpu.createBuffer(label, floats * 4);
   const x = buf('x', M * K), w = buf('w', N * K), A = buf('A', r * K), B = buf('B', N * r), u = buf('u', M * r), y = buf('y', M * N);
+  const wHalf = gpu.createBuffer('w.bf16', N * K * 2);
   const rows: unknown[] = [];
   for (const kernel of ['tiled', 'vec4'] as const) {
     const line: string[] = [];
     const times: Record<string, number> = {};
-    for (const variant of ['separate', 'fused'] as const) {
+    for (const variant of ['separate', 'fused', 'fused-bf16'] as const) {
       const plan = new Plan('bench.lora');
       const reps = 8;
       for (let i = 0; i < reps; i++) {
         recordMatmul(gpu, plan, { a: x, b: A, c: u, M, N: r, K, transB: true, kernel });
-        if (variant === 'fused') {
-          recordMatmul(gpu, plan, { a: x, b: w, c: y, M, N, K, transB: true, kernel, lora: { layout: 'out-major', u, l: B, rank: r, blocks: 1, scale: 2 } });
+        if (variant !== 'separate') {
+          const weight = variant === 'fused' ? { b: w } : { b: wHalf, bFormat: 'bf16' as const };
+          recordMatmul(gpu, plan, { a: x, ...weight, c: y, M, N, K, transB: true, kernel, lora: { layout: 'out-major', u, l: B, rank: r, blocks: 1, scale: 2 } });
         } else {
           recordMatmul(gpu, plan, { a: x, b: w, c: y, M, N, K, transB: true, kernel });
           recordMatmul(gpu, plan, { a: u, b: B, c: y, M, N, K: r, transB: true, alpha: 2, beta: 1, kernel });
@@ -115,10 +118,10 @@ async function benchLoraProjection(gpu: Gpu): Promise<void> {
       times[variant] = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
       line.push(`${variant} ${times[variant].toFixed(3).padStart(9)} ms`);
     }
-    rows.push({ M, N, K, r, kernel, separateMs: times.separate, fusedMs: times.fused, ratio: times.fused / times.separate });
-    console.log(`  ${kernel.padEnd(6)} ${line.join('   ')}   fused/separate ${(times.fused / times.separate).toFixed(2)}`);
+    rows.push({ M, N, K, r, kernel, separateMs: times.separate, fusedMs: times.fused, fusedBf16Ms: times['fused-bf16'], ratio: times.fused / times.separate });
+    console.log(`  ${kernel.padEnd(6)} ${line.join('   ')}   fused/separate ${(times.fused / times.separate).toFixed(2)}   bf16/f32 ${(times['fused-bf16'] / times.fused).toFixed(2)}`);
   }
-  for (const b of [x, w, A, B, u, y]) gpu.destroyBuffer(b);
+  for (const b of [x, w, A, B, u, y, wHalf]) gpu.destroyBuffer(b);
   results.loraProjection = rows;
 }
 

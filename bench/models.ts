@@ -1,5 +1,6 @@
 // The models `npm run bench` measures and their batch shapes, shared by its Node and browser runs: the two bundled
-// models and a random model with SmolLM2-135M's shapes, built in memory as a Hugging Face folder.
+// models and a random model with SmolLM2-135M's shapes, built in memory as a Hugging Face folder (in BF16, as the released
+// checkpoint is, so its projections stay BF16 on the GPU).
 import { memorySource, type FileSource } from '../src/io/files.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import type { ProjName } from '../src/model/peft.ts';
@@ -19,8 +20,8 @@ export const SMOL_CONFIG = {
   rms_norm_eps: 1e-5, rope_theta: 100000, tie_word_embeddings: true, max_position_embeddings: 8192, hidden_act: 'silu',
 };
 
-/** A random model with the given config, as an in-memory HF folder (uniform weights in ±0.05, norms 1). */
-export function randomModel(config: Record<string, unknown>): FileSource {
+/** A random model with the given config, as an in-memory HF folder (uniform weights in ±0.05, norms 1) saved as `dtype`. */
+export function randomModel(config: Record<string, unknown>, dtype: 'F32' | 'BF16' = 'F32'): FileSource {
   const cfg = parseModelConfig(config);
   const rng = createRng(1);
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
@@ -31,7 +32,7 @@ export function randomModel(config: Record<string, unknown>): FileSource {
     for (let i = 0; i < n; i++) data[i] = isNorm ? 1 : (rng.uniform() * 2 - 1) * 0.05;
     tensors[name] = { shape, data };
   }
-  return memorySource({ 'config.json': JSON.stringify(config), 'model.safetensors': writeSafetensors(tensors) }, 'random model');
+  return memorySource({ 'config.json': JSON.stringify(config), 'model.safetensors': writeSafetensors(tensors, undefined, { float32As: dtype }) }, `random ${dtype} model`);
 }
 
 export interface BenchModel {
@@ -63,7 +64,7 @@ export function benchModels(o: BenchModelOptions): BenchModel[] {
   ];
   if (!o.quick) {
     models.push({
-      label: 'SmolLM2-135M shapes (random)', bundled: null,
+      label: 'SmolLM2-135M shapes (random, BF16)', bundled: null,
       batch: o.smolBatch ?? (big ? 8 : 1), seq: o.smolSeq ?? (big ? 256 : 32), minMs: o.software ? 1 : 2000,
     });
   }
@@ -72,5 +73,5 @@ export function benchModels(o: BenchModelOptions): BenchModel[] {
 
 /** The model's folder: a bundled one through `bundled` (a directory in Node, a URL in a page), or the random one. */
 export function benchModelSource(model: BenchModel, bundled: (name: string) => FileSource): FileSource {
-  return model.bundled ? bundled(model.bundled) : randomModel(SMOL_CONFIG);
+  return model.bundled ? bundled(model.bundled) : randomModel(SMOL_CONFIG, 'BF16');
 }

@@ -5,7 +5,8 @@
 //   op(B) is [K,N]: B stored [K,N], or [N,K] when TRANS_B (a Linear weight [out,in] gives x Wᵀ).
 //
 // Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias
-// and the store functions come from matmul_epilogue.wgsl).
+// and the store functions come from matmul_epilogue.wgsl; B and its reader load_b from a section of
+// matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights).
 // A 16x16 workgroup computes a 64x64 tile of C, each invocation the 4x4 block at rows 4*lid.y..,
 // columns 4*lid.x.. in four vec4 registers. Tiles of A and B are staged through workgroup memory as
 // vec4s in 16-deep slices, loaded so that consecutive invocations read consecutive global addresses
@@ -19,7 +20,6 @@ const TN = 64u;
 const TK = 16u;
 
 @group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
 
 var<workgroup> As: array<vec4f, 256>; // [TK][TM/4]
 var<workgroup> Bs: array<vec4f, 256>; // [TK][TN/4]
@@ -56,7 +56,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
       let gbk = k0 + bk;
       var vb = 0.0;
       if (gn < p.N && gbk < p.K) {
-        if (TRANS_B) { vb = B[gn * p.K + gbk]; } else { vb = B[gbk * p.N + gn]; }
+        if (TRANS_B) { vb = load_b(gn * p.K + gbk); } else { vb = load_b(gbk * p.N + gn); }
       }
       Bs[bk * 16u + bn / 4u][bn % 4u] = vb;
     }

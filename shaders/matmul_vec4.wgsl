@@ -10,10 +10,10 @@
 //   matmul_nn: A [M,K], B [K,N] (dy W)            K % 4 == 0, N % 4 == 0
 //   matmul_tn: A [K,M], B [K,N] (dyᵀ x, weight grads)  M % 4 == 0, N % 4 == 0
 // Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias and the store functions
-// come from matmul_epilogue.wgsl). An 8x8 workgroup covers 32x32 of C.
+// come from matmul_epilogue.wgsl; B and its reader load_b4 from a section of matmul_b_formats.wgsl: f32 as
+// vec4s, or packed f16 / bf16 weights). An 8x8 workgroup covers 32x32 of C.
 
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
-@group(0) @binding(2) var<storage, read> B: array<vec4f>;
 
 /** Offsets (in vec4s) of rows m0..m0+3 of a [rows, K] matrix; rows past the end repeat the last row (never stored). */
 fn row_offsets(m0: u32, rows: u32, K4: u32) -> vec4u {
@@ -37,10 +37,10 @@ fn matmul_nt(@builtin(global_invocation_id) g: vec3u) {
     let x1 = A[a.y + k];
     let x2 = A[a.z + k];
     let x3 = A[a.w + k];
-    let w0 = B[b.x + k];
-    let w1 = B[b.y + k];
-    let w2 = B[b.z + k];
-    let w3 = B[b.w + k];
+    let w0 = load_b4(b.x + k);
+    let w1 = load_b4(b.y + k);
+    let w2 = load_b4(b.z + k);
+    let w3 = load_b4(b.w + k);
     c0 += vec4f(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
     c1 += vec4f(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
     c2 += vec4f(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
@@ -63,10 +63,10 @@ fn matmul_nn(@builtin(global_invocation_id) g: vec3u) {
   var c3 = vec4f(0.0);
   for (var k = 0u; k < K4; k++) {
     let r = 4u * k * N4 + n4;
-    let w0 = B[r];
-    let w1 = B[r + N4];
-    let w2 = B[r + 2u * N4];
-    let w3 = B[r + 3u * N4];
+    let w0 = load_b4(r);
+    let w1 = load_b4(r + N4);
+    let w2 = load_b4(r + 2u * N4);
+    let w3 = load_b4(r + 3u * N4);
     let x0 = A[a.x + k];
     let x1 = A[a.y + k];
     let x2 = A[a.z + k];
@@ -92,7 +92,7 @@ fn matmul_tn(@builtin(global_invocation_id) g: vec3u) {
   var c3 = vec4f(0.0);
   for (var k = 0u; k < p.K; k++) {
     let x = A[k * M4 + m4];
-    let w = B[k * N4 + n4];
+    let w = load_b4(k * N4 + n4);
     c0 = fma(vec4f(x.x), w, c0);
     c1 = fma(vec4f(x.y), w, c1);
     c2 = fma(vec4f(x.z), w, c2);

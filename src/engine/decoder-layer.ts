@@ -88,7 +88,7 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
   const norm = { rows: N, cols: H, eps: cfg.rmsNormEps };
   const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
     const lin = w.proj[proj];
-    const args = { a: input, b: lin.weight, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
+    const args = { a: input, b: lin.weight, bFormat: lin.format, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
     if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
@@ -129,7 +129,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
     sites.backwardGrads(l, proj, dy, input);
     if (!dx) return;
     const lin = w.proj[proj];
-    sites.inputGradient(l, proj, { a: dy, b: lin.weight, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
+    sites.inputGradient(l, proj, { a: dy, b: lin.weight, bFormat: lin.format, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
   };
   const needAttnInner = below || sites.has(l, 'q_proj', 'k_proj', 'v_proj');
   const needMidGrad = needAttnInner || sites.has(l, 'o_proj');

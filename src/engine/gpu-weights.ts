@@ -1,11 +1,16 @@
-// Uploads a model's frozen base weights to the GPU, one buffer per tensor, laid out per layer.
+// Uploads a model's frozen base weights to the GPU, one buffer per tensor, laid out per layer; projection weights a
+// checkpoint stores in F16 or BF16 stay in that precision (packed two per word, read as f32 by the matmul kernels).
 import type { Gpu } from '../gpu/context.ts';
+import type { MatmulBFormat } from '../gpu/kernels/matmul.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { packHalf } from '../model/half.ts';
 import type { ProjName } from '../model/peft.ts';
 import type { HostTensor } from '../model/weights.ts';
 
 export interface GpuLinear {
   weight: GPUBuffer;
+  /** How `weight` is stored: f32, or the checkpoint's half precision. */
+  format: MatmulBFormat;
   bias: GPUBuffer | null;
   in: number;
   out: number;
@@ -27,18 +32,32 @@ export interface GpuWeights {
   destroy(): void;
 }
 
+export interface UploadOptions {
+  /** Keep F16 / BF16 projection weights in their precision (half the memory, exact); default true. Others are f32. */
+  halfProjections?: boolean;
+}
+
 /** Uploads and releases each host tensor as it goes, so host memory is freed progressively. */
-export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>): GpuWeights {
+export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>, opts: UploadOptions = {}): GpuWeights {
   const owned: GPUBuffer[] = [];
   let bytes = 0;
-  const take = (name: string): GPUBuffer => {
+  const tensor = (name: string): HostTensor => {
     const t = host.get(name);
     if (!t) throw new Error(`weights: ${name} was not loaded`);
-    const buf = gpu.upload(name, t.data);
-    owned.push(buf);
-    bytes += t.data.byteLength;
     host.delete(name);
+    return t;
+  };
+  const keep = (name: string, data: Float32Array | Uint32Array): GPUBuffer => {
+    const buf = gpu.upload(name, data);
+    owned.push(buf);
+    bytes += data.byteLength;
     return buf;
+  };
+  const take = (name: string): GPUBuffer => keep(name, tensor(name).data);
+  const takeProjection = (name: string): { weight: GPUBuffer; format: MatmulBFormat } => {
+    const t = tensor(name);
+    if (!t.stored || opts.halfProjections === false) return { weight: keep(name, t.data), format: 'f32' };
+    return { weight: keep(name, new Uint32Array(packHalf(t.data, t.stored).buffer)), format: t.stored === 'F16' ? 'f16' : 'bf16' };
   };
   const H = cfg.hiddenSize;
   const qOut = cfg.numHeads * cfg.headDim;
@@ -60,7 +79,7 @@ export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, Host
       const group = ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn';
       const [inDim, outDim] = dims[name];
       proj[name] = {
-        weight: take(`${p}${group}.${name}.weight`),
+        ...takeProjection(`${p}${group}.${name}.weight`),
         bias: hasBias[name] ? take(`${p}${group}.${name}.bias`) : null,
         in: inDim,
         out: outDim,

@@ -48,6 +48,12 @@ export interface OpenOptions {
   train?: Partial<TrainHyper>;
   /** Layer recomputation and the chunked loss (default DEFAULT_MEMORY_POLICY: both automatic). */
   memory?: Partial<MemoryPolicy>;
+  /**
+   * Keep projection weights the checkpoint stores in F16 or BF16 in that precision on the GPU (half their f32 memory;
+   * exact, since the values are the checkpoint's; the kernels compute in f32). Default: on GPUs; off on software
+   * adapters, where memory is the host's and unpacking made the vec4 matmul slower (BENCHMARKS.md).
+   */
+  halfWeights?: boolean;
   onProgress?: (p: WeightsProgress) => void;
 }
 
@@ -162,7 +168,7 @@ export class Session {
     const host = await loadWeights(src, config, opts.onProgress);
     let numParams = 0;
     for (const t of host.values()) numParams += t.data.length;
-    const weights = uploadWeights(gpu, config, host);
+    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? !gpu.adapter.isSoftware });
     let bank: Bank | null = null;
     if (lora && loraTensors) {
       bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));
@@ -438,7 +444,7 @@ export class Session {
     const lora = bank?.spec.lora;
     return resolveMemorySavings(this.config, {
       batchSize: batch, seqLen: seq, rank: lora?.rank ?? 0, targets: lora?.targets ?? [], blocks: bank?.blocks ?? 0, dropout: mode === 'train' ? lora?.dropout : 0,
-      memory: { ...this.memory, ...(wholeLoss ? { lossChunkRows: 0 } : {}) },
+      memory: { ...this.memory, ...(wholeLoss ? { lossChunkRows: 0 } : {}) }, weightsBytes: this.info.weightBytes,
     });
   }
 

@@ -43,10 +43,12 @@ export interface TrainingShape {
   dropout?: number;
   /** Default DEFAULT_MEMORY_POLICY, field by field. */
   memory?: Partial<MemoryPolicy>;
+  /** The base weights' bytes on the GPU when known (a half-precision checkpoint keeps its projections in 2 bytes); default all f32. */
+  weightsBytes?: number;
 }
 
 export interface MemoryEstimate {
-  /** Base weights as the engine keeps them (f32). */
+  /** Base weights as the engine keeps them (f32, or the checkpoint's half precision for projections). */
   weightsBytes: number;
   /** LoRA parameters with their gradients and the two AdamW moments. */
   loraBytes: number;
@@ -143,7 +145,7 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   const logitRows = savings.lossChunkRows > 0 ? savings.lossChunkRows : tokens;
   const logits = logitRows * cfg.vocabSize;
 
-  const weightsBytes = countParams(cfg) * F32;
+  const weightsBytes = shape.weightsBytes ?? countParams(cfg) * F32;
   const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * blocks * F32 * 4;
   // RoPE's cos and sin tables ([seq, headDim / 2] each) and the loss.
   const perStep = shape.seqLen * cfg.headDim + 1;

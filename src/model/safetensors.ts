@@ -1,5 +1,6 @@
 // Reads and writes the safetensors format (u64 header length, JSON header, raw little-endian data), validating untrusted files.
 import { FormatError } from '../io/errors.ts';
+import { packHalf, type HalfDtype } from './half.ts';
 
 /** Every dtype the format defines, with its size in bytes; only the float ones can be widened to f32. */
 const DTYPE_BYTES = {
@@ -206,25 +207,33 @@ export function toFloat32(entry: TensorEntry): Float32Array {
 }
 
 /**
- * Serialises f32 (and f64) tensors in the given order. The header is padded with spaces to a multiple of 8 bytes (the
- * format allows trailing whitespace) so every tensor starts 8-byte aligned for readers that map the file.
+ * Serialises f32 (and f64) tensors in the given order, the f32 ones as `opts.float32As` (default F32; F16 and BF16
+ * round to nearest even). The header is padded with spaces to a multiple of 8 bytes (the format allows trailing
+ * whitespace) so every tensor starts 8-byte aligned for readers that map the file.
  */
 export function writeSafetensors(
   tensors: Record<string, HostTensorLike> | Map<string, HostTensorLike>,
   metadata?: Record<string, string>,
+  opts: { float32As?: 'F32' | HalfDtype } = {},
 ): Uint8Array {
   const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const half = opts.float32As === 'F16' || opts.float32As === 'BF16' ? opts.float32As : null;
+  const payloads: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of list) {
     if (name === '__metadata__') throw new Error('writeSafetensors: "__metadata__" is reserved and cannot name a tensor');
     if (t.data.length !== numel(t.shape)) {
       throw new Error(`writeSafetensors: ${name} has ${t.data.length} values but shape ${fmtShape(t.shape)}`);
     }
-    const size = t.data.byteLength;
-    header[name] = { dtype: t.data instanceof Float64Array ? 'F64' : 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
-    offset += size;
+    const wide = t.data instanceof Float64Array;
+    const bytes = !wide && half
+      ? new Uint8Array(packHalf(t.data as Float32Array, half).buffer, 0, t.data.length * 2)
+      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: wide ? 'F64' : half ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
+    payloads.push(bytes);
+    offset += bytes.byteLength;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLen = Math.ceil(json.byteLength / 8) * 8;
@@ -235,9 +244,9 @@ export function writeSafetensors(
   out.set(json, 8);
   out.fill(0x20, 8 + json.byteLength, 8 + headerLen);
   let pos = 8 + headerLen;
-  for (const [, t] of list) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
+  for (const bytes of payloads) {
+    out.set(bytes, pos);
+    pos += bytes.byteLength;
   }
   return out;
 }

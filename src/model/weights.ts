@@ -7,6 +7,8 @@ import { parseSafetensors, toFloat32 } from './safetensors.ts';
 export interface HostTensor {
   shape: number[];
   data: Float32Array;
+  /** The half precision the checkpoint stored it in (data holds it widened, exactly); absent for F32 and F64. */
+  stored?: 'F16' | 'BF16';
 }
 
 export interface WeightsProgress {
@@ -126,7 +128,8 @@ export async function loadWeights(
       if (!sameShape(entry.shape, want)) {
         throw new FormatError(file, `${name} has shape ${fmt(entry.shape)}, expected ${fmt(want)}`);
       }
-      out.set(name, { shape: want.slice(), data: toFloat32(entry) });
+      const stored = entry.dtype === 'F16' || entry.dtype === 'BF16' ? { stored: entry.dtype } : {};
+      out.set(name, { shape: want.slice(), data: toFloat32(entry), ...stored });
       tensorsDone++;
     }
     filesDone++;

@@ -117,7 +117,7 @@ export const appApi = {
     return {
       label: opened.label, arch: session.info.arch, numParams: session.info.numParams, numLayers: session.info.numLayers,
       hiddenSize: session.info.hiddenSize, vocabSize: session.info.vocabSize, fileBytes: counted.bytesRead(), gpuBytes: session.info.weightBytes,
-      memory: estimateTrainingMemory(session.config, shape), maxBindingBytes: device.limits.maxStorageBufferBindingSize, kept: opened.kept,
+      memory: estimateTrainingMemory(session.config, { ...shape, weightsBytes: session.info.weightBytes }), maxBindingBytes: device.limits.maxStorageBufferBindingSize, kept: opened.kept,
     };
   },
 

@@ -51,6 +51,18 @@ for (const name of FIXTURES) {
       }
     });
 
+    if (name === 'llama3-f16') {
+      it('adapter logits with the F16 projections kept in F16 on the GPU', async () => {
+        const s = await Session.open(gpu, model, { adapter, halfWeights: true });
+        try {
+          const logits = await s.forward(batch);
+          for (let b = 0; b < batch.batchSize; b++) assertRelError(logits[b], expected.logits[b].flat(), 1e-4, `logits[${b}]`);
+        } finally {
+          s.destroy();
+        }
+      });
+    }
+
     it('adapter logits, loss and LoRA gradients', async () => {
       const s = await Session.open(gpu, model, { adapter });
       try {

@@ -4,12 +4,44 @@
 import source from '../../../shaders/matmul.wgsl';
 import vec4Source from '../../../shaders/matmul_vec4.wgsl';
 import epilogueSource from '../../../shaders/matmul_epilogue.wgsl';
+import bFormatsSource from '../../../shaders/matmul_b_formats.wgsl';
 import type { Bindable, Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 
-const shader = { name: 'matmul', code: `${epilogueSource}\n${source}` };
-const vec4Shader = { name: 'matmul_vec4', code: `${epilogueSource}\n${vec4Source}` };
+/** How B is stored: f32, or a checkpoint's half-precision weights packed two per word (read as f32 in the kernel). */
+export type MatmulBFormat = 'f32' | 'f16' | 'bf16';
+
+/** The sections of matmul_b_formats.wgsl by name (the lines after each "//! name"). */
+function bFormatSections(text: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  let name: string | null = null;
+  for (const line of text.split('\n')) {
+    const header = /^\/\/! (\S+)/.exec(line);
+    if (header) {
+      name = header[1];
+      sections.set(name, '');
+    } else if (name) {
+      sections.set(name, `${sections.get(name)}${line}\n`);
+    }
+  }
+  return sections;
+}
+
+const B_FORMATS = bFormatSections(bFormatsSource);
+
+function section(name: string): string {
+  const text = B_FORMATS.get(name);
+  if (text === undefined) throw new Error(`shaders/matmul_b_formats.wgsl has no section "${name}"`);
+  return text;
+}
+
+const shaders = {
+  tiled: Object.fromEntries((['f32', 'f16', 'bf16'] as const).map((f) =>
+    [f, { name: `matmul_${f}`, code: `${epilogueSource}\n${section(f)}\n${source}` }])) as Record<MatmulBFormat, { name: string; code: string }>,
+  vec4: Object.fromEntries((['f32', 'f16', 'bf16'] as const).map((f) =>
+    [f, { name: `matmul_vec4_${f}`, code: `${epilogueSource}\n${section(f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, { name: string; code: string }>,
+};
 const TILE = 64;
 const VEC4_TILE = 32;
 
@@ -31,6 +63,8 @@ export interface MatmulArgs {
   /** 0 overwrites C, 1 accumulates into it. */
   beta?: number;
   bias?: Bindable;
+  /** How B is stored (default f32); half formats hold B's row-major elements packed two per 32-bit word. */
+  bFormat?: MatmulBFormat;
   /** A low-rank update added to every element of C as it is written (after beta). */
   lora?: MatmulLora;
   kernel?: MatmulKernel;
@@ -86,7 +120,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   };
   if (entry) {
     record(gpu, plan, {
-      shader: vec4Shader,
+      shader: shaders.vec4[args.bFormat ?? 'f32'],
       entry,
       bindings,
       workgroups: [Math.ceil(N / VEC4_TILE), Math.ceil(M / VEC4_TILE)],
@@ -95,7 +129,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     return;
   }
   record(gpu, plan, {
-    shader,
+    shader: shaders.tiled[args.bFormat ?? 'f32'],
     entry: 'matmul',
     constants: { TRANS_A: !!args.transA, TRANS_B: !!args.transB },
     bindings,

@@ -1,13 +1,17 @@
-// The LoRA update fused into the matmul epilogue (shaders/matmul_epilogue.wgsl) against the f64 reference, on both
-// matmul kernels and on odd shapes: a projection with one block (with bias, ranks that are and are not multiples of
-// 4) and an input gradient (k-major, accumulating into C). The mixture of several blocks is in lora-mix.test.ts; the
-// whole engine with fused projections against PyTorch in test/engine/oracle.test.ts.
+// The matmul kernels' variants against the f64 reference, on both kernels and on odd shapes: the LoRA update fused
+// into the epilogue (shaders/matmul_epilogue.wgsl) for a projection with one block (with bias, ranks that are and
+// are not multiples of 4) and for an input gradient (k-major, accumulating into C); and B read as a checkpoint's
+// packed F16 or BF16 weights (shaders/matmul_b_formats.wgsl), all arithmetic in f32, in the projection layout (x Wᵀ)
+// and the input-gradient layout (dy W). The mixture of several blocks is in lora-mix.test.ts; the whole engine
+// against PyTorch in test/engine/oracle.test.ts.
 // Tolerances: f32 sums of K + r products of O(1) values against f64: rtol 1e-5, atol 2e-5.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
 import { Plan } from '../../src/gpu/plan.ts';
+import { packHalf, type HalfDtype } from '../../src/model/half.ts';
+import { toFloat32 } from '../../src/model/safetensors.ts';
 import * as ref from '../../src/ref/ops.ts';
 import { assertClose } from '../helpers/assert.ts';
 import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
@@ -69,4 +73,46 @@ describe('matmul with a fused LoRA update', () => {
     assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 4, K: 4, lora: { layout: 'k-major', u: b, l: b, rank: 2, blocks: 2, scale: 1, mix: b, seq: 4 } }),
       /k-major LoRA update takes its blocks as rows/);
   });
+});
+
+/** Random weights in a half format: the packed bits for the GPU and the exact values they widen to. */
+function halfWeights(n: number, dtype: HalfDtype, seed: number): { packed: Uint32Array; values: Float32Array } {
+  const bits = packHalf(randomArray(n, seed), dtype);
+  const values = toFloat32({ file: 'w', name: 'w', dtype, shape: [n], bytes: new Uint8Array(bits.buffer, 0, n * 2) });
+  return { packed: new Uint32Array(bits.buffer), values };
+}
+
+describe('matmul with half-precision B', () => {
+  // [M, N, K]: odd sizes for the tiled kernel; multiples of 4 where the vec4 kernel needs them.
+  const shapes: [number, number, number][] = [[7, 13, 9], [37, 68, 64], [5, 130, 12]];
+  for (const dtype of ['F16', 'BF16'] as const) {
+    const bFormat = dtype === 'F16' ? 'f16' : 'bf16';
+    for (const kernel of ['tiled', 'vec4'] as MatmulKernel[]) {
+      for (const [M, N, K] of shapes) {
+        // (The vec4 kernel runs only shapes whose contiguous dimensions are multiples of 4; the engine uses the tiled one otherwise.)
+        if (!(kernel === 'vec4' && vec4Entry(M, N, K, false, true) === null)) it(`${dtype} ${kernel}: y = x Wᵀ + bias, with and without a LoRA update, M=${M} N=${N} K=${K}`, async () => {
+          const x = randomArray(M * K, M + K), bias = randomArray(N, N);
+          const w = halfWeights(N * K, dtype, M + N + K);
+          const u = randomArray(M * 4, 5), B = randomArray(N * 4, 6);
+          const plain = zeros(M * N), adapted = zeros(M * N);
+          await run((plan) => {
+            recordMatmul(gpu, plan, { a: up(x), b: up(w.packed), c: plain, M, N, K, transB: true, bias: up(bias), kernel, bFormat });
+            recordMatmul(gpu, plan, { a: up(x), b: up(w.packed), c: adapted, M, N, K, transB: true, kernel, bFormat,
+              lora: { layout: 'out-major', u: up(u), l: up(B), rank: 4, blocks: 1, scale: 2 } });
+          });
+          assertClose(await gpu.readF32(plain), ref.matmul(x, w.values, M, N, K, { transB: true, bias }), TOL, 'x Wᵀ + bias');
+          const lora = ref.matmul(u, B, M, N, 4, { transB: true, alpha: 2 });
+          assertClose(await gpu.readF32(adapted), ref.matmul(x, w.values, M, N, K, { transB: true }).map((v, i) => v + lora[i]), TOL, 'x Wᵀ + LoRA');
+        });
+
+        if (!(kernel === 'vec4' && vec4Entry(M, K, N, false, false) === null)) it(`${dtype} ${kernel}: dx += dy W, M=${M} N=${K} K=${N}`, async () => {
+          const dy = randomArray(M * N, 2 * M + N), dx0 = randomArray(M * K, 3);
+          const w = halfWeights(N * K, dtype, M * N + K);
+          const c = up(dx0);
+          await run((plan) => recordMatmul(gpu, plan, { a: up(dy), b: up(w.packed), c, M, N: K, K: N, beta: 1, kernel, bFormat }));
+          assertClose(await gpu.readF32(c), ref.matmul(dy, w.values, M, K, N, { beta: 1, c: dx0 }), TOL, 'dy W + dx');
+        });
+      }
+    }
+  }
 });
