@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
+import * as ortNode from 'onnxruntime-node';
 import type { Browser } from 'playwright-core';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, OUTPUT_DIR, openApp, screenshot, type AppPage } from './browser.ts';
@@ -150,6 +151,27 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     assert.ok(tuned.flat().every(Number.isFinite));
     const diff = Math.max(...tuned.flat().map((v, i) => Math.abs(v - base.flat()[i])));
     assert.ok(diff > 1e-3, `the trained adapter changes the logits (max difference ${diff})`);
+  });
+
+  it('exports SAPT to ONNX with its selector in the graph, which onnxruntime-node runs', { timeout: 180_000 }, async () => {
+    const { page } = app;
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByTestId('export-onnx-sapt').click()]);
+    assert.equal(download.suggestedFilename(), 'sapt.onnx');
+    const file = join(dir, 'sapt.onnx');
+    await download.saveAs(file);
+    const session = await ortNode.InferenceSession.create(file, { executionProviders: ['cpu'] });
+    try {
+      assert.deepEqual([...session.inputNames], ['input_ids', 'prompt_mask']);
+      const ids = new ortNode.Tensor('int64', BigInt64Array.from([5n, 6n, 7n, 8n, 9n]), [1, 5]);
+      const mask = new ortNode.Tensor('int64', BigInt64Array.from([1n, 1n, 1n, 0n, 0n]), [1, 5]);
+      const out = await session.run({ input_ids: ids, prompt_mask: mask });
+      assert.deepEqual([...out.routing.dims], [1, 3], 'one weight per task module');
+      const w = out.routing.data as Float32Array;
+      assert.ok(Math.abs(w[0] + w[1] + w[2] - 1) < 1e-5, `routing ${Array.from(w)}`);
+      assert.ok((out.logits.data as Float32Array).every(Number.isFinite));
+    } finally {
+      await session.release();
+    }
   });
 
   it('answers in the playground with the SAPT selector weights, and lists the run in storage', { timeout: 300_000 }, async () => {

@@ -28,6 +28,11 @@ const PER_PROMPT_METHODS: Readonly<Record<string, string>> = {
   'conpet-dynamic': 'picks its task LoRAs per prompt with a learnt selector',
 };
 
+/** Whether a method of kind `kind` exports to one ONNX model: its fixed adapter merged, or SAPT with its selector in the graph. */
+export function exportsToOnnx(kind: string): boolean {
+  return kind in FIXED_ADAPTER_METHODS || kind === 'sapt';
+}
+
 /** Why a method of kind `kind` cannot answer through one merged adapter, or null when it can. */
 export function perPromptKind(kind: string): string | null {
   if (kind in FIXED_ADAPTER_METHODS) return null;

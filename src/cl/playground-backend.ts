@@ -3,10 +3,10 @@
 // failure of onnxruntime-web.
 import { compareBackends, type BackendName, type Comparison } from '../backends/compare.ts';
 import type { TimingOptions } from '../backends/timing.ts';
-import { exportOnnx } from '../export/export-model.ts';
-import { memorySource, type FileSource } from '../io/files.ts';
+import type { FileSource } from '../io/files.ts';
 import { greedyByFullForward } from '../ort/full-forward-greedy.ts';
 import type { LogitsSession, OrtDecoderFactory } from '../ort/ort-decoder.ts';
+import { exportAnswerModel } from './method-export.ts';
 import type { OnnxAnswerModel, PlaygroundAnswer, TrainedMethod } from './playground.ts';
 
 export const ENGINE_LABEL = 'clora engine';
@@ -139,10 +139,7 @@ export class PlaygroundAnswerer {
     const t0 = now();
     try {
       const factory = await this.opts.ort();
-      const label = `${this.trained.name} ${'adapter' in model.files ? 'adapter' : 'SAPT model'}`;
-      const exported = await exportOnnx(this.opts.model, 'adapter' in model.files
-        ? { adapter: memorySource({ ...model.files.adapter }, label) }
-        : { sapt: memorySource(model.files.sapt, label) });
+      const exported = await exportAnswerModel(this.opts.model, model, this.trained.name);
       const decoder = await factory.open(exported.bytes);
       return { decoder, backend: factory.backend, setupMs: now() - t0 };
     } catch (e) {

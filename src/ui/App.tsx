@@ -138,7 +138,7 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
   const [usage, setUsage] = useState<StorageUsage | null>(null);
   const [models, setModels] = useState<CachedModelInfo[]>([]);
   const [error, setError] = useState<unknown>(null);
-  const { exportAdapter, error: exportError } = useAdapterExport(client);
+  const { exportAdapter, exportOnnx, error: exportError } = useAdapterExport(client);
 
   const refresh = useCallback(async () => {
     try {
@@ -173,7 +173,8 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
         onDelete={async (id) => { await runs.remove(id); if (selected?.id === id) setSelected(null); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {selected?.results && (
-        <ResultsView results={selected.results} onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)} />
+        <ResultsView results={selected.results} onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)}
+          onExportOnnx={(m) => exportOnnx(selected.id, m)} />
       )}
       {selected && !selected.results && <p className="muted">No results stored for this run yet.</p>}
       <StoragePanel usage={usage} models={models} runs={runs.runs} onRefresh={() => void refresh()}

@@ -95,7 +95,7 @@ function appClient(remote: Comlink.Remote<EngineWorkerApi>, call: <T>(start: () 
   const names: Record<keyof AppApi, true> = {
     inspectTask: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true, runIsHeld: true,
     listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, storageUsage: true, listModels: true,
-    deleteModel: true, answer: true,
+    deleteModel: true, answer: true, exportMethodOnnx: true,
   };
   return Object.fromEntries(Object.keys(names).map((n) => [n, wrap(n as keyof AppApi)])) as unknown as AppClient;
 }

@@ -82,7 +82,7 @@ async function runs(): Promise<RunController> {
   return controller;
 }
 
-let playground: { runId: string; answerer: PlaygroundAnswerer } | null = null;
+let playground: { runId: string; answerer: PlaygroundAnswerer; trained: Awaited<ReturnType<typeof openRunMethod>> } | null = null;
 
 /** Releases the playground's banks and onnxruntime sessions (a run needs the GPU memory). */
 function closePlayground(): void {
@@ -198,6 +198,26 @@ export const appApi = {
   },
 
   /**
+   * A finished method exported to ONNX as it ended (its last checkpoint): its adapter merged into the model (the
+   * oracle: the last task's LoRA), or for SAPT its task LoRAs with the selector that routes each prompt in the graph.
+   */
+  async exportMethodOnnx(id: string, method: string): Promise<{ fileName: string; bytes: Uint8Array; description: string }> {
+    if (controller?.runningId) throw new Error('a run is training; export once it has finished or is cancelled');
+    const reuse = playground && playground.runId === id && playground.answerer.name === method ? playground.trained : null;
+    const trained = reuse ?? (await openRunMethod(await host(), id, method));
+    try {
+      const task = trained.stage;
+      const answer = await trained.onnxModel(trained.prompt('', task), task);
+      if ('reason' in answer) throw new Error(`${answer.reason}, so it has no single ONNX model to export`);
+      const { exportAnswerModel } = await import('../cl/method-export.ts');
+      const exported = await exportAnswerModel(trained.model, answer, method);
+      return { fileName: `${method}.onnx`, bytes: exported.bytes, description: `the model with ${answer.description}` };
+    } finally {
+      if (!reuse) trained.dispose();
+    }
+  },
+
+  /**
    * Answers `input` with a finished run's method (loaded once, then reused), on the engine or, for a method with a
    * fixed adapter, on onnxruntime-web's WebGPU backend when that answered faster (src/cl/playground-backend.ts).
    */
@@ -210,7 +230,7 @@ export const appApi = {
       const trained = await openRunMethod(await host(), id, method);
       // Loaded on first use, like the engine: the export code is not needed before the playground asks.
       const { PlaygroundAnswerer } = await import('../cl/playground-backend.ts');
-      playground = { runId: id, answerer: new PlaygroundAnswerer(trained, { model: trained.model, ort: workerOrtDecoders }) };
+      playground = { runId: id, trained, answerer: new PlaygroundAnswerer(trained, { model: trained.model, ort: workerOrtDecoders }) };
     }
     return playground.answerer.answer(input, task);
   },

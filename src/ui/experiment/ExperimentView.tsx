@@ -18,9 +18,15 @@ export interface ExperimentViewProps {
   runs: ReturnType<typeof useRuns>;
 }
 
-/** Exports a stored adapter as a zip download; shared by every results view. */
+/** Exports a stored adapter as a zip download, or a finished method as an ONNX file; shared by every results view. */
 export function useAdapterExport(client: EngineClient) {
   const [error, setError] = useState<unknown>(null);
+  /** Rejects with the worker's error (the heatmap shows it). */
+  const exportOnnx = useCallback(async (runId: string, method: string) => {
+    setError(null);
+    const { fileName, bytes } = await client.app.exportMethodOnnx(runId, method);
+    downloadBlob(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }), fileName);
+  }, [client]);
   const exportAdapter = useCallback(async (runId: string, results: RunResults, method: string, stage: number) => {
     setError(null);
     try {
@@ -34,7 +40,7 @@ export function useAdapterExport(client: EngineClient) {
       setError(e);
     }
   }, [client]);
-  return { exportAdapter, error };
+  return { exportAdapter, exportOnnx, error };
 }
 
 export function ExperimentView({ client, runs }: ExperimentViewProps) {
@@ -43,7 +49,7 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   const [settings, setSettings] = useState<RunSettings>(defaultRunSettings);
   const [title, setTitle] = useState('');
   const [finished, setFinished] = useState<{ id: string; results: RunResults } | null>(null);
-  const { exportAdapter, error: exportError } = useAdapterExport(client);
+  const { exportAdapter, exportOnnx, error: exportError } = useAdapterExport(client);
 
   const running = runs.active !== null;
   const shape = useMemo(() => ({
@@ -118,7 +124,8 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {shownResults && shownId && (
         <ResultsView results={shownResults} live={running}
-          onExportAdapter={(method, stage) => void exportAdapter(shownId, shownResults, method, stage)} />
+          onExportAdapter={(method, stage) => void exportAdapter(shownId, shownResults, method, stage)}
+          onExportOnnx={(method) => exportOnnx(shownId, method)} />
       )}
     </div>
   );

@@ -1,5 +1,6 @@
 // The results view of a continual-learning run: metrics, forgetting curves, score heatmaps, losses, routing, samples and exports.
 import { useCallback, useMemo, useState, type ReactNode } from 'react';
+import { exportsToOnnx } from '../../cl/fixed-adapter.ts';
 import type { RunResults } from '../../cl/runner.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatCount, formatElapsed } from '../../report/format.ts';
@@ -13,6 +14,7 @@ import { SamplePredictions } from './SamplePredictions.tsx';
 import { ScoreHeatmap } from './ScoreHeatmap.tsx';
 import { ScoreScaleKey } from './ScoreScaleKey.tsx';
 import { methodNames } from '../../report/series.ts';
+import { completedStages } from '../../report/tables.ts';
 import './results.css';
 
 export interface ResultsViewProps {
@@ -22,6 +24,8 @@ export interface ResultsViewProps {
   live?: boolean;
   /** Asks for the adapter a method had after training task `taskIndex` (0 for a joint method); adds an "Export adapter" button per finished stage. */
   onExportAdapter?: (methodName: string, taskIndex: number) => void;
+  /** Downloads a method, as it finished, exported to ONNX; adds an "ONNX" button per finished method. */
+  onExportOnnx?: (methodName: string) => Promise<void>;
 }
 
 interface ExportFailure {
@@ -59,7 +63,7 @@ function RunSummary({ results }: { results: RunResults }) {
  * All methods of a run side by side (test id `results-view`, with `data-live`). Everything tolerates
  * partial results: missing cells are blank, missing metrics read "—".
  */
-export function ResultsView({ results, live = false, onExportAdapter }: ResultsViewProps) {
+export function ResultsView({ results, live = false, onExportAdapter, onExportOnnx }: ResultsViewProps) {
   const [failure, setFailure] = useState<ExportFailure | null>(null);
   const onError = useCallback((title: string, error: unknown) => {
     console.error(title, error);
@@ -116,7 +120,8 @@ export function ResultsView({ results, live = false, onExportAdapter }: ResultsV
             <ScoreScaleKey />
             <div className="results-heatmap-grid">
               {names.map((n) => (
-                <ScoreHeatmap key={n} results={results} method={n} onExportAdapter={onExportAdapter} onError={onError} />
+                <ScoreHeatmap key={n} results={results} method={n} onExportAdapter={onExportAdapter} onError={onError}
+                  onExportOnnx={!live && onExportOnnx && exportsToOnnx(results.methods[n].method) && completedStages(results.methods[n]).length > 0 ? onExportOnnx : undefined} />
               ))}
             </div>
           </Section>

@@ -1,5 +1,5 @@
-// One method's score matrix as a coloured table (rows: after training task k, columns: task t), with SVG and adapter exports.
-import { useMemo } from 'react';
+// One method's score matrix as a coloured table (rows: after training task k, columns: task t), with SVG, adapter and ONNX exports.
+import { useMemo, useState } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import { contrastText, scoreColor } from '../../report/color-scale.ts';
 import { downloadText } from './download.ts';
@@ -12,6 +12,8 @@ export interface ScoreHeatmapProps {
   method: string;
   /** When given, every finished stage gets a button that asks for that stage's adapter. */
   onExportAdapter?: (methodName: string, taskIndex: number) => void;
+  /** When given, an "ONNX" button downloads the method as it finished, exported to ONNX; resolves when saved. */
+  onExportOnnx?: (methodName: string) => Promise<void>;
   onError: (title: string, error: unknown) => void;
 }
 
@@ -20,7 +22,8 @@ export interface ScoreHeatmapProps {
  * `null` for a cell not evaluated, which is left blank). The diagonal (a task right after training
  * it) is framed. A joint method shows one row of its final scores.
  */
-export function ScoreHeatmap({ results, method, onExportAdapter, onError }: ScoreHeatmapProps) {
+export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, onError }: ScoreHeatmapProps) {
+  const [exportingOnnx, setExportingOnnx] = useState(false);
   const rows = useMemo(() => stageRows(results, method), [results, method]);
   const done = useMemo(() => new Set(completedStages(results.methods[method])), [results, method]);
   const joint = results.methods[method].matrix === null;
@@ -44,6 +47,14 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onError }: Scor
     }
   };
 
+  const exportOnnx = () => {
+    if (!onExportOnnx || exportingOnnx) return;
+    setExportingOnnx(true);
+    onExportOnnx(method)
+      .catch((error: unknown) => onError(`Could not export ${method} to ONNX`, error))
+      .finally(() => setExportingOnnx(false));
+  };
+
   return (
     <figure className="results-heatmap">
       <figcaption className="results-chart-title">
@@ -54,6 +65,13 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onError }: Scor
         <button type="button" className="results-mini-button" onClick={saveSvg} data-testid={`export-svg-${method}`} title={`Save as heatmap-${fileSlug(method)}.svg`}>
           SVG
         </button>
+        {onExportOnnx ? (
+          <button type="button" className="results-mini-button" onClick={exportOnnx} disabled={exportingOnnx} data-testid={`export-onnx-${method}`}
+            aria-busy={exportingOnnx}
+            title={`Save ${method} as it finished as ${fileSlug(method)}.onnx: the model with its adapter merged (SAPT: with its task LoRAs and the selector that routes each prompt), for onnxruntime`}>
+            {exportingOnnx ? 'ONNX…' : 'ONNX'}
+          </button>
+        ) : null}
       </figcaption>
       <div className="results-table-scroll">
         <table className="results-heatmap-table" data-testid={`heatmap-${method}`}>
