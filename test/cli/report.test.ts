@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { computeMetrics } from '../../src/cl/metrics.ts';
 import type { MethodResult, RunResults } from '../../src/cl/runner.ts';
 import { paletteColor } from '../../src/report/color-scale.ts';
+import { comparisonFiles, runFolders } from '../../src/report/comparison.ts';
 import { forgettingCurvesSvg, heatmapFiles, reportFiles, reportMarkdown } from '../../src/report/report.ts';
 import { parseRunResults } from '../../src/report/results-file.ts';
 import { findAll, parseXml, type XmlElement } from '../helpers/xml.ts';
@@ -171,6 +172,44 @@ describe('report figures', () => {
   });
 });
 
+/** The sample run with its tasks in reverse order and other scores: a second task order of the same stream. */
+function reversedRun(): RunResults {
+  const run = sampleRun();
+  run.tasks = [...run.tasks].reverse();
+  const matrix = [[70, null, null], [50, 80, null], [40, 60, 90]];
+  run.methods = { seq: result('seqlora', matrix, [40, 60, 90], [9, 9, 9], [1, 1, 1]), mtl: result('mtl', null, [80, 80, 80], [30], [3]) };
+  return run;
+}
+
+describe('report over several runs', () => {
+  const runs = [{ label: 'order 1', results: sampleRun() }, { label: 'order 2', results: reversedRun() }];
+
+  it('gives each metric per run and the mean over runs, blank where a run lacks it, and links each run\'s report', () => {
+    const files = comparisonFiles(runs, 'Two orders');
+    const md = files[0].content;
+    assert.equal(files[0].name, 'report.md');
+    assert.equal(md.split('\n')[0], '# Two orders');
+    const ap = md.slice(md.indexOf('## AP'), md.indexOf('## F.Ra'));
+    const seq1 = computeMetrics(SEQ, SINGLE).ap;
+    const seq2 = computeMetrics([[70, null, null], [50, 80, null], [40, 60, 90]], SINGLE).ap;
+    assert.match(ap, new RegExp(`\\| seq \\| ${seq1.toFixed(1)} \\| ${seq2.toFixed(1)} \\| ${((seq1 + seq2) / 2).toFixed(1)} \\|`));
+    assert.match(ap, /\| live \|\s+\|\s+\|\s+\|/, 'a method still running in run 1 and absent from run 2: blank, no mean');
+    assert.match(ap, /\| mtl \| 80\.0 \| 80\.0 \| 80\.0 \|/);
+    assert.match(md, /\[order-1\/report\.md\]\(order-1\/report\.md\)/);
+    assert.match(md, /gamma → beta/, 'the second run\'s task order');
+    assert.deepEqual(files.filter((f) => f.name.endsWith('report.md')).map((f) => f.name), ['report.md', 'order-1/report.md', 'order-2/report.md']);
+    assert.equal(files.find((f) => f.name === 'order-2/report.md')!.content.split('\n')[0], '# Two orders: order 2');
+  });
+
+  it('refuses runs of different tasks and a single run; folders stay distinct', () => {
+    const other = sampleRun();
+    other.tasks = other.tasks.map((t, i) => (i === 0 ? { ...t, name: 'delta' } : t));
+    assert.throws(() => comparisonFiles([runs[0], { label: 'x', results: other }], 't'), /runs compare only over the same tasks/);
+    assert.throws(() => comparisonFiles([runs[0]], 't'), /at least two runs/);
+    assert.deepEqual(runFolders([{ label: 'a b', results: sampleRun() }, { label: 'a-b', results: sampleRun() }]), ['a-b', 'a-b-2']);
+  });
+});
+
 describe('parseRunResults', () => {
   const broken = (change: (r: Record<string, any>) => void): unknown => {
     const r = JSON.parse(JSON.stringify(sampleRun()));
@@ -222,6 +261,21 @@ describe('clora report', () => {
     const expected = reportFiles(sampleRun(), { title: 'Seven tasks' });
     assert.deepEqual(printed.files, expected.map((f) => f.name));
     for (const f of expected) assert.equal(readFileSync(join(out, f.name), 'utf8'), f.content, f.name);
+  });
+
+  it('writes the comparison of two runs with each run\'s report in its folder', () => {
+    const a = file('a.json', JSON.stringify(sampleRun()));
+    const b = file('b.json', JSON.stringify(reversedRun()));
+    const out = join(work, 'both');
+    const res = clora(a, b, '--out', out, '--title', 'Orders', '--names', 'order 1, order 2');
+    assert.equal(res.status, 0, res.stderr);
+    const printed = JSON.parse(res.stdout) as { files: string[] };
+    assert.ok(printed.files.includes('order-2/forgetting-curves.svg'), printed.files.join(', '));
+    for (const f of printed.files) assert.ok(existsSync(join(out, f)), f);
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /^# Orders\n/);
+    const mismatch = clora(a, b, '--out', out, '--names', 'only one');
+    assert.equal(mismatch.status, 2);
+    assert.match(mismatch.stderr, /--names: 1 non-empty names for 2 results files/);
   });
 
   it('fails with one line naming a malformed or missing file (exit 1) and on bad usage (exit 2)', () => {
