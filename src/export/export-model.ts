@@ -57,6 +57,10 @@ export async function exportOnnx(model: FileSource, opts: ExportOptions = {}): P
   if (opts.sapt) {
     const src = opts.sapt;
     sapt = await namingFolder(src, () => readSaptModel(src, config));
+    let extra = 0;
+    for (const t of sapt.router.values()) extra += t.data.length;
+    for (const a of sapt.adapters) for (const t of a.tensors.values()) extra += t.data.length;
+    checkProtobufLimit(model.label, config, extra);
   }
   note(`reading the ${config.arch} weights of ${model.label}`);
   const base = await namingFolder(model, () => loadWeights(model, config));

@@ -33,8 +33,12 @@ export function exportedWeightBytes(cfg: ModelConfig): { bytes: number; params: 
   return { bytes: (params + ropeTables) * 4, params };
 }
 
-/** Throws ExportTooLargeError naming `model` when the export cannot fit in one protobuf message. */
-export function checkProtobufLimit(model: string, cfg: ModelConfig): void {
-  const { bytes, params } = exportedWeightBytes(cfg);
-  if (bytes + GRAPH_ALLOWANCE_BYTES > PROTOBUF_LIMIT_BYTES) throw new ExportTooLargeError(model, bytes + GRAPH_ALLOWANCE_BYTES, params);
+/**
+ * Throws ExportTooLargeError naming `model` when the export cannot fit in one protobuf message; `extraParams` are
+ * float32 values stored beside the model's (SAPT's blocks and router).
+ */
+export function checkProtobufLimit(model: string, cfg: ModelConfig, extraParams = 0): void {
+  const base = exportedWeightBytes(cfg);
+  const bytes = base.bytes + extraParams * 4 + GRAPH_ALLOWANCE_BYTES;
+  if (bytes > PROTOBUF_LIMIT_BYTES) throw new ExportTooLargeError(model, bytes, base.params + extraParams);
 }

@@ -12,7 +12,7 @@ import { buildDecoderModel } from '../../src/export/decoder-graph.ts';
 import { exportOnnx } from '../../src/export/export-model.ts';
 import { mergeAdapter } from '../../src/export/merge-lora.ts';
 import { IR_VERSION, OPSET_VERSION, onnx } from '../../src/export/onnx-proto.ts';
-import { ExportTooLargeError, exportedWeightBytes, PROTOBUF_LIMIT_BYTES } from '../../src/export/size-limit.ts';
+import { checkProtobufLimit, ExportTooLargeError, exportedWeightBytes, PROTOBUF_LIMIT_BYTES } from '../../src/export/size-limit.ts';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { FormatError } from '../../src/io/errors.ts';
 import { memorySource, type FileSource } from '../../src/io/files.ts';
@@ -287,5 +287,12 @@ describe('refusals', () => {
       assert.match(e.message, /external data is not supported/);
       return true;
     });
+  });
+
+  it('the blocks of a SAPT model count towards the limit', () => {
+    // 450,000 x 1,024 tied embeddings: 1.84 GB, under the limit; 100M more float32 values (0.4 GB) pass it.
+    const cfg = parseModelConfig(llamaJson({ vocab_size: 450_000, hidden_size: 1024, intermediate_size: 2048, num_attention_heads: 8, num_key_value_heads: 8, tie_word_embeddings: true, num_hidden_layers: 2 }));
+    assert.doesNotThrow(() => checkProtobufLimit('/models/big', cfg));
+    assert.throws(() => checkProtobufLimit('/models/big', cfg, 100_000_000), (e: unknown) => e instanceof ExportTooLargeError && e.bytes > PROTOBUF_LIMIT_BYTES);
   });
 });
