@@ -141,9 +141,11 @@ async function benchModel(model: BenchModel, src: FileSource): Promise<void> {
       forwardMs: fwdMs, forwardTokensPerSec: tokens / (fwdMs / 1000),
       trainStepMs: trainMs, trainTokensPerSec: tokens / (trainMs / 1000),
       gpuMiB: session.gpuBytes / 2 ** 20,
+      forwardDispatches: session.dispatchCount('forward', batch, seq), trainDispatches: session.dispatchCount('train', batch, seq),
     };
     console.log(`  ${label.padEnd(28)} B=${batch} T=${seq}  forward ${row.forwardTokensPerSec.toFixed(1).padStart(9)} tok/s (${fwdMs.toFixed(1)} ms)` +
-      `  train step ${row.trainTokensPerSec.toFixed(1).padStart(9)} tok/s (${trainMs.toFixed(1)} ms)  GPU ${row.gpuMiB.toFixed(0)} MiB`);
+      `  train step ${row.trainTokensPerSec.toFixed(1).padStart(9)} tok/s (${trainMs.toFixed(1)} ms)  GPU ${row.gpuMiB.toFixed(0)} MiB` +
+      `  dispatches ${row.forwardDispatches} / ${row.trainDispatches}`);
     (results.models as unknown[]).push(row);
   } finally {
     session.destroy();
@@ -169,7 +171,7 @@ console.log(`adapter: ${name}${software ? ' (software: timings say nothing about
 await benchMatmul(gpu);
 await benchLoraProjection(gpu);
 results.models = [];
-console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW)');
+console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW; dispatches per forward / train step)');
 for (const model of models) await benchModel(model, benchModelSource(model, bundledDir));
 await benchOnnxRuntime();
 mkdirSync('bench-output', { recursive: true });

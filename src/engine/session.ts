@@ -327,6 +327,17 @@ export class Session {
     return this.stepCount;
   }
 
+  /**
+   * GPU dispatches one forward pass, or one plain training step (model plan and AdamW update, no extra loss terms),
+   * records for a batch of this shape with the active adapter: what the GPU launches per call (the bench reports it).
+   */
+  dispatchCount(mode: 'forward' | 'train', batchSize: number, seqLen: number): number {
+    const bank = mode === 'train' ? this.requireBank() : this.activeBank;
+    const model = this.modelPlan(mode, bank, batchSize, seqLen).plan.dispatchCount;
+    if (mode === 'forward') return model;
+    return model + this.cached(`update:${bank!.id}`, bank, () => buildUpdatePlan(this.gpu, bank!, this.step)).plan.dispatchCount;
+  }
+
   /** Starts a fresh optimizer (moments and step count), keeping the adapter's weights. */
   resetOptimizer(): void {
     this.requireBank().params.resetOptimizer();

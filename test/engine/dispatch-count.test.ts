@@ -1,0 +1,42 @@
+// What a forward pass launches: with the LoRA update fused into each projection's matmul, an adapted projection adds
+// exactly one dispatch (u = x · Aᵀ) to the base model's, for one block and for a mixture of several alike.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Session } from '../../src/engine/session.ts';
+import type { Gpu } from '../../src/gpu/context.ts';
+import { dirSource } from '../../src/io/node-files.ts';
+import type { LoraConfig } from '../../src/model/peft.ts';
+import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
+
+const MODEL = dirSource(join(import.meta.dirname, '..', '..', 'public', 'models', 'tiny-random'));
+const LORA: LoraConfig = { rank: 4, alpha: 8, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], useRslora: false, layers: null };
+
+let gpu: Gpu;
+let session: Session;
+before(async () => {
+  gpu = await testGpu();
+  session = await Session.open(gpu, MODEL, { baseOnly: true });
+});
+after(async () => {
+  session?.destroy();
+  await releaseTestGpu();
+});
+
+describe('dispatches per forward pass', () => {
+  it('one more per adapted projection than the base model, whatever the number of blocks', async () => {
+    const base = session.dispatchCount('forward', 2, 16);
+    const sites = session.config.numLayers * LORA.targets.length;
+    for (const blocks of [1, 3]) {
+      const bank = await session.createBank({ lora: LORA, blocks, router: null, head: null });
+      session.useBank(bank);
+      try {
+        assert.equal(session.dispatchCount('forward', 2, 16), base + sites, `${blocks} block(s)`);
+      } finally {
+        session.useBank(null);
+        bank.destroy();
+      }
+    }
+    assert.ok(base > 0);
+  });
+});
