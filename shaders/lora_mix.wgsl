@@ -37,7 +37,7 @@ struct Params {
   jr: u32,
   batch: u32,
   chunks: u32,   // backward tiles per example: ceil(seq / TM)
-  o_tiles: u32,  // unused (was the forward's tiles)
+  _pad3: u32,
   k_tiles: u32,  // backward: ceil(jr / WG)
   active_block: i32,
   flags: u32,
@@ -51,7 +51,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> u: array<f32>;
 @group(0) @binding(2) var<storage, read> bmat: array<f32>;
 @group(0) @binding(3) var<storage, read> mixw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
 @group(0) @binding(6) var<storage, read_write> du: array<f32>;
 @group(0) @binding(7) var<storage, read_write> du_active: array<f32>;

@@ -3,7 +3,7 @@
 
 A randomly initialised SmolLM2-135M-shaped LlamaForCausalLM (transformers, its default attention), weights and compute
 in fp32 with TF32 off, eager; PEFT LoRA r 8, alpha 16, dropout 0.05 on all seven projections (bench/models.ts
-BENCH_LORA); labels = inputs, mean cross-entropy; AdamW lr 1e-4 with gradient clipping at 1 (the engine's defaults);
+BENCH_LORA); labels = inputs, mean cross-entropy; AdamW lr 1e-4 (the bench's) with gradient clipping at 1 (the engine's default);
 batch 8 x 256 tokens by default. One step = forward, loss, backward, clipping, AdamW. Prints and writes tokens/s over
 the timed steps (after warm-up ones) and the peak CUDA memory.
 

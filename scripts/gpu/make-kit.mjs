@@ -1,7 +1,7 @@
-// `npm run gpu:kit`: packs what `npm run bench` needs on a machine with a GPU and no Node.js or network (a lent GPU
-// machine; ../shared/ENVIRONMENT.md) into gpu-kit/kit.tar.xz: this Node binary, the bench bundled into one file, the
-// `webgpu` package's linux-x64 dawn.node and the onnxruntime-web files the bench loads. scripts/gpu/run-bench.sh
-// unpacks and runs it there from a checkout (the bundled models are read from public/models/).
+// `npm run gpu:kit`: packs what `npm run bench` needs on a Linux x64 machine with a GPU but no Node.js or network
+// access into gpu-kit/kit.tar.xz: this Node binary, the bench bundled into one file, the `webgpu` package's linux-x64
+// dawn.node and the onnxruntime-web files the bench loads. scripts/gpu/run-bench.sh unpacks and runs it there from a
+// checkout (the bundled models are read from public/models/).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';

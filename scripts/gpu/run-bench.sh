@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs `npm run bench` on a machine with an NVIDIA GPU but no Node.js or network, from a checkout that carries
-# gpu-kit/ (made here by `npm run gpu:kit`) and, when the machine has no Vulkan loader, .gl/ (Debian's libvulkan1 and
-# its EGL companions as .deb files; ../shared/ENVIRONMENT.md). Then the same LoRA training step in PyTorch + PEFT
+# Runs `npm run bench` on a machine with an NVIDIA GPU but no Node.js or network access, from a checkout that carries
+# gpu-kit/ (made by `npm run gpu:kit`) and, when the machine has no Vulkan loader, .gl/ (Debian's libvulkan1, libegl1
+# and libglvnd0 as .deb files, unpacked here). Then the same LoRA training step in PyTorch + PEFT
 # (bench/pytorch/peft_train_step.py) when python3 has torch, transformers and peft. Figures and JSON go to $OUT
 # (default bench-output/).
 #   bash scripts/gpu/run-bench.sh [bench arguments, e.g. --full]

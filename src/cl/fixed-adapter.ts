@@ -7,8 +7,9 @@ import { loraScale, loraTensorShapes, writePeftAdapter, type LoraConfig, type Pe
 import type { HostTensor } from '../model/weights.ts';
 
 /**
- * Method kinds (experiment `method` names) whose answers come from a fixed adapter, with what that adapter is. A
- * kind not listed here (SAPT, dynamic ConPET: a selector mixes blocks per prompt; any new method) keeps the engine.
+ * Method kinds (experiment `method` names) whose answers come from a fixed adapter, with what that adapter is. SAPT
+ * exports with its router instead (its blocks mixed per prompt inside the graph); any other kind (dynamic ConPET,
+ * whose selector picks modules through a classification head; any new method) keeps the engine.
  */
 export const FIXED_ADAPTER_METHODS: Readonly<Record<string, string>> = {
   seqlora: 'its one LoRA',
@@ -24,7 +25,6 @@ export const FIXED_ADAPTER_METHODS: Readonly<Record<string, string>> = {
 
 /** Method kinds known to choose their LoRA modules per prompt, with how. */
 const PER_PROMPT_METHODS: Readonly<Record<string, string>> = {
-  sapt: 'mixes its task LoRAs per prompt with a learnt selector',
   'conpet-dynamic': 'picks its task LoRAs per prompt with a learnt selector',
 };
 

@@ -13,7 +13,8 @@ export const REPORT_HELP = `  clora report RESULTS.json [MORE.json ...] --out DI
       panel per task: every method's score after each training stage) and DIR/heatmap-<method>.svg
       per method. Several results files (runs of the same tasks, e.g. in other orders): DIR/report.md
       holds AP, F.Ra, BWT and FWT of every method per run and their mean over the runs, and each
-      run's own report goes to DIR/<label>/; --names names the runs (default "run 1", "run 2", ...).
+      run's own report goes to a folder named after the run (made file-safe: "order 1" writes
+      DIR/order-1/); --names names the runs (default "run 1", "run 2", ...).
       Prints {"out": DIR, "files": [...]}. --title sets the heading. Needs no GPU.`;
 
 /** What `clora report` prints: the output folder and the files written there, in order. */
@@ -34,9 +35,8 @@ export function reportCommand(argv: string[], usageError: (message: string) => E
   if (positionals.length === 0) throw usageError('report needs a results file: clora report RESULTS.json [MORE.json ...] --out DIR');
   if (!values.out) throw usageError('report needs --out DIR');
   const labels = values.names === undefined ? positionals.map((_, i) => `run ${i + 1}`) : values.names.split(',').map((l) => l.trim());
-  if (labels.length !== positionals.length || labels.some((l) => l === '')) {
-    throw usageError(`--names: ${labels.length} non-empty names for ${positionals.length} results files`);
-  }
+  if (labels.length !== positionals.length) throw usageError(`--names: ${labels.length} names for ${positionals.length} results files`);
+  if (labels.some((l) => l === '')) throw usageError(`--names: name ${labels.indexOf('') + 1} of ${labels.length} is empty`);
   if (positionals.length === 1 && values.names !== undefined) throw usageError('--names names the runs of several results files');
   const runs = positionals.map((file, i) => ({ label: labels[i], results: parseRunResults(readJson(file), file) }));
   const out = resolve(values.out);

@@ -150,7 +150,7 @@ export class LoraSites {
   }
 
   /**
-   * The active block's gradients (dA, dB), SAPT's d mix, and d u (kept for `backwardDx`) from the
+   * The active block's gradients (dA, dB), SAPT's d mix, and d u (kept for `inputGradient`) from the
    * gradient dy of this projection's output; x is the projection's input.
    */
   backwardGrads(layer: number, proj: ProjName, dy: BufferRef, x: BufferRef): void {

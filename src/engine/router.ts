@@ -14,7 +14,6 @@ import {
 import { ROUTER_KEYS, ROUTER_NORM_EPS } from '../model/sapt-files.ts';
 import type { Bank } from './bank.ts';
 
-export { ROUTER_NORM_EPS };
 
 export interface RouterBuffers {
   rows: number;

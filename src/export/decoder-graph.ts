@@ -8,10 +8,9 @@ import { causalSelfAttention, headShapes, sequenceTensors, type HeadLayout } fro
 import { GraphBuilder } from './graph-builder.ts';
 import { linear, rmsNorm, swiglu } from './layer-ops.ts';
 import { IR_VERSION, OPSET_VERSION, type ModelProto } from './onnx-proto.ts';
-import { PROMPT_MASK_NAME, ROUTING_NAME, routedLoraUpdate, routedRowScales, saptRouting } from './sapt-ops.ts';
+import { INPUT_NAME, OUTPUT_NAME, PROMPT_MASK_NAME, ROUTING_NAME } from './io-names.ts';
+import { routedLoraUpdate, routedRowScales, saptRouting } from './sapt-ops.ts';
 
-export const INPUT_NAME = 'input_ids';
-export const OUTPUT_NAME = 'logits';
 
 export interface DecoderModel {
   model: ModelProto;

@@ -5,11 +5,10 @@ import type { ModelConfig } from '../model/config.ts';
 import { loraScale, peftKey, type ProjName } from '../model/peft.ts';
 import { ROUTER_KEYS, type RouterPool, type SaptModel } from '../model/sapt-files.ts';
 import type { GraphBuilder } from './graph-builder.ts';
+import { ROUTING_NAME } from './io-names.ts';
 import { linear } from './layer-ops.ts';
 import { onnx } from './onnx-proto.ts';
 
-export const PROMPT_MASK_NAME = 'prompt_mask';
-export const ROUTING_NAME = 'routing';
 
 /** The most negative float32: masked positions never win the max pool. */
 const LOWEST = -3.4028234663852886e38;

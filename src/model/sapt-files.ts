@@ -110,7 +110,8 @@ export async function readSaptModel(src: FileSource, modelCfg: ModelConfig): Pro
     // The norm's vectors may come as [H] or [1, H]; everything else must match.
     const fits = entry.shape.join() === shape.join() || (shape[0] === 1 && entry.shape.join() === String(H));
     if (!fits) {
-      const why = name === ROUTER_KEYS.keys ? ` (one key per block: ${SAPT_CONFIG_FILE} lists ${J} blocks)` : '';
+      const why = name === ROUTER_KEYS.keys ? ` (one key per block: ${SAPT_CONFIG_FILE} lists ${J} blocks)`
+        : name === ROUTER_KEYS.down || name === ROUTER_KEYS.up ? ` (${SAPT_CONFIG_FILE} gives "bottleneck" ${k})` : '';
       throw new FormatError(SAPT_ROUTER_FILE, `${name} has shape [${entry.shape.join(',')}], expected [${shape.join(',')}]${why}`);
     }
     router.set(name, { shape, data: toFloat32(entry) });

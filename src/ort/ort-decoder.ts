@@ -1,6 +1,7 @@
 // An exported decoder (src/export) opened in onnxruntime-web, giving logits for batches of token ids on any of its
 // builds (wasm in Node, WebGPU in Node or a browser, passed in as a module) and execution providers.
 import type * as Ort from 'onnxruntime-web';
+import { PROMPT_MASK_NAME, ROUTING_NAME } from '../export/io-names.ts';
 
 /** The parts of an onnxruntime-web build this code uses (`import('onnxruntime-web')` or `'onnxruntime-web/webgpu'`). */
 export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
@@ -54,9 +55,9 @@ export class OrtDecoder implements LogitsSession {
    */
   async logits(ids: ArrayLike<number>, batch: number, seq: number, promptMask?: ArrayLike<number>): Promise<DecoderOutput> {
     const feeds: Record<string, Ort.Tensor> = { input_ids: this.int64(ids, batch, seq, 'token ids') };
-    if (this.session.inputNames.includes('prompt_mask')) {
+    if (this.session.inputNames.includes(PROMPT_MASK_NAME)) {
       if (!promptMask) throw new Error('this ONNX model routes on the prompt: it needs a prompt mask');
-      feeds.prompt_mask = this.int64(promptMask, batch, seq, 'prompt mask entries');
+      feeds[PROMPT_MASK_NAME] = this.int64(promptMask, batch, seq, 'prompt mask entries');
     }
     const result = await this.session.run(feeds);
     const logits = result.logits;
@@ -64,7 +65,7 @@ export class OrtDecoder implements LogitsSession {
     if (logits.type !== 'float32') throw new Error(`the ONNX model's logits are ${logits.type}, expected float32`);
     const dims = logits.dims;
     if (dims.length !== 3 || dims[0] !== batch || dims[1] !== seq) throw new Error(`the ONNX model's logits have shape [${dims.join(', ')}], expected [${batch}, ${seq}, vocab]`);
-    const routing = result.routing;
+    const routing = result[ROUTING_NAME];
     if (!routing) return { data: logits.data as Float32Array, vocab: dims[2] };
     if (routing.type !== 'float32' || routing.dims.length !== 2 || routing.dims[0] !== batch) {
       throw new Error(`the ONNX model's routing is ${routing.type} [${routing.dims.join(', ')}], expected float32 [${batch}, blocks]`);

@@ -10,6 +10,7 @@ import { inspectTask, type TaskInput, type TaskInspection } from '../data/inspec
 import type { Session } from '../engine/session.ts';
 import type { FileSource } from '../io/files.ts';
 import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
+import { fileSlug } from '../report/tables.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
 import { getGpu, wasLost } from './gpu.ts';
 import { workerOrtDecoders } from './ort-webgpu.ts';
@@ -198,10 +199,10 @@ export const appApi = {
   },
 
   /**
-   * A finished method exported to ONNX as it ended (its last checkpoint): its adapter merged into the model (the
+   * A method exported to ONNX as of its last finished task (its last checkpoint): its adapter merged into the model (the
    * oracle: the last task's LoRA), or for SAPT its task LoRAs with the selector that routes each prompt in the graph.
    */
-  async exportMethodOnnx(id: string, method: string): Promise<{ fileName: string; bytes: Uint8Array; description: string }> {
+  async exportMethodOnnx(id: string, method: string): Promise<{ fileName: string; bytes: Uint8Array }> {
     if (controller?.runningId) throw new Error('a run is training; export once it has finished or is cancelled');
     const reuse = playground && playground.runId === id && playground.answerer.name === method ? playground.trained : null;
     const trained = reuse ?? (await openRunMethod(await host(), id, method));
@@ -211,15 +212,16 @@ export const appApi = {
       if ('reason' in answer) throw new Error(`${answer.reason}, so it has no single ONNX model to export`);
       const { exportAnswerModel } = await import('../cl/method-export.ts');
       const exported = await exportAnswerModel(trained.model, answer, method);
-      return { fileName: `${method}.onnx`, bytes: exported.bytes, description: `the model with ${answer.description}` };
+      return { fileName: `${fileSlug(method)}.onnx`, bytes: exported.bytes };
     } finally {
       if (!reuse) trained.dispose();
     }
   },
 
   /**
-   * Answers `input` with a finished run's method (loaded once, then reused), on the engine or, for a method with a
-   * fixed adapter, on onnxruntime-web's WebGPU backend when that answered faster (src/cl/playground-backend.ts).
+   * Answers `input` with a finished run's method (loaded once, then reused), on the engine or, for a method that exports
+   * to ONNX (a fixed adapter, or SAPT), on onnxruntime-web's WebGPU backend when that answered faster
+   * (src/cl/playground-backend.ts).
    */
   async answer(id: string, method: string, task: number, input: string): Promise<PlaygroundAnswer> {
     if (controller?.runningId) throw new Error('a run is training; the playground answers once it has finished or is cancelled');

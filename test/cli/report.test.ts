@@ -275,7 +275,10 @@ describe('clora report', () => {
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /^# Orders\n/);
     const mismatch = clora(a, b, '--out', out, '--names', 'only one');
     assert.equal(mismatch.status, 2);
-    assert.match(mismatch.stderr, /--names: 1 non-empty names for 2 results files/);
+    assert.match(mismatch.stderr, /--names: 1 names for 2 results files/);
+    const empty = clora(a, b, '--out', out, '--names', 'first,');
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /--names: name 2 of 2 is empty/);
   });
 
   it('fails with one line naming a malformed or missing file (exit 1) and on bad usage (exit 2)', () => {

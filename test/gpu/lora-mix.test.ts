@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { LORA_MIX_MAX_COLUMNS, recordLoraMixBackward, type LoraMixShape } from '../../src/gpu/kernels/lora-mix.ts';
-import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
+import { recordMatmul, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
 import type { BufferRef } from '../../src/gpu/context.ts';
 import { loraMixBackward, loraMixForward, mixBatch } from '../../src/ref/lora-mix.ts';
 import { assertClose } from '../helpers/assert.ts';
@@ -26,11 +26,11 @@ const { up, zeros, run } = kernelHarness(() => gpu);
  * beta 1 keeps y) with the mix in its epilogue. One block takes no mixture (the engine has none then), so the
  * reference gets weights of 1.
  */
-function recordMixForward(plan: Plan, s: LoraMixShape, io: { u: BufferRef; B: BufferRef; mix: BufferRef; y: BufferRef }): void {
+function recordMixForward(plan: Plan, s: LoraMixShape, io: { u: BufferRef; B: BufferRef; mix: BufferRef; y: BufferRef }, kernel: MatmulKernel = 'auto'): void {
   const lora = s.blocks === 1
     ? { layout: 'out-major' as const, u: io.u, l: io.B, rank: s.rank, blocks: 1, scale: s.scale }
     : { layout: 'out-major' as const, u: io.u, l: io.B, rank: s.rank, blocks: s.blocks, scale: s.scale, mix: io.mix, seq: s.seq };
-  recordMatmul(gpu, plan, { a: zeros(s.tokens * 4), b: zeros(s.outDim * 4), c: io.y, M: s.tokens, N: s.outDim, K: 4, transB: true, alpha: 0, beta: 1, lora }, 'mix_forward');
+  recordMatmul(gpu, plan, { a: zeros(s.tokens * 4), b: zeros(s.outDim * 4), c: io.y, M: s.tokens, N: s.outDim, K: 4, transB: true, alpha: 0, beta: 1, lora, kernel }, 'mix_forward');
 }
 
 /** The reference's mixture for the forward check: one block has none (weights of 1). */
@@ -84,6 +84,20 @@ describe('LoRA mix kernels vs CPU reference', () => {
       });
     }
   }
+
+  it('the forward mix on each matmul kernel (the engine uses the tiled one on GPUs)', async () => {
+    for (const c of [cases[0], cases[4]]) {
+      const s = { ...c, scale: 0.75 };
+      const jr = c.blocks * c.rank;
+      const u = randomArray(c.tokens * jr, 71), B = randomArray(c.blocks * c.outDim * c.rank, 72);
+      const mix = randomArray(mixBatch(s) * c.blocks, 73), y0 = randomArray(c.tokens * c.outDim, 74);
+      for (const kernel of ['tiled', 'vec4'] as MatmulKernel[]) {
+        const by = up(y0);
+        await run((plan) => recordMixForward(plan, s, { u: up(u), B: up(B), mix: up(mix), y: by }, kernel));
+        assertClose(await gpu.readF32(by), loraMixForward(u, B, mix, s, y0), TOL, `${kernel} J=${c.blocks} r=${c.rank}`);
+      }
+    }
+  });
 
   it('backward without optional outputs is one dispatch; two calls accumulate into one dmix', async () => {
     const s = { tokens: 36, seq: 12, blocks: 3, rank: 4, outDim: 33, scale: 2 };

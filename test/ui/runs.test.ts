@@ -311,8 +311,8 @@ describe('playground helpers', () => {
     assert.equal(failed.headline, 'Answered by clora engine');
     assert.match(failed.timings!, /clora engine 300 ms, onnxruntime-web did not run\.$/);
     assert.equal(failed.setup, null);
-    const routed = backendNoteText({ ...failedReport, reason: 'sapt mixes its task LoRAs per prompt with a learnt selector, so the engine answers', engineMs: null, comparedOn: null });
+    const routed = backendNoteText({ ...failedReport, reason: 'conpet-dynamic picks its task LoRAs per prompt with a learnt selector, so the engine answers', engineMs: null, comparedOn: null });
     assert.equal(routed.timings, null);
-    assert.equal(routed.reason, 'sapt mixes its task LoRAs per prompt with a learnt selector, so the engine answers.');
+    assert.equal(routed.reason, 'conpet-dynamic picks its task LoRAs per prompt with a learnt selector, so the engine answers.');
   });
 });

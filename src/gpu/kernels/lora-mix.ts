@@ -52,10 +52,9 @@ function params(gpu: Gpu, s: LoraMixShape, active: number, flags: number, label:
   }
   const batch = Math.ceil(s.tokens / s.seq);
   const chunks = Math.ceil(s.seq / TM);
-  const oTiles = Math.ceil(s.outDim / WG);
   const kTiles = Math.ceil(jr / WG);
   return gpu.uniform(`${label}.params`,
-    [s.tokens, s.seq, s.blocks, s.rank, s.outDim, jr, batch, chunks, oTiles, kTiles, active, flags, s.scale, 0, 0, 0],
+    [s.tokens, s.seq, s.blocks, s.rank, s.outDim, jr, batch, chunks, 0, kTiles, active, flags, s.scale, 0, 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'f32', 'u32', 'u32', 'u32']);
 }
 

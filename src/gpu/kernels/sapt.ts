@@ -3,7 +3,7 @@
 import source from '../../../shaders/sapt.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
-import { ROUTER_POOLS, type RouterPool } from '../../model/sapt-files.ts';
+import type { RouterPool } from '../../model/sapt-files.ts';
 import { record } from './record.ts';
 import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
@@ -29,7 +29,6 @@ function params(gpu: Gpu, label: string, v: { rows: number; cols: number; seq?: 
 
 const unusedKl = new WeakMap<Gpu, GPUBuffer>();
 
-export { ROUTER_POOLS, type RouterPool };
 
 /**
  * out[b, c] = max (or mean) over t < seq with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example

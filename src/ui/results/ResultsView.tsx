@@ -24,7 +24,7 @@ export interface ResultsViewProps {
   live?: boolean;
   /** Asks for the adapter a method had after training task `taskIndex` (0 for a joint method); adds an "Export adapter" button per finished stage. */
   onExportAdapter?: (methodName: string, taskIndex: number) => void;
-  /** Downloads a method, as it finished, exported to ONNX; adds an "ONNX" button per finished method. */
+  /** Downloads a method as of its last finished task, exported to ONNX; adds an "ONNX" button per method with a finished task. */
   onExportOnnx?: (methodName: string) => Promise<void>;
 }
 

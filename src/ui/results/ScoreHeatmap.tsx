@@ -68,7 +68,7 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
         {onExportOnnx ? (
           <button type="button" className="results-mini-button" onClick={exportOnnx} disabled={exportingOnnx} data-testid={`export-onnx-${method}`}
             aria-busy={exportingOnnx}
-            title={`Save ${method} as it finished as ${fileSlug(method)}.onnx: the model with its adapter merged (SAPT: with its task LoRAs and the selector that routes each prompt), for onnxruntime`}>
+            title={`Save ${method} as of its last finished task as ${fileSlug(method)}.onnx: the model with its adapter merged (SAPT: with its task LoRAs and the selector that routes each prompt), for onnxruntime`}>
             {exportingOnnx ? 'ONNX…' : 'ONNX'}
           </button>
         ) : null}
