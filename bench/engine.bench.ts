@@ -89,23 +89,31 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
 /**
  * One LoRA-adapted projection (SmolLM2-135M's q_proj, rank 8), both matmul kernels: the LoRA update fused into the base
  * matmul's epilogue (what the engine records) against the same work in separate passes (u = x Aᵀ, y = x Wᵀ, then
- * y += scale · u Bᵀ, one more read and write of y), and the fused projection with the weight in BF16 (a BF16
- * checkpoint's), timed in the same run.
+ * y += scale · u Bᵀ, one more read and write of y), the fused projection with the weight in BF16 (a BF16
+ * checkpoint's), and the fused projection mixing 6 blocks per example (SAPT after six tasks), timed in the same run.
  */
 async function benchLoraProjection(gpu: Gpu): Promise<void> {
   const [M, N, K, r] = big ? [2048, 576, 576, 8] : [256, 576, 576, 8];
-  console.log(`\nLoRA projection ${M}x${N}x${K}, rank ${r}: the update fused into the matmul epilogue vs separate passes; the weight in BF16 vs f32`);
+  console.log(`\nLoRA projection ${M}x${N}x${K}, rank ${r}: the update fused into the matmul epilogue vs separate passes; the weight in BF16 vs f32; 6 blocks mixed per example vs 1 (64 tokens an example)`);
   const buf = (label: string, floats: number) => gpu.createBuffer(label, floats * 4);
   const x = buf('x', M * K), w = buf('w', N * K), A = buf('A', r * K), B = buf('B', N * r), u = buf('u', M * r), y = buf('y', M * N);
   const wHalf = gpu.createBuffer('w.bf16', N * K * 2);
+  const J = 6;
+  const uJ = buf('u.blocks', M * J * r), BJ = buf('B.blocks', J * N * r), mix = buf('mix', (M / 64) * J);
   const rows: unknown[] = [];
   for (const kernel of ['tiled', 'vec4'] as const) {
     const line: string[] = [];
     const times: Record<string, number> = {};
-    for (const variant of ['separate', 'fused', 'fused-bf16'] as const) {
+    for (const variant of ['separate', 'fused', 'fused-bf16', 'fused-6-blocks'] as const) {
       const plan = new Plan('bench.lora');
       const reps = 8;
       for (let i = 0; i < reps; i++) {
+        if (variant === 'fused-6-blocks') {
+          recordMatmul(gpu, plan, { a: x, b: A, c: uJ, M, N: J * r, K, transB: true, kernel });
+          recordMatmul(gpu, plan, { a: x, b: w, c: y, M, N, K, transB: true, kernel,
+            lora: { layout: 'out-major', u: uJ, l: BJ, rank: r, blocks: J, scale: 2, mix, seq: 64 } });
+          continue;
+        }
         recordMatmul(gpu, plan, { a: x, b: A, c: u, M, N: r, K, transB: true, kernel });
         if (variant !== 'separate') {
           const weight = variant === 'fused' ? { b: w } : { b: wHalf, bFormat: 'bf16' as const };
@@ -118,10 +126,14 @@ async function benchLoraProjection(gpu: Gpu): Promise<void> {
       times[variant] = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
       line.push(`${variant} ${times[variant].toFixed(3).padStart(9)} ms`);
     }
-    rows.push({ M, N, K, r, kernel, separateMs: times.separate, fusedMs: times.fused, fusedBf16Ms: times['fused-bf16'], ratio: times.fused / times.separate });
-    console.log(`  ${kernel.padEnd(6)} ${line.join('   ')}   fused/separate ${(times.fused / times.separate).toFixed(2)}   bf16/f32 ${(times['fused-bf16'] / times.fused).toFixed(2)}`);
+    rows.push({
+      M, N, K, r, kernel, separateMs: times.separate, fusedMs: times.fused, fusedBf16Ms: times['fused-bf16'], fused6BlocksMs: times['fused-6-blocks'],
+      ratio: times.fused / times.separate,
+    });
+    console.log(`  ${kernel.padEnd(6)} ${line.join('   ')}\n         fused/separate ${(times.fused / times.separate).toFixed(2)}   ` +
+      `bf16/f32 ${(times['fused-bf16'] / times.fused).toFixed(2)}   6 blocks/1 ${(times['fused-6-blocks'] / times.fused).toFixed(2)}`);
   }
-  for (const b of [x, w, A, B, u, y, wHalf]) gpu.destroyBuffer(b);
+  for (const b of [x, w, A, B, u, y, wHalf, uJ, BJ, mix]) gpu.destroyBuffer(b);
   results.loraProjection = rows;
 }
 
