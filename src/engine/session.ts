@@ -50,8 +50,7 @@ export interface OpenOptions {
   memory?: Partial<MemoryPolicy>;
   /**
    * Keep projection weights the checkpoint stores in F16 or BF16 in that precision on the GPU (half their f32 memory;
-   * exact, since the values are the checkpoint's; the kernels compute in f32). Default: on GPUs; off on software
-   * adapters, where memory is the host's and unpacking made the vec4 matmul slower (BENCHMARKS.md).
+   * exact, since the values are the checkpoint's; the kernels compute in f32). Default true.
    */
   halfWeights?: boolean;
   onProgress?: (p: WeightsProgress) => void;
@@ -168,7 +167,7 @@ export class Session {
     const host = await loadWeights(src, config, opts.onProgress);
     let numParams = 0;
     for (const t of host.values()) numParams += t.data.length;
-    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? !gpu.adapter.isSoftware });
+    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? true });
     let bank: Bank | null = null;
     if (lora && loraTensors) {
       bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));
