@@ -126,15 +126,17 @@ describe('loadWeights', () => {
     assert.deepEqual(src.reads, ['model.safetensors.index.json', 'model-00001-of-00002.safetensors']);
   });
 
-  test('BF16 and F16 tensors are widened', async () => {
+  test('BF16 and F16 tensors are widened, marked with their stored precision', async () => {
     const cfg = llamaConfig();
     const tensors = randomTensors(expectedWeightShapes(cfg));
     const header: Record<string, unknown> = {};
     const parts: Uint8Array[] = [];
     let off = 0;
     let i = 0;
+    const stored = new Map<string, 'F16' | 'BF16'>();
     for (const [name, t] of tensors) {
       const dtype = i++ % 2 ? 'BF16' : 'F16';
+      stored.set(name, dtype);
       const u16 = new Uint16Array(t.data.length);
       for (let j = 0; j < u16.length; j++) {
         // Values chosen to be exact in both formats.
@@ -150,7 +152,8 @@ describe('loadWeights', () => {
     let p = 0;
     for (const part of parts) (data.set(part, p), (p += part.byteLength));
     const got = await loadWeights(memorySource({ 'model.safetensors': rawSafetensors(header, data) }), cfg);
-    for (const [name, t] of tensors) assert.deepEqual(got.get(name), t, name);
+    // Widened exactly, and marked with the precision the file stored them in (the engine keeps that on the device).
+    for (const [name, t] of tensors) assert.deepEqual(got.get(name), { ...t, stored: stored.get(name) }, name);
   });
 
   test('wrong shape names the shard, tensor, and both shapes', async () => {
