@@ -96,7 +96,8 @@ export function mixtureAdapter(lora: LoraConfig, blocks: readonly Map<string, Ho
 
 /** mixtureAdapter over a bank's blocks (read back from the GPU). */
 export async function bankMixtureAdapter(bank: Bank, mixture: Float32Array, cfg: ModelConfig): Promise<PeftFiles> {
+  const all = await bank.params.download();
   const blocks: Map<string, HostTensor>[] = [];
-  for (let j = 0; j < bank.blocks; j++) blocks.push(mixture[j] !== 0 ? await bank.blockTensors(j) : new Map());
+  for (let j = 0; j < bank.blocks; j++) blocks.push(mixture[j] !== 0 ? await bank.blockTensors(j, all) : new Map());
   return mixtureAdapter(bank.spec.lora, blocks, mixture, cfg);
 }

@@ -191,10 +191,13 @@ export class Bank {
     this.params.resetOptimizer();
   }
 
-  /** Block j's tensors under PEFT key names (A [r, in], B [out, r]), for export. */
-  async blockTensors(j: number): Promise<Map<string, HostTensor>> {
+  /**
+   * Block j's tensors under PEFT key names (A [r, in], B [out, r]), for export; `all` is a download of the bank's
+   * parameters already made (one readback for several blocks), else one is made.
+   */
+  async blockTensors(j: number, all?: Map<string, HostTensor>): Promise<Map<string, HostTensor>> {
     if (j < 0 || j >= this.blocks) throw new Error(`block ${j} is not in a bank of ${this.blocks}`);
-    const all = await this.params.download();
+    all ??= await this.params.download();
     const r = this.rank;
     const out = new Map<string, HostTensor>();
     for (const s of this.sites) {

@@ -7,6 +7,7 @@ import { IGNORE_INDEX, makeBatch, type EncodedExample } from '../../data/encode.
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, writePeftAdapter, type LoraConfig } from '../../model/peft.ts';
 import { writeSafetensors } from '../../model/safetensors.ts';
 import type { Rng } from '../../model/rng.ts';
+import type { HostTensor } from '../../model/weights.ts';
 import type { Example, Task } from '../../data/task.ts';
 import type { ScoreMetric } from '../scoring.ts';
 import type { MethodState } from './state.ts';
@@ -232,20 +233,20 @@ export function replaceBank(ctx: MethodContext, old: Bank | null, next: Bank): B
   return next;
 }
 
-/** Block j of a bank as PEFT files under `folder/`. */
-export async function blockAdapterFiles(ctx: MethodContext, bank: Bank, j: number, folder: string): Promise<Record<string, Uint8Array | string>> {
-  const files = writePeftAdapter(bank.spec.lora, ctx.session.config, await bank.blockTensors(j));
+/** Block j of a bank as PEFT files under `folder/` (`all`: the bank's parameters, when already read back). */
+export async function blockAdapterFiles(ctx: MethodContext, bank: Bank, j: number, folder: string,
+  all?: Map<string, HostTensor>): Promise<Record<string, Uint8Array | string>> {
+  const files = writePeftAdapter(bank.spec.lora, ctx.session.config, await bank.blockTensors(j, all));
   return {
     [`${folder}/${ADAPTER_CONFIG}`]: files[ADAPTER_CONFIG],
     [`${folder}/${ADAPTER_WEIGHTS}`]: files[ADAPTER_WEIGHTS],
   };
 }
 
-/** The tensors of a bank that are not LoRA blocks (router, keys, head) as one safetensors file. */
-export async function bankStateFile(bank: Bank): Promise<Uint8Array> {
-  const all = await bank.params.download();
-  for (const key of [...all.keys()]) if (key.includes('.lora_')) all.delete(key);
-  return writeSafetensors(all);
+/** The tensors of a bank that are not LoRA blocks (router, keys, head) as one safetensors file (`all`: as above). */
+export async function bankStateFile(bank: Bank, all?: Map<string, HostTensor>): Promise<Uint8Array> {
+  const params = all ?? (await bank.params.download());
+  return writeSafetensors(new Map([...params].filter(([key]) => !key.includes('.lora_'))));
 }
 
 /** The prompt of a training example alone (no answer, nothing trained on): what routers look at. */

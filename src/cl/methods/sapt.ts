@@ -6,6 +6,7 @@
 import type { BankSpec, TrainSelection } from '../../engine/bank.ts';
 import { ROUTER_NORM_EPS, ROUTER_POOLS, SAPT_CONFIG_FILE, SAPT_ROUTER_FILE, saptAdapterFolder, saptConfigJson, type RouterPool } from '../../model/sapt-files.ts';
 import type { StepExtras } from '../../engine/session.ts';
+import type { HostTensor } from '../../model/weights.ts';
 import { makeBatch } from '../../data/encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
@@ -117,10 +118,10 @@ export class SaptMethod extends BlockBankMethod {
   }
 
   /** The router's files for the blocks so far (with adapters/<task>/ of each block, what `clora export --sapt` reads). */
-  private async routerFiles(ctx: MethodContext): Promise<Record<string, Uint8Array | string>> {
+  private async routerFiles(ctx: MethodContext, all?: Map<string, HostTensor>): Promise<Record<string, Uint8Array | string>> {
     const bank = this.bank!;
     return {
-      [SAPT_ROUTER_FILE]: await bankStateFile(bank),
+      [SAPT_ROUTER_FILE]: await bankStateFile(bank, all),
       [SAPT_CONFIG_FILE]: saptConfigJson({
         pool: this.pool, bottleneck: this.bottleneck, normEps: ROUTER_NORM_EPS, blocks: ctx.tasks.slice(0, bank.blocks).map((e) => e.task.name),
       }),
@@ -128,8 +129,10 @@ export class SaptMethod extends BlockBankMethod {
   }
 
   async routedModelFiles(ctx: MethodContext): Promise<Record<string, Uint8Array | string>> {
-    const files = await this.routerFiles(ctx);
-    for (let j = 0; j < this.bank!.blocks; j++) Object.assign(files, await blockAdapterFiles(ctx, this.bank!, j, saptAdapterFolder(ctx.tasks[j].task.name)));
+    // One readback of the bank serves the router file and every block.
+    const all = await this.bank!.params.download();
+    const files = await this.routerFiles(ctx, all);
+    for (let j = 0; j < this.bank!.blocks; j++) Object.assign(files, await blockAdapterFiles(ctx, this.bank!, j, saptAdapterFolder(ctx.tasks[j].task.name), all));
     return files;
   }
 
