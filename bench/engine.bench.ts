@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { createNodeGpu } from '../src/gpu/node-device.ts';
 import type { Gpu } from '../src/gpu/context.ts';
 import { Plan } from '../src/gpu/plan.ts';
-import { recordMatmul } from '../src/gpu/kernels/matmul.ts';
+import { recordMatmul, type MatmulCompute, type MatmulKernel } from '../src/gpu/kernels/matmul.ts';
 import { dirSource } from '../src/io/node-files.ts';
 import type { FileSource } from '../src/io/files.ts';
 import { Session } from '../src/engine/session.ts';
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     full: { type: 'boolean' },
     browser: { type: 'boolean' },
+    // Only the models' forward and training-step tokens/s (to compare adapters, e.g. CLORA_ADAPTER=lavapipe and swiftshader).
+    'models-only': { type: 'boolean' },
     'smol-batch': { type: 'string' },
     'smol-seq': { type: 'string' },
   },
@@ -64,21 +66,27 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
   const sizes: [number, number, number][] = big
     ? [[256, 256, 256], [1024, 1024, 1024], [2048, 2048, 2048], [2048, 576, 576], [2048, 1536, 576], [2048, 49152, 576]]
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [256, 576, 576]];
-  console.log('\nmatmul (f32, C = A Bᵀ, B stored [N, K] like a Linear weight; tiled = workgroup tiles, vec4 = no workgroup memory)');
+  // With shader-f16, also the tiled kernel with f16 products summed in f32 (the engine's compute 'f16').
+  const variants: { name: string; kernel: MatmulKernel; compute: MatmulCompute }[] = [
+    { name: 'tiled', kernel: 'tiled', compute: 'f32' },
+    { name: 'vec4', kernel: 'vec4', compute: 'f32' },
+    ...(gpu.hasF16 ? [{ name: 'tiled f16', kernel: 'tiled' as const, compute: 'f16' as const }] : []),
+  ];
+  console.log('\nmatmul (C = A Bᵀ, B stored [N, K] like a Linear weight; tiled = workgroup tiles, vec4 = no workgroup memory; f32 unless named f16)');
   const rows: unknown[] = [];
   for (const [M, N, K] of sizes) {
     const a = gpu.createBuffer('a', M * K * 4);
     const b = gpu.createBuffer('b', N * K * 4);
     const c = gpu.createBuffer('c', M * N * 4);
     const line: string[] = [];
-    for (const kernel of ['tiled', 'vec4'] as const) {
+    for (const { name, kernel, compute } of variants) {
       const plan = new Plan('bench.matmul');
       const reps = 8;
-      for (let i = 0; i < reps; i++) recordMatmul(gpu, plan, { a, b, c, M, N, K, transB: true, kernel });
+      for (let i = 0; i < reps; i++) recordMatmul(gpu, plan, { a, b, c, M, N, K, transB: true, kernel, compute });
       const ms = (await timeIt(() => plan.submit(gpu.device), software ? 1500 : 500)) / reps;
       const gflops = (2 * M * N * K) / (ms * 1e6);
-      line.push(`${kernel} ${ms.toFixed(3).padStart(10)} ms ${gflops.toFixed(2).padStart(9)} GFLOP/s`);
-      rows.push({ M, N, K, kernel, ms, gflops });
+      line.push(`${name} ${ms.toFixed(3).padStart(10)} ms ${gflops.toFixed(2).padStart(9)} GFLOP/s`);
+      rows.push({ M, N, K, kernel, compute, ms, gflops });
     }
     console.log(`  ${`${M}x${N}x${K}`.padEnd(18)} ${line.join('   ')}`);
     for (const x of [a, b, c]) gpu.destroyBuffer(x);
@@ -180,12 +188,15 @@ async function benchOnnxRuntime(): Promise<void> {
 
 const name = [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' / ');
 console.log(`adapter: ${name}${software ? ' (software: timings say nothing about a GPU; compare ratios only)' : ''}`);
-await benchMatmul(gpu);
-await benchLoraProjection(gpu);
+const modelsOnly = !!values['models-only'];
+if (!modelsOnly) {
+  await benchMatmul(gpu);
+  await benchLoraProjection(gpu);
+}
 results.models = [];
 console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW; dispatches per forward / train step)');
 for (const model of models) await benchModel(model, benchModelSource(model, bundledDir));
-await benchOnnxRuntime();
+if (!modelsOnly) await benchOnnxRuntime();
 mkdirSync('bench-output', { recursive: true });
 writeFileSync('bench-output/engine.json', JSON.stringify(results, null, 2));
 console.log('\nwrote bench-output/engine.json');

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The project's one test command: installs what WebGPU needs on Debian when missing, then type-checks, builds and tests.
+# The project's one test command: installs what WebGPU needs on Debian when missing, then type-checks, builds and tests:
+# the unit and GPU suites on the machine's GPU or SwiftShader, the shader-f16 suites (and a few others again) on
+# lavapipe, then the browser tests in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,11 @@ fi
 # onnxruntime-node bundles its CPU runtime; its install script would otherwise fetch CUDA libraries (.npmrc says the same).
 [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
+# lavapipe, a CPU Vulkan driver with shader-f16, unpacked into .cache/lavapipe from Debian's backports.
+bash scripts/lavapipe.sh >/dev/null
+
 npm run --silent typecheck
 npm run --silent build
 npm run --silent test:unit
+npm run --silent test:lavapipe
 if [ -d e2e ] && ls e2e/*.spec.ts >/dev/null 2>&1; then npm run --silent test:e2e; fi

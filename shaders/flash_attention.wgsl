@@ -38,9 +38,9 @@
 // (GPUs). Without it, invocations read the tile straight from the storage buffers and the kernels
 // have no barriers (software adapters: there workgroup memory is ordinary memory, and a barrier
 // switches between the invocations' coroutines and makes pipelines several times slower to compile).
+// STAGE and tile_barrier come from a section of flash_attention_staging.wgsl, chosen by the host.
 
 override WG: u32 = 64u;
-override STAGE: bool = true;
 override HEAD_DIM: u32 = 64u;
 
 const TILE = 16u;
@@ -138,7 +138,7 @@ fn mix_do(w: vec4f, tl: Tile, t: u32, c4: u32, acc: vec4f) -> vec4f {
 // the previous tile) and end with one (the new tile is visible). No-ops without STAGE.
 fn stage_kv(tl: Tile, lid: u32) {
   if (!STAGE) { return; }
-  workgroupBarrier();
+  tile_barrier();
   let n4 = chunk_vec4s(tl.col0 / CHUNK);
   for (var e = lid; e < TILE * n4; e += WG) {
     let t = e / n4;
@@ -147,11 +147,11 @@ fn stage_kv(tl: Tile, lid: u32) {
     tile_a[t * CHUNK4 + c4] = load_k(o, tl.col0 + 4u * c4);
     tile_b[t * CHUNK4 + c4] = load_v(o, tl.col0 + 4u * c4);
   }
-  workgroupBarrier();
+  tile_barrier();
 }
 fn stage_q_do(tl: Tile, lid: u32) {
   if (!STAGE) { return; }
-  workgroupBarrier();
+  tile_barrier();
   let n4 = chunk_vec4s(tl.col0 / CHUNK);
   for (var e = lid; e < TILE * n4; e += WG) {
     let t = e / n4;
@@ -160,7 +160,7 @@ fn stage_q_do(tl: Tile, lid: u32) {
     tile_a[t * CHUNK4 + c4] = load_q(o, tl.col0 + 4u * c4);
     tile_b[t * CHUNK4 + c4] = load_do(o, tl.col0 + 4u * c4);
   }
-  workgroupBarrier();
+  tile_barrier();
 }
 
 // Row numbers t0..t0+3 of a quad of streamed rows, for masking; the largest of four scores.

@@ -1,4 +1,4 @@
-// Tiled f32 matrix multiply with the transposes training needs.
+// Tiled matrix multiply with the transposes training needs, in f32, or with f16 products summed in f32.
 //
 //   C[M,N] = alpha * op(A) op(B) (+ bias[n]) (+ beta * C)
 //   op(A) is [M,K]: A stored [M,K], or [K,M] when TRANS_A.
@@ -6,7 +6,8 @@
 //
 // Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias
 // and the store functions come from matmul_epilogue.wgsl; B and its reader load_b from a section of
-// matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights).
+// matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights; the tiles' type and the multiply-add from a section
+// of matmul_precision.wgsl).
 // A 16x16 workgroup computes a 64x64 tile of C, each invocation the 4x4 block at rows 4*lid.y..,
 // columns 4*lid.x.. in four vec4 registers. Tiles of A and B are staged through workgroup memory as
 // vec4s in 16-deep slices, loaded so that consecutive invocations read consecutive global addresses
@@ -21,8 +22,8 @@ const TK = 16u;
 
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 
-var<workgroup> As: array<vec4f, 256>; // [TK][TM/4]
-var<workgroup> Bs: array<vec4f, 256>; // [TK][TN/4]
+var<workgroup> As: array<tile_vec4, 256>; // [TK][TM/4]
+var<workgroup> Bs: array<tile_vec4, 256>; // [TK][TN/4]
 
 @compute @workgroup_size(16, 16)
 fn matmul(@builtin(workgroup_id) wid: vec3u,
@@ -47,7 +48,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
       if (gm < p.M && gak < p.K) {
         if (TRANS_A) { va = A[gak * p.M + gm]; } else { va = A[gm * p.K + gak]; }
       }
-      As[ak * 16u + am / 4u][am % 4u] = va;
+      As[ak * 16u + am / 4u][am % 4u] = to_tile(va);
 
       var bn: u32;
       var bk: u32;
@@ -58,16 +59,16 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
       if (gn < p.N && gbk < p.K) {
         if (TRANS_B) { vb = load_b(gn * p.K + gbk); } else { vb = load_b(gbk * p.N + gn); }
       }
-      Bs[bk * 16u + bn / 4u][bn % 4u] = vb;
+      Bs[bk * 16u + bn / 4u][bn % 4u] = to_tile(vb);
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
       let a = As[k * 16u + lid.y];
       let b = Bs[k * 16u + lid.x];
-      acc0 = fma(vec4f(a.x), b, acc0);
-      acc1 = fma(vec4f(a.y), b, acc1);
-      acc2 = fma(vec4f(a.z), b, acc2);
-      acc3 = fma(vec4f(a.w), b, acc3);
+      acc0 = mac(acc0, a.x, b);
+      acc1 = mac(acc1, a.y, b);
+      acc2 = mac(acc2, a.z, b);
+      acc3 = mac(acc3, a.w, b);
     }
     workgroupBarrier();
   }

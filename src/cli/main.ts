@@ -1,4 +1,4 @@
-// The `clora` command: runs the engine headless in Node on the machine's GPU (or SwiftShader).
+// The `clora` command: runs the engine headless in Node on the machine's GPU (or a CPU Vulkan driver).
 // JSON goes to stdout; diagnostics and errors go to stderr as one clear line.
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,9 +15,9 @@ import { RUN_HELP, runCommand } from './run-command.ts';
 const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
 
 Usage:
-  clora forward [--model DIR] [--adapter DIR] --ids 3,17,5 [--json]
+  clora forward [--model DIR] [--adapter DIR] [--compute f16] --ids 3,17,5 [--json]
       Prints {"logits": [[...one float per vocabulary entry] for each position]}.
-  clora grad [--model DIR] --adapter DIR --ids 3,17,5 --labels -100,17,5 [--json]
+  clora grad [--model DIR] --adapter DIR [--compute f16] --ids 3,17,5 --labels -100,17,5 [--json]
       Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
       lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
@@ -44,6 +44,8 @@ Options:
   --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run): router_config.json,
                   router.safetensors and adapters/<task>/ for every block.
   --out FILE      export: the .onnx file to write (its folder is created when missing).
+  --compute P     forward, grad: the base projections' forward arithmetic: f32 (default), or f16
+                  (products in f16 summed in f32; needs a device with shader-f16).
   --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
   --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training
                   task k, null where not evaluated (the diagonal and the last row are required).
@@ -51,8 +53,11 @@ Options:
   --json          Output JSON (the default and only format).
   -h, --help      Show this help.
 
-The GPU is found through Dawn's Vulkan backend; without one, clora falls back to SwiftShader
-(from Debian's chromium package) and says so on stderr.`;
+The GPU is found through Dawn's Vulkan backend. Without one, clora falls back to a Vulkan driver on
+the CPU and says so on stderr: lavapipe when set up (bash scripts/lavapipe.sh; several times faster,
+and it has shader-f16), else SwiftShader (from Debian's chromium package).
+Environment: CLORA_ADAPTER=gpu|lavapipe|swiftshader, or a comma-separated list of them, picks which
+to try, in order (default auto: gpu,lavapipe,swiftshader).`;
 
 class UsageError extends Error {}
 
@@ -106,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
       adapter: { type: 'string' },
       ids: { type: 'string' },
       labels: { type: 'string' },
+      compute: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -118,6 +124,8 @@ async function main(argv: string[]): Promise<void> {
   if (!['forward', 'grad', 'info'].includes(command)) throw new UsageError(`unknown command "${command}" (try clora --help)`);
   const modelDir = values.model ?? bundledModelDir();
   if (command === 'grad' && !values.adapter) throw new UsageError('grad needs --adapter DIR');
+  const compute = values.compute ?? 'f32';
+  if (compute !== 'f32' && compute !== 'f16') throw new UsageError(`--compute: "${compute}" is not f32 or f16`);
 
   const ids = command === 'info' ? [] : parseIds(values.ids, '--ids');
   const labels = command === 'grad' ? parseIds(values.labels, '--labels') : null;
@@ -131,6 +139,7 @@ async function main(argv: string[]): Promise<void> {
   const session = await Session.open(gpu, dirSource(modelDir), {
     adapter: values.adapter ? dirSource(values.adapter) : undefined,
     baseOnly: !values.adapter,
+    compute,
   });
   try {
     if (command === 'info') {

@@ -80,7 +80,7 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
     : null;
   const linear = (l: number, proj: ProjName, input: BufferRef, out: BufferRef) => {
     const lin = weights.layers[l].proj[proj];
-    const args = { a: input, b: lin.weight, bFormat: lin.format, c: out, M: B, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
+    const args = { a: input, b: lin.weight, bFormat: lin.format, compute: lin.compute, c: out, M: B, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
     if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };

@@ -88,7 +88,7 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
   const norm = { rows: N, cols: H, eps: cfg.rmsNormEps };
   const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
     const lin = w.proj[proj];
-    const args = { a: input, b: lin.weight, bFormat: lin.format, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
+    const args = { a: input, b: lin.weight, bFormat: lin.format, compute: lin.compute, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
     if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };

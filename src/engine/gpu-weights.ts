@@ -1,7 +1,7 @@
 // Uploads a model's frozen base weights to the GPU, one buffer per tensor, laid out per layer; projection weights a
 // checkpoint stores in F16 or BF16 stay in that precision (packed two per word, read as f32 by the matmul kernels).
 import type { Gpu } from '../gpu/context.ts';
-import type { MatmulBFormat } from '../gpu/kernels/matmul.ts';
+import type { MatmulBFormat, MatmulCompute } from '../gpu/kernels/matmul.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { packHalf } from '../model/half.ts';
 import type { ProjName } from '../model/peft.ts';
@@ -11,6 +11,8 @@ export interface GpuLinear {
   weight: GPUBuffer;
   /** How `weight` is stored: f32, or the checkpoint's half precision. */
   format: MatmulBFormat;
+  /** The arithmetic of its forward matmul: f32, or f16 products summed in f32 (its backward is always f32). */
+  compute: MatmulCompute;
   bias: GPUBuffer | null;
   in: number;
   out: number;
@@ -35,10 +37,16 @@ export interface GpuWeights {
 export interface UploadOptions {
   /** Keep F16 / BF16 projection weights in their precision (half the memory, exact); default true. Others are f32. */
   halfProjections?: boolean;
+  /** The projections' forward arithmetic (default f32); 'f16' needs the device's shader-f16. */
+  compute?: MatmulCompute;
 }
 
 /** Uploads and releases each host tensor as it goes, so host memory is freed progressively. */
 export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>, opts: UploadOptions = {}): GpuWeights {
+  const compute = opts.compute ?? 'f32';
+  if (compute === 'f16' && !gpu.hasF16) {
+    throw new Error(`f16 compute needs the shader-f16 feature, which this device (${gpu.adapter.description || gpu.adapter.vendor}) lacks`);
+  }
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const tensor = (name: string): HostTensor => {
@@ -80,6 +88,7 @@ export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, Host
       const [inDim, outDim] = dims[name];
       proj[name] = {
         ...takeProjection(`${p}${group}.${name}.weight`),
+        compute,
         bias: hasBias[name] ? take(`${p}${group}.${name}.bias`) : null,
         in: inDim,
         out: outDim,

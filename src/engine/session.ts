@@ -3,6 +3,7 @@
 // loss terms) and greedy decoding on it, through an adapter bank. The CLI, the continual-learning
 // runner and the browser worker all use this.
 import type { Gpu } from '../gpu/context.ts';
+import type { MatmulCompute } from '../gpu/kernels/matmul.ts';
 import { StepParams } from '../gpu/step-params.ts';
 import type { FileSource } from '../io/files.ts';
 import { readJson } from '../io/files.ts';
@@ -53,6 +54,11 @@ export interface OpenOptions {
    * exact, since the values are the checkpoint's; the kernels compute in f32). Default true.
    */
   halfWeights?: boolean;
+  /**
+   * The base projections' forward arithmetic: 'f32' (default), or 'f16': products in f16 summed in f32, on devices with
+   * shader-f16. LoRA, attention, norms, the head and every backward matmul stay f32.
+   */
+  compute?: MatmulCompute;
   onProgress?: (p: WeightsProgress) => void;
 }
 
@@ -167,7 +173,7 @@ export class Session {
     const host = await loadWeights(src, config, opts.onProgress);
     let numParams = 0;
     for (const t of host.values()) numParams += t.data.length;
-    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? true });
+    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? true, compute: opts.compute });
     let bank: Bank | null = null;
     if (lora && loraTensors) {
       bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));

@@ -72,6 +72,8 @@ export class Gpu {
   readonly adapter: AdapterSummary;
   /** The device was created with the `subgroups` feature (requestDevice asks for it where the adapter has it). */
   readonly hasSubgroups: boolean;
+  /** The device was created with `shader-f16` (f16 in shaders: the f16-compute matmul). */
+  readonly hasF16: boolean;
   /** A 16-byte buffer bound where a kernel's optional input is absent. */
   readonly dummy: GPUBuffer;
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -85,6 +87,7 @@ export class Gpu {
     this.device = device;
     this.adapter = adapter;
     this.hasSubgroups = device.features.has('subgroups');
+    this.hasF16 = device.features.has('shader-f16');
     this.subgroupsOn = this.hasSubgroups;
     device.addEventListener('uncapturederror', (ev) => {
       this.errors.push((ev as GPUUncapturedErrorEvent).error.message);

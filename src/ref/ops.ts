@@ -1,6 +1,8 @@
 // Plain-loop CPU reference of every engine op, forward and backward side by side. This file is the
 // specification the WGSL kernels are tested against; it computes in f64 and favours clarity.
 
+import { f32ToF16Bits } from '../model/half.ts';
+
 export type Vec = ArrayLike<number>;
 
 // ---------------------------------------------------------------------------------------------
@@ -21,6 +23,49 @@ export function matmul(a: Vec, b: Vec, M: number, N: number, K: number,
       let v = alpha * s;
       if (opts.bias) v += opts.bias[n];
       if (beta !== 0 && opts.c) v += beta * opts.c[m * N + n];
+      out[m * N + n] = v;
+    }
+  }
+  return out;
+}
+
+/** x rounded to the nearest f16 value (ties to even), as a number; past f16's range it becomes ±Infinity. */
+export function roundToF16(x: number): number {
+  return f16Value(f32ToF16Bits(x));
+}
+
+/** The value of an F16 bit pattern. */
+export function f16Value(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const man = bits & 0x3ff;
+  if (exp === 0x1f) return man ? NaN : sign * Infinity;
+  return sign * (exp === 0 ? man * 2 ** -24 : (1 + man / 1024) * 2 ** (exp - 15));
+}
+
+const F16_MAX = 65504;
+
+/**
+ * The f16-compute matmul's arithmetic (shaders/matmul_precision.wgsl, section f16): operands rounded to f16 (clamped
+ * to its largest finite value), each product rounded to f16, the products summed in f32 in order of k; then
+ * alpha, bias and beta * c in f32.
+ */
+export function matmulF16Products(a: Vec, b: Vec, M: number, N: number, K: number,
+  opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number; c?: Vec; bias?: Vec } = {}): Float32Array {
+  const { transA = false, transB = false, alpha = 1, beta = 0 } = opts;
+  const h = (v: number) => roundToF16(Math.min(F16_MAX, Math.max(-F16_MAX, v)));
+  const out = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const av = h(transA ? a[k * M + m] : a[m * K + k]);
+        const bv = h(transB ? b[n * K + k] : b[k * N + n]);
+        s = Math.fround(s + roundToF16(av * bv));
+      }
+      let v = Math.fround(alpha * s);
+      if (opts.bias) v = Math.fround(v + opts.bias[n]);
+      if (beta !== 0 && opts.c) v = Math.fround(v + Math.fround(beta * opts.c[m * N + n]));
       out[m * N + n] = v;
     }
   }

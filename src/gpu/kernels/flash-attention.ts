@@ -2,12 +2,20 @@
 import source from '../../../shaders/flash_attention.wgsl';
 import f32Access from '../../../shaders/flash_attention_f32.wgsl';
 import vec4Access from '../../../shaders/flash_attention_vec4.wgsl';
+import stagingSource from '../../../shaders/flash_attention_staging.wgsl';
 import { grid, type Bindable, type Gpu, type ShaderSource } from '../context.ts';
+import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 
-const vec4Shader = { name: 'flash_attention_vec4', code: `${vec4Access}\n${source}` };
-const f32Shader = { name: 'flash_attention_f32', code: `${f32Access}\n${source}` };
+const STAGING = shaderSections(stagingSource);
+/** By operand access (vec4 or f32 arrays), then by staging ('staged' or 'direct'). */
+const shaders = Object.fromEntries(([['vec4', vec4Access], ['f32', f32Access]] as const).map(([access, accessCode]) => [access,
+  Object.fromEntries((['staged', 'direct'] as const).map((staging) => [staging, {
+    name: `flash_attention_${access}_${staging}`,
+    code: `${section(STAGING, 'flash_attention_staging.wgsl', staging)}\n${accessCode}\n${source}`,
+  }])),
+])) as Record<'vec4' | 'f32', Record<'staged' | 'direct', ShaderSource>>;
 /**
  * The largest head dimension accepted. An invocation holds 64 columns at a time (CHUNK in the
  * shader): 256 means at most four sweeps, each recomputing the scores.
@@ -41,9 +49,9 @@ function variantFor(gpu: Gpu, s: AttentionShape, kernel: AttentionKernel): Varia
   const stage = kernel === 'staged' || (kernel === 'auto' && !gpu.adapter.isSoftware);
   const rows = stage ? 64 : 32;
   return {
-    shader: s.headDim % 4 === 0 ? vec4Shader : f32Shader,
+    shader: shaders[s.headDim % 4 === 0 ? 'vec4' : 'f32'][stage ? 'staged' : 'direct'],
     rows,
-    constants: { WG: rows, STAGE: stage, HEAD_DIM: s.headDim },
+    constants: { WG: rows, HEAD_DIM: s.headDim },
   };
 }
 

@@ -1,47 +1,44 @@
 // Records C = alpha * op(A) op(B) (+ bias) (+ beta * C) (+ a LoRA update) dispatches: the workgroup-tiled kernel
 // (shaders/matmul.wgsl) on GPUs, the vec4 kernel without workgroup memory (shaders/matmul_vec4.wgsl) on
 // software adapters when the layout allows it. The LoRA update is fused into the epilogue (shaders/matmul_epilogue.wgsl).
+// With compute 'f16' (devices with shader-f16) the tiled kernel multiplies in f16 and sums in f32 (shaders/matmul_precision.wgsl).
 import source from '../../../shaders/matmul.wgsl';
 import vec4Source from '../../../shaders/matmul_vec4.wgsl';
 import epilogueSource from '../../../shaders/matmul_epilogue.wgsl';
 import bFormatsSource from '../../../shaders/matmul_b_formats.wgsl';
+import precisionSource from '../../../shaders/matmul_precision.wgsl';
 import type { Bindable, Gpu } from '../context.ts';
+import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 
 /** How B is stored: f32, or a checkpoint's half-precision weights packed two per word (read as f32 in the kernel). */
 export type MatmulBFormat = 'f32' | 'f16' | 'bf16';
 
-/** The sections of matmul_b_formats.wgsl by name (the lines after each "//! name"). */
-function bFormatSections(text: string): Map<string, string> {
-  const sections = new Map<string, string>();
-  let name: string | null = null;
-  for (const line of text.split('\n')) {
-    const header = /^\/\/! (\S+)/.exec(line);
-    if (header) {
-      name = header[1];
-      sections.set(name, '');
-    } else if (name) {
-      sections.set(name, `${sections.get(name)}${line}\n`);
-    }
-  }
-  return sections;
-}
+/**
+ * The arithmetic of the tiled kernel: f32 throughout, or f16 products summed in f32 (operands rounded to f16 as
+ * they enter the workgroup tiles). Needs the shader-f16 feature.
+ */
+export type MatmulCompute = 'f32' | 'f16';
 
-const B_FORMATS = bFormatSections(bFormatsSource);
+const B_FORMATS = shaderSections(bFormatsSource);
+const PRECISIONS = shaderSections(precisionSource);
 
-function section(name: string): string {
-  const text = B_FORMATS.get(name);
-  if (text === undefined) throw new Error(`shaders/matmul_b_formats.wgsl has no section "${name}"`);
-  return text;
-}
-
+const FORMATS = ['f32', 'f16', 'bf16'] as const;
+type Shader = { name: string; code: string };
 const shaders = {
-  tiled: Object.fromEntries((['f32', 'f16', 'bf16'] as const).map((f) =>
-    [f, { name: `matmul_${f}`, code: `${epilogueSource}\n${section(f)}\n${source}` }])) as Record<MatmulBFormat, { name: string; code: string }>,
-  vec4: Object.fromEntries((['f32', 'f16', 'bf16'] as const).map((f) =>
-    [f, { name: `matmul_vec4_${f}`, code: `${epilogueSource}\n${section(f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, { name: string; code: string }>,
+  /** By B format, then compute precision; the f16 ones open with the enable directive the f16 type needs. */
+  tiled: Object.fromEntries(FORMATS.map((f) => [f, {
+    f32: { name: `matmul_${f}`, code: tiledCode(f, 'f32') },
+    f16: { name: `matmul_${f}_f16compute`, code: `enable f16;\n${tiledCode(f, 'f16')}` },
+  }])) as Record<MatmulBFormat, Record<MatmulCompute, Shader>>,
+  vec4: Object.fromEntries(FORMATS.map((f) =>
+    [f, { name: `matmul_vec4_${f}`, code: `${epilogueSource}\n${section(B_FORMATS, 'matmul_b_formats.wgsl', f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, Shader>,
 };
+
+function tiledCode(format: MatmulBFormat, compute: MatmulCompute): string {
+  return [epilogueSource, section(B_FORMATS, 'matmul_b_formats.wgsl', format), section(PRECISIONS, 'matmul_precision.wgsl', compute), source].join('\n');
+}
 const TILE = 64;
 const VEC4_TILE = 32;
 
@@ -68,6 +65,8 @@ export interface MatmulArgs {
   /** A low-rank update added to every element of C as it is written (after beta). */
   lora?: MatmulLora;
   kernel?: MatmulKernel;
+  /** 'f16': f16 products summed in f32, in the tiled kernel whatever `kernel` says ('auto') (default 'f32'). */
+  compute?: MatmulCompute;
 }
 
 /**
@@ -108,7 +107,13 @@ export function vec4Entry(M: number, N: number, K: number, transA: boolean, tran
 export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'matmul'): void {
   const { M, N, K } = args;
   const kernel = args.kernel ?? 'auto';
-  const entry = kernel === 'tiled' || (kernel === 'auto' && !gpu.adapter.isSoftware) ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
+  const compute = args.compute ?? 'f32';
+  if (compute === 'f16') {
+    if (!gpu.hasF16) throw new Error(`${label}: f16 compute needs the shader-f16 feature, which this device (${gpu.adapter.description || gpu.adapter.vendor}) lacks`);
+    if (kernel === 'vec4') throw new Error(`${label}: f16 compute runs in the tiled kernel only`);
+  }
+  const useTiled = kernel === 'tiled' || compute === 'f16' || (kernel === 'auto' && !gpu.adapter.isSoftware);
+  const entry = useTiled ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
   if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
   const tile = entry ? VEC4_TILE : TILE;
   if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
@@ -129,7 +134,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     return;
   }
   record(gpu, plan, {
-    shader: shaders.tiled[args.bFormat ?? 'f32'],
+    shader: shaders.tiled[args.bFormat ?? 'f32'][compute],
     entry: 'matmul',
     constants: { TRANS_A: !!args.transA, TRANS_B: !!args.transB },
     bindings,
