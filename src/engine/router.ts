@@ -14,7 +14,6 @@ import {
 import { ROUTER_KEYS, ROUTER_NORM_EPS } from '../model/sapt-files.ts';
 import type { Bank } from './bank.ts';
 
-
 export interface RouterBuffers {
   rows: number;
   e: BufferRef; h1: BufferRef; h2: BufferRef; x: BufferRef; mean: BufferRef; rstd: BufferRef;

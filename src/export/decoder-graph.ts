@@ -11,7 +11,6 @@ import { IR_VERSION, OPSET_VERSION, type ModelProto } from './onnx-proto.ts';
 import { INPUT_NAME, OUTPUT_NAME, PROMPT_MASK_NAME, ROUTING_NAME } from './io-names.ts';
 import { routedLoraUpdate, routedRowScales, saptRouting } from './sapt-ops.ts';
 
-
 export interface DecoderModel {
   model: ModelProto;
   nodes: number;

@@ -9,7 +9,6 @@ import { ROUTING_NAME } from './io-names.ts';
 import { linear } from './layer-ops.ts';
 import { onnx } from './onnx-proto.ts';
 
-
 /** The most negative float32: masked positions never win the max pool. */
 const LOWEST = -3.4028234663852886e38;
 

@@ -1,5 +1,6 @@
 // f32 values to the bits of IEEE half (F16) or bfloat16 (BF16), rounding to nearest even: how the engine keeps a
-// checkpoint's half-precision weights in half precision on the GPU (values widened from those formats come back exactly).
+// checkpoint's half-precision weights in half precision on the GPU (values widened from those formats come back exactly);
+// and F16 bits back to f32, by a table of all 65536 values.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -39,6 +40,44 @@ export function f32ToBf16Bits(x: number): number {
   if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40;
   const rounding = 0x7fff + ((bits >>> 16) & 1);
   return ((bits + rounding) >>> 16) & 0xffff;
+}
+
+let f16Table: Uint32Array | null = null;
+
+/** f32 bit patterns for all 65536 half values; a lookup beats per-element branching on multi-GB checkpoints. */
+export function halfTable(): Uint32Array {
+  if (f16Table) return f16Table;
+  const t = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >> 10) & 0x1f;
+    let man = h & 0x3ff;
+    let bits: number;
+    if (exp === 0x1f) {
+      bits = sign | 0x7f800000 | (man << 13);
+    } else if (exp !== 0) {
+      bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man === 0) {
+      bits = sign;
+    } else {
+      // Subnormal half: renormalise so the f32 (which has the range) stores it as a normal number, exactly.
+      let e = 1;
+      while ((man & 0x400) === 0) {
+        man <<= 1;
+        e--;
+      }
+      bits = sign | ((e + 112) << 23) | ((man & 0x3ff) << 13);
+    }
+    t[h] = bits >>> 0;
+  }
+  f16Table = t;
+  return t;
+}
+
+/** The value of an F16 bit pattern (exact: every half value is an f32 value). */
+export function f16BitsToNumber(bits: number): number {
+  u32[0] = halfTable()[bits & 0xffff];
+  return f32[0];
 }
 
 export type HalfDtype = 'F16' | 'BF16';

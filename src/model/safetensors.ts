@@ -1,6 +1,6 @@
 // Reads and writes the safetensors format (u64 header length, JSON header, raw little-endian data), validating untrusted files.
 import { FormatError } from '../io/errors.ts';
-import { packHalf, type HalfDtype } from './half.ts';
+import { halfTable, packHalf, type HalfDtype } from './half.ts';
 
 /** Every dtype the format defines, with its size in bytes; only the float ones can be widened to f32. */
 const DTYPE_BYTES = {
@@ -127,38 +127,6 @@ export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): S
     }
   }
   return { file, metadata, tensors };
-}
-
-let f16Table: Uint32Array | null = null;
-
-/** f32 bit patterns for all 65536 half values; a lookup beats per-element branching on multi-GB checkpoints. */
-function halfTable(): Uint32Array {
-  if (f16Table) return f16Table;
-  const t = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >> 10) & 0x1f;
-    let man = h & 0x3ff;
-    let bits: number;
-    if (exp === 0x1f) {
-      bits = sign | 0x7f800000 | (man << 13);
-    } else if (exp !== 0) {
-      bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man === 0) {
-      bits = sign;
-    } else {
-      // Subnormal half: renormalise so the f32 (which has the range) stores it as a normal number, exactly.
-      let e = 1;
-      while ((man & 0x400) === 0) {
-        man <<= 1;
-        e--;
-      }
-      bits = sign | ((e + 112) << 23) | ((man & 0x3ff) << 13);
-    }
-    t[h] = bits >>> 0;
-  }
-  f16Table = t;
-  return t;
 }
 
 /** Bytes at an unaligned offset cannot back a typed array view, so those are copied first. */

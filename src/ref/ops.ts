@@ -1,7 +1,7 @@
 // Plain-loop CPU reference of every engine op, forward and backward side by side. This file is the
 // specification the WGSL kernels are tested against; it computes in f64 and favours clarity.
 
-import { f32ToF16Bits } from '../model/half.ts';
+import { f16BitsToNumber, f32ToF16Bits } from '../model/half.ts';
 
 export type Vec = ArrayLike<number>;
 
@@ -31,16 +31,7 @@ export function matmul(a: Vec, b: Vec, M: number, N: number, K: number,
 
 /** x rounded to the nearest f16 value (ties to even), as a number; past f16's range it becomes ±Infinity. */
 export function roundToF16(x: number): number {
-  return f16Value(f32ToF16Bits(x));
-}
-
-/** The value of an F16 bit pattern. */
-export function f16Value(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const man = bits & 0x3ff;
-  if (exp === 0x1f) return man ? NaN : sign * Infinity;
-  return sign * (exp === 0 ? man * 2 ** -24 : (1 + man / 1024) * 2 ** (exp - 15));
+  return f16BitsToNumber(f32ToF16Bits(x));
 }
 
 const F16_MAX = 65504;

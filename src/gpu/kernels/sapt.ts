@@ -29,7 +29,6 @@ function params(gpu: Gpu, label: string, v: { rows: number; cols: number; seq?: 
 
 const unusedKl = new WeakMap<Gpu, GPUBuffer>();
 
-
 /**
  * out[b, c] = max (or mean) over t < seq with mask[b*seq+t] != 0 of x[(b*seq+t)*cols + c]; 0 when the example
  * has no masked position. mask is u32.
