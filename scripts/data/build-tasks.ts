@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng, type Rng } from '../../src/model/rng.ts';
+import { createRng, shuffled, type Rng } from '../../src/model/rng.ts';
 import {
   SENTIMENT_SETS,
   excerpts,
@@ -140,17 +140,6 @@ function hash32(s: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-function shuffle<T>(items: readonly T[], rng: Rng): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = out[i];
-    out[i] = out[j];
-    out[j] = t;
-  }
-  return out;
 }
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -433,13 +422,13 @@ function poolsFor(spec: TaskSpec, opts: Required<BuildOptions>): Pools {
     const groupOf = (c: Labelled, i: number) => (spec.grouped ? (c.group ?? '') : String(i));
     const groups = [...new Set(items.map(groupOf))];
     if (groups.length < 2) throw new Error(`${spec.name}: label ${label} has ${groups.length} usable source(s), needs 2`);
-    const order = shuffle(groups, rng);
+    const order = shuffled(groups, rng);
     const nTest = Math.min(groups.length - 1, Math.max(1, Math.round(groups.length * testShare)));
     const testGroups = new Set(order.slice(0, nTest));
     const test: string[] = [];
     const train: string[] = [];
     items.forEach((c, i) => (testGroups.has(groupOf(c, i)) ? test : train).push(c.text));
-    pools.set(label, { train: shuffle(train, rng), test: shuffle(test, rng) });
+    pools.set(label, { train: shuffled(train, rng), test: shuffled(test, rng) });
   }
   const available = new Map(spec.labels.map((l) => [l, byLabel.get(l)!.length]));
   return { spec, rng, testShare, available, byLabel: pools };
@@ -486,7 +475,7 @@ function pickTask(prepared: Pools, opts: Required<BuildOptions>, leaked: Readonl
     file: `${spec.name}.jsonl`,
     instruction: spec.instruction,
     labels: spec.labels,
-    rows: [...shuffle(trainRows, rng), ...shuffle(testRows, rng)],
+    rows: [...shuffled(trainRows, rng), ...shuffled(testRows, rng)],
     counts: { train: trainRows.length, test: testRows.length },
     perLabel,
     available,

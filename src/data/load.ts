@@ -1,6 +1,6 @@
 // Builds Tasks from files: seeded train/test splits of a single file, the benchmark folder layout, and ordered task streams.
 import { FormatError, MissingFileError } from '../io/errors.ts';
-import { createRng } from '../model/rng.ts';
+import { createRng, shuffled } from '../model/rng.ts';
 import { baseName, stemOf, type ByteSource } from './byte-source.ts';
 import { parseTaskFile, type ColumnMap, type ParseResult } from './parse.ts';
 import { DEFAULT_INSTRUCTION, labelSet, type Example, type Task } from './task.ts';
@@ -37,19 +37,6 @@ export type TaskEntry =
   | { kind: 'file'; source: ByteSource; name?: string }
   | { kind: 'benchmark'; folder: string; files: BenchmarkFiles; name?: string };
 
-/** Fisher-Yates with the project's seeded generator, so a split is the same in every browser and in Node. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
-  const rng = createRng(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = out[i];
-    out[i] = out[j];
-    out[j] = t;
-  }
-  return out;
-}
-
 function checkCap(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer, got ${v}`);
 }
@@ -57,7 +44,7 @@ function checkCap(name: string, v: number | undefined): void {
 /** At most `max` items: all of them in file order when they fit, else a seeded random subset. */
 function capped<T>(items: T[], max: number | undefined, seed: number): T[] {
   if (max === undefined || items.length <= max) return items;
-  return shuffled(items, seed).slice(0, max);
+  return shuffled(items, createRng(seed)).slice(0, max);
 }
 
 function validateOptions(opts: LoadOptions): void {
@@ -110,7 +97,7 @@ export function splitExamples(file: string, parsed: ParseResult, opts: LoadOptio
   const n = examples.length;
   if (n < 2) throw new FormatError(file, `needs at least 2 examples to split into train and test, found ${n}`);
   const nTest = Math.min(n - 1, Math.max(1, Math.round(n * (opts.testFraction ?? 0.2))));
-  const order = shuffled(examples, opts.seed ?? 0);
+  const order = shuffled(examples, createRng(opts.seed ?? 0));
   return { test: order.slice(0, nTest), train: order.slice(nTest), dev: [] };
 }
 

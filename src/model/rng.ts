@@ -67,3 +67,17 @@ export function createRng(seed: number): Rng {
   const sm = splitmix32(seed);
   return rngFromState([sm(), sm(), sm(), sm()]);
 }
+
+/** Fisher-Yates shuffle of `items` in place, drawing from `rng`; returns `items`. */
+export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
+/** A shuffled copy of `items` (the same draws as `shuffleInPlace`). */
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  return shuffleInPlace(items.slice(), rng);
+}

@@ -1,5 +1,6 @@
 // The demo run inside the worker: open the engine session on a model, run one forward pass, then train LoRA and stream progress.
 import { urlSource } from '../io/files.ts';
+import { createRng, type Rng } from '../model/rng.ts';
 import type { DemoEvent, DemoOptions, DemoSummary, ModelSummary } from './protocol.ts';
 
 /** The part of src/engine/session.ts's `Session` the demo uses. */
@@ -95,7 +96,7 @@ export async function runDemo(
     emit({ type: 'forward', tokens: prompt.length, vocabSize: vocab, ...scoreLogits(logits, prompt, vocab), ms: fwdMs, elapsedMs: elapsed() });
 
     emit({ type: 'phase', phase: 'training', message: `Training ${opts.steps} steps`, elapsedMs: elapsed() });
-    const rng = mulberry32(opts.seed);
+    const rng = createRng(opts.seed);
     const tokensPerStep = opts.batchSize * opts.seqLen;
     const tTrain = performance.now();
     for (let step = 1; step <= opts.steps; step++) {
@@ -137,10 +138,10 @@ function tokenStream(ids: number[], seqLen: number): number[] {
 }
 
 /** `batchSize` random windows of the stream; labels equal ids (the engine shifts them, HF causal-LM convention). */
-function sampleBatch(stream: number[], batchSize: number, seqLen: number, rng: () => number) {
+function sampleBatch(stream: number[], batchSize: number, seqLen: number, rng: Rng) {
   const ids = new Int32Array(batchSize * seqLen);
   for (let b = 0; b < batchSize; b++) {
-    const start = Math.floor(rng() * (stream.length - seqLen + 1));
+    const start = Math.floor(rng.uniform() * (stream.length - seqLen + 1));
     for (let t = 0; t < seqLen; t++) ids[b * seqLen + t] = stream[start + t];
   }
   return { ids, labels: ids.slice(), batchSize, seqLen };
@@ -173,16 +174,4 @@ function scoreLogits(logits: Float32Array, ids: number[], vocab: number) {
     nll += max + Math.log(sum) - row[ids[t + 1]];
   }
   return { loss: T > 1 ? nll / (T - 1) : NaN, nextToken, allFinite };
-}
-
-/** Small seeded PRNG so a run with the same seed samples the same batches. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,7 +1,7 @@
 // Tests the seeded generator against the xoshiro128** reference sequence and checks its distributions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRng, rngFromState } from '../../src/model/rng.ts';
+import { createRng, rngFromState, shuffled, shuffleInPlace } from '../../src/model/rng.ts';
 
 test('xoshiro128** reference outputs for state [1, 2, 3, 4]', () => {
   // The test vector published with the reference implementation (also used by Rust's rand_xoshiro).
@@ -40,4 +40,21 @@ test('uniform lies in [0, 1) and normal has mean 0, variance 1', () => {
   assert.ok(Math.abs(su / n - 0.5) < 0.01);
   assert.ok(Math.abs(sn / n) < 0.02);
   assert.ok(Math.abs(sn2 / n - 1) < 0.02);
+});
+
+test('shuffles are seeded permutations; the copy leaves its input alone', () => {
+  const items = Array.from({ length: 50 }, (_, i) => i);
+  const copy = shuffled(items, createRng(7));
+  assert.deepEqual(items, Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual([...copy].sort((a, b) => a - b), items);
+  assert.notDeepEqual(copy, items);
+  assert.deepEqual(shuffled(items, createRng(7)), copy);
+  assert.notDeepEqual(shuffled(items, createRng(8)), copy);
+  const inPlace = items.slice();
+  assert.equal(shuffleInPlace(inPlace, createRng(7)), inPlace);
+  assert.deepEqual(inPlace, copy);
+  // Fisher-Yates draws j in [0, i] from i = n - 1 down: for two items one draw decides the order.
+  const rng = createRng(3);
+  const swap = Math.floor(createRng(3).uniform() * 2) === 0;
+  assert.deepEqual(shuffled(['a', 'b'], rng), swap ? ['b', 'a'] : ['a', 'b']);
 });

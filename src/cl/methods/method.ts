@@ -6,7 +6,7 @@ import type { EngineBatch, Session, StepExtras } from '../../engine/session.ts';
 import { IGNORE_INDEX, makeBatch, type EncodedExample } from '../../data/encode.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, writePeftAdapter, type LoraConfig } from '../../model/peft.ts';
 import { writeSafetensors } from '../../model/safetensors.ts';
-import type { Rng } from '../../model/rng.ts';
+import { shuffleInPlace, type Rng } from '../../model/rng.ts';
 import type { HostTensor } from '../../model/weights.ts';
 import type { Example, Task } from '../../data/task.ts';
 import type { ScoreMetric } from '../scoring.ts';
@@ -126,21 +126,13 @@ export class EpochSampler {
     const out: number[] = [];
     while (out.length < count) {
       if (this.next >= this.order.length) {
-        this.order = shuffle(Array.from({ length: this.n }, (_, i) => i), this.rng);
+        this.order = shuffleInPlace(Array.from({ length: this.n }, (_, i) => i), this.rng);
         this.next = 0;
       }
       out.push(this.order[this.next++]);
     }
     return out;
   }
-}
-
-export function shuffle<T>(items: T[], rng: Rng): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 /** Per-task stores of real training samples, drawn uniformly without replacement after each task. */
@@ -153,7 +145,7 @@ export class ReplayMemory {
   store(enc: EncodedTask, rng: Rng): void {
     const n = enc.train.length;
     const keep = Math.min(n, Math.max(this.min, Math.round(this.fraction * n)));
-    const picked = shuffle(Array.from({ length: n }, (_, i) => i), rng).slice(0, keep).sort((a, b) => a - b);
+    const picked = shuffleInPlace(Array.from({ length: n }, (_, i) => i), rng).slice(0, keep).sort((a, b) => a - b);
     this.keep(enc, picked);
   }
 
