@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the bundled demo model (public/models/demo) and its test fixture from the npm data packages:
 # the pretraining text first (scripts/data/build-tasks.ts), then scripts/demo-model/pretrain.py.
-# About 45 minutes on 2 CPU cores with OpenBLAS. Extra arguments go to pretrain.py (see its --help).
+# About 36 minutes on 2 CPU cores with OpenBLAS (docs/DEMO-MODEL.md has the measured run). Extra arguments go to pretrain.py (see its --help).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3

@@ -1,4 +1,4 @@
-// Continual-learning metrics (AP, F.Ra, BWT, FWT, per-task forgetting and curves) of a task-by-task score matrix, as defined in METHODS.md.
+// Continual-learning metrics (AP, F.Ra, BWT, FWT, per-task forgetting and curves) of a task-by-task score matrix, as defined in docs/EXPERIMENTS.md.
 
 /**
  * Scores of a continual-learning run: row k holds the scores on every task's test split after
@@ -53,7 +53,7 @@ function describe(v: unknown): string {
  * Checks that `m` is a square score matrix whose cells are finite numbers or null, with every cell
  * the metrics need present: the diagonal a[t][t] (BWT, FWT, and the forgetting maximum) and the last
  * row a[T][t] (AP, F.Ra, BWT). Cells above the diagonal and below it outside the last row may be
- * null. Errors name `source` and the row/column, both counted from 1 as in METHODS.md.
+ * null. Errors name `source` and the row/column, both counted from 1 as in docs/EXPERIMENTS.md.
  */
 export function validateMatrix(m: unknown, source = 'matrix'): asserts m is ScoreMatrix {
   if (!Array.isArray(m)) throw new Error(`${source}: expected an array of rows (an array of arrays of scores), got ${describe(m)}`);
@@ -109,7 +109,7 @@ export function validateSingleScores(s: unknown, tasks: number, source = 'single
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
- * Computes the METHODS.md metrics of a score matrix (validated first; throws on a bad one). With
+ * Computes the metrics (docs/EXPERIMENTS.md) of a score matrix (validated first; throws on a bad one). With
  * 1-based tasks 1..T and a[k][t] = score on task t after training task k:
  * - AP   = (1/T) Σ_t a[T][t]
  * - F.Ra = (1/(T-1)) Σ_{t<T} (max_{k<T} a[k][t] − a[T][t]), the max taken over non-null cells with

@@ -17,7 +17,7 @@ const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
 Usage:
   clora forward [--model DIR] [--adapter DIR] [--compute f16] --ids 3,17,5 [--json]
       Prints {"logits": [[...one float per vocabulary entry] for each position]}.
-  clora grad [--model DIR] --adapter DIR [--compute f16] --ids 3,17,5 --labels -100,17,5 [--json]
+  clora grad [--model DIR] --adapter DIR [--compute f16] --ids 3,17,5 --labels=-100,17,5 [--json]
       Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
       lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
@@ -43,10 +43,13 @@ Options:
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
   --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run): router_config.json,
                   router.safetensors and adapters/<task>/ for every block.
-  --out FILE      export: the .onnx file to write (its folder is created when missing).
+  --out PATH      export: the .onnx file to write (its folder is created when missing); run and
+                  report: the output folder.
+  --labels LIST   grad: comma-separated labels, one per id; write --labels=-100,... (with "=")
+                  because the list starts with a dash.
   --compute P     forward, grad: the base projections' forward arithmetic: f32 (default), or f16
                   (products in f16 summed in f32; needs a device with shader-f16).
-  --ids LIST      Comma-separated token ids. Use --labels=-100,... when a list starts with a dash.
+  --ids LIST      Comma-separated token ids.
   --matrix FILE   A JSON array of T rows of T scores: row k = scores on every task after training
                   task k, null where not evaluated (the diagonal and the last row are required).
   --single FILE   A JSON array of T scores s_t, each of a LoRA trained on task t alone.
@@ -57,7 +60,8 @@ The GPU is found through Dawn's Vulkan backend. Without one, clora falls back to
 the CPU and says so on stderr: lavapipe when set up (bash scripts/lavapipe.sh; several times faster,
 and it has shader-f16), else SwiftShader (from Debian's chromium package).
 Environment: CLORA_ADAPTER=gpu|lavapipe|swiftshader, or a comma-separated list of them, picks which
-to try, in order (default auto: gpu,lavapipe,swiftshader).`;
+to try, in order (default auto: gpu,lavapipe,swiftshader). CLORA_LAVAPIPE_ICD=FILE names another
+lavapipe ICD manifest (default .cache/lavapipe/lvp_icd.json).`;
 
 class UsageError extends Error {}
 

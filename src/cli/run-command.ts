@@ -20,9 +20,12 @@ export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--qui
       Runs a continual-learning experiment: every method of the file on its task stream, in order.
       Writes DIR/results.json (per method: the score matrix, AP/F.Ra/BWT/FWT, loss curves, timings),
       DIR/<method>/adapters/... (PEFT format) and DIR/<method>/replay/<task>.jsonl, committed
-      atomically after every task together with a checkpoint. With --resume, a run that was stopped
-      continues in DIR after its last finished task (finished methods are kept). Paths in the file
-      are relative to it. See docs/EXPERIMENTS.md.`;
+      atomically after every task together with a checkpoint (DIR/<method>/checkpoint/); <method> is
+      the method's "name" when the file gives one. With --resume, a run that was stopped continues
+      in DIR after its last finished task (finished methods are kept). Paths in the file are
+      relative to it. A progress bar and a summary line per method go to stderr (--quiet: none);
+      stdout gets {"tasks", "singleTask", "methods": {name: {"metrics", "final", "matrix"}},
+      "seconds"}. See docs/EXPERIMENTS.md.`;
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--';
