@@ -124,10 +124,14 @@ export function contrastText(bg: string): string {
   return contrastRatio(bg, DARK_TEXT) >= contrastRatio(bg, LIGHT_TEXT) ? DARK_TEXT : LIGHT_TEXT;
 }
 
-/** Mid-tone categorical colours that stay visible on both the light and the dark theme's surfaces. */
+/**
+ * Categorical colours for methods and blocks, one per method of a full run: mid-tones that stay
+ * visible on both themes' surfaces, picked so that every colour is far from those before it in
+ * OKLab (each prefix is as spread as the set allows), so neighbouring methods never share a hue.
+ */
 export const METHOD_PALETTE: readonly string[] = [
-  '#6366f1', '#f43f5e', '#10b981', '#f59e0b', '#06b6d4', '#a855f7',
-  '#84cc16', '#ec4899', '#3b82f6', '#f97316', '#14b8a6', '#94a3b8',
+  '#4075aa', '#87c334', '#fd8ff4', '#d44f13', '#2bbdf5', '#558113',
+  '#b950b2', '#cea48c', '#9e8eef', '#38a391', '#916369', '#f86685',
 ];
 
 /** The colour of the i-th method (or block), cycling through METHOD_PALETTE. */

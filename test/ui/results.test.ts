@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { computeMetrics } from '../../src/cl/metrics.ts';
 import type { MethodResult, RunResults } from '../../src/cl/runner.ts';
 import {
-  contrastRatio, contrastText, DARK_TEXT, hexToOklab, LIGHT_TEXT, lightness, NO_SCORE_COLOR, oklabToHex, paletteColor, SCORE_STOPS, scoreColor,
+  contrastRatio, contrastText, DARK_TEXT, hexToOklab, LIGHT_TEXT, lightness, METHOD_PALETTE, NO_SCORE_COLOR, oklabToHex, paletteColor, SCORE_STOPS, scoreColor,
 } from '../../src/report/color-scale.ts';
 import { csvField, metricsCsv, scoresCsv, toCsv } from '../../src/ui/results/csv.ts';
 import { heatmapSvg } from '../../src/report/heatmap-svg.ts';
@@ -182,6 +182,22 @@ describe('score colour scale', () => {
       prev = l;
     }
     assert.ok(lightness(scoreColor(0)) < 0.35 && lightness(scoreColor(100)) > 0.9);
+  });
+
+  it('gives methods colours far apart in OKLab and visible on both themes', () => {
+    // Surfaces of the light and dark themes (src/ui/styles.css --surface).
+    for (const c of METHOD_PALETTE) {
+      assert.ok(contrastRatio(c, '#ffffff') >= 2, `${c} on the light surface: ${contrastRatio(c, '#ffffff')}`);
+      assert.ok(contrastRatio(c, '#171a21') >= 3, `${c} on the dark surface: ${contrastRatio(c, '#171a21')}`);
+    }
+    // Every pair at least 0.12 apart (OKLab Euclidean distance; 0.02 is about a just-noticeable difference).
+    for (let i = 0; i < METHOD_PALETTE.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const [a, b] = [hexToOklab(METHOD_PALETTE[i]), hexToOklab(METHOD_PALETTE[j])];
+        const d = Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+        assert.ok(d >= 0.12, `${METHOD_PALETTE[j]} and ${METHOD_PALETTE[i]} are ${d.toFixed(3)} apart`);
+      }
+    }
   });
 
   it('round-trips colours through OKLab', () => {
