@@ -4,6 +4,7 @@ import type { RunRecord } from '../../worker/run-job.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { newestFirst } from './run-format.ts';
 import { RunRow } from './RunRow.tsx';
+import { RunsTable } from './RunsTable.tsx';
 import { useNow } from './use-now.ts';
 import './runs.css';
 
@@ -53,37 +54,24 @@ export function RunHistory({ runs, activeId, selectedId, onOpen, onResume, onDel
       {sorted.length === 0 ? (
         <p className="muted runs-empty">No runs are stored in this browser yet. A run you start is kept here, with its adapters and results.</p>
       ) : (
-        <div className="runs-table-scroll">
-          <table className="runs-table">
-            <thead>
-              <tr>
-                {COLUMNS.map((c) => (
-                  <th scope="col" key={c}>
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {sorted.map((run) => (
-                <RunRow
-                  key={run.id}
-                  run={run}
-                  now={now}
-                  activeId={activeId}
-                  selected={run.id === selectedId}
-                  onOpen={() => onOpen(run.id)}
-                  onResume={() => onResume(run.id)}
-                  onDelete={async () => {
-                    setFailure(null);
-                    await onDelete(run.id);
-                  }}
-                  onDeleteError={(error) => setFailure({ title: `Could not delete “${run.title || run.id}”`, error })}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <RunsTable head={COLUMNS}>
+          {sorted.map((run) => (
+            <RunRow
+              key={run.id}
+              run={run}
+              now={now}
+              activeId={activeId}
+              selected={run.id === selectedId}
+              onOpen={() => onOpen(run.id)}
+              onResume={() => onResume(run.id)}
+              onDelete={async () => {
+                setFailure(null);
+                await onDelete(run.id);
+              }}
+              onDeleteError={(error) => setFailure({ title: `Could not delete “${run.title || run.id}”`, error })}
+            />
+          ))}
+        </RunsTable>
       )}
     </section>
   );

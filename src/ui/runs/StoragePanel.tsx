@@ -6,6 +6,7 @@ import type { RunRecord } from '../../worker/run-job.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatBytes } from '../../report/format.ts';
 import { QuotaBar } from './QuotaBar.tsx';
+import { RunsTable } from './RunsTable.tsx';
 import { folderBytes, modelStorageRows, quotaShare, runStorageRows, sumBytes } from './storage-usage.ts';
 import { StorageModelRow, StorageRunRow } from './StorageRows.tsx';
 import { useNow } from './use-now.ts';
@@ -46,20 +47,9 @@ function StorageTable({ title, head, empty, children, count }: { title: string; 
       {count === 0 ? (
         <p className="muted storage-empty">{empty}</p>
       ) : (
-        <div className="runs-table-scroll">
-          <table className="runs-table storage-table">
-            <thead>
-              <tr>
-                {head.map((h) => (
-                  <th scope="col" key={h}>
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>{children}</tbody>
-          </table>
-        </div>
+        <RunsTable head={head} className="storage-table">
+          {children}
+        </RunsTable>
       )}
     </>
   );
