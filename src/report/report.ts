@@ -5,7 +5,7 @@ import { methodHeatmapSvg } from './heatmap-svg.ts';
 import { panelGridSvg } from './line-chart-svg.ts';
 import { escapeMarkdown, markdownTable, oneDecimal } from './markdown.ts';
 import { forgettingSeries, methodLegend, methodNames } from './series.ts';
-import { fileSlug, METRIC_KEYS, METRIC_TITLES, metricLabel, metricsRows, stageRows } from './tables.ts';
+import { fileSlug, lastRouting, METRIC_KEYS, METRIC_TITLES, metricLabel, metricsRows, stageRows } from './tables.ts';
 
 /** Heading of a report without `title`. */
 export const DEFAULT_REPORT_TITLE = 'Continual-learning report';
@@ -109,6 +109,24 @@ export function matrixTable(results: RunResults, method: string): string {
   return markdownTable(header, stageRows(results, method).map((r) => [escapeMarkdown(r.label), ...r.cells.map(oneDecimal)]));
 }
 
+/**
+ * A selector's weights at the last stage that has any (SAPT's `routing`): one row per task evaluated
+ * then, the mean weight on each block over that task's test prompts (two decimals), and the block
+ * with the most weight. Null for a method without routing.
+ */
+export function routingTable(results: RunResults, method: string): { stage: number; table: string } | null {
+  const stage = lastRouting(results.methods[method]?.routing ?? null);
+  if (!stage) return null;
+  const tasks = results.tasks;
+  const header = ['Task', ...Array.from({ length: stage.blocks }, (_, j) => `block ${j + 1}`), 'Top block'];
+  const rows = stage.rows.map(({ task, weights }) => {
+    const top = weights.reduce((best, w, j) => (w > weights[best] ? j : best), 0);
+    const cells = Array.from({ length: stage.blocks }, (_, j) => (j < weights.length ? weights[j].toFixed(2) : ''));
+    return [`${task + 1}: ${escapeMarkdown(tasks[task]?.name ?? '')}`, ...cells, top === task ? `${top + 1} (own)` : String(top + 1)];
+  });
+  return { stage: stage.stage, table: markdownTable(header, rows) };
+}
+
 /** Training and evaluation seconds of every method, summed over its tasks, with its training throughput. */
 export function wallTimeTable(results: RunResults): string {
   const rows = methodNames(results).map((name) => {
@@ -136,6 +154,11 @@ export function reportMarkdown(results: RunResults, heatmaps: Record<string, str
   out.push('## Score matrices', '', 'Row "after k" holds the scores on every task after training task k; a blank cell was not evaluated.', '');
   for (const name of names) {
     out.push(`### ${escapeMarkdown(name)}`, '', matrixTable(results, name), '', `![Score heatmap of ${escapeMarkdown(name)}](${heatmaps[name]})`, '');
+  }
+  const routed = names.map((name) => ({ name, routing: routingTable(results, name) })).filter((r) => r.routing !== null);
+  if (routed.length > 0) {
+    out.push('## Selector weights', '', 'Block j holds the LoRA of task j. Each row is the selector\'s mean weight on every block over one task\'s test prompts, measured after the stage named in the heading: whether the selector sends each task to its own block.', '');
+    for (const { name, routing } of routed) out.push(`### ${escapeMarkdown(name)}, after task ${routing!.stage + 1}`, '', routing!.table, '');
   }
   out.push('## Wall time', '', wallTimeTable(results), '');
   return out.join('\n');

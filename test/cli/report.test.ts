@@ -43,7 +43,11 @@ function sampleRun(): RunResults {
     ],
     methods: {
       seq: result('seqlora', SEQ, [60, 85, 75], [10, 20.5, 4], [1, 2, 0.5]),
-      live: result('sapt', [[50, null, null], [40, 45, null], [null, null, null]], [40, 45, 0], [5, 6], [1, 1]),
+      live: {
+        ...result('sapt', [[50, null, null], [40, 45, null], [null, null, null]], [40, 45, 0], [5, 6], [1, 1]),
+        // Stage 3 is not evaluated yet, so the table shows the weights measured after task 2.
+        routing: [[[1], null, null], [[0.904, 0.096], [0.62, 0.38], null], [null, null, null]],
+      },
       mtl: result('mtl', null, [90, 80, 70], [30], [3]),
     },
     singleTask: SINGLE,
@@ -117,6 +121,16 @@ describe('report.md', () => {
       ['live', '11.0', '2.0', '13.0', '123'],
       ['mtl', '30.0', '3.0', '33.0', '123'],
     ]);
+  });
+
+  it('has the selector weights of a routed method at its last measured stage, with the top block', () => {
+    assert.deepEqual(tableAfter(md, '### live, after task 2'), [
+      ['Task', 'block 1', 'block 2', 'Top block'],
+      ['1: alpha', '0.90', '0.10', '1 (own)'],
+      ['2: beta \\<b\\>\\&"q"\\|x', '0.62', '0.38', '1'],
+    ]);
+    assert.equal(md.match(/^### .*after task/gm)?.length, 1, 'only the routed method gets a selector table');
+    assert.ok(md.indexOf('## Selector weights') < md.indexOf('## Wall time'));
   });
 
   it('links the figures by relative paths', () => {
