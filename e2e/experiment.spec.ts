@@ -239,6 +239,41 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     assert.equal(Number(await second.getAttribute('data-ort-ms')), ortMs, 'the timings of the first comparison');
   });
 
+  it('opens an exported results.json in the Runs view, storing nothing, and names a file it cannot read', { timeout: 120_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('tab-runs').click();
+    const stored = page.getByTestId('run-row');
+    await stored.first().waitFor({ timeout: 30_000 });
+    const storedRuns = await stored.count();
+    await stored.first().getByTestId('run-open').click();
+    await page.getByTestId('results-view').waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+    const exported = join(dir, 'exported-results.json');
+    await download.saveAs(exported);
+
+    const card = page.getByTestId('open-results');
+    await page.getByTestId('open-results-input').setInputFiles(exported);
+    await card.getByText('showing exported-results.json').waitFor({ timeout: 30_000 });
+    // Only the file's results are shown (the stored run's view closed), with every method and no adapter or ONNX export.
+    const views = page.getByTestId('results-view');
+    assert.equal(await views.count(), 1);
+    const methods = await views.getByTestId('metrics-table').locator('[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
+    assert.deepEqual([...methods].sort(), ['sapt', 'seqlora']);
+    assert.equal(await views.locator('[data-testid^="heatmap-"]').count() > 0, true);
+    assert.equal(await views.locator('[data-testid^="export-adapter-"], [data-testid^="export-onnx-"]').count(), 0);
+    assert.equal(await stored.count(), storedRuns, 'opening a file stores no run');
+    await screenshot(page, 'results-from-file');
+
+    const broken = join(dir, 'broken-results.json');
+    writeFileSync(broken, '{"version": 1, "tasks": []}\n');
+    await page.getByTestId('open-results-input').setInputFiles(broken);
+    const failure = card.getByTestId('error-callout');
+    await failure.waitFor({ timeout: 30_000 });
+    assert.match(await failure.innerText(), /Could not open broken-results\.json[\s\S]*broken-results\.json: not a clora results\.json: "model" must be an object/);
+    // The results already shown stay.
+    assert.equal(await views.count(), 1);
+  });
+
   it('raised no uncaught errors in the page or the worker', () => {
     assert.deepEqual(app.pageErrors, [], `console errors:\n${app.consoleErrors.join('\n')}`);
   });

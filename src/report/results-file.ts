@@ -1,6 +1,7 @@
 // Checks that parsed JSON has the shape of a run's results.json before a report reads it, with errors that name the file and the field.
 import type { RunResults } from '../cl/runner.ts';
 import { FormatError } from '../io/errors.ts';
+import { parseJson } from '../io/files.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -61,4 +62,9 @@ export function parseRunResults(json: unknown, file: string): RunResults {
   need(json.singleTask === undefined || json.singleTask === null || Array.isArray(json.singleTask), 'singleTask', 'must be a list or null');
   if (Array.isArray(json.singleTask)) numbers(json.singleTask, 'singleTask', true);
   return json as unknown as RunResults;
+}
+
+/** The text of a results.json, parsed and checked; errors name `file` and the JSON line or the field at fault. */
+export function parseRunResultsText(text: string, file: string): RunResults {
+  return parseRunResults(parseJson(text, file), file);
 }

@@ -9,6 +9,7 @@ import { useRuns } from './experiment/use-runs.ts';
 import { detectWebGpu, type WebGpuStatus } from './gpu-detect.ts';
 import { Playground } from './playground/Playground.tsx';
 import { ResultsView } from './results/ResultsView.tsx';
+import { OpenResultsFile } from './runs/OpenResultsFile.tsx';
 import { RunHistory } from './runs/RunHistory.tsx';
 import { StoragePanel } from './runs/StoragePanel.tsx';
 import type { RunResults } from '../cl/runner.ts';
@@ -132,9 +133,10 @@ function Workbench() {
   );
 }
 
-/** Stored runs (open one's results, resume, delete) and what the browser's storage holds. */
+/** Stored runs (open one's results, resume, delete), a results file from disk, and what the browser's storage holds. */
 function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void }) {
   const [selected, setSelected] = useState<{ id: string; results: RunResults | null } | null>(null);
+  const [fromFile, setFromFile] = useState<{ name: string; results: RunResults } | null>(null);
   const [usage, setUsage] = useState<StorageUsage | null>(null);
   const [models, setModels] = useState<CachedModelInfo[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -156,6 +158,7 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
   }, [refresh]);
 
   const open = async (id: string) => {
+    setFromFile(null);
     setSelected({ id, results: null });
     try {
       setSelected({ id, results: await client.app.readResults(id) });
@@ -177,6 +180,8 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
           onExportOnnx={(m) => exportOnnx(selected.id, m)} />
       )}
       {selected && !selected.results && <p className="muted">No results stored for this run yet.</p>}
+      <OpenResultsFile openName={fromFile?.name ?? null} onOpen={(file) => { setSelected(null); setFromFile(file); }} />
+      {fromFile && <ResultsView results={fromFile.results} />}
       <StoragePanel usage={usage} models={models} runs={runs.runs} onRefresh={() => void refresh()}
         onDeleteModel={async (id) => { await client.app.deleteModel(id); }}
         onDeleteRun={async (id) => { await runs.remove(id); }} />

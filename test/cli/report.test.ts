@@ -10,7 +10,7 @@ import type { MethodResult, RunResults } from '../../src/cl/runner.ts';
 import { paletteColor } from '../../src/report/color-scale.ts';
 import { comparisonFiles, runFolders } from '../../src/report/comparison.ts';
 import { forgettingCurvesSvg, heatmapFiles, reportFiles, reportMarkdown } from '../../src/report/report.ts';
-import { parseRunResults } from '../../src/report/results-file.ts';
+import { parseRunResults, parseRunResultsText } from '../../src/report/results-file.ts';
 import { findAll, parseXml, type XmlElement } from '../helpers/xml.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -246,6 +246,14 @@ describe('parseRunResults', () => {
       [broken((r) => delete r.settings.lora), 'r.json: not a clora results.json: "settings.lora" must be an object'],
     ];
     for (const [json, message] of cases) assert.throws(() => parseRunResults(json, 'r.json'), { message });
+  });
+
+  it('reads a results file\'s text as the app opens it, naming the file and the line of bad JSON', () => {
+    const text = JSON.stringify(sampleRun(), null, 2);
+    assert.deepEqual(parseRunResultsText(text, 'results.json'), sampleRun());
+    const cut = text.split('\n').slice(0, 7).join('\n');
+    assert.throws(() => parseRunResultsText(cut, 'results.json'), (err: Error) => err.message.startsWith('results.json:7: invalid JSON'));
+    assert.throws(() => parseRunResultsText('{"version": 1}', 'mine.json'), /^FormatError: mine\.json: not a clora results\.json: "model" must be an object$/);
   });
 });
 
