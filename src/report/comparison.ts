@@ -32,7 +32,7 @@ function allMethods(runs: readonly LabelledRun[]): string[] {
 }
 
 /** The mean of the values when every run has one, else null (a mean over some runs would not compare). */
-function meanOfAll(values: readonly (number | null)[]): number | null {
+export function meanOfAll(values: readonly (number | null)[]): number | null {
   if (values.length === 0 || values.some((v) => v === null)) return null;
   return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
 }
