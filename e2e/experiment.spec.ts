@@ -261,7 +261,6 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     assert.deepEqual([...methods].sort(), ['sapt', 'seqlora']);
     assert.equal(await views.locator('[data-testid^="heatmap-"]').count() > 0, true);
     assert.equal(await views.locator('[data-testid^="export-adapter-"], [data-testid^="export-onnx-"]').count(), 0);
-    assert.equal(await stored.count(), storedRuns, 'opening a file stores no run');
     await screenshot(page, 'results-from-file');
 
     const broken = join(dir, 'broken-results.json');
@@ -272,6 +271,12 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     assert.match(await failure.innerText(), /Could not open broken-results\.json[\s\S]*broken-results\.json: not a clora results\.json: "model" must be an object/);
     // The results already shown stay.
     assert.equal(await views.count(), 1);
+    // Leaving the view and coming back lists the runs afresh from storage: opening the file stored none.
+    await page.getByTestId('tab-playground').click();
+    await page.getByTestId('tab-runs').click();
+    await stored.first().waitFor({ timeout: 30_000 });
+    assert.equal(await stored.count(), storedRuns, 'opening a file stores no run');
+    assert.equal(await page.getByTestId('results-view').count(), 0);
   });
 
   it('raised no uncaught errors in the page or the worker', () => {

@@ -41,7 +41,7 @@ Options:
                   model.safetensors.index.json), optionally tokenizer.json. Default: the bundled
                   demo model (public/models/demo, see docs/DEMO-MODEL.md).
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
-  --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run): router_config.json,
+  --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run, or OUT/<name> for a named SAPT): router_config.json,
                   router.safetensors and adapters/<task>/ for every block.
   --out PATH      export: the .onnx file to write (its folder is created when missing); run and
                   report: the output folder.

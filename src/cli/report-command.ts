@@ -9,7 +9,8 @@ import { parseCommandArgs, readJson } from './command-io.ts';
 
 export const REPORT_HELP = `  clora report RESULTS.json [MORE.json ...] --out DIR [--title TEXT] [--names A,B,...]
       Writes a report of a run (the results.json of clora run): DIR/report.md (settings, tasks,
-      the metrics table, every method's score matrix, wall times), DIR/forgetting-curves.svg (one
+      the metrics table, every method's score matrix, the selector weights of SAPT, wall times),
+      DIR/forgetting-curves.svg (one
       panel per task: every method's score after each training stage) and DIR/heatmap-<method>.svg
       per method. Several results files (runs of the same tasks, e.g. in other orders): DIR/report.md
       holds AP, F.Ra, BWT and FWT of every method per run and their mean over the runs, and each

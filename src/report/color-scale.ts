@@ -125,13 +125,13 @@ export function contrastText(bg: string): string {
 }
 
 /**
- * Categorical colours for methods and blocks, one per method of a full run: mid-tones that stay
- * visible on both themes' surfaces, picked so that every colour is far from those before it in
- * OKLab (each prefix is as spread as the set allows), so neighbouring methods never share a hue.
+ * Categorical colours for methods and blocks, one per method of a full run: mid-tones with at least
+ * 3:1 contrast on both themes' surfaces (WCAG's figure for graphics), every pair at least 0.15
+ * apart in OKLab, so no two methods look alike; the strongest hues come first.
  */
 export const METHOD_PALETTE: readonly string[] = [
-  '#4075aa', '#87c334', '#fd8ff4', '#d44f13', '#2bbdf5', '#558113',
-  '#b950b2', '#cea48c', '#9e8eef', '#38a391', '#916369', '#f86685',
+  '#2b5be8', '#d41101', '#227702', '#e1791b', '#af25a9', '#1899ec',
+  '#fc4fa2', '#889d37', '#c56aff', '#316f82', '#90601f', '#9c879d',
 ];
 
 /** The colour of the i-th method (or block), cycling through METHOD_PALETTE. */

@@ -1,5 +1,5 @@
 // The app shell: detects WebGPU, then shows the experiment flow, stored runs, the playground and the GPU check, or explains how to enable WebGPU.
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { AdapterPanel, type AdapterState } from './components/AdapterPanel.tsx';
 import { DemoPanel } from './components/DemoPanel.tsx';
 import { WebGpuUnavailable } from './components/WebGpuUnavailable.tsx';
@@ -13,6 +13,7 @@ import { OpenResultsFile } from './runs/OpenResultsFile.tsx';
 import { RunHistory } from './runs/RunHistory.tsx';
 import { StoragePanel } from './runs/StoragePanel.tsx';
 import type { RunResults } from '../cl/runner.ts';
+import { parseRunResultsText } from '../report/results-file.ts';
 import { ErrorCallout } from './components/ErrorCallout.tsx';
 
 export function App() {
@@ -133,10 +134,20 @@ function Workbench() {
   );
 }
 
+/** The results the Runs view shows: a stored run's (null while read, or when it has none) or a file's. */
+type ShownResults =
+  | { kind: 'run'; id: string; results: RunResults | null; loading: boolean; ticket: number }
+  | { kind: 'file'; name: string; results: RunResults; ticket: number };
+
 /** Stored runs (open one's results, resume, delete), a results file from disk, and what the browser's storage holds. */
 function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void }) {
-  const [selected, setSelected] = useState<{ id: string; results: RunResults | null } | null>(null);
-  const [fromFile, setFromFile] = useState<{ name: string; results: RunResults } | null>(null);
+  // One set of results is shown at a time: a stored run's or a file's. Each open takes a ticket, and a read that
+  // finishes after a later open was asked for is dropped.
+  const [shown, setShown] = useState<ShownResults | null>(null);
+  const [fileFailure, setFileFailure] = useState<{ name: string; error: unknown } | null>(null);
+  const ticket = useRef(0);
+  const selected = shown?.kind === 'run' ? shown : null;
+  const fromFile = shown?.kind === 'file' ? shown : null;
   const [usage, setUsage] = useState<StorageUsage | null>(null);
   const [models, setModels] = useState<CachedModelInfo[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -158,12 +169,28 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
   }, [refresh]);
 
   const open = async (id: string) => {
-    setFromFile(null);
-    setSelected({ id, results: null });
+    const mine = ++ticket.current;
+    setFileFailure(null);
+    setShown({ kind: 'run', id, results: null, loading: true, ticket: mine });
     try {
-      setSelected({ id, results: await client.app.readResults(id) });
+      const results = await client.app.readResults(id);
+      if (ticket.current === mine) setShown({ kind: 'run', id, results, loading: false, ticket: mine });
     } catch (e) {
-      setError(e);
+      if (ticket.current === mine) {
+        setShown(null);
+        setError(e);
+      }
+    }
+  };
+
+  const openFile = async (file: File) => {
+    const mine = ++ticket.current;
+    setFileFailure(null);
+    try {
+      const results = parseRunResultsText(await file.text(), file.name);
+      if (ticket.current === mine) setShown({ kind: 'file', name: file.name, results, ticket: mine });
+    } catch (error) {
+      if (ticket.current === mine) setFileFailure({ name: file.name, error });
     }
   };
 
@@ -173,15 +200,16 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
       <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
-        onDelete={async (id) => { await runs.remove(id); if (selected?.id === id) setSelected(null); await refresh(); }} />
+        onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {selected?.results && (
-        <ResultsView results={selected.results} onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)}
+        <ResultsView key={`run-${selected.ticket}`} results={selected.results}
+          onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)}
           onExportOnnx={(m) => exportOnnx(selected.id, m)} />
       )}
-      {selected && !selected.results && <p className="muted">No results stored for this run yet.</p>}
-      <OpenResultsFile openName={fromFile?.name ?? null} onOpen={(file) => { setSelected(null); setFromFile(file); }} />
-      {fromFile && <ResultsView results={fromFile.results} />}
+      {selected && !selected.results && <p className="muted">{selected.loading ? 'Reading the results…' : 'No results stored for this run yet.'}</p>}
+      <OpenResultsFile openName={fromFile?.name ?? null} failure={fileFailure} onFile={(file) => void openFile(file)} />
+      {fromFile && <ResultsView key={`file-${fromFile.ticket}`} results={fromFile.results} />}
       <StoragePanel usage={usage} models={models} runs={runs.runs} onRefresh={() => void refresh()}
         onDeleteModel={async (id) => { await client.app.deleteModel(id); }}
         onDeleteRun={async (id) => { await runs.remove(id); }} />

@@ -96,6 +96,7 @@ export function describeRunStorageContract(name: string, make: () => Promise<Run
           }
           assert.fail(`checkPath accepts ${JSON.stringify(p)}`);
         })();
+        assert.ok(expected.startsWith(`${s.label}: invalid path ${JSON.stringify(p)}`), expected);
         await assert.rejects(s.commit({ [p]: 'x' }), { message: expected }, `commit ${JSON.stringify(p)}`);
         await assert.rejects(s.read(p), { message: expected }, `read ${JSON.stringify(p)}`);
       }

@@ -14,7 +14,7 @@ export function MetricDefinitions({ hasSingleTask }: MetricDefinitionsProps) {
     <div className="results-definitions" data-testid="metric-definitions">
       <p className="muted">
         Tasks are numbered 1..T in training order and a[k][t] is the score (percent) on task t after training task k; the metrics are
-        computed exactly as in METHODS.md. A dash means the value is not available yet (the run is still going) or does not apply.
+        computed as defined below. A dash means the value is not available yet (the run is still going) or does not apply.
       </p>
       <dl>
         {METRIC_KEYS.map((k) => (
