@@ -242,12 +242,14 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
   it('opens an exported results.json in the Runs view, storing nothing, and names a file it cannot read', { timeout: 120_000 }, async () => {
     const { page } = app;
     await page.getByTestId('tab-runs').click();
-    const stored = page.getByTestId('run-row');
+    // The experiment view stays mounted (hidden) with its own results: look inside the Runs view only.
+    const runsTab = page.getByTestId('runs-tab');
+    const stored = runsTab.getByTestId('run-row');
     await stored.first().waitFor({ timeout: 30_000 });
     const storedRuns = await stored.count();
     await stored.first().getByTestId('run-open').click();
-    await page.getByTestId('results-view').waitFor({ timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+    await runsTab.getByTestId('results-view').waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), runsTab.getByTestId('export-json').click()]);
     const exported = join(dir, 'exported-results.json');
     await download.saveAs(exported);
 
@@ -255,7 +257,7 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     await page.getByTestId('open-results-input').setInputFiles(exported);
     await card.getByText('showing exported-results.json').waitFor({ timeout: 30_000 });
     // Only the file's results are shown (the stored run's view closed), with every method and no adapter or ONNX export.
-    const views = page.getByTestId('results-view');
+    const views = runsTab.getByTestId('results-view');
     assert.equal(await views.count(), 1);
     const methods = await views.getByTestId('metrics-table').locator('[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
     assert.deepEqual([...methods].sort(), ['sapt', 'seqlora']);
@@ -276,7 +278,7 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     await page.getByTestId('tab-runs').click();
     await stored.first().waitFor({ timeout: 30_000 });
     assert.equal(await stored.count(), storedRuns, 'opening a file stores no run');
-    assert.equal(await page.getByTestId('results-view').count(), 0);
+    assert.equal(await runsTab.getByTestId('results-view').count(), 0);
   });
 
   it('raised no uncaught errors in the page or the worker', () => {

@@ -195,7 +195,7 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
   };
 
   return (
-    <div className="runs-tab">
+    <div className="runs-tab" data-testid="runs-tab">
       {error !== null && <ErrorCallout title="Storage could not be read" error={error} />}
       <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
