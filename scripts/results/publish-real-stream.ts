@@ -27,6 +27,11 @@ export interface PublishedRun extends LabelledRun {
   text: string;
 }
 
+/** The runs' results.json files as published, in order (the folders the comparison report gives the runs). */
+export function publishedResultsFiles(): string[] {
+  return runFolders(ORDERS.map((o) => ({ label: o.label }))).map((folder) => join(ROOT, PUBLISHED_DIR, folder, 'results.json'));
+}
+
 export function readRuns(files: readonly string[]): PublishedRun[] {
   return files.map((file, i) => {
     const text = readFileSync(file, 'utf8');

@@ -44,9 +44,7 @@ export interface UploadOptions {
 /** Uploads and releases each host tensor as it goes, so host memory is freed progressively. */
 export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>, opts: UploadOptions = {}): GpuWeights {
   const compute = opts.compute ?? 'f32';
-  if (compute === 'f16' && !gpu.hasF16) {
-    throw new Error(`f16 compute needs the shader-f16 feature, which this device (${gpu.adapter.description || gpu.adapter.vendor}) lacks`);
-  }
+  if (compute === 'f16') gpu.requireF16('f16 compute');
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const tensor = (name: string): HostTensor => {

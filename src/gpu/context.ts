@@ -99,6 +99,11 @@ export class Gpu {
   }
 
   /** Bytes of GPU buffers created through this context and not destroyed. */
+  /** Throws, naming `what` and this device, unless the device has shader-f16. */
+  requireF16(what: string): void {
+    if (!this.hasF16) throw new Error(`${what} needs the shader-f16 feature, which this device (${this.adapter.description || this.adapter.vendor}) lacks`);
+  }
+
   get bytesAllocated(): number {
     return this.allocated;
   }

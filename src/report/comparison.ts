@@ -13,7 +13,7 @@ export interface LabelledRun {
 }
 
 /** Each run's folder: its label made file-safe, `-2`, `-3`, ... where labels end up alike. */
-export function runFolders(runs: readonly LabelledRun[]): string[] {
+export function runFolders<Run extends { label: string }>(runs: readonly Run[]): string[] {
   const used = new Set<string>();
   return runs.map((r) => {
     const base = fileSlug(r.label) || 'run';

@@ -119,8 +119,7 @@ export function routingTable(results: RunResults, method: string): { stage: numb
   if (!stage) return null;
   const tasks = results.tasks;
   const header = ['Task', ...Array.from({ length: stage.blocks }, (_, j) => `block ${j + 1}`), 'Top block'];
-  const rows = stage.rows.map(({ task, weights }) => {
-    const top = weights.reduce((best, w, j) => (w > weights[best] ? j : best), 0);
+  const rows = stage.rows.map(({ task, weights, top }) => {
     const cells = Array.from({ length: stage.blocks }, (_, j) => (j < weights.length ? weights[j].toFixed(2) : ''));
     return [`${task + 1}: ${escapeMarkdown(tasks[task]?.name ?? '')}`, ...cells, top === task ? `${top + 1} (own)` : String(top + 1)];
   });

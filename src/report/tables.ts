@@ -127,7 +127,8 @@ export interface RoutingStage {
   stage: number;
   /** Number of blocks (the longest weight vector in the stage). */
   blocks: number;
-  rows: { task: number; weights: number[] }[];
+  /** Per task: the mean weight on each block, and the block with the most (the first of equals). */
+  rows: { task: number; weights: number[]; top: number }[];
 }
 
 /**
@@ -140,7 +141,9 @@ export function lastRouting(routing: MethodResult['routing']): RoutingStage | nu
     const row = routing[k] ?? [];
     const rows: RoutingStage['rows'] = [];
     row.forEach((w, t) => {
-      if (Array.isArray(w) && w.length > 0) rows.push({ task: t, weights: w.map((x) => (isScore(x) ? x : 0)) });
+      if (!Array.isArray(w) || w.length === 0) return;
+      const weights = w.map((x) => (isScore(x) ? x : 0));
+      rows.push({ task: t, weights, top: weights.reduce((best, x, j) => (x > weights[best] ? j : best), 0) });
     });
     if (rows.length > 0) return { stage: k, blocks: Math.max(...rows.map((r) => r.weights.length)), rows };
   }

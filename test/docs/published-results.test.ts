@@ -4,11 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { detailSections, ORDERS, PUBLISHED_DIR, publishedFiles, readRuns, ROOT, summaryTable } from '../../scripts/results/publish-real-stream.ts';
-import { runFolders } from '../../src/report/comparison.ts';
+import { detailSections, PUBLISHED_DIR, publishedFiles, publishedResultsFiles, readRuns, ROOT, summaryTable } from '../../scripts/results/publish-real-stream.ts';
 
-const folders = runFolders(ORDERS.map((o) => ({ label: o.label, results: null as never })));
-const runs = readRuns(folders.map((f) => join(ROOT, PUBLISHED_DIR, f, 'results.json')));
+const runs = readRuns(publishedResultsFiles());
 const doc = (name: string) => readFileSync(join(ROOT, name), 'utf8');
 
 describe('published real-data results', () => {

@@ -315,7 +315,7 @@ describe('results tables', () => {
   });
 
   it('shows the routing of the last stage that has any', () => {
-    assert.deepEqual(lastRouting(r.methods.live.routing), { stage: 1, blocks: 2, rows: [{ task: 0, weights: [0.25, 0.75] }, { task: 1, weights: [0.1, 0.9] }] });
+    assert.deepEqual(lastRouting(r.methods.live.routing), { stage: 1, blocks: 2, rows: [{ task: 0, weights: [0.25, 0.75], top: 1 }, { task: 1, weights: [0.1, 0.9], top: 1 }] });
     assert.equal(lastRouting(null), null);
     assert.equal(lastRouting([[null, null], [null, null]]), null);
   });

@@ -109,7 +109,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   const kernel = args.kernel ?? 'auto';
   const compute = args.compute ?? 'f32';
   if (compute === 'f16') {
-    if (!gpu.hasF16) throw new Error(`${label}: f16 compute needs the shader-f16 feature, which this device (${gpu.adapter.description || gpu.adapter.vendor}) lacks`);
+    gpu.requireF16(`${label}: f16 compute`);
     if (kernel === 'vec4') throw new Error(`${label}: f16 compute runs in the tiled kernel only`);
   }
   const useTiled = kernel === 'tiled' || compute === 'f16' || (kernel === 'auto' && !gpu.adapter.isSoftware);

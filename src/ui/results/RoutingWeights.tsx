@@ -38,9 +38,8 @@ export function RoutingWeights({ results, method }: RoutingWeightsProps) {
               </tr>
             </thead>
             <tbody>
-              {stage.rows.map(({ task, weights }) => {
+              {stage.rows.map(({ task, weights, top }) => {
                 const sum = weights.reduce((a, b) => a + Math.max(0, b), 0);
-                const top = weights.reduce((best, w, j) => (w > weights[best] ? j : best), 0);
                 return (
                   <tr key={task} data-task={task}>
                     <th scope="row" title={tasks[task]?.name}>
