@@ -1,5 +1,5 @@
-// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), a LoRA projection fused and in separate passes, forward and LoRA training-step tokens/s for
-// the bundled models and for a random model with SmolLM2-135M's shapes, and the engine's forward against
+// `npm run bench`: matmul GFLOP/s at several sizes (both matmul kernels), a LoRA projection fused and in separate passes, forward and LoRA training-step tokens/s
+// and the time of a batch of greedy answers for the bundled models and for a random model with SmolLM2-135M's shapes, and the engine's forward against
 // onnxruntime-web's on the same models (WebGPU on the same device when it can run, else its wasm backend), on the
 // adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
@@ -14,6 +14,7 @@ import type { FileSource } from '../src/io/files.ts';
 import { Session } from '../src/engine/session.ts';
 import { exportOnnx } from '../src/export/export-model.ts';
 import { createRng } from '../src/model/rng.ts';
+import { formatBytes } from '../src/report/format.ts';
 import { wasmDecoderFactory } from '../src/ort/ort-decoder.ts';
 import { nodeWasmOrt, nodeWebGpuDecoders } from '../src/ort/node-ort.ts';
 import { runBrowserComparison } from './browser/run.ts';
@@ -74,7 +75,14 @@ async function benchMatmul(gpu: Gpu): Promise<void> {
   ];
   console.log('\nmatmul (C = A Bᵀ, B stored [N, K] like a Linear weight; tiled = workgroup tiles, vec4 = no workgroup memory; f32 unless named f16)');
   const rows: unknown[] = [];
+  const maxBinding = gpu.device.limits.maxStorageBufferBindingSize;
   for (const [M, N, K] of sizes) {
+    const largest = Math.max(M * K, N * K, M * N) * 4;
+    if (largest > maxBinding) {
+      console.log(`  ${`${M}x${N}x${K}`.padEnd(18)} skipped: one operand takes ${formatBytes(largest)}, more than this device binds at once (${formatBytes(maxBinding)})`);
+      rows.push({ M, N, K, skipped: `operand of ${largest} bytes above maxStorageBufferBindingSize ${maxBinding}` });
+      continue;
+    }
     const a = gpu.createBuffer('a', M * K * 4);
     const b = gpu.createBuffer('b', N * K * 4);
     const c = gpu.createBuffer('c', M * N * 4);
@@ -145,6 +153,9 @@ async function benchLoraProjection(gpu: Gpu): Promise<void> {
   results.loraProjection = rows;
 }
 
+/** New tokens of each greedy answer the model rows time. */
+const GREEDY_NEW = 8;
+
 async function benchModel(model: BenchModel, src: FileSource): Promise<void> {
   const { label, batch, seq, minMs } = model;
   const session = await Session.open(gpu, src, { lora: BENCH_LORA, train: { lr: 1e-4 } });
@@ -153,18 +164,24 @@ async function benchModel(model: BenchModel, src: FileSource): Promise<void> {
     const rng = createRng(2);
     const ids = Int32Array.from({ length: batch * seq }, () => Math.floor(rng.uniform() * V));
     const tb = { ids, labels: ids.slice(), batchSize: batch, seqLen: seq };
-    const fwdMs = await timeIt(async () => { await session.forward(tb); }, minMs, 50);
     const trainMs = await timeIt(async () => { await session.trainStep(tb); }, minMs, 50);
+    // A training step's memory: weights, the LoRA parameters with their gradients and AdamW moments, the step's plans.
+    const gpuMiB = session.gpuBytes / 2 ** 20;
+    const fwdMs = await timeIt(async () => { await session.forward(tb); }, minMs, 50);
+    // Evaluation's work: greedy answers of GREEDY_NEW tokens to `batch` prompts of `seq` tokens (a prefill, then KV-cache steps).
+    const prompts = Array.from({ length: batch }, (_, b) => Array.from(ids.subarray(b * seq, (b + 1) * seq)));
+    const greedyMs = await timeIt(async () => { await session.generate(prompts, { maxNewTokens: GREEDY_NEW, stopIds: [], batchSize: batch }); }, minMs, 50);
     const tokens = batch * seq;
     const row = {
       model: label, batch, seq, params: session.info.numParams, loraParams: session.info.loraParams,
       forwardMs: fwdMs, forwardTokensPerSec: tokens / (fwdMs / 1000),
       trainStepMs: trainMs, trainTokensPerSec: tokens / (trainMs / 1000),
-      gpuMiB: session.gpuBytes / 2 ** 20,
+      greedyMs, greedyNewTokens: GREEDY_NEW, gpuMiB,
       forwardDispatches: session.dispatchCount('forward', batch, seq), trainDispatches: session.dispatchCount('train', batch, seq),
     };
     console.log(`  ${label.padEnd(28)} B=${batch} T=${seq}  forward ${row.forwardTokensPerSec.toFixed(1).padStart(9)} tok/s (${fwdMs.toFixed(1)} ms)` +
       `  train step ${row.trainTokensPerSec.toFixed(1).padStart(9)} tok/s (${trainMs.toFixed(1)} ms)  GPU ${row.gpuMiB.toFixed(0)} MiB` +
+      `  greedy answers (+${GREEDY_NEW} tokens) ${greedyMs.toFixed(1)} ms` +
       `  dispatches ${row.forwardDispatches} / ${row.trainDispatches}`);
     (results.models as unknown[]).push(row);
   } finally {
@@ -194,7 +211,8 @@ if (!modelsOnly) {
   await benchLoraProjection(gpu);
 }
 results.models = [];
-console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW; dispatches per forward / train step)');
+console.log('\nmodels (LoRA r=8 on all seven projections; forward = logits; train step = forward, loss, backward, AdamW; GPU = memory of a training step; ' +
+  `greedy answers = one answer of ${GREEDY_NEW} new tokens to each sequence of the batch, prefill and KV-cache steps; dispatches per forward / train step)`);
 for (const model of models) await benchModel(model, benchModelSource(model, bundledDir));
 if (!modelsOnly) await benchOnnxRuntime();
 mkdirSync('bench-output', { recursive: true });

@@ -19,6 +19,7 @@ import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
 import type { MemorySavings } from '../model/memory-estimate.ts';
 import { HEAD_KEY, type Bank } from './bank.ts';
 import { recordChunkedLoss } from './chunked-loss.ts';
+import { recordHeadInSlices } from './head-slices.ts';
 import {
   allocLayerActivations, allocLayerGradScratch, recordLayerBackward, recordLayerForward, type LayerActivations, type LayerPlanContext,
 } from './decoder-layer.ts';
@@ -27,10 +28,16 @@ import { LoraSites } from './lora-sites.ts';
 import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
 
 /**
- * forward: logits only. loss: logits and the mean loss. grad: also the bank's gradients.
+ * forward: logits only. prefill: a KV cache's keys and values, and the logits of one row per sequence (the position
+ * written into `lastRows`, a prompt's last token). loss: logits and the mean loss. grad: also the bank's gradients.
  * train: gradients with LoRA dropout active (the optimizer plan runs after it).
  */
-export type PlanMode = 'forward' | 'loss' | 'grad' | 'train';
+export type PlanMode = 'forward' | 'prefill' | 'loss' | 'grad' | 'train';
+
+/** Modes without a loss: forward and prefill. */
+export function isInference(mode: PlanMode): boolean {
+  return mode === 'forward' || mode === 'prefill';
+}
 
 export interface ModelPlan {
   mode: PlanMode;
@@ -43,11 +50,13 @@ export interface ModelPlan {
   targets: GPUBuffer;
   /**
    * [logitRows, width] logits (overwritten by their gradient in grad and train modes): every row in forward mode,
-   * and whenever the loss is not chunked; with a chunked loss the last chunk's rows.
+   * and whenever the loss is not chunked; with a chunked loss the last chunk's rows; in prefill mode one row per sequence.
    */
   logits: BufferRef;
-  /** Rows of `logits`: batch * seq, or the loss chunk's rows. */
+  /** Rows of `logits`: batch * seq, the loss chunk's rows, or batch in prefill mode. */
   logitRows: number;
+  /** Prefill mode: [batch] u32, the row of the batch (b * seq + position) whose logits sequence b returns. */
+  lastRows: GPUBuffer | null;
   /** One float: the mean loss over counted targets. */
   loss: BufferRef;
   /** [batch * seq] u32, 1 on prompt tokens: what SAPT's router pools over (when the bank has a router). */
@@ -56,7 +65,7 @@ export interface ModelPlan {
   mix: BufferRef | null;
   /** [batch * seq, vocab] the teacher's logits for LwF distillation (when distilling). */
   teacher: BufferRef | null;
-  /** Per layer, the keys (after RoPE) and values of every position: a KV cache's prefill (forward mode only). */
+  /** Per layer, the keys (after RoPE) and values of every position: a KV cache's prefill (prefill mode only). */
   kv: { k: BufferRef; v: BufferRef }[];
   /** Width of the logits: the vocabulary, or the head's classes. */
   width: number;
@@ -90,11 +99,13 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const dropout = mode === 'train' && bank ? bank.spec.lora.dropout : 0;
   const head = bank?.spec.head ?? null;
   const V = head ? head.classes : cfg.vocabSize;
-  const distill = mode !== 'forward' && model.distill ? model.distill : null;
+  const inference = isInference(mode);
+  const distill = !inference && model.distill ? model.distill : null;
   if (distill && head) throw new Error('distillation applies to the language-model head only');
-  const chunkRows = mode !== 'forward' && !head && !distill && savings.lossChunkRows > 0 && savings.lossChunkRows < N ? savings.lossChunkRows : 0;
-  // Without a backward pass nothing reads a layer's activations after the next layer ran: one set serves all.
-  const sharedActs = mode !== 'forward' && (savings.recompute || !backward);
+  const chunkRows = !inference && !head && !distill && savings.lossChunkRows > 0 && savings.lossChunkRows < N ? savings.lossChunkRows : 0;
+  // Without a backward pass nothing reads a layer's activations after the next layer ran: one set serves all (a
+  // prefill keeps each layer's keys and values besides, for the KV cache), and two residual buffers take turns.
+  const sharedActs = inference || savings.recompute || !backward;
   const recompute = backward && savings.recompute;
 
   const owned: GPUBuffer[] = [];
@@ -119,14 +130,21 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   gpu.write(tablesSin, t.sin);
   const tables: RopeTables = { cos: tablesCos, sin: tablesSin };
 
-  // The residual stream (numLayers + 1 entries: each layer's input, then the last output) and the layer activations.
-  const resid = Array.from({ length: cfg.numLayers + 1 }, (_, l) => buf(`resid.${l}`, N * H));
+  // The residual stream (with a backward, numLayers + 1 entries: each layer's input, then the last output; else two
+  // that alternate) and the layer activations.
+  const residCount = backward ? cfg.numLayers + 1 : 2;
+  const residBuffers = Array.from({ length: residCount }, (_, l) => buf(`resid.${l}`, N * H));
+  const resid = Array.from({ length: cfg.numLayers + 1 }, (_, l) => residBuffers[l % residCount]);
   const acts: LayerActivations[] = sharedActs
     ? [allocLayerActivations(buf, cfg, batch, seq, 'layer')]
     : Array.from({ length: cfg.numLayers }, (_, l) => allocLayerActivations(buf, cfg, batch, seq, `l${l}`));
-  const actsOf = (l: number) => acts[sharedActs ? 0 : l];
-  const hf = buf('final.h', N * H);
-  const rstdF = buf('final.rstd', N);
+  const kvDim = cfg.numKvHeads * cfg.headDim;
+  const kv = mode === 'prefill' ? Array.from({ length: cfg.numLayers }, (_, l) => ({ k: buf(`l${l}.k`, N * kvDim), v: buf(`l${l}.v`, N * kvDim) })) : [];
+  const actsOf = (l: number): LayerActivations => (kv.length > 0 ? { ...acts[0], ...kv[l] } : acts[sharedActs ? 0 : l]);
+  // Rows through the final norm and the head: every row, or one per sequence in prefill mode.
+  const headRows = mode === 'prefill' ? batch : N;
+  const hf = buf('final.h', headRows * H);
+  const rstdF = buf('final.rstd', headRows);
   const loss = buf('loss', 1);
   const teacher = distill ? buf('teacher.logits', N * V) : null;
 
@@ -147,14 +165,25 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   for (let l = 0; l < cfg.numLayers; l++) recordLayerForward(layers, l, resid[l], actsOf(l), resid[l + 1]);
   const xL = resid[cfg.numLayers];
   const normShape = { rows: N, cols: H, eps: cfg.rmsNormEps };
-  recordRmsNormForward(gpu, plan, normShape, { x: xL, w: weights.finalNorm, y: hf, rstd: rstdF }, 'final_norm');
   const headWeight = head && bank ? bank.params.ref(bank.params.params, HEAD_KEY) : weights.lmHead;
+  const lastRows = mode === 'prefill' ? buf('last_rows', batch).buffer : null;
+  if (lastRows) {
+    // Only each sequence's last prompt row goes through the final norm and the head: [batch, width] logits, not [batch * seq, width].
+    const xLast = buf('last.x', batch * H);
+    recordEmbeddingForward(gpu, plan, { tokens: batch, cols: H }, { ids: lastRows, table: xL, out: xLast }, 'last_rows');
+    recordRmsNormForward(gpu, plan, { ...normShape, rows: batch }, { x: xLast, w: weights.finalNorm, y: hf, rstd: rstdF }, 'final_norm');
+  } else {
+    recordRmsNormForward(gpu, plan, normShape, { x: xL, w: weights.finalNorm, y: hf, rstd: rstdF }, 'final_norm');
+  }
   const g = backward ? allocLayerGradScratch(buf, cfg, batch, seq) : null;
   const dh = g?.dh ?? null;
 
   // Head and loss; in grad and train modes also d loss / d hf into dh (the layers' scratch, free until the backward reaches them).
   let logits: BufferRef;
-  if (chunkRows > 0) {
+  if (inference) {
+    logits = buf('logits', headRows * V);
+    recordHeadInSlices(gpu, plan, { rows: headRows, width: V, hidden: H }, { hidden: hf, weight: toRef(headWeight), logits }, head ? 'head' : 'lm_head');
+  } else if (chunkRows > 0) {
     logits = recordChunkedLoss(gpu, plan, { rows: N, hidden: H, vocab: V, chunkRows, backward },
       { step: model.step.buffer, hidden: hf, weight: toRef(headWeight), targets, loss, dHidden: dh }, buf);
   } else {
@@ -166,10 +195,8 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
       recordDistill(gpu, plan, { rows: N, vocab: V, temperature: distill.temperature, weight: distill.weight },
         { step: model.step.buffer, student: logits, teacher, targets }, 'distill');
     }
-    if (mode !== 'forward') {
-      recordCrossEntropy(gpu, plan, { rows: N, vocab: V, writeGrad: backward },
-        { step: model.step.buffer, logits, targets, rowLoss, loss }, 'cross_entropy');
-    }
+    recordCrossEntropy(gpu, plan, { rows: N, vocab: V, writeGrad: backward },
+      { step: model.step.buffer, logits, targets, rowLoss, loss }, 'cross_entropy');
     if (distill && teacher && backward) recordAccumulate(gpu, plan, N * V, { b: teacher, dx: logits }, 'distill.grad');
     if (backward && bank && dh) {
       if (head && bank.trainSelection.head) {
@@ -192,9 +219,9 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   }
 
   return {
-    mode, batch, seq, plan, ids, targets: targets.buffer, logits, logitRows: chunkRows > 0 ? chunkRows : N, loss, promptMask, mix, teacher,
+    mode, batch, seq, plan, ids, targets: targets.buffer, logits, logitRows: chunkRows > 0 ? chunkRows : headRows, lastRows, loss, promptMask, mix, teacher,
     width: V, savings: { recompute, lossChunkRows: chunkRows }, bytes,
-    kv: sharedActs ? [] : acts.map((a) => ({ k: a.k, v: a.v })),
+    kv,
     destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
   };
 }

@@ -20,7 +20,7 @@ import { prepareBatch, type TokenBatch } from './batch.ts';
 import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
 import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
 import { buildEwcPlan, buildL2Plan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
-import { buildModelPlan, type ModelPlan, type PlanMode } from './graph.ts';
+import { buildModelPlan, isInference, type ModelPlan, type PlanMode } from './graph.ts';
 import { argmaxRow, GreedyOutputs } from './greedy.ts';
 import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
 
@@ -444,7 +444,7 @@ export class Session {
 
   /** The memory policy resolved for a plan: forward plans need none; a head or distillation computes the whole loss at once. */
   private savingsFor(mode: PlanMode, bank: Bank | null, batch: number, seq: number, distill: boolean): MemorySavings {
-    if (mode === 'forward') return { recompute: false, lossChunkRows: 0 };
+    if (isInference(mode)) return { recompute: false, lossChunkRows: 0 };
     const m = this.memory;
     const key = `${mode}:${bank?.id ?? 0}:${batch}x${seq}:${distill ? 1 : 0}:${m.recompute},${m.lossChunkRows},${m.budgetBytes}`;
     let hit = this.savings.get(key);
@@ -532,10 +532,11 @@ export class Session {
       mixFlat = new Float32Array(B * bank.blocks);
       mix.forEach((m, b) => mixFlat!.set(m, b * bank.blocks));
     }
-    const prefill = this.modelPlan('forward', bank, B, T);
+    const prefill = this.modelPlan('prefill', bank, B, T);
     const promptBatch = { ids, labels: new Int32Array(B * T).fill(-100), batchSize: B, seqLen: T, promptMask, mix: mixFlat };
     const prepared = prepareBatch(promptBatch, V);
     this.writeInputs(prefill, bank, promptBatch, prepared.ids, prepared.targets);
+    this.gpu.write(prefill.lastRows!, Uint32Array.from({ length: B }, (_, b) => b * T + Math.max(0, (lengths[b] ?? 1) - 1)));
     const decode = this.cached(`decode:${bank?.id ?? 0}:${B}x${maxSeq}`, bank,
       () => buildDecodePlan(this.gpu, { cfg: this.config, weights: this.weights, bank, step: this.step }, B, maxSeq)) as DecodePlan;
     this.writeStep(0);
@@ -555,7 +556,7 @@ export class Session {
     const logits = await this.gpu.readF32(prefill.logits);
     const greedy = new GreedyOutputs(prompts.length, maxNew, stop);
     if (greedy.done) return greedy.tokens;
-    let next = prompts.map((p, b) => argmaxRow(logits, (b * T + p.length - 1) * V, V));
+    let next = prompts.map((_, b) => argmaxRow(logits, b * V, V));
     for (let s = 0; !greedy.accept(next); s++) {
       const stepIds = new Uint32Array(B);
       const pos = new Uint32Array(B);

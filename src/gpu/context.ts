@@ -1,5 +1,6 @@
 // The engine's handle on a WebGPU device: cached shader modules and pipelines, labelled buffers,
 // uploads, readbacks, and loud reporting of validation errors.
+import { formatBytes } from '../report/format.ts';
 
 export interface ShaderSource {
   /** Stable name used in pipeline cache keys and error messages, e.g. "matmul". */
@@ -98,12 +99,12 @@ export class Gpu {
     this.dummy = this.createBuffer('dummy', 16);
   }
 
-  /** Bytes of GPU buffers created through this context and not destroyed. */
   /** Throws, naming `what` and this device, unless the device has shader-f16. */
   requireF16(what: string): void {
     if (!this.hasF16) throw new Error(`${what} needs the shader-f16 feature, which this device (${this.adapter.description || this.adapter.vendor}) lacks`);
   }
 
+  /** Bytes of GPU buffers created through this context and not destroyed. */
   get bytesAllocated(): number {
     return this.allocated;
   }
@@ -149,6 +150,10 @@ export class Gpu {
 
   createBuffer(label: string, byteSize: number, usage: number = STORAGE_USAGE): GPUBuffer {
     const size = Math.max(16, Math.ceil(byteSize / 16) * 16);
+    const max = this.device.limits.maxBufferSize;
+    if (size > max) {
+      throw new Error(`buffer "${label}" needs ${formatBytes(size)} (${size} bytes), more than this device's maxBufferSize of ${formatBytes(max)} (${max} bytes)`);
+    }
     const buffer = this.device.createBuffer({ label, size, usage });
     this.allocated += size;
     return buffer;

@@ -95,6 +95,7 @@ describe('row reductions (subgroup and tree paths)', () => {
   it('a device without subgroups builds the tree path and refuses the subgroup one', () => {
     const device = {
       features: new Set<string>(),
+      limits: gpu.device.limits,
       lost: new Promise<never>(() => {}),
       addEventListener: () => {},
       createBuffer: ({ size }: GPUBufferDescriptor) => ({ size, destroy: () => {} }),
