@@ -85,9 +85,9 @@ export interface GraphModel {
 }
 
 /**
- * `savings` apply outside forward mode, which keeps every layer's keys and values and returns all logits. The
- * chunked loss serves the language-model head without distillation; a classification head or LwF's teacher logits
- * use the whole-batch loss.
+ * `savings` apply to the loss, gradient and training modes; forward and prefill plans compute no loss and keep one
+ * set of layer activations. The chunked loss serves the language-model head without distillation; a classification
+ * head or LwF's teacher logits use the whole-batch loss, which binds all [batch * seq, width] logits at once.
  */
 export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batch: number, seq: number,
   savings: MemorySavings = { recompute: false, lossChunkRows: 0 }): ModelPlan {

@@ -26,8 +26,8 @@ export function headSliceRows(rows: number, width: number, maxBindingBytes: numb
 }
 
 /**
- * logits [rows, width] = hidden [rows, hidden] · weightᵀ, in slices of rows that each bind at most `maxBindingBytes`
- * (the device's limit unless given).
+ * logits [rows, width] = hidden [rows, hidden] · weightᵀ, in slices of rows whose logits each bind at most
+ * `maxBindingBytes` (the device's limit unless given). The weight is bound whole, as the layers bind their inputs.
  */
 export function recordHeadInSlices(gpu: Gpu, plan: Plan, s: { rows: number; width: number; hidden: number; maxBindingBytes?: number },
   io: { hidden: BufferRef; weight: BufferRef; logits: BufferRef }, label: string): void {

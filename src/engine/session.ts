@@ -354,6 +354,8 @@ export class Session {
    * stop id (not included) or after maxNewTokens (the rules of ./greedy.ts).
    */
   async generate(prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+    const head = this.activeBank?.spec.head;
+    if (head) throw new Error(`generate decodes with the language-model head, but the active adapter has a classification head of ${head.classes} classes`);
     const stop = new Set(opts.stopIds ?? this.tokenizer?.stopIds ?? []);
     const B = Math.max(1, Math.min(opts.batchSize ?? 8, prompts.length));
     const out: number[][] = [];

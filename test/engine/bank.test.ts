@@ -490,6 +490,7 @@ describe('adapter bank on WebGPU', () => {
       cols.forEach((c, k) => headData.set(lmHead.data.subarray(c * H, (c + 1) * H), k * H));
       bank.params.upload(params);
       session.useBank(bank);
+      await assert.rejects(session.generate([[1, 2, 3]], { maxNewTokens: 2, stopIds: [] }), /active adapter has a classification head of 3 classes/);
       const logits = await session.forward(batch);
       assert.equal(logits.length, 2);
       for (const l of logits) assert.equal(l.length, SEQ * 3);
