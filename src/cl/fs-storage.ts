@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { nodeRandomAccess } from '../io/node-files.ts';
 import { ancestors, checkPath, isUnder, prepareCommit, RESERVED_PREFIX, type RunStorage } from './storage.ts';
 
 /** The points of a commit at which `FsStorageOptions.onCommitStep` is called, in order. */
@@ -299,6 +300,17 @@ export async function fsStorage(dir: string, options: FsStorageOptions = {}): Pr
           return new Uint8Array(await readFile(abs(p)));
         } catch (err) {
           if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes(errCode(err) ?? '')) return null;
+          throw err;
+        }
+      }),
+    open: (path) =>
+      exclusive(async () => {
+        const p = checkPath(label, path);
+        try {
+          return await nodeRandomAccess(abs(p), p);
+        } catch (err) {
+          if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes(errCode(err) ?? '')) return null;
+          if (err instanceof Error && /not a regular file/.test(err.message)) return null;
           throw err;
         }
       }),

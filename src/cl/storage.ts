@@ -1,4 +1,5 @@
 // The byte-level storage interface the continual-learning runner writes through, its path rules, JSON helpers and an in-memory implementation.
+import { bytesRandomAccess, type RandomAccessFile } from '../io/random-access.ts';
 
 /**
  * Where a run's files live. Paths are relative and '/'-separated ("runs/r1/metrics.json"); they
@@ -12,6 +13,11 @@ export interface RunStorage {
   readonly label: string;
   /** The file's bytes, or null when there is no such file. */
   read(path: string): Promise<Uint8Array | null>;
+  /**
+   * The file opened for reads by byte range, or null when there is no such file: large files (model weights) are
+   * read a piece at a time through it, never whole. The caller closes it.
+   */
+  open(path: string): Promise<RandomAccessFile | null>;
   /** Every file path under the folder `prefix` ("" for all), sorted, as full paths from the root. */
   list(prefix: string): Promise<string[]>;
   /** Writes a group of files atomically: after a crash either all of them are visible or none (previous versions stay intact). */
@@ -121,6 +127,11 @@ export function memoryStorage(label = 'memory'): RunStorage {
     async read(path) {
       const data = files.get(checkPath(label, path));
       return data ? data.slice() : null;
+    },
+    async open(path) {
+      const p = checkPath(label, path);
+      const data = files.get(p);
+      return data ? bytesRandomAccess(p, data) : null;
     },
     async list(prefix) {
       const p = checkPath(label, prefix, true);

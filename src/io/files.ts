@@ -1,5 +1,6 @@
 // One read-only interface over the places model and adapter files come from: a URL prefix, browser-picked Files, or memory.
 import { FormatError, MissingFileError } from './errors.ts';
+import { blobRandomAccess, bytesRandomAccess, checkRange, type RandomAccessFile } from './random-access.ts';
 
 /** Reports bytes read so far; `total` is null when the size is not known up front. */
 export type ReadProgress = (loaded: number, total: number | null) => void;
@@ -11,6 +12,11 @@ export interface FileSource {
   /** Throws MissingFileError when the file does not exist. */
   read(name: string, onProgress?: ReadProgress): Promise<Uint8Array>;
   readText(name: string): Promise<string>;
+  /**
+   * Opens a file for reads by byte range (large weights: one tensor at a time). Throws MissingFileError when the
+   * file does not exist. The caller closes it.
+   */
+  open(name: string): Promise<RandomAccessFile>;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -132,6 +138,54 @@ export function urlSource(baseUrl: string, init: { fetch?: typeof fetch } = {}):
     async readText(name) {
       return decodeText(await readBody(await get(name)));
     },
+    open: (name) => openUrl(joinUrl(baseUrl, name), name, label, doFetch),
+  };
+}
+
+/** The total size from a 206 answer's `Content-Range: bytes a-b/total`, or null when it does not say. */
+function rangeTotal(res: Response): number | null {
+  const m = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * A file behind a URL read with HTTP Range requests. A server that ignores ranges (answers 200 with the whole body)
+ * is read once and served from memory: static hosts without range support only serve small files here.
+ */
+async function openUrl(url: string, name: string, label: string, doFetch: typeof fetch): Promise<RandomAccessFile> {
+  const probe = await doFetch(url, { headers: { Range: 'bytes=0-0' } });
+  if (looksMissing(probe, name)) {
+    void probe.body?.cancel();
+    throw new MissingFileError(name, label);
+  }
+  if (probe.status === 416) {
+    // An empty file has no byte 0 to ask for.
+    void probe.body?.cancel();
+    return bytesRandomAccess(name, new Uint8Array(0));
+  }
+  if (!probe.ok) {
+    void probe.body?.cancel();
+    throw new Error(`${name}: HTTP ${probe.status} ${probe.statusText} from ${url}`);
+  }
+  const size = probe.status === 206 ? rangeTotal(probe) : null;
+  if (size === null) return bytesRandomAccess(name, await readBody(probe));
+  void probe.body?.cancel();
+  return {
+    name,
+    size,
+    async read(offset, length) {
+      checkRange(name, size, offset, length);
+      if (length === 0) return new Uint8Array(0);
+      const res = await doFetch(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
+      if (res.status !== 206) {
+        void res.body?.cancel();
+        throw new Error(`${name}: HTTP ${res.status} ${res.statusText} for bytes ${offset}..${offset + length} of ${url} (expected 206 Partial Content)`);
+      }
+      const got = await readBody(res);
+      if (got.byteLength !== length) throw new FormatError(name, `got ${got.byteLength} of ${length} bytes at offset ${offset} from ${url}`);
+      return got;
+    },
+    async close() {},
   };
 }
 
@@ -186,6 +240,11 @@ export function fileListSource(files: ReadonlyArray<File | PathedFile>, label = 
     async readText(name) {
       return decodeText(await readFile(name));
     },
+    async open(name) {
+      const f = find(name);
+      if (!f) throw new MissingFileError(name, label);
+      return blobRandomAccess(name, f);
+    },
   };
 }
 
@@ -211,6 +270,9 @@ export function memorySource(files: Record<string, Uint8Array | string>, label =
     },
     async readText(name) {
       return decodeText(get(name));
+    },
+    async open(name) {
+      return bytesRandomAccess(name, get(name));
     },
   };
 }

@@ -73,6 +73,7 @@ function subfolder(src: FileSource, prefix: string): FileSource {
     has: (name) => src.has(path(name)),
     read: (name, onProgress) => src.read(path(name), onProgress),
     readText: (name) => src.readText(path(name)),
+    open: (name) => src.open(path(name)),
   };
 }
 

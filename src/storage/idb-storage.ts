@@ -1,6 +1,7 @@
 // A RunStorage over IndexedDB for the browser app, whose commits are atomic because each one is a single readwrite transaction.
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb';
 import { ancestors, checkPath, isUnder, prepareCommit, type RunStorage } from '../cl/storage.ts';
+import { bytesRandomAccess, type RandomAccessFile } from '../io/random-access.ts';
 import { formatBytes } from '../report/format.ts';
 
 /** One stored file: its full path (the key), its bytes, their length and when it was written (ms since 1970). */
@@ -156,6 +157,12 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     return record.data.slice();
   }
 
+  // Files are stored whole today, so a range read loads the record once and slices it.
+  async function open(path: string): Promise<RandomAccessFile | null> {
+    const data = await read(path);
+    return data ? bytesRandomAccess(checkPath(label, path), data) : null;
+  }
+
   async function list(folder: string): Promise<string[]> {
     const p = checkPath(label, folder, true);
     try {
@@ -221,7 +228,7 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     }
   }
 
-  return { label, read, list, commit, remove };
+  return { label, read, open, list, commit, remove };
 }
 
 /** Aborts a transaction that may already have finished or aborted by itself. */

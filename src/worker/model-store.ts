@@ -73,6 +73,11 @@ export function storedModelSource(storage: RunStorage, id: string): FileSource {
       return data;
     },
     readText: async (name) => new TextDecoder().decode(await read(name)),
+    async open(name) {
+      const file = await storage.open(`models/${id}/${name}`);
+      if (!file) throw new MissingFileError(name, label);
+      return file;
+    },
   };
 }
 
@@ -164,6 +169,19 @@ export function countingSource(src: FileSource): { source: FileSource; bytesRead
         return data;
       },
       readText: (name) => src.readText(name),
+      async open(name) {
+        const file = await src.open(name);
+        return {
+          name: file.name,
+          size: file.size,
+          async read(offset, length) {
+            const data = await file.read(offset, length);
+            total += data.byteLength;
+            return data;
+          },
+          close: () => file.close(),
+        };
+      },
     },
   };
 }

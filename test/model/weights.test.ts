@@ -37,6 +37,7 @@ function recording(files: Record<string, Uint8Array | string>): FileSource & { r
     has: (n) => inner.has(n),
     read: (n, p) => (reads.push(n), inner.read(n, p)),
     readText: (n) => (reads.push(n), inner.readText(n)),
+    open: (n) => (reads.push(n), inner.open(n)),
   };
 }
 
