@@ -23,7 +23,7 @@ export interface MethodRef {
 }
 
 export interface Experiment {
-  /** The model folder; null when the file names none (the CLI then uses the bundled demo model). */
+  /** The model folder (relative to the file) or Hub id; null when the file names none (the CLI then uses the bundled demo model). */
   model: string | null;
   tasks: TaskRef[];
   methods: MethodRef[];
@@ -78,7 +78,7 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(field, `must be ${rule}, got ${JSON.stringify(v)}`);
     return v as number;
   };
-  if (json.model !== undefined && (typeof json.model !== 'string' || json.model.length === 0)) fail('model', 'must name a model folder (or be left out for the bundled demo model)');
+  if (json.model !== undefined && (typeof json.model !== 'string' || json.model.length === 0)) fail('model', 'must name a model folder or a Hugging Face id org/name[@revision] (or be left out for the bundled demo model)');
   if (!Array.isArray(json.tasks) || json.tasks.length === 0) fail('tasks', 'must be a non-empty list of task files or folders');
   const tasks = (json.tasks as unknown[]).map((t, i): TaskRef => {
     if (typeof t === 'string') return { path: t };

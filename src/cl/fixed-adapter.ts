@@ -3,7 +3,7 @@
 // folded into a single adapter whose rank is the blocks' ranks stacked.
 import type { Bank } from '../engine/bank.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { loraScale, loraTensorShapes, writePeftAdapter, type LoraConfig, type PeftFiles } from '../model/peft.ts';
+import { loraScale, loraTensorShapes, writePeftAdapter, type BaseModelRef, type LoraConfig, type PeftFiles } from '../model/peft.ts';
 import type { HostTensor } from '../model/weights.ts';
 
 /**
@@ -61,11 +61,11 @@ export function fixedMixture(bank: Bank, mix: Float32Array | undefined): Float32
  * fixed mixture): A' stacks the selected blocks' A rows, B' their mix-weighted B columns, and alpha' = scale · r' so
  * that the merged weight W + (alpha'/r') B' A' is the same sum. A single block of weight 1 keeps its own config.
  */
-export function mixtureAdapter(lora: LoraConfig, blocks: readonly Map<string, HostTensor>[], mixture: Float32Array, cfg: ModelConfig): PeftFiles {
+export function mixtureAdapter(lora: LoraConfig, blocks: readonly Map<string, HostTensor>[], mixture: Float32Array, cfg: ModelConfig, base: BaseModelRef | null = null): PeftFiles {
   if (mixture.length !== blocks.length) throw new Error(`a mixture of ${mixture.length} weights for ${blocks.length} blocks`);
   const selected = [...mixture.keys()].filter((j) => mixture[j] !== 0);
   if (selected.length === 0) throw new Error('the mixture gives every block a weight of 0');
-  if (selected.length === 1 && mixture[selected[0]] === 1) return writePeftAdapter(lora, cfg, blocks[selected[0]]);
+  if (selected.length === 1 && mixture[selected[0]] === 1) return writePeftAdapter(lora, cfg, blocks[selected[0]], base);
 
   const r = lora.rank;
   const rank = r * selected.length;
@@ -91,13 +91,13 @@ export function mixtureAdapter(lora: LoraConfig, blocks: readonly Map<string, Ho
     }
     tensors.set(key, { shape, data });
   }
-  return writePeftAdapter(combined, cfg, tensors);
+  return writePeftAdapter(combined, cfg, tensors, base);
 }
 
 /** mixtureAdapter over a bank's blocks (read back from the GPU). */
-export async function bankMixtureAdapter(bank: Bank, mixture: Float32Array, cfg: ModelConfig): Promise<PeftFiles> {
+export async function bankMixtureAdapter(bank: Bank, mixture: Float32Array, cfg: ModelConfig, base: BaseModelRef | null = null): Promise<PeftFiles> {
   const all = await bank.params.download();
   const blocks: Map<string, HostTensor>[] = [];
   for (let j = 0; j < bank.blocks; j++) blocks.push(mixture[j] !== 0 ? await bank.blockTensors(j, all) : new Map());
-  return mixtureAdapter(bank.spec.lora, blocks, mixture, cfg);
+  return mixtureAdapter(bank.spec.lora, blocks, mixture, cfg, base);
 }

@@ -122,7 +122,7 @@ export async function openTrainedMethod(opts: {
       return {
         key: `${ref.name}:${Array.from(mixture).join(',')}`,
         description: `${FIXED_ADAPTER_METHODS[ref.method]} merged`,
-        files: { adapter: await bankMixtureAdapter(routing.bank, mixture, session.config) },
+        files: { adapter: await bankMixtureAdapter(routing.bank, mixture, session.config, session.baseModel) },
         weights: mixtureWeights(routing.mix?.[0]),
       };
     },

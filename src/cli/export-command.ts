@@ -1,13 +1,13 @@
-// `clora export [--model DIR] [--adapter DIR | --sapt DIR] --out FILE.onnx`: writes the model, its LoRA adapter merged or a
+// `clora export [--model DIR|ID] [--adapter DIR | --sapt DIR] --out FILE.onnx`: writes the model, its LoRA adapter merged or a
 // SAPT model's routed blocks added, as one ONNX file, on the CPU without a GPU device.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportOnnx } from '../export/export-model.ts';
 import { dirSource } from '../io/node-files.ts';
-import { bundledModelDir } from './bundled-model.ts';
+import { openModelArg } from './model-arg.ts';
 import { parseCommandArgs } from './command-io.ts';
 
-export const EXPORT_HELP = `  clora export [--model DIR] [--adapter DIR | --sapt DIR] --out FILE.onnx
+export const EXPORT_HELP = `  clora export [--model DIR|ID] [--adapter DIR | --sapt DIR] --out FILE.onnx
       Writes the model as one ONNX file (opset 17, standard operators only, so onnxruntime's CPU,
       wasm and WebGPU backends run it): input "input_ids" int64 [batch, sequence], output "logits"
       float32 [batch, sequence, vocab], batch and sequence dynamic (sequence at most the config's
@@ -50,13 +50,12 @@ export async function exportCommand(
   if (!values.out) throw usageError('export needs --out FILE.onnx');
   const out = resolve(values.out);
   if (existsSync(out) && statSync(out).isDirectory()) throw usageError(`--out: ${values.out} is a folder, expected a file name`);
-  const modelDir = values.model ?? bundledModelDir();
-  requireFolder('--model', modelDir, usageError);
   if (values.adapter !== undefined && values.sapt !== undefined) throw usageError('export takes --adapter (merged) or --sapt (routed blocks), not both');
   if (values.adapter !== undefined) requireFolder('--adapter', values.adapter, usageError);
   if (values.sapt !== undefined) requireFolder('--sapt', values.sapt, usageError);
 
-  const result = await exportOnnx(dirSource(modelDir), {
+  const model = await openModelArg(values.model, '--model', { usageError });
+  const result = await exportOnnx(model.source, {
     adapter: values.adapter !== undefined ? dirSource(values.adapter) : undefined,
     sapt: values.sapt !== undefined ? dirSource(values.sapt) : undefined,
     onNote: note,

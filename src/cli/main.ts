@@ -6,7 +6,7 @@ import { createNodeGpu } from '../gpu/node-device.ts';
 import { dirSource } from '../io/node-files.ts';
 import { packSequences } from '../engine/batch.ts';
 import { Session } from '../engine/session.ts';
-import { bundledModelDir } from './bundled-model.ts';
+import { openModelArg } from './model-arg.ts';
 import { EXPORT_HELP, exportCommand } from './export-command.ts';
 import { metricsCommand } from './metrics-command.ts';
 import { REPORT_HELP, reportCommand } from './report-command.ts';
@@ -15,13 +15,13 @@ import { RUN_HELP, runCommand } from './run-command.ts';
 const HELP = `clora: continual LoRA fine-tuning of Llama-family models on WebGPU
 
 Usage:
-  clora forward [--model DIR] [--adapter DIR] [--compute f16] --ids 3,17,5 [--json]
+  clora forward [--model DIR|ID] [--adapter DIR] [--compute f16] --ids 3,17,5 [--json]
       Prints {"logits": [[...one float per vocabulary entry] for each position]}.
-  clora grad [--model DIR] --adapter DIR [--compute f16] --ids 3,17,5 --labels=-100,17,5 [--json]
+  clora grad [--model DIR|ID] --adapter DIR [--compute f16] --ids 3,17,5 --labels=-100,17,5 [--json]
       Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
       lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
-  clora info [--model DIR] [--adapter DIR]
+  clora info [--model DIR|ID] [--adapter DIR]
       Prints the model's configuration, parameter counts and the WebGPU adapter.
 ${EXPORT_HELP}
 ${RUN_HELP}
@@ -37,9 +37,11 @@ ${RUN_HELP}
 ${REPORT_HELP}
 
 Options:
-  --model DIR     A Hugging Face model folder: config.json, model.safetensors (or sharded with
-                  model.safetensors.index.json), optionally tokenizer.json. Default: the bundled
-                  demo model (public/models/demo, see docs/DEMO-MODEL.md).
+  --model DIR|ID  A Hugging Face model folder: config.json, model.safetensors (or sharded with
+                  model.safetensors.index.json), optionally tokenizer.json; or a Hub id
+                  org/name[@revision] (branch, tag or commit), fetched into the Hugging Face cache
+                  and read from there offline (docs/HUB.md). A folder of that name wins. Default:
+                  the bundled demo model (public/models/demo, see docs/DEMO-MODEL.md).
   --adapter DIR   A PEFT LoRA adapter folder: adapter_config.json, adapter_model.safetensors.
   --sapt DIR      export: a SAPT run's model folder (OUT/sapt of clora run, or OUT/<name> for a named SAPT): router_config.json,
                   router.safetensors and adapters/<task>/ for every block.
@@ -61,7 +63,9 @@ the CPU and says so on stderr: lavapipe when set up (bash scripts/lavapipe.sh; s
 and it has shader-f16), else SwiftShader (from Debian's chromium package).
 Environment: CLORA_ADAPTER=gpu|lavapipe|swiftshader, or a comma-separated list of them, picks which
 to try, in order (default auto: gpu,lavapipe,swiftshader). CLORA_LAVAPIPE_ICD=FILE names another
-lavapipe ICD manifest (default .cache/lavapipe/lvp_icd.json).`;
+lavapipe ICD manifest (default .cache/lavapipe/lvp_icd.json).
+Hub models follow huggingface_hub: HF_ENDPOINT (a mirror), HF_TOKEN (else the token file in HF_HOME),
+HF_HOME / HF_HUB_CACHE (the cache, shared with Python tools), HF_HUB_OFFLINE=1 (cache only).`;
 
 class UsageError extends Error {}
 
@@ -126,7 +130,6 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!['forward', 'grad', 'info'].includes(command)) throw new UsageError(`unknown command "${command}" (try clora --help)`);
-  const modelDir = values.model ?? bundledModelDir();
   if (command === 'grad' && !values.adapter) throw new UsageError('grad needs --adapter DIR');
   const compute = values.compute ?? 'f32';
   if (compute !== 'f32' && compute !== 'f16') throw new UsageError(`--compute: "${compute}" is not f32 or f16`);
@@ -135,12 +138,12 @@ async function main(argv: string[]): Promise<void> {
   const labels = command === 'grad' ? parseIds(values.labels, '--labels') : null;
   if (labels && labels.length !== ids.length) throw new UsageError(`--labels has ${labels.length} entries but --ids has ${ids.length}`);
 
-  for (const [flag, dir] of [['--model', modelDir], ['--adapter', values.adapter]] as const) {
-    if (dir !== undefined && !(existsSync(dir) && statSync(dir).isDirectory())) throw new UsageError(`${flag}: ${dir} is not a folder`);
-  }
+  if (values.adapter !== undefined && !(existsSync(values.adapter) && statSync(values.adapter).isDirectory())) throw new UsageError(`--adapter: ${values.adapter} is not a folder`);
+  const model = await openModelArg(values.model, '--model', { usageError: (m) => new UsageError(m) });
 
   const gpu = await createNodeGpu();
-  const session = await Session.open(gpu, dirSource(modelDir), {
+  const session = await Session.open(gpu, model.source, {
+    baseModel: model.base,
     adapter: values.adapter ? dirSource(values.adapter) : undefined,
     baseOnly: !values.adapter,
     compute,

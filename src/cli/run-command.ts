@@ -13,8 +13,7 @@ import type { Task } from '../data/task.ts';
 import { Session } from '../engine/session.ts';
 import { createNodeGpu } from '../gpu/node-device.ts';
 import { parseJson } from '../io/files.ts';
-import { dirSource } from '../io/node-files.ts';
-import { bundledModelDir } from './bundled-model.ts';
+import { openModelArg } from './model-arg.ts';
 
 export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--quiet]
       Runs a continual-learning experiment: every method of the file on its task stream, in order.
@@ -94,8 +93,7 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   if (!existsSync(file) || !statSync(file).isFile()) throw usageError(`${positionals[0]}: no such file`);
   const exp = parseExperiment(parseJson(readFileSync(file, 'utf8'), positionals[0]), positionals[0]);
   const baseDir = dirname(file);
-  const modelDir = exp.model === null ? bundledModelDir() : resolve(baseDir, exp.model);
-  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new Error(`${positionals[0]}: "model" ${exp.model} is not a folder`);
+  const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet });
   const tasks = await loadTasks(exp, baseDir);
   const outDir = resolve(values.out);
   if (!values.resume && existsSync(join(outDir, 'results.json'))) {
@@ -103,7 +101,7 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   }
   const storage = await fsStorage(outDir);
   const gpu = await createNodeGpu();
-  const session = await Session.open(gpu, dirSource(modelDir), { baseOnly: true, seed: exp.seed });
+  const session = await Session.open(gpu, model.source, { baseOnly: true, seed: exp.seed, baseModel: model.base });
   const started = performance.now();
   try {
     const results = await runExperiment({

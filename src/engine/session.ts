@@ -10,7 +10,7 @@ import { readJson } from '../io/files.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
 import {
   initLoraTensors, loraTensorShapes, readPeftAdapter, validateLoraConfig, writePeftAdapter,
-  type LoraConfig, type PeftFiles, type ProjName,
+  type BaseModelRef, type LoraConfig, type PeftFiles, type ProjName,
 } from '../model/peft.ts';
 import { DEFAULT_MEMORY_POLICY, resolveMemorySavings, type MemoryPolicy, type MemorySavings } from '../model/memory-estimate.ts';
 import { createRng } from '../model/rng.ts';
@@ -60,6 +60,8 @@ export interface OpenOptions {
    */
   compute?: MatmulCompute;
   onProgress?: (p: WeightsProgress) => void;
+  /** What adapters written from this session record as their base model (PEFT's base_model_name_or_path, revision). */
+  baseModel?: BaseModelRef | null;
 }
 
 /** A batch with what routing needs: the prompt mask (SAPT pools the prompt) and a block mixture (several blocks, no router). */
@@ -115,6 +117,8 @@ export class Session {
   readonly config: ModelConfig;
   readonly tokenizer: TextTokenizer | null;
   readonly info: SessionInfo;
+  /** The base model's name and revision that written adapters record. */
+  readonly baseModel: BaseModelRef | null;
   train: TrainHyper;
   /** How loss, gradient and training plans trade time for memory; a change applies to plans built after it. */
   memory: MemoryPolicy;
@@ -133,8 +137,9 @@ export class Session {
 
   private constructor(gpu: Gpu, init: {
     config: ModelConfig; tokenizer: TextTokenizer | null; weights: GpuWeights;
-    bank: Bank | null; numParams: number; seed: number; train: TrainHyper; memory: MemoryPolicy;
+    bank: Bank | null; numParams: number; seed: number; train: TrainHyper; memory: MemoryPolicy; baseModel: BaseModelRef | null;
   }) {
+    this.baseModel = init.baseModel;
     this.gpu = gpu;
     this.config = init.config;
     this.tokenizer = init.tokenizer;
@@ -182,6 +187,7 @@ export class Session {
     await gpu.flush();
     return new Session(gpu, {
       config, tokenizer, weights, bank, numParams, seed, train: { ...DEFAULT_TRAIN, ...opts.train }, memory: { ...DEFAULT_MEMORY_POLICY, ...opts.memory },
+      baseModel: opts.baseModel ?? null,
     });
   }
 
@@ -372,10 +378,10 @@ export class Session {
   }
 
   /** The active bank's adapter in PEFT format: its only block, or block `block` of several. */
-  async exportAdapter(baseModelName: string | null = null, block = 0): Promise<PeftFiles> {
+  async exportAdapter(baseModel: BaseModelRef | string | null = this.baseModel, block = 0): Promise<PeftFiles> {
     const bank = this.requireBank();
     const tensors = bank.blocks === 1 && block === 0 ? await this.adapterBlockOnly(bank) : await bank.blockTensors(block);
-    return writePeftAdapter(bank.spec.lora, this.config, tensors, baseModelName);
+    return writePeftAdapter(bank.spec.lora, this.config, tensors, baseModel);
   }
 
   /** Bytes of GPU memory held by weights, banks, optimizer state and cached plans. */

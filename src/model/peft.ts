@@ -21,6 +21,12 @@ export interface LoraConfig {
   layers?: number[] | null;
 }
 
+/** The model an adapter was trained on, as PEFT records it: a Hub id or a folder, and the Hub revision (a commit) when known. */
+export interface BaseModelRef {
+  name: string;
+  revision: string | null;
+}
+
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
@@ -308,8 +314,9 @@ export function writePeftAdapter(
   lora: LoraConfig,
   modelCfg: ModelConfig,
   tensors: Map<string, HostTensor>,
-  baseModelName: string | null = null,
+  baseModel: BaseModelRef | string | null = null,
 ): PeftFiles {
+  const base: BaseModelRef | null = typeof baseModel === 'string' ? { name: baseModel, revision: null } : baseModel;
   validateLoraConfig(lora, modelCfg);
   const expected = loraTensorShapes(lora, modelCfg);
   const out = new Map<string, HostTensor>();
@@ -326,7 +333,8 @@ export function writePeftAdapter(
   const layers = lora.layers == null ? null : adapterLayers(lora, modelCfg);
   const config = {
     alpha_pattern: {},
-    base_model_name_or_path: baseModelName,
+    // AutoPeftModelForCausalLM opens the base model from these two.
+    base_model_name_or_path: base?.name ?? null,
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
@@ -339,7 +347,7 @@ export function writePeftAdapter(
     peft_type: 'LORA',
     r: lora.rank,
     rank_pattern: {},
-    revision: null,
+    revision: base?.revision ?? null,
     target_modules: orderedTargets(lora),
     task_type: 'CAUSAL_LM',
     use_rslora: lora.useRslora,

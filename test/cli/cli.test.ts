@@ -62,7 +62,7 @@ describe('clora CLI', () => {
     assert.equal(clora('grad', '--model', fixture, '--ids', '1').status, 2);
     assert.equal(clora('frobnicate').status, 2);
     const ok = execFileSync(process.execPath, ['bin/clora.js', '--help'], { encoding: 'utf8' });
-    assert.match(ok, /clora forward \[--model DIR\]/);
+    assert.match(ok, /clora forward \[--model DIR\|ID\]/);
   });
 
   it('rejects token ids outside the vocabulary', () => {

@@ -95,6 +95,6 @@ describe('clora export', () => {
     assert.equal(help.status, 0);
     assert.equal(clora('export', '--model', join(fixture, 'model'), '--sapt', '/no/such/dir', '--out', join(dir, 'a.onnx')).status, 2, 'missing SAPT folder');
     assert.equal(clora('export', '--model', join(fixture, 'model'), '--adapter', join(fixture, 'adapter'), '--sapt', join(fixture, 'adapter'), '--out', join(dir, 'a.onnx')).status, 2, 'both --adapter and --sapt');
-    assert.match(help.stdout, /clora export \[--model DIR\] \[--adapter DIR \| --sapt DIR\] --out FILE\.onnx/);
+    assert.match(help.stdout, /clora export \[--model DIR\|ID\] \[--adapter DIR \| --sapt DIR\] --out FILE\.onnx/);
   });
 });

@@ -228,7 +228,7 @@ export function replaceBank(ctx: MethodContext, old: Bank | null, next: Bank): B
 /** Block j of a bank as PEFT files under `folder/` (`all`: the bank's parameters, when already read back). */
 export async function blockAdapterFiles(ctx: MethodContext, bank: Bank, j: number, folder: string,
   all?: Map<string, HostTensor>): Promise<Record<string, Uint8Array | string>> {
-  const files = writePeftAdapter(bank.spec.lora, ctx.session.config, await bank.blockTensors(j, all));
+  const files = writePeftAdapter(bank.spec.lora, ctx.session.config, await bank.blockTensors(j, all), ctx.session.baseModel);
   return {
     [`${folder}/${ADAPTER_CONFIG}`]: files[ADAPTER_CONFIG],
     [`${folder}/${ADAPTER_WEIGHTS}`]: files[ADAPTER_WEIGHTS],
