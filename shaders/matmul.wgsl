@@ -9,9 +9,12 @@
 // matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights; the tiles' type and the multiply-add from a section
 // of matmul_precision.wgsl).
 // A 16x16 workgroup computes a 64x64 tile of C, each invocation the 4x4 block at rows 4*lid.y..,
-// columns 4*lid.x.. in four vec4 registers. Tiles of A and B are staged through workgroup memory as
-// vec4s in 16-deep slices, loaded so that consecutive invocations read consecutive global addresses
-// whichever way the operand is stored.
+// columns 4*lid.x.. in four vec4 registers. Tiles of A and B are staged through workgroup memory in 16-deep
+// slices as [TK][TM/4] vec4s, each row padded to TROW = 17 vec4s. Each invocation loads the four values of one
+// vec4 and stores that vec4 whole: no two invocations write parts of one value in workgroup memory (WGSL lets a
+// write to one component touch the whole vector, so component stores from several invocations race). Loads
+// follow the operand's contiguous dimension, so consecutive invocations read consecutive global addresses; with
+// K contiguous they store down a column of the tile, and the padding spreads those stores over the banks.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -19,11 +22,24 @@ override TRANS_B: bool = false;
 const TM = 64u;
 const TN = 64u;
 const TK = 16u;
+const TROW = 17u; // vec4s per staged tile row: TM / 4 = 16, plus one of padding against bank conflicts
 
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 
-var<workgroup> As: array<tile_vec4, 256>; // [TK][TM/4]
-var<workgroup> Bs: array<tile_vec4, 256>; // [TK][TN/4]
+var<workgroup> As: array<tile_vec4, 272>; // [TK][TROW]: row k holds op(A)[m0 .. m0 + 63, k0 + k] as 16 vec4s
+var<workgroup> Bs: array<tile_vec4, 272>; // [TK][TROW]: row k holds op(B)[k0 + k, n0 .. n0 + 63] as 16 vec4s
+
+fn load_a(gm: u32, gk: u32) -> f32 {
+  if (gm >= p.M || gk >= p.K) { return 0.0; }
+  if (TRANS_A) { return A[gk * p.M + gm]; }
+  return A[gm * p.K + gk];
+}
+
+fn load_b_tile(gk: u32, gn: u32) -> f32 {
+  if (gn >= p.N || gk >= p.K) { return 0.0; }
+  if (TRANS_B) { return load_b(gn * p.K + gk); }
+  return load_b(gk * p.N + gn);
+}
 
 @compute @workgroup_size(16, 16)
 fn matmul(@builtin(workgroup_id) wid: vec3u,
@@ -37,34 +53,24 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
   var acc3 = vec4f(0.0);
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = li + i * 256u;
-      var am: u32;
-      var ak: u32;
-      if (TRANS_A) { am = e % TM; ak = e / TM; } else { ak = e % TK; am = e / TK; }
-      let gm = m0 + am;
-      let gak = k0 + ak;
-      var va = 0.0;
-      if (gm < p.M && gak < p.K) {
-        if (TRANS_A) { va = A[gak * p.M + gm]; } else { va = A[gm * p.K + gak]; }
-      }
-      As[ak * 16u + am / 4u][am % 4u] = to_tile(va);
-
-      var bn: u32;
-      var bk: u32;
-      if (TRANS_B) { bk = e % TK; bn = e / TK; } else { bn = e % TN; bk = e / TN; }
-      let gn = n0 + bn;
-      let gbk = k0 + bk;
-      var vb = 0.0;
-      if (gn < p.N && gbk < p.K) {
-        if (TRANS_B) { vb = load_b(gn * p.K + gbk); } else { vb = load_b(gbk * p.N + gn); }
-      }
-      Bs[bk * 16u + bn / 4u][bn % 4u] = to_tile(vb);
-    }
+    // Invocation li stages vec4 (k, q) of each tile: k in 0..15, q in 0..15, i.e. elements 4q .. 4q+3 of row k.
+    // The operand's contiguous dimension varies fastest with li.
+    var ak = li % TK;
+    var aq = li / TK;
+    if (TRANS_A) { ak = li / 16u; aq = li % 16u; }
+    let am = m0 + 4u * aq;
+    As[ak * TROW + aq] = tile_vec4(to_tile(load_a(am, k0 + ak)), to_tile(load_a(am + 1u, k0 + ak)),
+                                   to_tile(load_a(am + 2u, k0 + ak)), to_tile(load_a(am + 3u, k0 + ak)));
+    var bk = li / 16u;
+    var bq = li % 16u;
+    if (TRANS_B) { bk = li % TK; bq = li / TK; }
+    let bn = n0 + 4u * bq;
+    Bs[bk * TROW + bq] = tile_vec4(to_tile(load_b_tile(k0 + bk, bn)), to_tile(load_b_tile(k0 + bk, bn + 1u)),
+                                   to_tile(load_b_tile(k0 + bk, bn + 2u)), to_tile(load_b_tile(k0 + bk, bn + 3u)));
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let a = As[k * 16u + lid.y];
-      let b = Bs[k * 16u + lid.x];
+      let a = As[k * TROW + lid.y];
+      let b = Bs[k * TROW + lid.x];
       acc0 = mac(acc0, a.x, b);
       acc1 = mac(acc1, a.y, b);
       acc2 = mac(acc2, a.z, b);
