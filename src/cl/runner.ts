@@ -11,6 +11,7 @@ import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
+import { assertRunnable } from './run-checks.ts';
 import { pickMetric, scoreTask } from './scoring.ts';
 import { parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from './methods/state.ts';
 import { readJsonFile, type RunStorage } from './storage.ts';
@@ -197,6 +198,8 @@ export async function readCheckpoint(storage: RunStorage, folder: string): Promi
 export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const { session, experiment: exp, storage } = opts;
   const started = performance.now();
+  // The same checks the app and `clora run` make before anything is loaded: refuse now, not after some training.
+  assertRunnable({ settings: exp, tasks: opts.tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) }, storage.label);
   const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength);
   const T = encoded.length;
   const tok = session.tokenizer!;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { fsStorage } from '../cl/fs-storage.ts';
 import { parseExperiment, type Experiment } from '../cl/experiment.ts';
 import { runExperiment, type RunProgress, type RunResults } from '../cl/runner.ts';
+import { assertRunnable, runProblems } from '../cl/run-checks.ts';
 import { checkTaskNames, loadTaskStream } from '../data/load.ts';
 import { taskEntryForPath } from '../data/node-load.ts';
 import type { Task } from '../data/task.ts';
@@ -95,6 +96,10 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   const baseDir = dirname(file);
   const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet });
   const tasks = await loadTasks(exp, baseDir);
+  // Combinations that cannot run are refused before the GPU is opened, with what to change; notes go to stderr.
+  const checked = { settings: exp, tasks: tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) };
+  assertRunnable(checked, positionals[0]);
+  if (!values.quiet) for (const p of runProblems(checked)) if (p.severity === 'note') process.stderr.write(`note: ${p.message}\n`);
   const outDir = resolve(values.out);
   if (!values.resume && existsSync(join(outDir, 'results.json'))) {
     throw usageError(`${values.out} already holds a run (results.json); pass --resume to continue it, or choose another --out`);

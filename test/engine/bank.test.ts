@@ -169,6 +169,13 @@ describe('adapter bank on WebGPU', () => {
       const allOnes = await session.forward({ ...batch, mix: new Float32Array(6).fill(1) });
       for (let b = 0; b < 2; b++) assertRelError(allOnes[b], mergedLogits[b], 1e-4, `all-ones mixture, row ${b}`);
 
+      // All zeros: the base model alone, exactly (the oracle answers a task it has no block for yet this way).
+      const allZeros = await session.forward({ ...batch, mix: new Float32Array(6) });
+      session.useBank(null);
+      const baseLogits = await session.forward(batch);
+      session.useBank(bank3);
+      for (let b = 0; b < 2; b++) assert.deepEqual(allZeros[b], baseLogits[b], `all-zeros mixture = base model, row ${b}`);
+
       // A fractional mixture per row: the merged adapter with block j's B columns scaled by w_j.
       const w = [[0.2, 0.5, 0.3], [0.6, 0.1, 0.9]];
       const mix = Float32Array.from(w.flat());

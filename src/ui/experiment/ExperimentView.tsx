@@ -6,6 +6,7 @@ import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { TaskPanel, tasksReady, type TaskRow } from '../datasets/TaskPanel.tsx';
 import { RunSetupPanel } from '../run-setup/RunSetupPanel.tsx';
 import { defaultRunSettings, validateSettings } from '../run-setup/method-options.ts';
+import { runProblems } from '../../cl/run-checks.ts';
 import { ResultsView } from '../results/ResultsView.tsx';
 import { downloadBlob } from '../results/download.ts';
 import { adapterFolderFor, zipAdapter } from './adapter-export.ts';
@@ -72,11 +73,22 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   }, [client, running, runs.lastId]);
 
   const ready = tasksReady(tasks);
-  const problems = [
+  // The checks `clora run` makes on the combination of tasks, methods and settings (names and duplicates of
+  // rows not read yet are tasksReady's).
+  const checks = runProblems({
+    settings,
+    tasks: tasks.map((row) => {
+      const preview = row.inspection !== 'pending' && row.inspection.ok ? row.inspection.preview : null;
+      return { name: row.input.name.trim(), ...(preview ? { source: preview.source, train: preview.counts.train, test: preview.counts.test } : {}) };
+    }),
+  }).filter((p) => ready.ok || !p.field.startsWith('tasks'));
+  const problems = [...new Set([
     ...(model.choice ? [] : ['Load a model.']),
     ...ready.problems,
     ...validateSettings(settings),
-  ];
+    ...checks.filter((p) => p.severity === 'error').map((p) => p.message),
+  ])];
+  const notes = checks.filter((p) => p.severity === 'note').map((p) => p.message);
 
   const start = () => {
     if (!model.choice || problems.length > 0) return;
@@ -111,6 +123,9 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
         </div>
         {problems.length > 0 && !running && (
           <ul className="muted" data-testid="run-problems">{problems.map((p) => <li key={p}>{p}</li>)}</ul>
+        )}
+        {notes.length > 0 && !running && (
+          <ul className="muted" data-testid="run-notes">{notes.map((p) => <li key={p}>{p}</li>)}</ul>
         )}
         <div className="settings-actions">
           <button type="button" className="button button-primary" data-testid="run-start-button" disabled={running || problems.length > 0} onClick={start}>

@@ -1,6 +1,7 @@
 // What the "Methods and settings" panel can set: each method's options and the shared run settings, with defaults, help text and validation.
 import { EXPERIMENT_DEFAULTS } from '../../cl/experiment.ts';
 import { METHODS } from '../../cl/methods/index.ts';
+import { runProblems } from '../../cl/run-checks.ts';
 import { PROJ_NAMES, type ProjName } from '../../model/peft.ts';
 import type { RunSettings } from '../../worker/run-job.ts';
 
@@ -171,7 +172,7 @@ export interface SettingSpec extends NumberSpec {
 
 /** Help of the shared settings that are not numbers. */
 export const EVALUATE_UNSEEN_HELP =
-  'After each task, also score the tasks not trained yet, filling the upper triangle of the score matrix (how well each task is done before it is learned). It costs T × T evaluations instead of T(T + 1)/2; FWT itself compares with the oracle’s single-task scores, so add oracle to get it.';
+  'After each task, also score the tasks not trained yet, filling the upper triangle of the score matrix (how well each task is done before it is learned). It costs T × T evaluations instead of T(T + 1)/2 (the oracle answers a task it has not trained yet with the base model); FWT compares with the oracle’s single-task scores, so add oracle to get it.';
 export const TARGETS_HELP =
   'The linear layers of every transformer block that get a LoRA: attention q, k, v, o and the MLP’s gate, up and down. q and v are the usual choice (SAPT uses them); more targets add capacity, memory and time.';
 
@@ -369,6 +370,10 @@ export function settingsProblems(s: RunSettings): SettingsProblem[] {
     out.push({ field: 'lora.targets', message: `LoRA targets: pick at least one of ${PROJ_NAMES.join(', ')}.` });
   }
   if (typeof s.evaluateUnseen !== 'boolean') out.push({ field: 'evaluateUnseen', message: 'Evaluate unseen tasks must be on or off.' });
+  // Combinations of methods and settings that cannot run, as `clora run` refuses them (tasks are checked with the stream).
+  for (const p of runProblems({ settings: s, tasks: [] })) {
+    if (p.severity === 'error' && !p.field.startsWith('tasks') && !out.some((o) => o.message === p.message)) out.push({ field: p.field, message: p.message });
+  }
   return out;
 }
 

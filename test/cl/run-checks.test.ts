@@ -1,0 +1,61 @@
+// The checks a run passes before it starts (src/cl/run-checks.ts), shared by the app and `clora run`.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertRunnable, folderNameProblem, runProblems, type RunCheckInput } from '../../src/cl/run-checks.ts';
+import type { MethodRef } from '../../src/cl/experiment.ts';
+
+const m = (method: string, name = method): MethodRef => ({ method, name, options: {} });
+const input = (methods: MethodRef[], tasks: RunCheckInput['tasks'], extra: Partial<RunCheckInput['settings']> = {}): RunCheckInput => ({
+  settings: { methods, batchSize: 8, evaluateUnseen: false, ...extra },
+  tasks,
+});
+const errors = (i: RunCheckInput) => runProblems(i).filter((p) => p.severity === 'error');
+
+describe('run checks', () => {
+  it('a sound run has no errors, and the oracle with unseen-task evaluation is one of them', () => {
+    const tasks = [{ name: 'a', train: 10, test: 4 }, { name: 'b', train: 10, test: 4 }];
+    assert.deepEqual(errors(input([m('seqlora'), m('oracle')], tasks, { evaluateUnseen: true })), []);
+    assert.doesNotThrow(() => assertRunnable(input([m('oracle')], tasks, { evaluateUnseen: true }), 'x.json'));
+  });
+
+  it('duplicate task names and names that cannot be folders are refused with the task and what to change', () => {
+    const found = errors(input([m('seqlora')], [{ name: 'a' }, { name: 'b/c' }, { name: 'a', source: 'a2.csv' }]));
+    assert.deepEqual(found.map((p) => p.field), ['tasks[1].name', 'tasks[2].name']);
+    assert.match(found[0].message, /Task 2 \("b\/c"\): its name contains a slash.*rename it/);
+    assert.match(found[1].message, /Tasks 1 and 3 are both named "a".*rename one/);
+  });
+
+  it('tasks without training or test examples are refused', () => {
+    const found = errors(input([m('seqlora')], [{ name: 'a', source: 'a.jsonl', train: 0, test: 3 }, { name: 'b', train: 5, test: 0 }]));
+    assert.deepEqual(found.map((p) => p.field), ['tasks[0]', 'tasks[1]']);
+    assert.match(found[0].message, /Task 1 \("a", a\.jsonl\) has no training examples/);
+    assert.match(found[1].message, /no test examples; give it a test split or raise the test fraction/);
+  });
+
+  it('replay and static ConPET at batch size 1 are refused (they could replay nothing)', () => {
+    const tasks = [{ name: 'a' }];
+    const found = errors(input([m('replay'), m('conpet-static', 'cs'), m('seqlora')], tasks, { batchSize: 1 }));
+    assert.deepEqual(found.map((p) => p.field), ['batchSize', 'batchSize']);
+    assert.match(found[0].message, /^replay mixes stored samples .* set the batch size to 2 or more\.$/);
+    assert.deepEqual(errors(input([m('replay')], tasks, { batchSize: 2 })), []);
+  });
+
+  it('method result names must be usable folder names and not the run\'s own files', () => {
+    const found = errors(input([m('seqlora', '..'), m('ewc', 'results.json')], [{ name: 'a' }]));
+    assert.deepEqual(found.map((p) => p.field), ['methods[0].name', 'methods[1].name']);
+    assert.equal(folderNameProblem('ok name'), null);
+    assert.equal(folderNameProblem(' '), 'is empty');
+  });
+
+  it('without the oracle, a note (not an error) says FWT stays empty', () => {
+    const found = runProblems(input([m('seqlora')], [{ name: 'a' }]));
+    assert.deepEqual(found.map((p) => p.severity), ['note']);
+    assert.match(found[0].message, /add the oracle/);
+    assert.deepEqual(runProblems(input([m('seqlora'), m('oracle')], [{ name: 'a' }])), []);
+  });
+
+  it('assertRunnable lists every error in one message naming the file', () => {
+    assert.throws(() => assertRunnable(input([m('replay')], [{ name: 'a' }, { name: 'a' }], { batchSize: 1 }), 'exp.json'),
+      (e: Error) => /^exp\.json: the run cannot start:\n  - tasks\[1\]\.name: .*\n  - batchSize: /.test(e.message));
+  });
+});
