@@ -3,9 +3,9 @@
 import type { Gpu } from '../gpu/context.ts';
 import type { MatmulBFormat, MatmulCompute } from '../gpu/kernels/matmul.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { packHalf } from '../model/half.ts';
 import type { ProjName } from '../model/peft.ts';
-import type { HostTensor } from '../model/weights.ts';
+import type { FileSource } from '../io/files.ts';
+import { openWeights, widenTensor, type CheckpointTensor, type WeightReader, type WeightsProgress } from '../model/weights.ts';
 
 export interface GpuLinear {
   weight: GPUBuffer;
@@ -41,63 +41,107 @@ export interface UploadOptions {
   compute?: MatmulCompute;
 }
 
-/** Uploads and releases each host tensor as it goes, so host memory is freed progressively. */
-export function uploadWeights(gpu: Gpu, cfg: ModelConfig, host: Map<string, HostTensor>, opts: UploadOptions = {}): GpuWeights {
+/** Uploaded bytes after which the upload waits for the queue, so the driver's staging copies are recycled. */
+const DRAIN_EVERY_BYTES = 256 * 2 ** 20;
+
+/** A tensor's bytes as 32-bit words for upload, padded with a zero half when it holds an odd number of halves. */
+function words(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteLength % 4 === 0 && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  padded.set(bytes);
+  return new Uint32Array(padded.buffer);
+}
+
+/**
+ * Reads each tensor from the checkpoint, uploads it and lets it go before reading the next, so host memory holds
+ * one tensor at a time (plus what the driver stages, drained every DRAIN_EVERY_BYTES). F16/BF16 projection weights go
+ * up as the file stores them, never widened on the host; the other tensors (norms, biases, the embedding) are widened
+ * to f32 one at a time.
+ */
+export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightReader, opts: UploadOptions = {}): Promise<GpuWeights> {
   const compute = opts.compute ?? 'f32';
   if (compute === 'f16') gpu.requireF16('f16 compute');
   const owned: GPUBuffer[] = [];
   let bytes = 0;
-  const tensor = (name: string): HostTensor => {
-    const t = host.get(name);
-    if (!t) throw new Error(`weights: ${name} was not loaded`);
-    host.delete(name);
-    return t;
-  };
-  const keep = (name: string, data: Float32Array | Uint32Array): GPUBuffer => {
+  let undrained = 0;
+  const tensor = (name: string): Promise<CheckpointTensor> => reader.read(name);
+  const keep = async (name: string, data: Float32Array | Uint32Array): Promise<GPUBuffer> => {
     const buf = gpu.upload(name, data);
     owned.push(buf);
     bytes += data.byteLength;
+    undrained += data.byteLength;
+    if (undrained >= DRAIN_EVERY_BYTES) {
+      undrained = 0;
+      gpu.device.queue.submit([]);
+      await gpu.device.queue.onSubmittedWorkDone();
+    }
     return buf;
   };
-  const take = (name: string): GPUBuffer => keep(name, tensor(name).data);
-  const takeProjection = (name: string): { weight: GPUBuffer; format: MatmulBFormat } => {
-    const t = tensor(name);
-    if (!t.stored || opts.halfProjections === false) return { weight: keep(name, t.data), format: 'f32' };
-    return { weight: keep(name, new Uint32Array(packHalf(t.data, t.stored).buffer)), format: t.stored === 'F16' ? 'f16' : 'bf16' };
-  };
-  const H = cfg.hiddenSize;
-  const qOut = cfg.numHeads * cfg.headDim;
-  const kvOut = cfg.numKvHeads * cfg.headDim;
-  const dims: Record<ProjName, [number, number]> = {
-    q_proj: [H, qOut], k_proj: [H, kvOut], v_proj: [H, kvOut], o_proj: [qOut, H],
-    gate_proj: [H, cfg.intermediateSize], up_proj: [H, cfg.intermediateSize], down_proj: [cfg.intermediateSize, H],
-  };
-  const hasBias: Record<ProjName, boolean> = {
-    q_proj: cfg.bias.q, k_proj: cfg.bias.k, v_proj: cfg.bias.v, o_proj: cfg.bias.o,
-    gate_proj: cfg.bias.mlp, up_proj: cfg.bias.mlp, down_proj: cfg.bias.mlp,
-  };
-  const embed = take('model.embed_tokens.weight');
-  const layers: GpuLayer[] = [];
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const p = `model.layers.${l}.`;
-    const proj = {} as Record<ProjName, GpuLinear>;
-    for (const name of Object.keys(dims) as ProjName[]) {
-      const group = ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn';
-      const [inDim, outDim] = dims[name];
-      proj[name] = {
-        ...takeProjection(`${p}${group}.${name}.weight`),
-        compute,
-        bias: hasBias[name] ? take(`${p}${group}.${name}.bias`) : null,
-        in: inDim,
-        out: outDim,
-      };
+  const take = async (name: string): Promise<GPUBuffer> => keep(name, widenTensor(await tensor(name)).data);
+  const takeProjection = async (name: string): Promise<{ weight: GPUBuffer; format: MatmulBFormat }> => {
+    const t = await tensor(name);
+    if ((t.dtype !== 'F16' && t.dtype !== 'BF16') || opts.halfProjections === false) {
+      return { weight: await keep(name, widenTensor(t).data), format: 'f32' };
     }
-    layers.push({ inputNorm: take(`${p}input_layernorm.weight`), postNorm: take(`${p}post_attention_layernorm.weight`), proj });
-  }
-  const finalNorm = take('model.norm.weight');
-  const lmHead = cfg.tieWordEmbeddings ? embed : take('lm_head.weight');
-  return {
-    embed, layers, finalNorm, lmHead, bytes,
-    destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
+    return { weight: await keep(name, words(t.bytes)), format: t.dtype === 'F16' ? 'f16' : 'bf16' };
   };
+  try {
+    return await uploadAll();
+  } catch (e) {
+    owned.forEach((b) => gpu.destroyBuffer(b));
+    throw e;
+  }
+
+  async function uploadAll(): Promise<GpuWeights> {
+    const H = cfg.hiddenSize;
+    const qOut = cfg.numHeads * cfg.headDim;
+    const kvOut = cfg.numKvHeads * cfg.headDim;
+    const dims: Record<ProjName, [number, number]> = {
+      q_proj: [H, qOut], k_proj: [H, kvOut], v_proj: [H, kvOut], o_proj: [qOut, H],
+      gate_proj: [H, cfg.intermediateSize], up_proj: [H, cfg.intermediateSize], down_proj: [cfg.intermediateSize, H],
+    };
+    const hasBias: Record<ProjName, boolean> = {
+      q_proj: cfg.bias.q, k_proj: cfg.bias.k, v_proj: cfg.bias.v, o_proj: cfg.bias.o,
+      gate_proj: cfg.bias.mlp, up_proj: cfg.bias.mlp, down_proj: cfg.bias.mlp,
+    };
+    const embed = await take('model.embed_tokens.weight');
+    const layers: GpuLayer[] = [];
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      const proj = {} as Record<ProjName, GpuLinear>;
+      for (const name of Object.keys(dims) as ProjName[]) {
+        const group = ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn';
+        const [inDim, outDim] = dims[name];
+        proj[name] = {
+          ...(await takeProjection(`${p}${group}.${name}.weight`)),
+          compute,
+          bias: hasBias[name] ? await take(`${p}${group}.${name}.bias`) : null,
+          in: inDim,
+          out: outDim,
+        };
+      }
+      layers.push({ inputNorm: await take(`${p}input_layernorm.weight`), postNorm: await take(`${p}post_attention_layernorm.weight`), proj });
+    }
+    const finalNorm = await take('model.norm.weight');
+    const lmHead = cfg.tieWordEmbeddings ? embed : await take('lm_head.weight');
+    return {
+      embed, layers, finalNorm, lmHead, bytes,
+      destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
+    };
+  }
+}
+
+/** Opens a model folder's checkpoint, uploads every tensor one at a time and closes the files. */
+export async function uploadCheckpoint(
+  gpu: Gpu,
+  src: FileSource,
+  cfg: ModelConfig,
+  opts: UploadOptions & { onProgress?: (p: WeightsProgress) => void } = {},
+): Promise<GpuWeights> {
+  const reader = await openWeights(src, cfg, opts.onProgress);
+  try {
+    return await uploadWeights(gpu, cfg, reader, opts);
+  } finally {
+    await reader.close();
+  }
 }

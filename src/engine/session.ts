@@ -15,14 +15,14 @@ import {
 import { DEFAULT_MEMORY_POLICY, resolveMemorySavings, type MemoryPolicy, type MemorySavings } from '../model/memory-estimate.ts';
 import { createRng } from '../model/rng.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
-import { loadWeights, type HostTensor, type WeightsProgress } from '../model/weights.ts';
+import { expectedWeightShapes, type HostTensor, type WeightsProgress } from '../model/weights.ts';
 import { prepareBatch, type TokenBatch } from './batch.ts';
 import { Bank, bankFromAdapter, type BankSpec } from './bank.ts';
 import { buildDecodePlan, type DecodePlan } from './decode-graph.ts';
 import { buildEwcPlan, buildL2Plan, buildOrthoPlan, buildRouterPlan, buildUpdatePlan, type RouterPlan } from './extras.ts';
 import { buildModelPlan, isInference, type ModelPlan, type PlanMode } from './graph.ts';
 import { argmaxRow, GreedyOutputs } from './greedy.ts';
-import { uploadWeights, type GpuWeights } from './gpu-weights.ts';
+import { uploadCheckpoint, type GpuWeights } from './gpu-weights.ts';
 
 export interface TrainHyper {
   lr: number;
@@ -175,10 +175,9 @@ export class Session {
       loraTensors = initLoraTensors(lora, config, null, createRng(seed));
     }
     const tokenizer = await loadTokenizer(src);
-    const host = await loadWeights(src, config, opts.onProgress);
     let numParams = 0;
-    for (const t of host.values()) numParams += t.data.length;
-    const weights = uploadWeights(gpu, config, host, { halfProjections: opts.halfWeights ?? true, compute: opts.compute });
+    for (const shape of expectedWeightShapes(config).values()) numParams += shape.reduce((a, b) => a * b, 1);
+    const weights = await uploadCheckpoint(gpu, src, config, { halfProjections: opts.halfWeights ?? true, compute: opts.compute, onProgress: opts.onProgress });
     let bank: Bank | null = null;
     if (lora && loraTensors) {
       bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));

@@ -37,7 +37,7 @@ export async function nodeRandomAccess(path: string, name: string = path): Promi
       // A single read may return fewer bytes than asked (and reads are capped near 2 GiB), so loop until filled.
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, Math.min(length - done, 1 << 30), offset + done);
-        if (bytesRead === 0) throw new FormatError(name, `the file ended after ${offset + done} bytes while reading bytes ${offset}..${offset + length}; it shrank while open`);
+        if (bytesRead === 0) throw new FormatError(name, `no bytes at offset ${offset + done} while reading bytes ${offset}..${offset + length}: the file is shorter than when it was opened`);
         done += bytesRead;
       }
       return out;

@@ -1,5 +1,6 @@
 // Reads and writes the safetensors format (u64 header length, JSON header, raw little-endian data), validating untrusted files.
 import { FormatError } from '../io/errors.ts';
+import type { RandomAccessFile } from '../io/random-access.ts';
 import { halfTable, packHalf, type HalfDtype } from './half.ts';
 
 /** Every dtype the format defines, with its size in bytes; only the float ones can be widened to f32. */
@@ -51,17 +52,41 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** Parses and validates a whole safetensors file held in memory; tensor bytes are views into `buf`. */
-export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
-  if (buf.byteLength < 8) {
-    throw new FormatError(file, `too short for a safetensors file (${buf.byteLength} bytes)`);
-  }
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/** Where a tensor's bytes lie in its file, from the header; `begin`/`end` count from the start of the file. */
+export interface TensorInfo {
+  readonly file: string;
+  readonly name: string;
+  readonly dtype: SafetensorsDtype;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+export interface SafetensorsHeader {
+  readonly file: string;
+  readonly metadata: Record<string, string> | null;
+  /** In header order. */
+  readonly tensors: Map<string, TensorInfo>;
+}
+
+/** The format's own cap on the JSON header (100 MB); a larger length means a corrupt or foreign file. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** The header length from the first 8 bytes, checked against the file's size. */
+function headerLength(file: string, first8: Uint8Array, fileSize: number): number {
+  if (fileSize < 8) throw new FormatError(file, `too short for a safetensors file (${fileSize} bytes)`);
+  const dv = new DataView(first8.buffer, first8.byteOffset, 8);
   const headerLen = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
-  if (headerLen > buf.byteLength - 8) {
-    throw new FormatError(file, `header length ${headerLen} runs past the end of the file (${buf.byteLength} bytes); not a safetensors file or truncated`);
+  if (headerLen > fileSize - 8) {
+    throw new FormatError(file, `header length ${headerLen} runs past the end of the file (${fileSize} bytes); not a safetensors file or truncated`);
   }
-  const headerText = new TextDecoder('utf-8').decode(buf.subarray(8, 8 + headerLen));
+  if (headerLen > MAX_HEADER_BYTES) throw new FormatError(file, `header length ${headerLen} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes; not a safetensors file`);
+  return headerLen;
+}
+
+/** Validates the JSON header of a file of `fileSize` bytes: dtypes, shapes, offsets inside the data, no overlaps. */
+function parseHeader(file: string, headerBytes: Uint8Array, fileSize: number): SafetensorsHeader {
+  const headerText = new TextDecoder('utf-8').decode(headerBytes);
   let header: unknown;
   try {
     header = JSON.parse(headerText);
@@ -71,11 +96,11 @@ export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): S
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new FormatError(file, 'header is not a JSON object');
   }
-  const dataStart = 8 + headerLen;
-  const dataLen = buf.byteLength - dataStart;
+  const dataStart = 8 + headerBytes.byteLength;
+  const dataLen = fileSize - dataStart;
 
   let metadata: Record<string, string> | null = null;
-  const tensors = new Map<string, TensorEntry>();
+  const tensors = new Map<string, TensorInfo>();
   const spans: { name: string; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -102,21 +127,16 @@ export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): S
       throw bad(`data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLen) {
-      throw bad(`data_offsets [${begin},${end}] out of range (data section is ${dataLen} bytes)`);
+    if (begin > end) throw bad(`data_offsets [${begin},${end}] out of range (begin after end)`);
+    if (end > dataLen) {
+      throw bad(`data_offsets [${begin},${end}] out of range: past the end of the data section (${dataLen} bytes); the file is truncated or its header is wrong`);
     }
     const need = numel(shape) * DTYPE_BYTES[dtype as SafetensorsDtype];
     if (need !== end - begin) {
       throw bad(`shape ${fmtShape(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin},${end}] hold ${end - begin}`);
     }
     spans.push({ name, begin, end });
-    tensors.set(name, {
-      file,
-      name,
-      dtype: dtype as SafetensorsDtype,
-      shape: shape.slice(),
-      bytes: buf.subarray(dataStart + begin, dataStart + end),
-    });
+    tensors.set(name, { file, name, dtype: dtype as SafetensorsDtype, shape: shape.slice(), begin: dataStart + begin, end: dataStart + end });
   }
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < spans.length; i++) {
@@ -127,6 +147,36 @@ export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): S
     }
   }
   return { file, metadata, tensors };
+}
+
+/** Parses and validates a whole safetensors file held in memory; tensor bytes are views into `buf`. */
+export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
+  const headerLen = headerLength(file, buf, buf.byteLength);
+  const header = parseHeader(file, buf.subarray(8, 8 + headerLen), buf.byteLength);
+  const tensors = new Map<string, TensorEntry>();
+  for (const [name, t] of header.tensors) {
+    tensors.set(name, { file, name, dtype: t.dtype, shape: t.shape, bytes: buf.subarray(t.begin, t.end) });
+  }
+  return { file, metadata: header.metadata, tensors };
+}
+
+/** Reads and validates only the header of a file opened for range reads (two small reads, whatever the file's size). */
+export async function readSafetensorsHeader(f: RandomAccessFile): Promise<SafetensorsHeader> {
+  if (f.size < 8) throw new FormatError(f.name, `too short for a safetensors file (${f.size} bytes)`);
+  const headerLen = headerLength(f.name, await f.read(0, 8), f.size);
+  return parseHeader(f.name, await f.read(8, headerLen), f.size);
+}
+
+/** Reads one tensor's bytes (a fresh, aligned array) from a file whose header `info` came from. */
+export async function readTensor(f: RandomAccessFile, info: TensorInfo): Promise<TensorEntry> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await f.read(info.begin, info.end - info.begin);
+  } catch (e) {
+    const why = e instanceof FormatError ? e.problem : e instanceof Error ? e.message : String(e);
+    throw new FormatError(info.file, `tensor ${info.name}: ${why}`, { cause: e });
+  }
+  return { file: info.file, name: info.name, dtype: info.dtype, shape: info.shape, bytes };
 }
 
 /** Bytes at an unaligned offset cannot back a typed array view, so those are copied first. */

@@ -1,8 +1,10 @@
-// Loads the base-model tensors a ModelConfig needs from single-file or sharded safetensors checkpoints, widened to f32.
+// Reads the base-model tensors a ModelConfig needs from single-file or sharded safetensors checkpoints, one tensor at a
+// time by byte range (or all at once widened to f32, for the export).
 import { FormatError, MissingFileError } from '../io/errors.ts';
 import { readJson, type FileSource } from '../io/files.ts';
+import type { RandomAccessFile } from '../io/random-access.ts';
 import type { ModelConfig } from './config.ts';
-import { parseSafetensors, toFloat32 } from './safetensors.ts';
+import { readSafetensorsHeader, readTensor, toFloat32, type TensorInfo } from './safetensors.ts';
 
 export interface HostTensor {
   shape: number[];
@@ -12,12 +14,12 @@ export interface HostTensor {
 }
 
 export interface WeightsProgress {
-  /** The file being read or converted. */
+  /** The file being read. */
   file: string;
-  /** Files finished so far and in all (the index file is not counted). */
+  /** Files whose needed tensors have all been read, and files in all (the index file is not counted). */
   filesDone: number;
   filesTotal: number;
-  /** Bytes of the current file read so far; `bytesTotal` is null when the size is unknown. */
+  /** Bytes of the current file's tensors read so far, and the file's size; `bytesTotal` is null when unknown. */
   bytesLoaded: number;
   bytesTotal: number | null;
   /** Tensors converted so far and in all. */
@@ -86,54 +88,137 @@ async function planShards(src: FileSource, needed: Map<string, number[]>): Promi
   return byFile;
 }
 
+/** One checkpoint tensor as the file stores it: raw little-endian bytes in a fresh array the caller owns. */
+export interface CheckpointTensor {
+  name: string;
+  file: string;
+  shape: number[];
+  dtype: 'F32' | 'F16' | 'BF16' | 'F64';
+  bytes: Uint8Array;
+}
+
 /**
- * Loads `model.safetensors`, or `model.safetensors.index.json` and its shards one at a time so that only one
- * shard's raw bytes are held next to the converted tensors. Checks every needed tensor's presence and shape.
+ * An open checkpoint whose tensors are read one at a time, by byte range, in whatever order the caller asks:
+ * memory holds a tensor only while the caller does. Every needed tensor's presence, shape and dtype were checked
+ * when it was opened, so a broken checkpoint fails before anything is read or uploaded.
+ */
+export interface WeightReader {
+  /** The needed tensors with their shapes (from the architecture), in the architecture's order. */
+  readonly shapes: ReadonlyMap<string, number[]>;
+  /** Bytes of all needed tensors together, as stored. */
+  readonly bytes: number;
+  /** The largest needed tensor's bytes: what reading holds at most at once. */
+  readonly largestBytes: number;
+  read(name: string): Promise<CheckpointTensor>;
+  close(): Promise<void>;
+}
+
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/** Where each needed tensor lives: the files to open, in order, and the tensors each must hold. */
+async function planFiles(src: FileSource, needed: Map<string, number[]>): Promise<Map<string, string[]>> {
+  if (await src.has(INDEX_FILE)) return planShards(src, needed);
+  if (await src.has(SINGLE_FILE)) return new Map([[SINGLE_FILE, [...needed.keys()]]]);
+  const hint = (await src.has('pytorch_model.bin'))
+    ? 'only safetensors checkpoints are supported; this folder has pytorch_model.bin'
+    : `nor ${INDEX_FILE}`;
+  throw new MissingFileError(SINGLE_FILE, src.label, hint);
+}
+
+/**
+ * Opens `model.safetensors`, or `model.safetensors.index.json` and its shards, reading only their headers. Files are
+ * read by range (`FileSource.open`), so a file's size is not limited by what fits in one buffer.
+ */
+export async function openWeights(
+  src: FileSource,
+  cfg: ModelConfig,
+  onProgress?: (p: WeightsProgress) => void,
+): Promise<WeightReader> {
+  const needed = expectedWeightShapes(cfg);
+  const plan = await planFiles(src, needed);
+  const files = new Map<string, RandomAccessFile>();
+  const where = new Map<string, { file: RandomAccessFile; info: TensorInfo }>();
+  const closeAll = () => Promise.all([...files.values()].map((f) => f.close()));
+  let bytes = 0;
+  let largestBytes = 0;
+  try {
+    for (const [file, names] of plan) {
+      const f = await src.open(file);
+      files.set(file, f);
+      const header = await readSafetensorsHeader(f);
+      for (const name of names) {
+        const info = header.tensors.get(name);
+        if (!info) {
+          throw new FormatError(file, file === SINGLE_FILE ? `missing tensor ${name}` : `missing tensor ${name} (${INDEX_FILE} places it in this file)`);
+        }
+        const want = needed.get(name)!;
+        if (!sameShape(info.shape, want)) throw new FormatError(file, `${name} has shape ${fmt(info.shape)}, expected ${fmt(want)}`);
+        if (!FLOAT_DTYPES.has(info.dtype)) {
+          throw new FormatError(file, `tensor ${name}: dtype ${info.dtype} cannot be loaded as floats (supported: F32, F16, BF16, F64)`);
+        }
+        where.set(name, { file: f, info });
+        bytes += info.end - info.begin;
+        largestBytes = Math.max(largestBytes, info.end - info.begin);
+      }
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+
+  // Progress counts tensors and bytes per file as the caller reads them, in whatever order it asks.
+  const fileOrder = [...plan.keys()];
+  const leftInFile = new Map([...plan].map(([file, names]) => [file, names.length]));
+  const readInFile = new Map(fileOrder.map((file) => [file, 0]));
+  let filesDone = 0;
+  let tensorsDone = 0;
+  const read = new Set<string>();
+  return {
+    shapes: needed,
+    bytes,
+    largestBytes,
+    async read(name) {
+      const at = where.get(name);
+      if (!at) throw new Error(`weights: ${name} is not a tensor this architecture reads`);
+      const entry = await readTensor(at.file, at.info);
+      const file = at.info.file;
+      if (!read.has(name)) {
+        read.add(name);
+        tensorsDone++;
+        readInFile.set(file, readInFile.get(file)! + entry.bytes.byteLength);
+        leftInFile.set(file, leftInFile.get(file)! - 1);
+        if (leftInFile.get(file) === 0) filesDone++;
+        onProgress?.({ file, filesDone, filesTotal: plan.size, bytesLoaded: readInFile.get(file)!, bytesTotal: at.file.size, tensorsDone, tensorsTotal: needed.size });
+      }
+      return { name, file, shape: needed.get(name)!.slice(), dtype: entry.dtype as CheckpointTensor['dtype'], bytes: entry.bytes };
+    },
+    async close() {
+      await closeAll();
+    },
+  };
+}
+
+/** A checkpoint tensor widened to f32 (exactly for F16 and BF16), keeping its stored half precision as a mark. */
+export function widenTensor(t: CheckpointTensor): HostTensor {
+  const data = toFloat32({ file: t.file, name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.bytes });
+  return { shape: t.shape, data, ...(t.dtype === 'F16' || t.dtype === 'BF16' ? { stored: t.dtype } : {}) };
+}
+
+/**
+ * Loads every needed tensor widened to f32 (for the ONNX export and tests, which want them all at once; the engine
+ * streams them through `openWeights` instead). Checks every needed tensor's presence and shape.
  */
 export async function loadWeights(
   src: FileSource,
   cfg: ModelConfig,
   onProgress?: (p: WeightsProgress) => void,
 ): Promise<Map<string, HostTensor>> {
-  const needed = expectedWeightShapes(cfg);
-  let plan: Map<string, string[]>;
-  if (await src.has(INDEX_FILE)) {
-    plan = await planShards(src, needed);
-  } else if (await src.has(SINGLE_FILE)) {
-    plan = new Map([[SINGLE_FILE, [...needed.keys()]]]);
-  } else {
-    const hint = (await src.has('pytorch_model.bin'))
-      ? 'only safetensors checkpoints are supported; this folder has pytorch_model.bin'
-      : `nor ${INDEX_FILE}`;
-    throw new MissingFileError(SINGLE_FILE, src.label, hint);
+  const reader = await openWeights(src, cfg, onProgress);
+  try {
+    const out = new Map<string, HostTensor>();
+    for (const name of reader.shapes.keys()) out.set(name, widenTensor(await reader.read(name)));
+    return out;
+  } finally {
+    await reader.close();
   }
-
-  const out = new Map<string, HostTensor>();
-  const filesTotal = plan.size;
-  let filesDone = 0;
-  let tensorsDone = 0;
-  const tensorsTotal = needed.size;
-  for (const [file, names] of plan) {
-    const report = (bytesLoaded: number, bytesTotal: number | null) =>
-      onProgress?.({ file, filesDone, filesTotal, bytesLoaded, bytesTotal, tensorsDone, tensorsTotal });
-    // toFloat32 copies, so nothing keeps this shard's bytes alive once the iteration ends.
-    const bytes = await src.read(file, report);
-    const parsed = parseSafetensors(bytes, file);
-    for (const name of names) {
-      const entry = parsed.tensors.get(name);
-      if (!entry) {
-        throw new FormatError(file, file === SINGLE_FILE ? `missing tensor ${name}` : `missing tensor ${name} (${INDEX_FILE} places it in this file)`);
-      }
-      const want = needed.get(name)!;
-      if (!sameShape(entry.shape, want)) {
-        throw new FormatError(file, `${name} has shape ${fmt(entry.shape)}, expected ${fmt(want)}`);
-      }
-      const stored = entry.dtype === 'F16' || entry.dtype === 'BF16' ? { stored: entry.dtype } : {};
-      out.set(name, { shape: want.slice(), data: toFloat32(entry), ...stored });
-      tensorsDone++;
-    }
-    filesDone++;
-    report(bytes.byteLength, bytes.byteLength);
-  }
-  return out;
 }

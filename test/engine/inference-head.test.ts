@@ -12,11 +12,10 @@ import { Plan } from '../../src/gpu/plan.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
 import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
 import { buildModelPlan } from '../../src/engine/graph.ts';
-import { uploadWeights } from '../../src/engine/gpu-weights.ts';
+import { uploadCheckpoint } from '../../src/engine/gpu-weights.ts';
 import { headSliceRows, recordHeadInSlices } from '../../src/engine/head-slices.ts';
 import { dirSource } from '../../src/io/node-files.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
-import { loadWeights } from '../../src/model/weights.ts';
 import { matmul } from '../../src/ref/ops.ts';
 import { assertRelError } from '../helpers/assert.ts';
 import { kernelHarness, releaseTestGpu, testGpu } from '../helpers/gpu.ts';
@@ -75,7 +74,7 @@ describe('prefill plan', () => {
   it('computes the logits of each sequence\'s last prompt row only, equal to the forward plan\'s at those rows', async () => {
     const src = dirSource(DEMO);
     const cfg = parseModelConfig(JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')));
-    const weights = uploadWeights(gpu, cfg, await loadWeights(src, cfg));
+    const weights = await uploadCheckpoint(gpu, src, cfg);
     const step = new StepParams(gpu);
     const B = 3, T = 32, V = cfg.vocabSize;
     const forward = buildModelPlan(gpu, { cfg, weights, bank: null, step }, 'forward', B, T);

@@ -13,12 +13,11 @@ import { dirSource } from '../../src/io/node-files.ts';
 import { PROJ_NAMES, type LoraConfig } from '../../src/model/peft.ts';
 import type { HostTensor } from '../../src/model/weights.ts';
 import { estimateTrainingMemory, type MemoryPolicy, type MemorySavings } from '../../src/model/memory-estimate.ts';
-import { loadWeights } from '../../src/model/weights.ts';
 import { StepParams } from '../../src/gpu/step-params.ts';
 import { packSequences } from '../../src/engine/batch.ts';
 import type { Bank, BankSpec, TrainSelection } from '../../src/engine/bank.ts';
 import { buildModelPlan } from '../../src/engine/graph.ts';
-import { uploadWeights } from '../../src/engine/gpu-weights.ts';
+import { uploadCheckpoint } from '../../src/engine/gpu-weights.ts';
 import { Session, type EngineBatch } from '../../src/engine/session.ts';
 import { assertRelError, relError } from '../helpers/assert.ts';
 import { releaseTestGpu, testGpu } from '../helpers/gpu.ts';
@@ -225,7 +224,7 @@ describe('memory the options save', () => {
   it('the training plan allocates what estimateTrainingMemory counts as activations (demo model, 4 x 64, each option)', async () => {
     // Within 1 KiB (buffers are rounded up to 16 bytes).
     const { session, bank } = await openWithBank(DEMO, { lora: { ...LORA, rank: 8, targets: ['q_proj', 'v_proj', 'down_proj'] } }, { block: 0, router: false, head: false }, 9);
-    const weights = uploadWeights(gpu, session.config, await loadWeights(dirSource(DEMO), session.config));
+    const weights = await uploadCheckpoint(gpu, dirSource(DEMO), session.config);
     const step = new StepParams(gpu);
     try {
       const cases: MemorySavings[] = [
