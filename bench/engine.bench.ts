@@ -3,6 +3,7 @@
 // onnxruntime-web's on the same models (WebGPU on the same device when it can run, else its wasm backend), on the
 // adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
+// `--plan` runs the plan profiler instead (bench/plan-profiler.ts, docs/PROFILER.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeGpu } from '../src/gpu/node-device.ts';
@@ -20,6 +21,7 @@ import { nodeWasmOrt, nodeWebGpuDecoders } from '../src/ort/node-ort.ts';
 import { runBrowserComparison } from './browser/run.ts';
 import { comparisonHeader, compareForward, formatComparisonRow, pickOrtBackend } from './forward-comparison.ts';
 import { BENCH_LORA, benchModels, benchModelSource, type BenchModel } from './models.ts';
+import { formatPlanProfile, parseTargets, planProfile, pytorchStepMs } from './plan-profiler.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,10 +32,62 @@ const { values } = parseArgs({
     'models-only': { type: 'boolean' },
     'smol-batch': { type: 'string' },
     'smol-seq': { type: 'string' },
+    // The plan profiler: --plan [--model NAME|DIR] [--batch N] [--seq N] [--rank N] [--lora-targets all|q,v,...]
+    // [--record-as h100|m2|igpu] [--timestamps] [--reps N] [--json] [--pytorch FILE] [--roles N].
+    plan: { type: 'boolean' },
+    model: { type: 'string' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
+    rank: { type: 'string' },
+    'lora-targets': { type: 'string' },
+    'record-as': { type: 'string' },
+    timestamps: { type: 'boolean' },
+    reps: { type: 'string' },
+    json: { type: 'boolean' },
+    pytorch: { type: 'string' },
+    roles: { type: 'string' },
   },
 });
 const smolBatch = values['smol-batch'] === undefined ? undefined : Number(values['smol-batch']);
 const smolSeq = values['smol-seq'] === undefined ? undefined : Number(values['smol-seq']);
+
+if (values.plan) {
+  await runPlanProfiler();
+  process.exit(0);
+}
+
+/** `--plan`: records (and with --timestamps, times) the plans of one model shape; see bench/plan-profiler.ts. */
+async function runPlanProfiler(): Promise<void> {
+  const int = (name: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+    return n;
+  };
+  const timingGpu = values.timestamps ? await createNodeGpu() : undefined;
+  const result = await planProfile({
+    model: values.model ?? 'smollm2-135m', batch: int('batch', values.batch, 8), seq: int('seq', values.seq, 256),
+    rank: int('rank', values.rank, 8), targets: parseTargets(values['lora-targets'] ?? 'all'), recordAs: values['record-as'],
+    timingGpu, reps: int('reps', values.reps, 3),
+  });
+  const pytorchMs = values.pytorch ? pytorchStepMs(values.pytorch) : null;
+  const measured = result.timed?.train.measured_ms;
+  // Against PyTorch's step (the GPU kit runs both), and the measured arithmetic rate against the recording profile's f32 peak.
+  const ratios = measured === undefined ? null : {
+    f32_peak_fraction: result.timed!.train.gflops / (result.profiles[result.recordedAs].f32Tflops * 1e3),
+    pytorch_step_ms: pytorchMs, step_over_pytorch: pytorchMs ? measured / pytorchMs : null,
+  };
+  if (values.json) {
+    console.log(JSON.stringify({ ...result, ...(ratios ? { ratios } : {}) }));
+  } else {
+    console.log(formatPlanProfile(result, int('roles', values.roles, 25)));
+    if (ratios) {
+      console.log(`\nmeasured step ${measured!.toFixed(2)} ms: ${(100 * ratios.f32_peak_fraction).toFixed(2)} % of ${result.recordedAs}'s f32 peak` +
+        (ratios.step_over_pytorch ? `; ${ratios.step_over_pytorch.toFixed(2)} x PyTorch's ${ratios.pytorch_step_ms!.toFixed(2)} ms step` : values.pytorch ? `; no step_ms in ${values.pytorch}` : ''));
+    }
+  }
+  if (timingGpu) timingGpu.device.destroy();
+}
 
 if (values.browser) {
   await runBrowserComparison({ quick: !!values.quick, full: !!values.full, smolBatch, smolSeq });

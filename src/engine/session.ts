@@ -4,6 +4,7 @@
 // runner and the browser worker all use this.
 import type { Gpu } from '../gpu/context.ts';
 import type { MatmulCompute } from '../gpu/kernels/matmul.ts';
+import type { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
 import type { FileSource } from '../io/files.ts';
 import { readJson } from '../io/files.ts';
@@ -342,10 +343,15 @@ export class Session {
    * records for a batch of this shape with the active adapter: what the GPU launches per call (the bench reports it).
    */
   dispatchCount(mode: 'forward' | 'train', batchSize: number, seqLen: number): number {
+    return this.stepPlans(mode, batchSize, seqLen).plans.reduce((n, p) => n + p.dispatchCount, 0);
+  }
+
+  /** The plans behind dispatchCount, in submission order, and the memory savings they were built with (the plan profiler reads them). */
+  stepPlans(mode: 'forward' | 'train', batchSize: number, seqLen: number): { plans: Plan[]; savings: MemorySavings } {
     const bank = mode === 'train' ? this.requireBank() : this.activeBank;
-    const model = this.modelPlan(mode, bank, batchSize, seqLen).plan.dispatchCount;
-    if (mode === 'forward') return model;
-    return model + this.cached(`update:${bank!.id}`, bank, () => buildUpdatePlan(this.gpu, bank!, this.step)).plan.dispatchCount;
+    const model = this.modelPlan(mode, bank, batchSize, seqLen);
+    if (mode === 'forward') return { plans: [model.plan], savings: model.savings };
+    return { plans: [model.plan, this.cached(`update:${bank!.id}`, bank, () => buildUpdatePlan(this.gpu, bank!, this.step)).plan], savings: model.savings };
   }
 
   /** Starts a fresh optimizer (moments and step count), keeping the adapter's weights. */

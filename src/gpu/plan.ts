@@ -1,8 +1,10 @@
 // A recorded list of GPU work (dispatches, buffer clears and copies) built once and replayed:
-// a training step encodes its plan into one command buffer without creating any GPU objects.
+// a training step encodes its plan into one command buffer without creating any GPU objects. Each dispatch carries the
+// cost its kernel module stated (src/gpu/dispatch-cost.ts), which the plan profiler totals.
+import type { DispatchCost } from './dispatch-cost.ts';
 
 export type PlanOp =
-  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }
+  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number; cost: DispatchCost }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 

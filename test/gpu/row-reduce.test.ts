@@ -119,6 +119,7 @@ describe('row reductions (subgroup and tree paths)', () => {
           const plan = await run((plan) => record(gpu, plan, {
             shader: rowReduceShader(gpu, shaders), entry: 'reduce_rows', label: 'row_reduce_test', constants: { RED_WG: width },
             bindings: { 0: params, 1: up(x), 2: out }, workgroups: [rows],
+            cost: { kernel: 'row_reduce_test', flops: rows * n * 2 * OUTPUTS.length, bytes: (rows * n * 2 + rows * width * OUTPUTS.length) * 4 },
           }));
           assertReductionPath(plan, path);
           const got = await gpu.readF32(out);

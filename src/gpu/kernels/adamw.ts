@@ -4,6 +4,7 @@ import source from '../../../shaders/adamw.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 import { rowReduceShader, rowReduceShaders, rowReductionWidth } from './row-reduce.ts';
 import stepSource from '../../../shaders/step.wgsl';
 
@@ -31,10 +32,14 @@ export function recordAdamW(gpu: Gpu, plan: Plan, n: number, b: AdamWBuffers, la
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
   const constants = { RED_WG: width };
   const shader = rowReduceShader(gpu, shaders);
-  record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, constants, bindings: { 0: p, 3: b.grads, 6: b.partials, 8: b.mask }, workgroups: [PARTIALS] });
-  record(gpu, plan, { shader, entry: 'grad_clip', label: `${label}.clip`, constants, bindings: { 1: b.step, 6: b.partials, 7: b.clip }, workgroups: [1] });
+  record(gpu, plan, { shader, entry: 'grad_sumsq', label: `${label}.sumsq`, constants, bindings: { 0: p, 3: b.grads, 6: b.partials, 8: b.mask }, workgroups: [PARTIALS],
+    cost: elementwiseCost('adamw.norm', n, 3, 2, 0, PARTIALS * WORD) });
+  record(gpu, plan, { shader, entry: 'grad_clip', label: `${label}.clip`, constants, bindings: { 1: b.step, 6: b.partials, 7: b.clip }, workgroups: [1],
+    cost: elementwiseCost('adamw.norm', PARTIALS, 1, 1, 0, 2 * WORD) });
   record(gpu, plan, {
     shader, entry: 'adamw_update', label: `${label}.update`,
     bindings: { 0: p, 1: b.step, 2: b.params, 3: b.grads, 4: b.m, 5: b.v, 7: b.clip, 8: b.mask }, workgroups: grid(Math.ceil(n / UPDATE_WG)),
+    // Moments, bias corrections, the square root and the decayed step; params, m and v read and written, grads and mask read.
+    cost: elementwiseCost('adamw.update', n, 15, 5, 3),
   });
 }

@@ -3,6 +3,7 @@ import source from '../../../shaders/attention_decode.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 
 const shader = { name: 'attention_decode', code: source };
 /** Workgroup size of attn_decode: the largest head dimension it supports. */
@@ -16,6 +17,7 @@ export function recordKvCacheWrite(gpu: Gpu, plan: Plan, s: { batch: number; max
   record(gpu, plan, {
     shader, entry: 'kv_cache_write', label,
     bindings: { 0: p, 1: io.src, 2: io.cache, 3: io.pos }, workgroups: grid(Math.ceil((s.batch * s.dim) / 64)),
+    cost: elementwiseCost('kv_cache_write', s.batch * s.dim, 0, 1, 1, s.batch * WORD),
   });
 }
 
@@ -34,5 +36,10 @@ export function recordAttentionDecode(gpu: Gpu, plan: Plan, s: { batch: number; 
   record(gpu, plan, {
     shader, entry: 'attn_decode', label,
     bindings: { 0: p, 3: io.pos, 4: io.q, 5: io.kCache, 6: io.vCache, 7: io.out }, workgroups: grid(s.batch * s.heads),
+    // At most maxSeq cached keys per query (the positions are only known on the GPU): q·k and p·v, 4·headDim a key.
+    cost: {
+      kernel: 'attention.decode', flops: 4 * s.batch * s.heads * s.maxSeq * s.headDim,
+      bytes: (2 * s.batch * s.heads * s.headDim + 2 * s.batch * s.maxSeq * s.kvHeads * s.headDim + s.batch) * WORD,
+    },
   });
 }

@@ -5,6 +5,7 @@ import stepSource from '../../../shaders/step.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 import { rowReduceShader, rowReduceShaders, rowReductionWidth } from './row-reduce.ts';
 
 const shaders = rowReduceShaders('distill', stepSource, source);
@@ -27,5 +28,7 @@ export function recordDistill(gpu: Gpu, plan: Plan, s: { rows: number; vocab: nu
     constants: { WRITE_LOSS: !!io.rowLoss, RED_WG: s.width ?? rowReductionWidth(gpu) },
     bindings: { 0: p, 1: io.step, 2: io.student, 3: io.teacher, 4: io.targets, 5: io.rowLoss ?? gpu.dummy },
     workgroups: grid(s.rows),
+    // Two softmaxes, the KL term and the gradient: about 12 operations a logit; student read, teacher read and overwritten.
+    cost: elementwiseCost('distill', s.rows * s.vocab, 12, 2, 1, s.rows * 2 * WORD),
   });
 }

@@ -6,6 +6,7 @@ import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 import stepSource from '../../../shaders/step.wgsl';
+import { elementwiseCost } from '../dispatch-cost.ts';
 
 const swiglu = { name: 'swiglu', code: swigluSource };
 const elementwise = { name: 'elementwise', code: `${stepSource}\n${elementwiseSource}` };
@@ -14,7 +15,8 @@ const wg = (n: number) => grid(Math.ceil(n / 64));
 export function recordSwigluForward(gpu: Gpu, plan: Plan, n: number,
   io: { gate: Bindable; up: Bindable; act: Bindable }, label = 'swiglu'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
-  record(gpu, plan, { shader: swiglu, entry: 'swiglu_forward', label, bindings: { 0: p, 1: io.gate, 2: io.up, 3: io.act }, workgroups: wg(n) });
+  record(gpu, plan, { shader: swiglu, entry: 'swiglu_forward', label, bindings: { 0: p, 1: io.gate, 2: io.up, 3: io.act }, workgroups: wg(n),
+    cost: elementwiseCost('swiglu.fwd', n, 5, 2, 1) });
 }
 
 export function recordSwigluBackward(gpu: Gpu, plan: Plan, n: number,
@@ -23,19 +25,23 @@ export function recordSwigluBackward(gpu: Gpu, plan: Plan, n: number,
   record(gpu, plan, {
     shader: swiglu, entry: 'swiglu_backward', label,
     bindings: { 0: p, 1: io.gate, 2: io.up, 4: io.dAct, 5: io.dGate, 6: io.dUp }, workgroups: wg(n),
+    // sigmoid (exp, add, div), silu, its derivative and the two products.
+    cost: elementwiseCost('swiglu.bwd', n, 10, 3, 2),
   });
 }
 
 /** out = a + b. */
 export function recordAdd(gpu: Gpu, plan: Plan, n: number, io: { a: Bindable; b: Bindable; out: Bindable }, label = 'add'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'add', label, bindings: { 0: p, 2: io.a, 3: io.b, 4: io.out }, workgroups: wg(n) });
+  record(gpu, plan, { shader: elementwise, entry: 'add', label, bindings: { 0: p, 2: io.a, 3: io.b, 4: io.out }, workgroups: wg(n),
+    cost: elementwiseCost('add', n, 1, 2, 1) });
 }
 
 /** dx += b (dx and b must not overlap). */
 export function recordAccumulate(gpu: Gpu, plan: Plan, n: number, io: { b: Bindable; dx: Bindable }, label = 'accumulate'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'accumulate', label, bindings: { 0: p, 3: io.b, 5: io.dx }, workgroups: wg(n) });
+  record(gpu, plan, { shader: elementwise, entry: 'accumulate', label, bindings: { 0: p, 3: io.b, 5: io.dx }, workgroups: wg(n),
+    cost: elementwiseCost('add', n, 1, 2, 1) });
 }
 
 export interface DropoutSite {
@@ -49,11 +55,13 @@ export interface DropoutSite {
 /** y = x * mask / (1 - p). */
 export function recordDropoutForward(gpu: Gpu, plan: Plan, s: DropoutSite, io: { x: Bindable; y: Bindable }, label = 'dropout'): void {
   const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'dropout_forward', label, bindings: { 0: p, 1: s.step, 2: io.x, 4: io.y }, workgroups: wg(s.n) });
+  record(gpu, plan, { shader: elementwise, entry: 'dropout_forward', label, bindings: { 0: p, 1: s.step, 2: io.x, 4: io.y }, workgroups: wg(s.n),
+    cost: elementwiseCost('dropout', s.n, 1, 1, 1) });
 }
 
 /** dx += dy * mask / (1 - p), with the forward pass's mask. */
 export function recordDropoutBackwardAdd(gpu: Gpu, plan: Plan, s: DropoutSite, io: { dy: Bindable; dx: Bindable }, label = 'dropout.bwd'): void {
   const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'dropout_backward_add', label, bindings: { 0: p, 1: s.step, 3: io.dy, 5: io.dx }, workgroups: wg(s.n) });
+  record(gpu, plan, { shader: elementwise, entry: 'dropout_backward_add', label, bindings: { 0: p, 1: s.step, 3: io.dy, 5: io.dx }, workgroups: wg(s.n),
+    cost: elementwiseCost('dropout', s.n, 2, 2, 1) });
 }

@@ -7,6 +7,7 @@ import { grid, type Bindable, type Gpu, type ShaderSource } from '../context.ts'
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { WORD, type DispatchCost } from '../dispatch-cost.ts';
 
 const STAGING = shaderSections(stagingSource);
 /** By operand access (vec4 or f32 arrays), then by staging ('staged' or 'direct'). */
@@ -64,6 +65,29 @@ function paramsFor(gpu: Gpu, s: AttentionShape, label: string): GPUBuffer {
     ['u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'u32', 'u32']);
 }
 
+/** (query, key) pairs the causal mask keeps, over every query head of the batch. */
+function causalPairs(s: AttentionShape): number {
+  return s.batch * s.heads * (s.seq * (s.seq + 1)) / 2;
+}
+
+/**
+ * Per kept pair: forward q·k and p·v (4·headDim); the dq pass recomputes q·k and does d_out·v and ds·k (6·headDim);
+ * the dk/dv pass recomputes q·k and d_out·v and does p·d_out and ds·q (8·headDim). Softmax arithmetic is left out.
+ */
+function attentionCost(kernel: 'attention.fwd' | 'attention.bwd.dq' | 'attention.bwd.dkdv', s: AttentionShape): DispatchCost {
+  const N = s.batch * s.seq;
+  const qw = N * s.heads * s.headDim;
+  const kvw = N * s.kvHeads * s.headDim;
+  const rows = s.batch * s.heads * s.seq;
+  const perPair = { 'attention.fwd': 4, 'attention.bwd.dq': 6, 'attention.bwd.dkdv': 8 }[kernel] * s.headDim;
+  // Words: fwd reads q, k, v and writes out, lse; dq reads q, k, v, out, lse, d_out and writes delta, dq;
+  // dk/dv reads q, k, v, lse, d_out, delta and writes dk, dv.
+  const words = kernel === 'attention.fwd' ? 2 * qw + 2 * kvw + rows
+    : kernel === 'attention.bwd.dq' ? 4 * qw + 2 * kvw + 2 * rows
+    : 2 * qw + 4 * kvw + 2 * rows;
+  return { kernel, flops: causalPairs(s) * perPair, bytes: words * WORD };
+}
+
 /** One workgroup per block of `rows` rows of each (batch, head). */
 const blocks = (s: AttentionShape, heads: number, rows: number) => grid(s.batch * heads * Math.ceil(s.seq / rows));
 
@@ -78,6 +102,7 @@ export function recordAttentionForward(gpu: Gpu, plan: Plan, s: AttentionShape,
   record(gpu, plan, {
     shader, entry: 'attn_fwd', label, constants,
     bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 4: io.out, 5: io.lse }, workgroups: blocks(s, s.heads, rows),
+    cost: attentionCost('attention.fwd', s),
   });
 }
 
@@ -94,10 +119,12 @@ export function recordAttentionBackward(gpu: Gpu, plan: Plan, s: AttentionShape,
     shader, entry: 'attn_bwd_dq', label: `${label}.dq`, constants,
     bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 4: io.out, 5: io.lse, 6: io.dOut, 7: io.delta, 8: io.dq },
     workgroups: blocks(s, s.heads, rows),
+    cost: attentionCost('attention.bwd.dq', s),
   });
   record(gpu, plan, {
     shader, entry: 'attn_bwd_dkdv', label: `${label}.dkdv`, constants,
     bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 5: io.lse, 6: io.dOut, 7: io.delta, 9: io.dk, 10: io.dv },
     workgroups: blocks(s, s.kvHeads, rows),
+    cost: attentionCost('attention.bwd.dkdv', s),
   });
 }

@@ -4,6 +4,7 @@ import source from '../../../shaders/lora_mix.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 
 const shader = { name: 'lora_mix', code: source };
 
@@ -97,11 +98,17 @@ export function recordLoraMixBackward(gpu: Gpu, plan: Plan, s: LoraMixShape & { 
       9: partials,
     },
     workgroups: grid(batch * chunks * Math.ceil(jr / WG)),
+    // g = scale · dy · B_j for every block (2·N·outDim·J·r), du = mix · g, and the g·u products of d mix; reads dy, B, u, mix.
+    cost: {
+      kernel: 'lora_mix.bwd', flops: 2 * s.tokens * s.outDim * jr + 3 * s.tokens * jr,
+      bytes: (s.tokens * s.outDim + s.outDim * jr + 4 * s.tokens * jr + batch * s.blocks) * WORD,
+    },
   });
   if (!io.dmix) return;
   record(gpu, plan, {
     shader, entry: 'mix_backward_dmix', label: `${label}.dmix`,
     bindings: { 0: p, 10: partials, 11: io.dmix },
     workgroups: grid(batch * s.blocks),
+    cost: elementwiseCost('lora_mix.bwd', loraMixPartialsFloats(s), 1, 1, 0, 2 * batch * s.blocks * WORD),
   });
 }

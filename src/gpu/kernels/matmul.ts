@@ -11,6 +11,7 @@ import type { Bindable, Gpu } from '../context.ts';
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { WORD, type DispatchCost } from '../dispatch-cost.ts';
 
 /** How B is stored: f32, or a checkpoint's half-precision weights packed two per word (read as f32 in the kernel). */
 export type MatmulBFormat = 'f32' | 'f16' | 'bf16';
@@ -104,6 +105,22 @@ export function vec4Entry(M: number, N: number, K: number, transA: boolean, tran
   return null;
 }
 
+/** Bytes per element of B as stored. */
+const B_BYTES: Record<MatmulBFormat, number> = { f32: 4, f16: 2, bf16: 2 };
+
+/**
+ * 2·M·N·K, plus the LoRA epilogue's 2·M·N·rank·blocks; bytes: A, B (at its stored width), C written (and read when
+ * beta is not 0), the bias and the LoRA operands.
+ */
+export function matmulCost(args: MatmulArgs): DispatchCost {
+  const { M, N, K, lora } = args;
+  const rank = lora ? lora.rank * (lora.layout === 'k-major' ? 1 : lora.blocks) : 0;
+  let bytes = M * K * WORD + N * K * B_BYTES[args.bFormat ?? 'f32'] + M * N * WORD * ((args.beta ?? 0) !== 0 ? 2 : 1);
+  if (args.bias) bytes += N * WORD;
+  if (lora) bytes += (M * rank + N * rank + (lora.mix ? Math.ceil(M / (lora.seq ?? M)) * lora.blocks : 0)) * WORD;
+  return { kernel: 'matmul', flops: 2 * M * N * K + 2 * M * N * rank, bytes };
+}
+
 export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'matmul'): void {
   const { M, N, K } = args;
   const kernel = args.kernel ?? 'auto';
@@ -130,6 +147,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
       bindings,
       workgroups: [Math.ceil(N / VEC4_TILE), Math.ceil(M / VEC4_TILE)],
       label,
+      cost: matmulCost(args),
     });
     return;
   }
@@ -140,5 +158,6 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     bindings,
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     label,
+    cost: matmulCost(args),
   });
 }

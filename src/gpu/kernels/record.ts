@@ -1,5 +1,7 @@
 // Shared helper for kernel modules: builds a bind group for one entry point and appends the
-// dispatch to a plan, refusing bindings larger than the device allows with an error that names them.
+// dispatch to a plan with its cost (kernel class, flops, bytes: see ../dispatch-cost.ts), refusing bindings larger than
+// the device allows with an error that names them.
+import { checkCost, type DispatchCost } from '../dispatch-cost.ts';
 import { toRef, type Bindable, type BufferRef, type Gpu, type ShaderSource } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { formatBytes } from '../../report/format.ts';
@@ -12,9 +14,12 @@ export interface DispatchSpec {
   bindings: Record<number, Bindable>;
   workgroups: [number, number?, number?];
   label: string;
+  /** What the dispatch computes and moves, from the shapes the kernel module was given (the plan profiler's input). */
+  cost: DispatchCost;
 }
 
 export function record(gpu: Gpu, plan: Plan, spec: DispatchSpec): void {
+  const cost = checkCost(spec.label, spec.cost);
   const pipeline = gpu.pipeline(spec.shader, spec.entry, spec.constants);
   const entries: GPUBindGroupEntry[] = Object.entries(spec.bindings).map(([binding, b]) => {
     const ref = toRef(b);
@@ -23,7 +28,7 @@ export function record(gpu: Gpu, plan: Plan, spec: DispatchSpec): void {
   });
   const bindGroup = gpu.device.createBindGroup({ label: spec.label, layout: pipeline.getBindGroupLayout(0), entries });
   const [x, y = 1, z = 1] = spec.workgroups;
-  plan.push({ kind: 'dispatch', label: spec.label, pipeline, bindGroup, x, y, z });
+  plan.push({ kind: 'dispatch', label: spec.label, pipeline, bindGroup, x, y, z, cost });
 }
 
 /**

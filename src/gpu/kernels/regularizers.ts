@@ -3,6 +3,7 @@ import source from '../../../shaders/regularizers.wgsl';
 import { grid, toRef, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 
 const shader = { name: 'regularizers', code: source };
 const wg = (n: number) => grid(Math.ceil(n / 64));
@@ -18,6 +19,7 @@ export function recordEwcGrad(gpu: Gpu, plan: Plan, n: number, lambda: number,
   record(gpu, plan, {
     shader, entry: 'ewc_grad', label,
     bindings: { 0: p, 1: io.params, 2: io.anchor, 3: io.fisher, 4: io.grads }, workgroups: wg(n),
+    cost: elementwiseCost('regularizer', n, 4, 4, 1),
   });
 }
 
@@ -28,6 +30,7 @@ export function recordFisherAccumulate(gpu: Gpu, plan: Plan, n: number, weight: 
   record(gpu, plan, {
     shader, entry: 'fisher_accumulate', label,
     bindings: { 0: p, 5: io.grads, 6: io.fisher }, workgroups: wg(n),
+    cost: elementwiseCost('regularizer', n, 3, 2, 1),
   });
 }
 
@@ -39,14 +42,17 @@ export function recordFisherAccumulate(gpu: Gpu, plan: Plan, n: number, weight: 
 export function recordSign(gpu: Gpu, plan: Plan, n: number, io: { x: Bindable; out: Bindable; absSum?: Bindable }, label = 'sign'): void {
   const p = params(gpu, label, n, 0);
   if (io.absSum) {
-    record(gpu, plan, { shader, entry: 'abs_sum', label: `${label}.abs_sum`, bindings: { 0: p, 7: io.x, 9: io.absSum }, workgroups: [1] });
+    record(gpu, plan, { shader, entry: 'abs_sum', label: `${label}.abs_sum`, bindings: { 0: p, 7: io.x, 9: io.absSum }, workgroups: [1],
+      cost: elementwiseCost('regularizer', n, 1, 1, 0, 2 * WORD) });
   }
   const x = toRef(io.x);
   const out = toRef(io.out);
   if (x.buffer === out.buffer && x.offset === out.offset) {
-    record(gpu, plan, { shader, entry: 'abs_grad_in_place', label, bindings: { 0: p, 8: io.out }, workgroups: wg(n) });
+    record(gpu, plan, { shader, entry: 'abs_grad_in_place', label, bindings: { 0: p, 8: io.out }, workgroups: wg(n),
+      cost: elementwiseCost('regularizer', n, 1, 1, 1) });
   } else {
-    record(gpu, plan, { shader, entry: 'abs_grad', label, bindings: { 0: p, 7: io.x, 8: io.out }, workgroups: wg(n) });
+    record(gpu, plan, { shader, entry: 'abs_grad', label, bindings: { 0: p, 7: io.x, 8: io.out }, workgroups: wg(n),
+      cost: elementwiseCost('regularizer', n, 1, 1, 1) });
   }
 }
 
@@ -62,5 +68,7 @@ export function recordL2NormGrad(gpu: Gpu, plan: Plan, count: number, scale: num
   record(gpu, plan, {
     shader, entry: 'l2_norm_grad', label,
     bindings: { 0: p, 1: io.params, 4: io.grads, 10: io.segments }, workgroups: [count],
+    // At most the whole parameter buffer (the segments' lengths are only in the GPU buffer): a norm and a scaled add a float.
+    cost: elementwiseCost('regularizer', toRef(io.params).size / WORD, 4, 3, 1, count * 2 * WORD),
   });
 }

@@ -3,6 +3,7 @@ import source from '../../../shaders/rmsnorm.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
 const shaders = rowReduceShaders('rmsnorm', source);
@@ -21,6 +22,8 @@ export function recordRmsNormForward(gpu: Gpu, plan: Plan, s: RmsNormShape,
     shader: rowReduceShader(gpu, shaders), entry: 'rmsnorm_forward', label,
     bindings: { 0: params, 1: io.x, 2: io.w, 3: io.y, 4: io.rstd },
     workgroups: grid(s.rows),
+    // Square-and-add, then two products an element; x read, y written, w and rstd per row.
+    cost: elementwiseCost('rmsnorm.fwd', s.rows * s.cols, 4, 1, 1, (s.cols + s.rows) * WORD),
   });
 }
 
@@ -32,5 +35,6 @@ export function recordRmsNormBackward(gpu: Gpu, plan: Plan, s: RmsNormShape,
     shader: rowReduceShader(gpu, shaders), entry: 'rmsnorm_backward', label,
     bindings: { 0: params, 1: io.x, 2: io.w, 4: io.rstd, 5: io.dy, 6: io.dx },
     workgroups: grid(s.rows),
+    cost: elementwiseCost('rmsnorm.bwd', s.rows * s.cols, 7, io.accumulate ? 3 : 2, 1, (s.cols + s.rows) * WORD),
   });
 }

@@ -3,6 +3,7 @@ import source from '../../../shaders/rope.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 export { ropeTables } from '../../model/config.ts';
 
 const shader = { name: 'rope', code: source };
@@ -22,5 +23,7 @@ export function recordRope(gpu: Gpu, plan: Plan, direction: 'forward' | 'backwar
     shader, entry: `rope_${direction}`, label,
     bindings: { 0: params, 1: io.x, 2: io.positions, 3: io.tables.cos, 4: io.tables.sin },
     workgroups: grid(Math.ceil((s.tokens * s.heads * s.headDim) / 2 / 64)),
+    // A rotation per pair of elements (4 products, 2 sums), in place; cos and sin rows per token.
+    cost: elementwiseCost('rope', (s.tokens * s.heads * s.headDim) / 2, 6, 2, 2, s.tokens * (s.headDim + 1) * WORD),
   });
 }

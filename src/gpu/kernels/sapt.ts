@@ -5,6 +5,7 @@ import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import type { RouterPool } from '../../model/sapt-files.ts';
 import { record } from './record.ts';
+import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 import { rowReduceShader, rowReduceShaders } from './row-reduce.ts';
 
 const shaders = rowReduceShaders('sapt', source);
@@ -40,6 +41,7 @@ export function recordMaskedPool(gpu: Gpu, plan: Plan, kind: RouterPool, s: { ba
     shader: rowReduceShader(gpu, shaders), entry: kind === 'max' ? 'masked_max_pool' : 'masked_mean_pool', label,
     bindings: { 0: p, 1: io.x, 2: io.mask, 3: io.out },
     workgroups: grid(Math.ceil((s.batch * s.cols) / WG)),
+    cost: elementwiseCost('sapt', s.batch * s.seq * s.cols, 1, 1, 0, (s.batch * s.seq + s.batch * s.cols) * WORD),
   });
 }
 
@@ -54,6 +56,7 @@ export function recordSiluLayerNormForward(gpu: Gpu, plan: Plan, s: { rows: numb
     shader: rowReduceShader(gpu, shaders), entry: 'silu_layernorm_forward', label, constants: { RED_WG: LAYERNORM_WG },
     bindings: { 0: p, 4: io.h, 5: io.gamma, 6: io.beta, 7: io.y, 8: io.mean, 9: io.rstd },
     workgroups: grid(s.rows),
+    cost: elementwiseCost('sapt', s.rows * s.cols, 10, 1, 1, (2 * s.cols + 2 * s.rows) * WORD),
   });
 }
 
@@ -67,11 +70,13 @@ export function recordSiluLayerNormBackward(gpu: Gpu, plan: Plan, s: { rows: num
     shader, entry: 'silu_layernorm_backward', label, constants: { RED_WG: LAYERNORM_WG },
     bindings: { 0: p, 4: io.h, 5: io.gamma, 10: io.mean, 11: io.rstd, 12: io.dy, 13: io.dh },
     workgroups: grid(s.rows),
+    cost: elementwiseCost('sapt', s.rows * s.cols, 14, 2, 1, (s.cols + 2 * s.rows) * WORD),
   });
   record(gpu, plan, {
     shader, entry: 'silu_layernorm_params_backward', label: `${label}.params`,
     bindings: { 0: p, 4: io.h, 10: io.mean, 11: io.rstd, 12: io.dy, 14: io.dgamma, 15: io.dbeta },
     workgroups: grid(Math.ceil(s.cols / WG)),
+    cost: elementwiseCost('sapt', s.rows * s.cols, 8, 2, 0, (2 * s.cols + 2 * s.rows) * WORD),
   });
 }
 
@@ -86,6 +91,7 @@ export function recordSoftmaxRows(gpu: Gpu, plan: Plan, s: { rows: number; cols:
     shader: rowReduceShader(gpu, shaders), entry: 'softmax_rows', label, constants: { RED_WG: SOFTMAX_WG },
     bindings: { 0: p, 20: io.x, 21: io.y },
     workgroups: grid(s.rows),
+    cost: elementwiseCost('sapt', s.rows * s.cols, 5, 1, 1),
   });
 }
 
@@ -109,5 +115,6 @@ export function recordSoftmaxRowsBackward(gpu: Gpu, plan: Plan, s: { rows: numbe
     shader: rowReduceShader(gpu, shaders), entry: 'softmax_rows_backward', label, constants: { RED_WG: SOFTMAX_WG },
     bindings: { 0: p, 22: io.y, 23: io.dy ?? gpu.dummy, 24: io.target ?? gpu.dummy, 25: io.dx, 26: kl },
     workgroups: grid(s.rows),
+    cost: elementwiseCost('sapt', s.rows * s.cols, 8, 3, 1, s.rows * WORD),
   });
 }
