@@ -57,6 +57,7 @@ const json = new TextEncoder().encode(JSON.stringify(header));
 const headerLen = Math.ceil(json.byteLength / 8) * 8;
 const head = new Uint8Array(8 + headerLen).fill(0x20);
 new DataView(head.buffer).setUint32(0, headerLen, true);
+new DataView(head.buffer).setUint32(4, 0, true);
 head.set(json, 8);
 
 mkdirSync(values.out, { recursive: true });

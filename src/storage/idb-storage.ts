@@ -1,13 +1,17 @@
 // A RunStorage over IndexedDB for the browser app, whose commits are atomic because each one is a single readwrite transaction.
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb';
 import { ancestors, checkPath, isUnder, prepareCommit, type RunStorage } from '../cl/storage.ts';
-import { bytesRandomAccess, type RandomAccessFile } from '../io/random-access.ts';
+import { blobRandomAccess, bytesRandomAccess, type RandomAccessFile } from '../io/random-access.ts';
 import { formatBytes } from '../report/format.ts';
 
-/** One stored file: its full path (the key), its bytes, their length and when it was written (ms since 1970). */
+/**
+ * One stored file: its full path (the key), its bytes, their length and when it was written (ms since 1970). Files of
+ * BLOB_MIN_BYTES or more are kept as a Blob, which browsers store apart from the record (on disk): reading a record
+ * then loads no bytes, and a byte range of it (one tensor of a cached model) is read through `Blob.slice` alone.
+ */
 export interface FileRecord {
   path: string;
-  data: Uint8Array;
+  data: Uint8Array | Blob;
   size: number;
   modified: number;
 }
@@ -62,6 +66,9 @@ export class StorageQuotaError extends Error {
     this.bytes = bytes;
   }
 }
+
+/** Files from this size on are stored as Blobs (see FileRecord). */
+export const BLOB_MIN_BYTES = 1 << 20;
 
 /** The default database name. */
 export const DEFAULT_DATABASE_NAME = 'clora';
@@ -153,14 +160,24 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
       throw failure(label, `read ${p}`, err);
     }
     if (record === undefined) return null;
+    if (record.data instanceof Blob) return new Uint8Array(await record.data.arrayBuffer());
     if (!(record.data instanceof Uint8Array)) throw new Error(`${label}: ${p}: the stored record holds no bytes`);
     return record.data.slice();
   }
 
-  // Files are stored whole today, so a range read loads the record once and slices it.
   async function open(path: string): Promise<RandomAccessFile | null> {
-    const data = await read(path);
-    return data ? bytesRandomAccess(checkPath(label, path), data) : null;
+    const p = checkPath(label, path);
+    let record: FileRecord | undefined;
+    try {
+      record = await db.get(FILES, full(p));
+    } catch (err) {
+      throw failure(label, `open ${p}`, err);
+    }
+    if (record === undefined) return null;
+    if (record.data instanceof Blob) return blobRandomAccess(p, record.data);
+    // Small files, and files written before large ones were kept as Blobs, are in the record itself.
+    if (!(record.data instanceof Uint8Array)) throw new Error(`${label}: ${p}: the stored record holds no bytes`);
+    return bytesRandomAccess(p, record.data);
   }
 
   async function list(folder: string): Promise<string[]> {
@@ -200,8 +217,9 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     try {
       for (const path of batch.keys()) await checkNoConflict(tx.store, full(path));
       for (const [path, data] of batch) {
-        // slice() copies, so later changes by the caller cannot reach the stored file, and stores only the view's bytes.
-        const record: FileRecord = { path: full(path), data: data.slice(), size: data.byteLength, modified };
+                // Blob and slice() both copy, so later changes by the caller cannot reach the stored file.
+        const stored = data.byteLength >= BLOB_MIN_BYTES ? new Blob([data as Uint8Array<ArrayBuffer>]) : data.slice();
+        const record: FileRecord = { path: full(path), data: stored, size: data.byteLength, modified };
         pending.push(tx.store.put(record));
       }
       await Promise.all(pending);

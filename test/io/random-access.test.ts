@@ -15,7 +15,7 @@ import { FormatError, MissingFileError } from '../../src/io/errors.ts';
 import { fileListSource, memorySource, urlSource, type FileSource } from '../../src/io/files.ts';
 import { dirSource } from '../../src/io/node-files.ts';
 import { readWhole, type RandomAccessFile } from '../../src/io/random-access.ts';
-import { openAppDatabase } from '../../src/storage/idb-storage.ts';
+import { BLOB_MIN_BYTES, openAppDatabase } from '../../src/storage/idb-storage.ts';
 
 const content = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7 + 3) & 255);
 
@@ -90,6 +90,32 @@ describe('RunStorage.open', () => {
       assert.equal(await storage.open('models/m'), null);
     });
   }
+});
+
+describe('IndexedDB keeps large files as Blobs', () => {
+  test('a range of a large stored file is read through Blob.slice, not by loading the file', async () => {
+    const storage = (await openAppDatabase({ factory: new IDBFactory() })).storage('models');
+    const big = Uint8Array.from({ length: BLOB_MIN_BYTES + 12345 }, (_, i) => (i * 31 + 7) & 255);
+    await storage.commit({ 'm/model.safetensors': big, 'm/config.json': '{}' });
+    const slices: [number, number][] = [];
+    const slice = Blob.prototype.slice;
+    Blob.prototype.slice = function (this: Blob, start?: number, end?: number, type?: string) {
+      slices.push([start ?? 0, end ?? this.size]);
+      return slice.call(this, start, end, type);
+    };
+    try {
+      const file = (await storage.open('m/model.safetensors'))!;
+      assert.equal(file.size, big.byteLength);
+      assert.deepEqual(await file.read(BLOB_MIN_BYTES, 100), big.subarray(BLOB_MIN_BYTES, BLOB_MIN_BYTES + 100));
+      assert.deepEqual(slices, [[BLOB_MIN_BYTES, BLOB_MIN_BYTES + 100]]);
+      await file.close();
+    } finally {
+      Blob.prototype.slice = slice;
+    }
+    assert.deepEqual(await storage.read('m/model.safetensors'), big);
+    assert.equal(new TextDecoder().decode(await storage.read('m/config.json') ?? undefined), '{}');
+    assert.deepEqual((await storage.open('m/config.json'))!.size, 2);
+  });
 });
 
 describe('urlSource.open (HTTP ranges)', () => {
