@@ -8,6 +8,7 @@ import { promptFor } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
 import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
+import { taskBaselines, type TaskBaselines } from './baselines.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
@@ -62,7 +63,8 @@ export interface RunResults {
   model: { arch: string; params: number; layers: number; hidden: number };
   device: string;
   settings: Omit<Experiment, 'methods' | 'tasks'> & { seqLen: number };
-  tasks: { name: string; metric: 'em' | 'rougeL'; train: number; test: number; labels: string[] | null }[];
+  /** `baselines`: the test split's majority-label and chance scores (absent in results stored before they were recorded). */
+  tasks: { name: string; metric: 'em' | 'rougeL'; train: number; test: number; labels: string[] | null; baselines?: TaskBaselines }[];
   methods: Record<string, MethodResult>;
   /** Single-task LoRA scores (the oracle's diagonal) used for FWT, when the run includes the oracle. */
   singleTask: number[] | null;
@@ -159,7 +161,9 @@ function canonicalJson(v: unknown): string {
  */
 export function sameRun(prev: Pick<RunResults, 'tasks' | 'settings' | 'model'>, fresh: Pick<RunResults, 'tasks' | 'settings' | 'model'>): boolean {
   const added = { recompute: EXPERIMENT_DEFAULTS.recompute, memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB };
-  const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => canonicalJson({ tasks: r.tasks, settings: { ...added, ...r.settings }, model: r.model });
+  // Baselines follow from the tasks' test splits (and runs stored before them lack them): they do not tell runs apart.
+  const tasks = (r: Pick<RunResults, 'tasks'>) => r.tasks.map(({ baselines: _b, ...t }) => t);
+  const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => canonicalJson({ tasks: tasks(r), settings: { ...added, ...r.settings }, model: r.model });
   return describe(prev) === describe(fresh);
 }
 
@@ -219,7 +223,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     model: { arch: session.info.arch, params: session.info.numParams, layers: session.info.numLayers, hidden: session.info.hiddenSize },
     device: opts.device,
     settings: { ...rest, seqLen },
-    tasks: encoded.map((e) => ({ name: e.task.name, metric: e.metric, train: e.train.length, test: e.test.length, labels: e.task.labels })),
+    tasks: encoded.map((e) => ({
+      name: e.task.name, metric: e.metric, train: e.train.length, test: e.test.length, labels: e.task.labels,
+      baselines: taskBaselines(e.test.map((x) => x.gold), e.task.labels, e.metric),
+    })),
     methods: {},
     singleTask: null,
     seconds: 0,

@@ -3,6 +3,7 @@ import type { RunResults } from '../cl/runner.ts';
 import { contrastText, scoreColor } from './color-scale.ts';
 import { CHAR_W, escapeXml, n2, PAD, svgEnd, svgStart, TITLE_H, titleWidth, truncate } from './svg.ts';
 import { stageRows } from './tables.ts';
+import { taskBaseline } from './verdicts.ts';
 
 /** What the SVG shows: a title, row and column labels, and the cells (null cells are left out). */
 export interface HeatmapSvgInput {
@@ -72,10 +73,18 @@ export function heatmapSvg(input: HeatmapSvgInput): string {
 /** The heatmap of one method's score matrix in a run: rows are its training stages, columns the tasks. */
 export function methodHeatmapSvg(results: RunResults, method: string): string {
   const rows = stageRows(results, method);
+  const rowLabels = rows.map((r) => r.label);
+  const cells = rows.map((r) => r.cells);
+  for (const key of ['majority', 'chance'] as const) {
+    const values = results.tasks.map((_, t) => taskBaseline(results, t)?.[key] ?? null);
+    if (values.every((v) => v === null)) continue;
+    rowLabels.push(key === 'majority' ? '(majority label)' : '(chance)');
+    cells.push(values);
+  }
   return heatmapSvg({
     title: `${method}: score on each task (columns) after each training stage (rows)`,
-    rowLabels: rows.map((r) => r.label),
+    rowLabels,
     columnLabels: results.tasks.map((t, i) => `${i + 1}: ${t.name}`),
-    cells: rows.map((r) => r.cells),
+    cells,
   });
 }

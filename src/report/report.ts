@@ -5,7 +5,8 @@ import { methodHeatmapSvg } from './heatmap-svg.ts';
 import { panelGridSvg } from './line-chart-svg.ts';
 import { escapeMarkdown, markdownTable, oneDecimal } from './markdown.ts';
 import { forgettingSeries, methodLegend, methodNames } from './series.ts';
-import { fileSlug, lastRouting, METRIC_KEYS, METRIC_TITLES, metricLabel, metricsRows, stageRows } from './tables.ts';
+import { fileSlug, lastRouting, METRIC_KEYS, METRIC_TITLES, metricLabel, metricsRows, stageRows, vacuousMetric } from './tables.ts';
+import { baselineLines, learnedNothing, learnedNothingNote, taskBaseline } from './verdicts.ts';
 
 /** Heading of a report without `title`. */
 export const DEFAULT_REPORT_TITLE = 'Continual-learning report';
@@ -54,7 +55,7 @@ export function forgettingCurvesSvg(results: RunResults, title: string): string 
     legend: methodLegend(results),
     panels: forgettingSeries(results).map((c) => ({
       title: `${c.task + 1}: ${c.name} (${metricLabel(results.tasks[c.task].metric)})`,
-      lines: c.series,
+      lines: [...baselineLines(results, c.task), ...c.series],
     })),
     x: { min: T > 1 ? 1 : 0, max: T > 1 ? T : 2, ticks: stages, label: 'after training task' },
     y: { min: 0, max: 100, ticks: [0, 25, 50, 75, 100], label: 'score' },
@@ -85,28 +86,52 @@ function settingsTable(results: RunResults): string {
   return markdownTable(['Setting', 'Value'], rows, false);
 }
 
-function tasksTable(results: RunResults): string {
+/** The tasks table; with recorded baselines, each task's majority label with its score, and chance. */
+export function tasksTable(results: RunResults): string {
   const single = results.singleTask;
-  const header = ['#', 'Task', 'Metric', 'Train', 'Test', ...(single ? ['Single-task score'] : [])];
-  const rows = results.tasks.map((t, i) => [
-    String(i + 1), escapeMarkdown(t.name), metricLabel(t.metric), String(t.train), String(t.test), ...(single ? [oneDecimal(single[i])] : []),
-  ]);
+  const withBaselines = results.tasks.some((_, t) => taskBaseline(results, t) !== null);
+  const header = ['#', 'Task', 'Metric', 'Train', 'Test', ...(withBaselines ? ['Majority label', 'Chance'] : []), ...(single ? ['Single-task score'] : [])];
+  const rows = results.tasks.map((t, i) => {
+    const b = taskBaseline(results, i);
+    const majority = b?.majority != null ? `${oneDecimal(b.majority)} (${escapeMarkdown(String(b.majorityLabel))})` : '';
+    return [
+      String(i + 1), escapeMarkdown(t.name), metricLabel(t.metric), String(t.train), String(t.test),
+      ...(withBaselines ? [majority, b?.chance != null ? oneDecimal(b.chance) : ''] : []), ...(single ? [oneDecimal(single[i])] : []),
+    ];
+  });
   return markdownTable(header, rows, false);
 }
 
-/** The metrics table: one row per method in the run's order, AP, F.Ra, BWT and FWT with one decimal, blank where missing. */
+/**
+ * The metrics table: one row per method in the run's order, AP, F.Ra, BWT and FWT with one decimal, blank where missing;
+ * a value that rests on a task the method learned nothing on is marked ∅.
+ */
 export function metricsTable(results: RunResults): string {
+  const T = results.tasks.length;
   const rows = metricsRows(results).map((r) => {
     const what = r.joint ? ' (joint)' : r.algorithm !== r.method ? ` (${escapeMarkdown(r.algorithm)})` : '';
-    return [`${escapeMarkdown(r.method)}${what}`, ...METRIC_KEYS.map((k) => oneDecimal(r[k]))];
+    return [`${escapeMarkdown(r.method)}${what}`, ...METRIC_KEYS.map((k) => `${oneDecimal(r[k])}${r[k] !== null && vacuousMetric(r, k, T) ? ' ∅' : ''}`)];
   });
   return markdownTable(['Method', ...METRIC_KEYS.map((k) => METRIC_TITLES[k])], rows);
 }
 
-/** A method's score matrix: one row per training stage ("after k: task"), one column per task, blank where not evaluated. */
+/**
+ * A method's score matrix: one row per training stage ("after k: task"), one column per task, blank where not evaluated;
+ * a score right after training a task at or below its majority-label score is marked ∅; rows of the tasks' majority-label
+ * and chance scores follow when the results record them.
+ */
 export function matrixTable(results: RunResults, method: string): string {
   const header = ['Stage', ...results.tasks.map((t, i) => `${i + 1}: ${escapeMarkdown(t.name)}`)];
-  return markdownTable(header, stageRows(results, method).map((r) => [escapeMarkdown(r.label), ...r.cells.map(oneDecimal)]));
+  const nothing = learnedNothing(results, method);
+  const joint = results.methods[method]?.matrix === null;
+  const rows = stageRows(results, method).map((r) => [
+    escapeMarkdown(r.label), ...r.cells.map((v, t) => `${oneDecimal(v)}${nothing[t] && (joint || t === r.stage) ? ' ∅' : ''}`),
+  ]);
+  for (const key of ['majority', 'chance'] as const) {
+    const values = results.tasks.map((_, t) => taskBaseline(results, t)?.[key] ?? null);
+    if (values.some((v) => v !== null)) rows.push([key === 'majority' ? '*majority label*' : '*chance*', ...values.map((v) => (v === null ? '' : oneDecimal(v)))]);
+  }
+  return markdownTable(header, rows);
 }
 
 /**
@@ -148,9 +173,13 @@ export function reportMarkdown(results: RunResults, heatmaps: Record<string, str
   out.push('## Tasks', '', tasksTable(results), '');
   out.push('## Metrics', '', metricsTable(results), '');
   out.push('A blank cell has no value: FWT needs the oracle\'s single-task scores, a joint method has only AP, and a method whose run is not finished has no metrics yet.', '');
+  const nothing = names.map((name) => learnedNothingNote(results, name)).filter((n): n is string => n !== null);
+  if (nothing.length > 0) {
+    out.push(...nothing.map((n) => `- ${escapeMarkdown(n)}`), '', 'Values marked ∅ rest on such tasks: learning nothing forgets nothing, so they are no achievement.', '');
+  }
   for (const k of METRIC_KEYS) out.push(`- ${escapeMarkdown(METRIC_DEFINITIONS[k])}`);
   out.push('', `![Forgetting curves: every method's score on each task after each training stage](${CURVES_FILE})`, '');
-  out.push('## Score matrices', '', 'Row "after k" holds the scores on every task after training task k; a blank cell was not evaluated.', '');
+  out.push('## Score matrices', '', 'Row "after k" holds the scores on every task after training task k; a blank cell was not evaluated. ∅ marks a score right after training a task at or below its majority-label score (nothing learnt; zero where the results record no majority-label score); the *majority label* and *chance* rows, when recorded, are what the task\'s test split gives for free.', '');
   for (const name of names) {
     out.push(`### ${escapeMarkdown(name)}`, '', matrixTable(results, name), '', `![Score heatmap of ${escapeMarkdown(name)}](${heatmaps[name]})`, '');
   }

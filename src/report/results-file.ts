@@ -41,6 +41,12 @@ export function parseRunResults(json: unknown, file: string): RunResults {
     need(typeof t.name === 'string', `tasks[${i}].name`, 'must be a string');
     need(t.metric === 'em' || t.metric === 'rougeL', `tasks[${i}].metric`, 'must be "em" or "rougeL"');
     need(isNumber(t.train) && isNumber(t.test), `tasks[${i}]`, 'must give "train" and "test" sizes');
+    if (t.baselines !== undefined) {
+      const b = t.baselines;
+      const score = (v: unknown) => v === null || isNumber(v);
+      need(isObject(b) && score(b.majority) && score(b.chance) && (b.majorityLabel === null || typeof b.majorityLabel === 'string'),
+        `tasks[${i}].baselines`, 'must be {"majorityLabel", "majority", "chance"} (strings, numbers or null)');
+    }
   });
   if (!isObject(json.methods) || Object.keys(json.methods).length === 0) return fail('methods', 'must be an object with at least one method');
   for (const [name, m] of Object.entries(json.methods)) {

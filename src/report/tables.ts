@@ -1,6 +1,7 @@
 // Table-shaped views of RunResults for the results view and the report: metrics rows, score-matrix rows, routing weights, sample predictions, labels.
 import type { MethodResult, RunResults } from '../cl/runner.ts';
 import { methodNames } from './series.ts';
+import { learnedNothing } from './verdicts.ts';
 
 const isScore = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -24,6 +25,8 @@ export interface MetricsRow {
   fra: number | null;
   bwt: number | null;
   fwt: number | null;
+  /** 0-based tasks the method learned nothing on (see `learnedNothing`); its metrics over them are no achievement. */
+  vacuous: number[];
 }
 
 /**
@@ -36,7 +39,8 @@ export function metricsRows(results: RunResults): MetricsRow[] {
   return methodNames(results).map((method): MetricsRow => {
     const r = results.methods[method];
     const joint = r.matrix === null;
-    const row: MetricsRow = { method, algorithm: r.method, joint, ap: null, fra: null, bwt: null, fwt: null };
+    const vacuous = learnedNothing(results, method).flatMap((v, t) => (v ? [t] : []));
+    const row: MetricsRow = { method, algorithm: r.method, joint, ap: null, fra: null, bwt: null, fwt: null, vacuous };
     if (joint) {
       const final = r.final ?? [];
       if (T > 0 && final.length >= T && final.slice(0, T).every(isScore)) row.ap = final.slice(0, T).reduce((a, b) => a + b, 0) / T;
@@ -53,13 +57,26 @@ export function metricsRows(results: RunResults): MetricsRow[] {
   });
 }
 
-/** The best value of each metric over the continual (non-joint) methods, null where none has one. */
-export function bestMetrics(rows: readonly MetricsRow[]): Record<MetricKey, number | null> {
+/**
+ * Whether a row's value of `key` says nothing: F.Ra and BWT measure what happened to tasks 1..T-1 after they were
+ * learnt, so one of them not learnt makes them vacuous (nothing learnt, nothing forgotten); AP and FWT are vacuous
+ * when the method learned nothing on any task.
+ */
+export function vacuousMetric(row: MetricsRow, key: MetricKey, tasks: number): boolean {
+  if (key === 'fra' || key === 'bwt') return row.vacuous.some((t) => t < tasks - 1);
+  return tasks > 0 && row.vacuous.length === tasks;
+}
+
+/**
+ * The best value of each metric over the continual (non-joint) methods, null where none has one. A vacuous value
+ * (see `vacuousMetric`; `tasks` is the run's task count) is never the best: a method that learned nothing forgets nothing.
+ */
+export function bestMetrics(rows: readonly MetricsRow[], tasks = 0): Record<MetricKey, number | null> {
   const out = { ap: null, fra: null, bwt: null, fwt: null } as Record<MetricKey, number | null>;
   for (const key of METRIC_KEYS) {
     for (const row of rows) {
       const v = row[key];
-      if (row.joint || v === null) continue;
+      if (row.joint || v === null || vacuousMetric(row, key, tasks)) continue;
       const best = out[key];
       if (best === null || (HIGHER_IS_BETTER[key] ? v > best : v < best)) out[key] = v;
     }

@@ -15,6 +15,8 @@ export interface Series {
   points: readonly Point[];
   /** Line dash pattern (e.g. [6, 4]); solid when left out. */
   dash?: number[];
+  /** A reference line (a baseline): thin, without point markers. */
+  reference?: boolean;
 }
 
 export interface LineChartProps {
@@ -96,7 +98,7 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, show
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart) return;
-    const total = series.reduce((n, s) => n + s.points.length, 0);
+    const total = series.reduce((n, s) => n + (s.reference ? 0 : s.points.length), 0);
     chart.data.datasets = series.map((s, i): LineDataset => {
       const old = chart.data.datasets[i];
       const ds: LineDataset = old ?? { data: [] };
@@ -104,11 +106,12 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, show
       ds.data = s.points as Point[];
       ds.borderColor = s.color;
       ds.backgroundColor = s.color;
-      ds.borderWidth = 2;
+      ds.borderWidth = s.reference ? 1 : 2;
       ds.borderDash = s.dash ?? [];
-      ds.pointRadius = total > 80 ? 0 : 2.5;
-      ds.pointHoverRadius = 4;
-      ds.tension = 0.15;
+      ds.pointRadius = s.reference || total > 80 ? 0 : 2.5;
+      ds.pointHoverRadius = s.reference ? 0 : 4;
+      // Straight segments through the measured points: a smoothed line overshoots them and suggests scores never measured.
+      ds.tension = 0;
       return ds;
     });
     const xs = chart.options.scales?.x;
@@ -127,7 +130,7 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, show
     // The labels are listed so a chart re-created for new labels gets its data back.
   }, [series, xMin, xMax, yMin, yMax, showLegend, xLabel, yLabel]);
 
-  const count = series.reduce((n, s) => n + s.points.length, 0);
+  const count = series.reduce((n, s) => n + (s.reference ? 0 : s.points.length), 0);
   return (
     <div className="chart" style={{ height }} data-testid={testId} data-points={count}>
       <canvas ref={canvasRef} role="img" aria-label={`${yLabel} by ${xLabel}`} />

@@ -11,6 +11,8 @@ export interface ExportableChartProps {
   testId: string;
   title: ReactNode;
   series: readonly MethodSeries[];
+  /** Reference lines drawn thin and dotted under the series (a task's majority-label and chance scores); not counted in data-series. */
+  baselines?: readonly Pick<MethodSeries, 'label' | 'color' | 'points'>[];
   /** File name of the PNG download. */
   fileName: string;
   /** Title drawn into the PNG (the chart on screen has its caption instead). */
@@ -35,11 +37,14 @@ const DASH = [6, 4];
  * next to its test id, for end-to-end checks.
  */
 export function ExportableChart(props: ExportableChartProps) {
-  const { testId, title, series, fileName, imageTitle, onError, ...chart } = props;
+  const { testId, title, series, baselines, fileName, imageTitle, onError, ...chart } = props;
   const frameRef = useRef<HTMLElement>(null);
   const lines = useMemo<Series[]>(
-    () => series.map((s) => ({ label: s.label, color: s.color, points: s.points, dash: s.dashed ? DASH : undefined })),
-    [series],
+    () => [
+      ...series.map((s) => ({ label: s.label, color: s.color, points: s.points, dash: s.dashed ? DASH : undefined })),
+      ...(baselines ?? []).map((b) => ({ label: b.label, color: b.color, points: b.points, dash: [2, 3], reference: true })),
+    ],
+    [series, baselines],
   );
   const points = series.reduce((n, s) => n + s.points.length, 0);
 
@@ -61,7 +66,8 @@ export function ExportableChart(props: ExportableChartProps) {
   };
 
   return (
-    <figure className="results-chart" ref={frameRef} data-testid={testId} data-series={series.length} data-points={points}>
+    <figure className="results-chart" ref={frameRef} data-testid={testId} data-series={series.length} data-points={points}
+      data-baselines={(baselines ?? []).map((b) => `${b.label}=${b.points[0]?.y}`).join(';') || undefined}>
       <figcaption className="results-chart-title">
         <span className="results-chart-name">{title}</span>
         <button type="button" className="results-mini-button" onClick={() => void savePng()} data-testid={`${testId}-png`} title={`Save as ${fileName}`}>

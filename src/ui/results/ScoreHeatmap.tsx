@@ -5,6 +5,7 @@ import { contrastText, scoreColor } from '../../report/color-scale.ts';
 import { downloadText } from './download.ts';
 import { methodHeatmapSvg } from '../../report/heatmap-svg.ts';
 import { completedStages, fileSlug, formatScore, stageRows } from '../../report/tables.ts';
+import { learnedNothing, taskBaseline } from '../../report/verdicts.ts';
 import './results.css';
 
 export interface ScoreHeatmapProps {
@@ -28,6 +29,9 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
   const done = useMemo(() => new Set(completedStages(results.methods[method])), [results, method]);
   const joint = results.methods[method].matrix === null;
   const tasks = results.tasks;
+  const nothing = useMemo(() => learnedNothing(results, method), [results, method]);
+  const baselines = useMemo(() => tasks.map((_, t) => taskBaseline(results, t)), [results, tasks]);
+  const baselineRows = (['majority', 'chance'] as const).filter((key) => baselines.some((b) => b?.[key] != null));
 
   const saveSvg = () => {
     try {
@@ -104,15 +108,20 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
                 {row.cells.map((v, t) => {
                   const bg = v === null ? undefined : scoreColor(v);
                   const diagonal = !joint && t === row.stage;
+                  // The score right after training task t (a joint method: its only row) at or below what the task gives for free.
+                  const vacuous = (diagonal || joint) && nothing[t];
                   return (
                     <td
                       key={t}
                       data-score={v === null ? 'null' : String(v)}
-                      className={`results-cell${v === null ? ' results-cell-empty' : ''}${diagonal ? ' results-cell-diagonal' : ''}`}
+                      data-learned-nothing={vacuous ? 'true' : undefined}
+                      className={`results-cell${v === null ? ' results-cell-empty' : ''}${diagonal ? ' results-cell-diagonal' : ''}${vacuous ? ' results-cell-vacuous' : ''}`}
                       style={bg ? { background: bg, color: contrastText(bg) } : undefined}
-                      title={v === null ? `${tasks[t].name}: not evaluated` : `${tasks[t].name}: ${v.toFixed(2)}`}
+                      title={v === null ? `${tasks[t].name}: not evaluated`
+                        : `${tasks[t].name}: ${v.toFixed(2)}${vacuous ? ' — learned nothing (at or below the majority-label score)' : ''}`}
                     >
                       {v === null ? '' : formatScore(v)}
+                      {vacuous ? <span aria-hidden="true">∅</span> : null}
                     </td>
                   );
                 })}
@@ -131,6 +140,24 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
                     ) : null}
                   </td>
                 ) : null}
+              </tr>
+            ))}
+            {baselineRows.map((key) => (
+              <tr key={key} className="results-baseline-row" data-testid={`baseline-${key}-${method}`}>
+                <th scope="row" className="results-heatmap-rowhead"
+                  title={key === 'majority' ? 'Always answering the test split’s most common label' : 'Guessing uniformly among the labels'}>
+                  {key === 'majority' ? 'majority label' : 'chance'}
+                </th>
+                {baselines.map((b, t) => {
+                  const v = b?.[key] ?? null;
+                  return (
+                    <td key={t} data-score={v === null ? 'null' : String(v)}
+                      title={v === null ? `${tasks[t].name}: free-text answers` : key === 'majority' ? `${tasks[t].name}: always “${b?.majorityLabel}”: ${v.toFixed(2)}` : `${tasks[t].name}: ${v.toFixed(2)}`}>
+                      {v === null ? '—' : formatScore(v)}
+                    </td>
+                  );
+                })}
+                {onExportAdapter ? <td /> : null}
               </tr>
             ))}
           </tbody>
