@@ -53,7 +53,8 @@ export async function openModelArg(arg: string | undefined | null, where: string
   const dir = resolve(opts.baseDir ?? '.', arg);
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw usage(`${where}: ${arg} is a file, not a model folder`);
-    return { source: dirSource(dir), base: { name: arg, revision: null } };
+    // The folder as PEFT's from_pretrained would be given it: its absolute path on this machine.
+    return { source: dirSource(dir), base: { name: dir, revision: null } };
   }
   if (!looksLikeModelId(arg)) throw usage(`${where}: ${arg} is not a folder, nor a Hugging Face model id (org/name[@revision])`);
   let ref: ModelRef;

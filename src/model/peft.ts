@@ -168,6 +168,35 @@ function moduleMatcher(spec: unknown, field: string, file: string, layerFilter: 
   throw new FormatError(file, `"${field}" must be a list of module names or a regex string`);
 }
 
+/**
+ * rank_pattern / alpha_pattern give some modules another rank or alpha (PEFT matches a key against a module name with
+ * `(^|.*\.)key$`). The engine gives every module one rank and alpha, so a pattern is accepted when every adapted
+ * module it reaches keeps the config's own value, and refused, naming the module, otherwise.
+ */
+function checkPatterns(c: Json, file: string, r: number, alpha: number, modules: string[]): void {
+  for (const [field, want] of [['rank_pattern', r], ['alpha_pattern', alpha]] as const) {
+    const pattern = c[field];
+    if (isEmpty(pattern)) continue;
+    if (!isObject(pattern)) throw new FormatError(file, `"${field}" must be an object of module patterns`);
+    const entries = Object.entries(pattern).map(([key, value]) => {
+      if (typeof value !== 'number') throw new FormatError(file, `"${field}" entry ${JSON.stringify(key)} must be a number`);
+      let re: RegExp;
+      try {
+        re = new RegExp(`(^|.*\\.)(?:${key})$`);
+      } catch (e) {
+        throw new FormatError(file, `"${field}" key ${JSON.stringify(key)} is not a valid regex`, { detail: e instanceof Error ? e.message : String(e) });
+      }
+      return { key, value, re };
+    });
+    for (const name of modules) {
+      const hit = entries.find((e) => e.re.test(name));
+      if (hit && hit.value !== want) {
+        throw new FormatError(file, `"${field}" gives ${name} ${hit.value} (key ${JSON.stringify(hit.key)}) but "${field === 'rank_pattern' ? 'r' : 'lora_alpha'}" is ${want}; one value for every module is supported`);
+      }
+    }
+  }
+}
+
 /** Validates adapter_config.json against the model and turns PEFT's matching rules into targets and layers. */
 export function parsePeftConfig(json: unknown, modelCfg: ModelConfig, file = ADAPTER_CONFIG): LoraConfig & { baseModelName: string | null } {
   if (!isObject(json)) throw new FormatError(file, 'not a JSON object');
@@ -183,13 +212,31 @@ export function parsePeftConfig(json: unknown, modelCfg: ModelConfig, file = ADA
   if (typeof useRslora !== 'boolean') throw new FormatError(file, '"use_rslora" must be true or false');
 
   const refuse = (field: string, why: string) => new FormatError(file, `${field} is not supported (${why})`);
-  if (!isEmpty(c.rank_pattern)) throw refuse('"rank_pattern"', 'every module must share one rank');
-  if (!isEmpty(c.alpha_pattern)) throw refuse('"alpha_pattern"', 'every module must share one alpha');
-  if (c.fan_in_fan_out === true) throw refuse('"fan_in_fan_out": true', 'weights must be stored [out, in]');
-  if (c.use_dora === true) throw refuse('"use_dora": true', 'DoRA adapters need a magnitude vector this engine does not train');
+  // fan_in_fan_out only concerns GPT-2's Conv1D layers; for nn.Linear, the projections of these models, PEFT warns and
+  // sets it to false, so true means the same adapter.
+  if (c.fan_in_fan_out !== undefined && c.fan_in_fan_out !== null && typeof c.fan_in_fan_out !== 'boolean') throw new FormatError(file, '"fan_in_fan_out" must be true or false');
+  if (c.use_dora === true) throw refuse('"use_dora": true', 'DoRA adds a magnitude vector per module, so the adapter is not B A alone');
+  if (!isEmpty(c.alora_invocation_tokens)) throw refuse('"alora_invocation_tokens"', 'an activated LoRA applies only after its invocation tokens, and this engine applies an adapter to every token');
   if (!isEmpty(c.modules_to_save)) throw refuse('"modules_to_save"', 'only LoRA matrices can be loaded, not fully trained modules');
-  if (c.bias !== undefined && c.bias !== null && c.bias !== 'none') throw refuse(`"bias": ${JSON.stringify(c.bias)}`, 'only "none"');
+  if (!isEmpty(c.trainable_token_indices)) throw refuse('"trainable_token_indices"', 'trained embedding rows cannot be loaded');
+  // bias "all" / "lora_only" make base-model biases trainable; PEFT saves those it trained beside the LoRA matrices.
+  // With no bias tensor in the file (the Llama family has none) they are the base model's, the same as "none"; a
+  // bias tensor in the file is refused where the tensors are read.
+  if (c.bias !== undefined && c.bias !== null && !['none', 'all', 'lora_only'].includes(c.bias as string)) {
+    throw new FormatError(file, `"bias" must be "none", "all" or "lora_only", got ${JSON.stringify(c.bias)}`);
+  }
   if (c.lora_bias === true) throw refuse('"lora_bias": true', 'LoRA B has no bias here');
+  // Initialisations that rewrite the base weights (the adapter is then relative to that rewritten model) cannot be
+  // loaded onto the original; those that only choose A and B (gaussian, orthogonal, EVA) leave the saved A and B a
+  // plain LoRA.
+  const init = c.init_lora_weights;
+  if (init !== undefined && init !== null && typeof init !== 'boolean') {
+    if (typeof init !== 'string') throw new FormatError(file, '"init_lora_weights" must be true, false or a method name');
+    if (/^pissa/.test(init) || ['olora', 'loftq', 'corda'].includes(init)) {
+      throw refuse(`"init_lora_weights": ${JSON.stringify(init)}`, 'it changes the base model\'s weights, so this adapter only fits that changed model; convert it with PEFT\'s path_initial_model_for_weight_conversion first');
+    }
+    if (!['gaussian', 'orthogonal', 'eva'].includes(init)) throw refuse(`"init_lora_weights": ${JSON.stringify(init)}`, 'unknown initialisation');
+  }
   if (!isEmpty(c.layer_replication)) throw refuse('"layer_replication"', 'layers cannot be duplicated');
   if (!isEmpty(c.target_parameters)) throw refuse('"target_parameters"', 'only projection modules can be targeted');
 
@@ -241,6 +288,7 @@ export function parsePeftConfig(json: unknown, modelCfg: ModelConfig, file = ADA
       throw new FormatError(file, `target_modules adapts ${proj} in layers [${layers.join(',')}] but other projections in layers [${first.join(',')}]; every adapted layer must have the same projections`);
     }
   }
+  checkPatterns(c, file, r, alpha, [...layersByProj].flatMap(([proj, layers]) => layers.map((l) => modulePath(l, proj))));
   const base = c.base_model_name_or_path;
   return {
     rank: r,
@@ -276,6 +324,7 @@ export async function readPeftAdapter(src: FileSource, modelCfg: ModelConfig): P
   let adapterName: string | undefined;
   for (const [name, entry] of parsed.tensors) {
     const m = KEY_RE.exec(name);
+    if (!m && name.endsWith('.bias')) throw new FormatError(file, `tensor ${name} is a trained bias (PEFT's bias "all" or "lora_only"), which is not supported`);
     if (!m) throw new FormatError(file, `unexpected tensor ${name} (only LoRA A/B matrices of projections are supported)`);
     const [, layerStr, grp, proj, which, adapter] = m;
     if (group(proj as ProjName) !== grp) throw new FormatError(file, `unexpected tensor ${name} (${proj} is not under ${grp})`);

@@ -3,11 +3,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertRelError } from '../helpers/assert.ts';
 import { commitHash, sha256Hex, startStandInHub, type StandInHub } from '../helpers/hub-server.ts';
+import { conflictingStream } from '../helpers/streams.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const demoDir = join(root, 'public', 'models', 'demo');
@@ -15,6 +16,8 @@ const demo = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'demo-model.
 const C = commitHash('demo');
 const demoFiles = Object.fromEntries(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(demoDir, f)))]));
 const weights = demoFiles['model.safetensors'];
+const tinyDir = join(root, 'public', 'models', 'tiny-random');
+const tinyFiles = Object.fromEntries(readdirSync(tinyDir).map((f) => [f, new Uint8Array(readFileSync(join(tinyDir, f)))]));
 
 /** Runs the built CLI without blocking this process, so the stand-in Hub keeps answering. */
 function clora(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -31,6 +34,7 @@ before(async () => {
   hub = await startStandInHub({
     'org/demo': { commits: { [C]: { ...demoFiles, 'README.md': 'x' } }, refs: { main: C } },
     'meta-ish/gated': { commits: { [C]: demoFiles }, refs: { main: C }, gated: true },
+    'org/tiny': { commits: { [C]: tinyFiles }, refs: { main: C } },
   });
   cache = mkdtempSync(join(tmpdir(), 'clora-hf-cache-'));
 });
@@ -61,6 +65,22 @@ describe('clora --model with a Hub id', () => {
     assert.equal(res.code, 0, res.stderr);
     const out = JSON.parse(res.stdout) as { logits: number[][] };
     assertRelError(demo.logitsPositions.flatMap((t) => out.logits[t]), demo.logits.flat(), 1e-4, 'offline demo logits');
+  });
+
+  it('clora run takes a Hub id as the experiment\'s "model", and the adapters it writes name it and its commit (base_model_name_or_path, revision)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clora-hub-run-'));
+    const tasks = conflictingStream(dir, 1).slice(0, 1);
+    writeFileSync(join(dir, 'experiment.json'), JSON.stringify({ model: 'org/tiny', tasks, methods: ['seqlora'], steps: 2, batchSize: 4, maxLength: 32, maxNewTokens: 1, testFraction: 0.25, seed: 1 }));
+    const out = join(dir, 'out');
+    const res = await clora(['run', join(dir, 'experiment.json'), '--out', out, '--quiet'], { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '' });
+    assert.equal(res.code, 0, res.stderr);
+    const configs = (readdirSync(out, { recursive: true }) as string[]).filter((p) => p.endsWith('adapter_config.json'));
+    assert.ok(configs.length >= 1, `no adapter in ${out}`);
+    for (const p of configs) {
+      const cfg = JSON.parse(readFileSync(join(out, p), 'utf8'));
+      assert.equal(cfg.base_model_name_or_path, 'org/tiny', p);
+      assert.equal(cfg.revision, C, p);
+    }
   });
 
   it('a gated repo fails in one line naming the page where its licence is accepted', async () => {

@@ -206,12 +206,16 @@ describe('parsePeftConfig target resolution', () => {
   test('unsupported adapters are refused with the field named', () => {
     const f = 'adapter_config.json';
     throwsFormat(() => parsePeftConfig(peftJson({ peft_type: 'PREFIX_TUNING' }), model), f, 'peft_type "PREFIX_TUNING"');
-    throwsFormat(() => parsePeftConfig(peftJson({ rank_pattern: { q_proj: 4 } }), model), f, '"rank_pattern"');
-    throwsFormat(() => parsePeftConfig(peftJson({ alpha_pattern: { q_proj: 4 } }), model), f, '"alpha_pattern"');
-    throwsFormat(() => parsePeftConfig(peftJson({ fan_in_fan_out: true }), model), f, '"fan_in_fan_out": true');
-    throwsFormat(() => parsePeftConfig(peftJson({ use_dora: true }), model), f, 'DoRA');
+    throwsFormat(() => parsePeftConfig(peftJson({ rank_pattern: { q_proj: 4 } }), model), f, '"rank_pattern" gives model.layers.0.self_attn.q_proj 4 (key "q_proj") but "r" is 2');
+    throwsFormat(() => parsePeftConfig(peftJson({ alpha_pattern: { 'layers\\.1\\.self_attn\\.v_proj': 8 } }), model), f, '"alpha_pattern" gives model.layers.1.self_attn.v_proj 8');
+    throwsFormat(() => parsePeftConfig(peftJson({ use_dora: true }), model), f, '"use_dora": true is not supported', 'magnitude');
+    throwsFormat(() => parsePeftConfig(peftJson({ alora_invocation_tokens: [5, 6] }), model), f, '"alora_invocation_tokens" is not supported');
+    for (const init of ['pissa', 'pissa_niter_4', 'olora', 'loftq', 'corda']) {
+      throwsFormat(() => parsePeftConfig(peftJson({ init_lora_weights: init }), model), f, `"init_lora_weights": "${init}" is not supported`, 'changes the base model');
+    }
+    throwsFormat(() => parsePeftConfig(peftJson({ init_lora_weights: 'magic' }), model), f, '"init_lora_weights": "magic"', 'unknown');
     throwsFormat(() => parsePeftConfig(peftJson({ modules_to_save: ['lm_head'] }), model), f, '"modules_to_save"');
-    throwsFormat(() => parsePeftConfig(peftJson({ bias: 'lora_only' }), model), f, '"bias": "lora_only"');
+    throwsFormat(() => parsePeftConfig(peftJson({ bias: 'some' }), model), f, '"bias" must be "none", "all" or "lora_only"');
     throwsFormat(() => parsePeftConfig(peftJson({ target_modules: ['q_proj', 'lm_head'] }), model), f, 'selects lm_head');
     throwsFormat(() => parsePeftConfig(peftJson({ target_modules: ['embed_tokens'] }), model), f, 'selects model.embed_tokens');
     throwsFormat(() => parsePeftConfig(peftJson({ target_modules: ['c_attn'] }), model), f, 'matches none of the projections');
@@ -223,6 +227,31 @@ describe('parsePeftConfig target resolution', () => {
     throwsFormat(
       () => parsePeftConfig(peftJson({ target_modules: 'model\\.layers\\.0\\.self_attn\\.q_proj|model\\.layers\\.1\\.self_attn\\.v_proj' }), model),
       f, 'same projections');
+  });
+});
+
+describe('PEFT options that are no-ops for these models are accepted', () => {
+  const plain = parsePeftConfig(peftJson(), model);
+  test('fan_in_fan_out true (PEFT sets it false for nn.Linear), bias all/lora_only without bias tensors, A/B-only inits, patterns that repeat r and alpha', () => {
+    for (const over of [
+      { fan_in_fan_out: true }, { bias: 'lora_only' }, { bias: 'all' }, { init_lora_weights: false }, { init_lora_weights: 'gaussian' },
+      { init_lora_weights: 'orthogonal' }, { init_lora_weights: 'eva' }, { rank_pattern: { q_proj: 2, k_proj: 16 } }, { alpha_pattern: { '.*': 4 } },
+    ]) assert.deepEqual(parsePeftConfig(peftJson(over), model), plain, JSON.stringify(over));
+  });
+
+  test('a trained bias in the weights file is refused by name', async () => {
+    const { tensors, files } = adapterFiles();
+    const withBias = new Map(tensors).set('base_model.model.model.layers.0.self_attn.q_proj.bias', { shape: [8], data: new Float32Array(8) });
+    const cfg = { ...JSON.parse(files['adapter_config.json']), bias: 'lora_only' };
+    await assert.rejects(readPeftAdapter(memorySource({ 'adapter_config.json': JSON.stringify(cfg), 'adapter_model.safetensors': writeSafetensors(withBias) }), model),
+      /adapter_model\.safetensors: tensor base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.bias is a trained bias \(PEFT's bias "all" or "lora_only"\)/);
+  });
+
+  test('the base model and its revision are written for AutoPeftModelForCausalLM', () => {
+    const tensors = randomTensors(loraTensorShapes(lora, model), 1);
+    const cfg = JSON.parse(writePeftAdapter(lora, model, tensors, { name: 'org/base', revision: 'a'.repeat(40) })['adapter_config.json']);
+    assert.equal(cfg.base_model_name_or_path, 'org/base');
+    assert.equal(cfg.revision, 'a'.repeat(40));
   });
 });
 
