@@ -2,6 +2,8 @@
 // hyperparameters, and the shared training settings, validated with errors that name the field.
 import type { ProjName } from '../model/peft.ts';
 import { PROJ_NAMES } from '../model/peft.ts';
+import { DEFAULT_PROMPT_DATE, parsePromptDate } from '../model/chat-template.ts';
+import type { ChatSettings } from '../data/prompt.ts';
 import type { ColumnMap } from '../data/parse.ts';
 import { DEFAULT_MEMORY_BUDGET_BYTES } from '../model/memory-estimate.ts';
 import { METHODS } from './methods/index.ts';
@@ -49,6 +51,11 @@ export interface Experiment {
    */
   recompute?: 'auto' | boolean;
   memoryBudgetMiB?: number;
+  /**
+   * Chat-template settings: Qwen3's thinking block (off unless asked for) and the date templates that ask for one
+   * (strftime_now) are given, so a run's prompts never depend on the day. parseExperiment fills both.
+   */
+  chat?: ChatSettings;
 }
 
 export const EXPERIMENT_DEFAULTS = {
@@ -61,7 +68,7 @@ type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 const KNOWN = ['model', 'tasks', 'methods', 'seed', 'steps', 'epochs', 'batchSize', 'lr', 'maxLength', 'maxNewTokens', 'lora',
-  'evaluateUnseen', 'testFraction', 'maxTrain', 'maxTest', 'recompute', 'memoryBudgetMiB', 'description'];
+  'evaluateUnseen', 'testFraction', 'maxTrain', 'maxTest', 'recompute', 'memoryBudgetMiB', 'description', 'chat'];
 
 /** Validates a parsed experiment file; `file` names it in errors. */
 export function parseExperiment(json: unknown, file: string): Experiment {
@@ -128,6 +135,18 @@ export function parseExperiment(json: unknown, file: string): Experiment {
   if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => PROJ_NAMES.includes(t as ProjName))) {
     fail('lora.targets', `must list projections among ${PROJ_NAMES.join(', ')}`);
   }
+  const chatIn = json.chat === undefined ? {} : json.chat;
+  if (!isObject(chatIn)) fail('chat', 'must be an object {enableThinking, date}');
+  const ch = chatIn as Json;
+  for (const key of Object.keys(ch)) if (!['enableThinking', 'date'].includes(key)) fail(`chat.${key}`, 'is not a chat setting (enableThinking, date)');
+  if (ch.enableThinking !== undefined && typeof ch.enableThinking !== 'boolean') fail('chat.enableThinking', 'must be true or false');
+  if (ch.date !== undefined) {
+    try {
+      parsePromptDate(String(ch.date));
+    } catch {
+      fail('chat.date', `must be a YYYY-MM-DD date, got ${JSON.stringify(ch.date)}`);
+    }
+  }
   return {
     model: (json.model as string | undefined) ?? null,
     tasks,
@@ -153,5 +172,6 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     recompute: (json.recompute as Experiment['recompute'] | undefined) ?? EXPERIMENT_DEFAULTS.recompute,
     memoryBudgetMiB: json.memoryBudgetMiB === undefined ? EXPERIMENT_DEFAULTS.memoryBudgetMiB
       : num('memoryBudgetMiB', json.memoryBudgetMiB, (v) => v > 0, 'positive'),
+    chat: { enableThinking: ch.enableThinking === true, date: ch.date === undefined ? DEFAULT_PROMPT_DATE : String(ch.date) },
   };
 }

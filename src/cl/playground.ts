@@ -72,7 +72,7 @@ export async function openTrainedMethod(opts: {
   if (!ref) throw new Error(`the run has no method "${opts.name}" (it has ${exp.methods.map((m) => m.name).join(', ')})`);
   const saved = await readCheckpoint(storage, `${ref.name}/${CHECKPOINT_FOLDER}`);
   if (!saved) throw new Error(`${storage.label}: ${ref.name} has no saved state yet; it has not finished a task`);
-  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength);
+  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength, exp.chat);
   const tok = session.tokenizer!;
   const ctx: MethodContext = {
     session, tasks: encoded, rng: rngFromState(saved.cp.rng),
@@ -98,7 +98,7 @@ export async function openTrainedMethod(opts: {
     stopIds: tok.stopIds,
     prompt(input, task, instruction) {
       checkTask(task);
-      return encodeExample(tok, promptFor(tok, instruction ?? encoded[task].task.instruction, input), null, exp.maxLength).ids;
+      return encodeExample(tok, promptFor(tok, instruction ?? encoded[task].task.instruction, input, exp.chat), null, exp.maxLength).ids;
     },
     async generate(prompt, task) {
       checkTask(task);

@@ -4,7 +4,7 @@
 // task. The CLI and the browser worker both call this.
 import type { Session } from '../engine/session.ts';
 import { encodeExample, padIdFor } from '../data/encode.ts';
-import { promptFor } from '../data/prompt.ts';
+import { promptFor, type ChatSettings } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
 import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
@@ -101,13 +101,13 @@ export interface Checkpoint {
 }
 
 /** Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. */
-export function encodeTasks(session: Session, tasks: Task[], maxLength: number): { encoded: EncodedTask[]; seqLen: number } {
+export function encodeTasks(session: Session, tasks: Task[], maxLength: number, chat: Partial<ChatSettings> = {}): { encoded: EncodedTask[]; seqLen: number } {
   const tok = session.tokenizer;
   if (!tok) throw new Error('the model has no tokenizer.json; continual learning needs one');
   let longest = 1;
   const encoded = tasks.map((task, index): EncodedTask => {
-    const train = task.train.map((ex) => encodeExample(tok, promptFor(tok, task.instruction, ex.input), ex.output, maxLength));
-    const test = task.test.map((ex) => ({ prompt: encodeExample(tok, promptFor(tok, task.instruction, ex.input), null, maxLength).ids, gold: ex.output }));
+    const train = task.train.map((ex) => encodeExample(tok, promptFor(tok, task.instruction, ex.input, chat), ex.output, maxLength));
+    const test = task.test.map((ex) => ({ prompt: encodeExample(tok, promptFor(tok, task.instruction, ex.input, chat), null, maxLength).ids, gold: ex.output }));
     for (const e of train) longest = Math.max(longest, e.ids.length);
     for (const e of test) longest = Math.max(longest, e.prompt.length + 1);
     if (train.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no training examples`);
@@ -204,7 +204,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const started = performance.now();
   // The same checks the app and `clora run` make before anything is loaded: refuse now, not after some training.
   assertRunnable({ settings: exp, tasks: opts.tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) }, storage.label);
-  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength);
+  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength, exp.chat);
   const T = encoded.length;
   const tok = session.tokenizer!;
   // Runs stored before these settings existed have neither: they get the defaults.

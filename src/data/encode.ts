@@ -29,8 +29,8 @@ export interface ExampleBatch extends TokenBatch {
 /**
  * Ids and labels for one example. `prompt` comes from buildPrompt; a plain string is encoded with the tokenizer's
  * default post-processor and the answer appended as given. A chat prompt is encoded with `addSpecialTokens: false`
- * (the template wrote its special tokens). The answer (after the prompt's answerPrefix) is encoded without
- * special tokens and followed by tokenizer.eosId when there is one. `answer: null` encodes the prompt alone
+ * (the template wrote its special tokens). The answer (after the prompt's answerPrefix, before its answerSuffix, the
+ * template's end of turn) is encoded without special tokens; without an answerSuffix tokenizer.eosId closes it. `answer: null` encodes the prompt alone
  * (for generation).
  *
  * When prompt plus answer exceed maxLen, the prompt loses tokens from the left (keeping at least its last token);
@@ -38,13 +38,13 @@ export interface ExampleBatch extends TokenBatch {
  */
 export function encodeExample(tokenizer: TextTokenizer, prompt: Prompt | string, answer: string | null, maxLen: number): EncodedExample {
   if (!Number.isSafeInteger(maxLen) || maxLen < 2) throw new Error(`maxLen must be an integer of at least 2, got ${maxLen}`);
-  const p: Prompt = typeof prompt === 'string' ? { text: prompt, chat: false, answerPrefix: '' } : prompt;
+  const p: Prompt = typeof prompt === 'string' ? { text: prompt, chat: false, answerPrefix: '', answerSuffix: null } : prompt;
   let promptIds = tokenizer.encode(p.text, { addSpecialTokens: !p.chat });
   if (promptIds.length === 0) throw new Error('the prompt encodes to no tokens');
   let answerIds: number[] = [];
   if (answer !== null) {
-    answerIds = tokenizer.encode(p.answerPrefix + answer, { addSpecialTokens: false });
-    if (tokenizer.eosId !== null) answerIds.push(tokenizer.eosId);
+    answerIds = tokenizer.encode(p.answerPrefix + answer + (p.answerSuffix ?? ''), { addSpecialTokens: false });
+    if (p.answerSuffix === null && tokenizer.eosId !== null) answerIds.push(tokenizer.eosId);
   }
   const full = promptIds.length + answerIds.length;
   if (full > maxLen) {

@@ -1,5 +1,6 @@
-// Turns a task instruction and an input into the prompt text: the model's chat template when it has one, else a plain template.
-import { Template } from '@huggingface/jinja';
+// Turns a task instruction and an input into the prompt text: the model's chat template when it has one (rendered as
+// transformers renders it), else a plain template; and says how the answer is laid out after it and closed.
+import { renderChat, turnFormat, type ChatRenderOptions } from '../model/chat-template.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 
 /**
@@ -7,18 +8,25 @@ import type { TextTokenizer } from '../model/tokenizer.ts';
  * - `chat`: rendered from a chat template, which writes its own special tokens (BOS, role markers), so it is
  *   encoded with `addSpecialTokens: false`; otherwise the tokenizer's default post-processor applies.
  * - `answerPrefix`: put before the answer text when training targets are built (a single space for the plain
- *   template, nothing after a chat template's assistant header).
+ *   template; after a chat template's generation prompt, whatever the template puts before a reply).
+ * - `answerSuffix`: the text that closes an answer, the template's own end of turn (`<|eot_id|>`, `<|im_end|>`);
+ *   null: the tokenizer's EOS token closes it.
  */
 export interface Prompt {
   text: string;
   chat: boolean;
   answerPrefix: string;
+  answerSuffix: string | null;
 }
 
-export interface PromptOptions {
-  /** The strings chat templates know as `bos_token` and `eos_token`. */
-  bosToken?: string | null;
-  eosToken?: string | null;
+/** The strings chat templates know as `bos_token` and `eos_token`, the thinking switch and the fixed date. */
+export type PromptOptions = ChatRenderOptions;
+
+/** Per-run settings of chat prompts: Qwen3's thinking block (default off) and the date templates see. */
+export interface ChatSettings {
+  enableThinking: boolean;
+  /** YYYY-MM-DD */
+  date: string;
 }
 
 /**
@@ -34,52 +42,27 @@ export function userMessage(instruction: string, input: string): string {
   return `${instruction}\n\n${input}`;
 }
 
-// Parsing a template costs far more than rendering it, and a run renders the same one for every example.
-const compiled = new Map<string, Template>();
-const MAX_COMPILED = 8;
-
-function compile(template: string): Template {
-  let t = compiled.get(template);
-  if (t === undefined) {
-    try {
-      t = new Template(template);
-    } catch (e) {
-      throw new Error(`chat template does not parse: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    compiled.set(template, t);
-  }
-  return t;
-}
-
 /**
- * The prompt for one example. With a chat template (tokenizer_config.json's `chat_template`) it is rendered with
- * @huggingface/jinja from `messages: [{role: 'user', content: instruction + '\n\n' + input}]`,
- * `add_generation_prompt: true` and the bos/eos token strings when given, so the text ends where the assistant's
- * reply begins. Without one it is `plainPrompt(instruction, input)`.
+ * The prompt for one example. With a chat template it is rendered from
+ * `messages: [{role: 'user', content: instruction + '\n\n' + input}]` with `add_generation_prompt: true`, so the
+ * text ends where the assistant's reply begins, and the answer's prefix and closing come from the template's own
+ * rendering of a reply (turnFormat). Without one it is `plainPrompt(instruction, input)`, the answer after a space
+ * and closed by EOS.
  */
 export function buildPrompt(template: string | null, instruction: string, input: string, opts: PromptOptions = {}): Prompt {
-  if (template === null) return { text: plainPrompt(instruction, input), chat: false, answerPrefix: ' ' };
-  const context: Record<string, unknown> = {
-    messages: [{ role: 'user', content: userMessage(instruction, input) }],
-    add_generation_prompt: true,
-  };
-  if (opts.bosToken != null) context.bos_token = opts.bosToken;
-  if (opts.eosToken != null) context.eos_token = opts.eosToken;
-  let text: string;
-  try {
-    text = compile(template).render(context);
-  } catch (e) {
-    throw new Error(`chat template failed to render: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-  return { text, chat: true, answerPrefix: '' };
+  if (template === null) return { text: plainPrompt(instruction, input), chat: false, answerPrefix: ' ', answerSuffix: null };
+  const text = renderChat(template, [{ role: 'user', content: userMessage(instruction, input) }], true, opts);
+  const turn = turnFormat(template, opts);
+  return { text, chat: true, answerPrefix: turn?.answerPrefix ?? '', answerSuffix: turn?.endOfTurn ?? null };
 }
 
-/** buildPrompt with the tokenizer's chat template and its BOS/EOS token strings. */
-export function promptFor(tokenizer: TextTokenizer, instruction: string, input: string): Prompt {
+/** The bos/eos strings a template sees for this tokenizer. */
+export function templateTokens(tokenizer: TextTokenizer): Pick<PromptOptions, 'bosToken' | 'eosToken'> {
   const tokenText = (id: number | null) => (id === null ? null : tokenizer.idToToken(id));
-  return buildPrompt(tokenizer.chatTemplate, instruction, input, {
-    bosToken: tokenText(tokenizer.bosId),
-    eosToken: tokenText(tokenizer.eosId),
-  });
+  return { bosToken: tokenText(tokenizer.bosId), eosToken: tokenText(tokenizer.eosId) };
+}
+
+/** buildPrompt with the tokenizer's chat template, its BOS/EOS token strings and the run's chat settings. */
+export function promptFor(tokenizer: TextTokenizer, instruction: string, input: string, chat: Partial<ChatSettings> = {}): Prompt {
+  return buildPrompt(tokenizer.chatTemplate, instruction, input, { ...templateTokens(tokenizer), ...chat });
 }

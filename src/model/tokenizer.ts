@@ -2,6 +2,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { FormatError } from '../io/errors.ts';
 import { parseJson, type FileSource } from '../io/files.ts';
+import { turnFormat } from './chat-template.ts';
 
 export interface TextTokenizer {
   /** `addSpecialTokens` (default true, as in transformers) applies tokenizer.json's post-processor, e.g. a BOS. */
@@ -10,7 +11,7 @@ export interface TextTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   readonly padId: number | null;
-  /** Every id that ends generation: `eosId` plus config.json's `eos_token_id` (which may be a list). */
+  /** Every id that ends generation: `eosId`, config.json's `eos_token_id` (which may be a list) and the chat template's end of turn. */
   readonly stopIds: readonly number[];
   readonly chatTemplate: string | null;
   /** Largest token id plus one, added tokens included. */
@@ -94,8 +95,19 @@ export function createTokenizer(
   const bosId = specialId('bos_token') ?? configIds(mcfg.bos_token_id)[0] ?? null;
   const eosId = specialId('eos_token') ?? configIds(mcfg.eos_token_id)[0] ?? null;
   const padId = specialId('pad_token');
-  const stopIds = [...new Set([...(eosId !== null ? [eosId] : []), ...configIds(mcfg.eos_token_id)])];
-  const chatTemplate = pickChatTemplate(tcfg.chat_template) ?? chatTemplateFile;
+  // transformers reads chat_template.jinja over tokenizer_config.json's "chat_template" when both exist.
+  const chatTemplate = chatTemplateFile ?? pickChatTemplate(tcfg.chat_template);
+  // Answers are trained to end with the template's end of turn, so generation stops there too.
+  const tokenText = (id: number | null) => (id === null ? null : tok.id_to_token(id) ?? null);
+  const turn = chatTemplate !== null ? turnFormat(chatTemplate, { bosToken: tokenText(bosId), eosToken: tokenText(eosId) }) : null;
+  const turnIds = turn?.endOfTurn ? tok.encode(turn.endOfTurn, { add_special_tokens: false }).ids : [];
+  const endOfTurnId = turnIds.length > 0 && specialIds.has(turnIds[0]) ? turnIds[0] : null;
+  const stopIds = [...new Set([...(eosId !== null ? [eosId] : []), ...configIds(mcfg.eos_token_id), ...(endOfTurnId !== null ? [endOfTurnId] : [])])];
+  // Llama and Gemma tokenizers rebuild their post-processor from add_bos_token (default true) and add_eos_token
+  // (default false) in transformers, whatever tokenizer.json says; other classes keep tokenizer.json's.
+  const rebuildsSpecials = typeof tcfg.tokenizer_class === 'string' && /^(Code)?(Llama|Gemma)Tokenizer(Fast)?$/.test(tcfg.tokenizer_class);
+  const addBos = rebuildsSpecials && (tcfg.add_bos_token ?? true) === true && bosId !== null;
+  const addEos = rebuildsSpecials && tcfg.add_eos_token === true && eosId !== null;
   // transformers stopped cleaning up spaces by default; the library still defaults to doing it.
   const cleanUp = tcfg.clean_up_tokenization_spaces === true;
 
@@ -110,7 +122,10 @@ export function createTokenizer(
     idToToken: (id) => tok.id_to_token(id) ?? null,
     isSpecial: (id) => specialIds.has(id),
     encode(text, options = {}) {
-      return tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+      const withSpecials = options.addSpecialTokens ?? true;
+      if (!rebuildsSpecials || !withSpecials) return tok.encode(text, { add_special_tokens: withSpecials }).ids;
+      const ids = tok.encode(text, { add_special_tokens: false }).ids;
+      return [...(addBos ? [bosId!] : []), ...ids, ...(addEos ? [eosId!] : [])];
     },
     decode(ids, options = {}) {
       // Embedding matrices are often padded past the tokenizer (Qwen2.5: 151936 rows, 151665 tokens);

@@ -26,7 +26,7 @@ export interface CachedModelInfo {
 
 export const MODEL_INFO = 'model.json';
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
-const OPTIONAL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+const OPTIONAL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja'];
 
 /** A short folder-safe id: the label's letters, then a hash of the origin and file sizes. */
 export function modelId(label: string, fingerprint: string): string {

@@ -53,6 +53,7 @@ describe('parseExperiment: valid files', () => {
       maxTest: null,
       recompute: 'auto',
       memoryBudgetMiB: 2048,
+      chat: { enableThinking: false, date: '2024-07-26' },
     });
   });
 

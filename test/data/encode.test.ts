@@ -35,12 +35,13 @@ describe('prompts', () => {
       text: '<|im_start|>user\nClassify the sentiment.\n\nA fine film.<|im_end|>\n<|im_start|>assistant\n',
       chat: true,
       answerPrefix: '',
+      answerSuffix: '<|im_end|>',
     });
   });
 
   test('the plain template, when there is no chat template', () => {
     const p = buildPrompt(null, 'Classify the sentiment.', 'A fine film.');
-    assert.deepEqual(p, { text: 'Classify the sentiment.\n\nInput: A fine film.\nOutput:', chat: false, answerPrefix: ' ' });
+    assert.deepEqual(p, { text: 'Classify the sentiment.\n\nInput: A fine film.\nOutput:', chat: false, answerPrefix: ' ', answerSuffix: null });
     assert.equal(plainPrompt('I', 'x'), 'I\n\nInput: x\nOutput:');
   });
 
