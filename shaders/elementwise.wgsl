@@ -5,12 +5,13 @@
 //   accumulate:           dx += b
 //   dropout_forward:      y = x * keep(i) / (1 - p_drop)
 //   dropout_backward_add: dx += dy * keep(i) / (1 - p_drop)
-// keep(i) is a counter-based hash of (element index, step seed, site salt), so the backward pass
-// regenerates the forward mask instead of storing it. The mask rule is mirrored in src/ref/ops.ts.
+// keep(i) is a counter-based hash of (element index, step seed, site salt) (shaders/dropout_mask.wgsl), so the
+// backward pass regenerates the forward mask instead of storing it.
 //
 // Entry points: add (bindings 0,2,3,4), accumulate (0,3,5), dropout_forward (0,1,2,4),
 // dropout_backward_add (0,1,3,5).
-// Binding 1 is the per-step uniform block (shaders/step.wgsl, prepended by the kernel module).
+// Binding 1 is the per-step uniform block (shaders/step.wgsl and shaders/dropout_mask.wgsl are prepended by the
+// kernel module).
 
 const WG = 64u;
 
@@ -23,16 +24,8 @@ struct Params { n: u32, salt: u32, p_drop: f32, _pad: u32 }
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-fn pcg(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-
 fn keep_scale(i: u32) -> f32 {
-  let u = f32(pcg(i ^ pcg(step.seed ^ pcg(p.salt))) >> 8u) / 16777216.0;
-  if (u < p.p_drop) { return 0.0; }
-  return 1.0 / (1.0 - p.p_drop);
+  return dropout_keep_scale(i, step.seed, p.salt, p.p_drop);
 }
 
 @compute @workgroup_size(WG)

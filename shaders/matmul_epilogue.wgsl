@@ -6,10 +6,13 @@
 // where lora is a projection's low-rank update, fused so that it costs no extra pass over C:
 //   out-major, one block:  lora[m,n] = scale * Σ_i u[m,i] * L[n,i]             (L = B [N, r])
 //   out-major, J blocks:   lora[m,n] = Σ_j Σ_i L[j,n,i] * (scale * mix[m/seq, j]) * u[m, j*r+i]   (L = B [J, N, r])
-//   k-major:               lora[m,n] = scale * Σ_k u[m,k] * L[k,n]             (L = A [R, N]: the input gradient)
+//   k-major:               lora[m,n] = scale * keep(m*N + n) * Σ_k u[m,k] * L[k,n]   (L = A [R, N]: the input gradient)
 // u is [M, J*r] (or [M, R]). The sums run in the order of the separate passes they replace: the vec4
-// matmul's dot products of four for one block, the mixing kernel's fma chain for J blocks.
-// Bindings: 0 uniform Params, 3 C (read_write), 4 bias, 5 u, 6 L, 7 mix; each kernel declares A (1) and B (2) itself.
+// matmul's dot products of four for one block, the mixing kernel's fma chain for J blocks. keep() is LoRA input
+// dropout's mask of the site (shaders/dropout_mask.wgsl, prepended with shaders/step.wgsl), 1 without dropout: the
+// input gradient of the dropped-out input passes through the mask, in the epilogue instead of a pass of its own.
+// Bindings: 0 uniform Params, 3 C (read_write), 4 bias, 5 u, 6 L, 7 mix, 8 uniform Step (the dropout seed); each
+// kernel declares A (1) and B (2) itself.
 
 struct Params {
   M: u32,
@@ -24,7 +27,12 @@ struct Params {
   lora_seq: u32,
   lora_kmajor: u32,
   lora_scale: f32,
+  /** k-major only: the site's dropout salt and probability (0: no dropout). */
+  lora_salt: u32,
+  lora_drop: f32,
   _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -33,6 +41,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> lora_u: array<f32>;
 @group(0) @binding(6) var<storage, read> lora_l: array<f32>;
 @group(0) @binding(7) var<storage, read> lora_mix: array<f32>;
+@group(0) @binding(8) var<uniform> step: Step;
 
 fn u4(i: u32) -> vec4f {
   return vec4f(lora_u[i], lora_u[i + 1u], lora_u[i + 2u], lora_u[i + 3u]);
@@ -48,6 +57,7 @@ fn add_lora(x: f32, gm: u32, gn: u32) -> f32 {
   if (p.lora_kmajor != 0u) {
     var acc = 0.0;
     for (var k = 0u; k < r; k++) { acc = fma(lora_u[gm * r + k], lora_l[k * p.N + gn], acc); }
+    if (p.lora_drop > 0.0) { return p.lora_scale * dropout_keep_scale(gm * p.N + gn, step.seed, p.lora_salt, p.lora_drop) * acc + x; }
     return p.lora_scale * acc + x;
   }
   if (p.lora_blocks == 1u) {

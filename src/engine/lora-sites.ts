@@ -1,18 +1,17 @@
-// Records every adapted projection with its LoRA, forward and backward side by side: u = x · A_stackᵀ as one
-// matmul, then the base projection's matmul with the update added in its epilogue (one block, or J stacked
-// blocks weighted by a per-example mixture: SAPT's routing, ConPET's selection, IncLoRA's sum), so the output is
-// written once; the input gradient likewise adds du · A_stack in the epilogue of dy · W. Only the active block
-// receives gradients.
+// Records every adapted projection with its LoRA, forward and backward side by side: u = drop(x) · A_stackᵀ as one
+// thin matmul (shaders/matmul_thin.wgsl, LoRA dropout applied as x is loaded), then the base projection's matmul with
+// the update added in its epilogue (one block, or J stacked blocks weighted by a per-example mixture: SAPT's routing,
+// ConPET's selection, IncLoRA's sum), so the output is written once; the input gradient likewise adds du · A_stack,
+// through the dropout mask, in the epilogue of dy · W. The factors' gradients are thin matmuls too (K = tokens, split
+// within each workgroup and summed in a fixed order), dA loading drop(x) again from the same mask. Only the active
+// block receives gradients.
 import type { BufferRef, Gpu } from '../gpu/context.ts';
 import type { Plan } from '../gpu/plan.ts';
-import { recordDropoutBackwardAdd, recordDropoutForward } from '../gpu/kernels/elementwise.ts';
 import { loraMixPartialsFloats, recordLoraMixBackward } from '../gpu/kernels/lora-mix.ts';
 import { recordMatmul, type MatmulArgs } from '../gpu/kernels/matmul.ts';
+import { recordThinMatmul, type ThinMatmulArgs } from '../gpu/kernels/matmul-thin.ts';
 import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
 import type { Bank, BankSite } from './bank.ts';
-
-/** Storage buffer bindings must start at multiples of this many bytes. */
-const BIND_ALIGN = 256;
 
 export interface SitesOptions {
   gpu: Gpu;
@@ -40,10 +39,9 @@ export interface SitesOptions {
 interface Site extends BankSite {
   A: BufferRef;
   B: BufferRef;
-  /** [N, J*r] = x · A_stackᵀ, saved for the backward pass. */
+  /** [N, J*r] = drop(x) · A_stackᵀ, saved for the backward pass. */
   u: BufferRef;
-  /** The dropped-out input, when dropout is active. */
-  xd: BufferRef | null;
+  /** Seeds this site's dropout mask. */
   salt: number;
 }
 
@@ -52,10 +50,7 @@ export class LoraSites {
   private readonly o: SitesOptions;
   private readonly J: number;
   private readonly r: number;
-  private readonly scratch: {
-    du: BufferRef; duActive: BufferRef | null; uActive: BufferRef | null;
-    dA: BufferRef | null; dB: BufferRef | null; dxd: BufferRef | null; partials: BufferRef | null;
-  } | null = null;
+  private readonly scratch: { du: BufferRef; duActive: BufferRef | null; uActive: BufferRef | null; partials: BufferRef | null } | null = null;
 
   constructor(o: SitesOptions) {
     this.o = o;
@@ -64,21 +59,15 @@ export class LoraSites {
     this.r = bank.rank;
     if (this.J > 1 && !o.mix) throw new Error('a bank with several blocks needs a mixture buffer');
     const p = bank.params;
-    let maxIn = 0, maxOut = 0;
-    const shared = new Map<ProjName, Pick<Site, 'u' | 'xd'>>();
-    const saved = (s: BankSite): Pick<Site, 'u' | 'xd'> => {
+    const shared = new Map<ProjName, Pick<Site, 'u'>>();
+    const saved = (s: BankSite): Pick<Site, 'u'> => {
       const label = o.shareLayers ? s.proj : `l${s.layer}.${s.proj}`;
-      const fresh = () => ({
-        u: o.alloc(`${label}.lora_u`, N * this.J * this.r),
-        xd: o.dropout > 0 ? o.alloc(`${label}.lora_xd`, N * s.in) : null,
-      });
+      const fresh = () => ({ u: o.alloc(`${label}.lora_u`, N * this.J * this.r) });
       if (!o.shareLayers) return fresh();
       if (!shared.has(s.proj)) shared.set(s.proj, fresh());
       return shared.get(s.proj)!;
     };
     for (const s of bank.sites) {
-      maxIn = Math.max(maxIn, s.in);
-      maxOut = Math.max(maxOut, s.out);
       this.sites.set(`${s.layer}.${s.proj}`, {
         ...s,
         A: p.ref(p.params, s.aKey),
@@ -94,9 +83,6 @@ export class LoraSites {
         du: o.alloc('d.lora_u', N * this.J * this.r),
         duActive: multi ? o.alloc('d.lora_u_active', N * this.r) : null,
         uActive: multi ? o.alloc('lora_u_active', N * this.r) : null,
-        dA: multi ? o.alloc('d.lora_A_block', this.r * maxIn) : null,
-        dB: multi ? o.alloc('d.lora_B_block', maxOut * this.r) : null,
-        dxd: o.dropout > 0 ? o.alloc('d.lora_xd', N * maxIn) : null,
         // One d-mix scratch shared by every site (its size depends only on the batch shape and J*r).
         partials: multi && o.dmix
           ? o.alloc('d.mix_partials', loraMixPartialsFloats({ tokens: N, seq: o.seq, blocks: this.J, rank: this.r, outDim: 1, scale: 1 }))
@@ -135,18 +121,19 @@ export class LoraSites {
     }, label);
   }
 
-  /** The first half of a projection, all the backward pass reads: the dropped-out input and u = drop(x) · A_stackᵀ. */
+  /** The first half of a projection, all the backward pass reads: u = drop(x) · A_stackᵀ. */
   forwardSaved(layer: number, proj: ProjName, x: BufferRef): void {
     const s = this.sites.get(`${layer}.${proj}`);
     if (!s) return;
-    const { gpu, plan, tokens: N, dropout, step } = this.o;
-    const label = `l${layer}.${proj}`;
-    let xin = x;
-    if (s.xd) {
-      recordDropoutForward(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { x, y: s.xd }, `${label}.lora_dropout`);
-      xin = s.xd;
-    }
-    recordMatmul(gpu, plan, { a: xin, b: s.A, c: s.u, M: N, N: this.J * this.r, K: s.in, transB: true }, `${label}.lora_A`);
+    const { gpu, plan, tokens: N } = this.o;
+    recordThinMatmul(gpu, plan, {
+      groups: [{ a: x, b: s.A, c: s.u, salt: s.salt }], M: N, N: this.J * this.r, K: s.in, transB: true, dropout: this.dropoutOn('a'),
+    }, `l${layer}.${proj}.lora_A`);
+  }
+
+  /** Dropout applied to operand a or b of a thin matmul as it loads a site's input, when dropout is active. */
+  private dropoutOn(operand: 'a' | 'b'): ThinMatmulArgs['dropout'] {
+    return this.o.dropout > 0 ? { pDrop: this.o.dropout, step: this.o.step, operand } : undefined;
   }
 
   /**
@@ -158,20 +145,19 @@ export class LoraSites {
     if (!s || !this.scratch) return;
     const { gpu, plan, tokens: N, seq, bank } = this.o;
     const label = `l${layer}.${proj}.bwd`;
-    const xin = s.xd ?? x;
     const active = bank.trainSelection.block;
     const grads = bank.params.trainingBuffers.grads;
     const sc = this.scratch;
     const r = this.r;
+    const dA = (du: BufferRef, c: BufferRef) => recordThinMatmul(gpu, plan,
+      { groups: [{ a: du, b: x, c, salt: s.salt }], M: r, N: s.in, K: N, transA: true, dropout: this.dropoutOn('b') }, `${label}.dA`);
+    const dB = (u: BufferRef, c: BufferRef) => recordThinMatmul(gpu, plan,
+      { groups: [{ a: dy, b: u, c }], M: s.out, N: r, K: N, transA: true, alpha: this.J === 1 ? bank.scale : 1 }, `${label}.dB`);
     if (this.J === 1) {
       const du = { ...sc.du, size: N * r * 4 };
-      if (active === 0) {
-        recordMatmul(gpu, plan, { a: dy, b: s.u, c: bank.params.ref(grads, s.bKey), M: s.out, N: r, K: N, transA: true, alpha: bank.scale }, `${label}.dB`);
-      }
-      recordMatmul(gpu, plan, { a: dy, b: s.B, c: du, M: N, N: r, K: s.out, alpha: bank.scale }, `${label}.du`);
-      if (active === 0) {
-        recordMatmul(gpu, plan, { a: du, b: xin, c: bank.params.ref(grads, s.aKey), M: r, N: s.in, K: N, transA: true }, `${label}.dA`);
-      }
+      if (active === 0) dB(s.u, bank.params.ref(grads, s.bKey));
+      recordThinMatmul(gpu, plan, { groups: [{ a: dy, b: s.B, c: du }], M: N, N: r, K: s.out, alpha: bank.scale }, `${label}.du`);
+      if (active === 0) dA(du, bank.params.ref(grads, s.aKey));
       return;
     }
     recordLoraMixBackward(gpu, plan, { tokens: N, seq, blocks: this.J, rank: r, outDim: s.out, scale: bank.scale, active },
@@ -183,15 +169,14 @@ export class LoraSites {
     if (active < 0) return;
     const aSlot = bank.params.slot(s.aKey);
     const bSlot = bank.params.slot(s.bKey);
-    this.intoGrads(grads, (aSlot.offset + active * r * s.in) * 4, r * s.in, sc.dA!, (c) =>
-      recordMatmul(gpu, plan, { a: sc.duActive!, b: xin, c, M: r, N: s.in, K: N, transA: true }, `${label}.dA`));
-    this.intoGrads(grads, (bSlot.offset + active * s.out * r) * 4, s.out * r, sc.dB!, (c) =>
-      recordMatmul(gpu, plan, { a: dy, b: sc.uActive!, c, M: s.out, N: r, K: N, transA: true }, `${label}.dB`));
+    // The thin matmul binds from a 256-byte boundary and writes at any float offset, so block gradients go straight into place.
+    dA(sc.duActive!, { buffer: grads, offset: (aSlot.offset + active * r * s.in) * 4, size: r * s.in * 4 });
+    dB(sc.uActive!, { buffer: grads, offset: (bSlot.offset + active * s.out * r) * 4, size: s.out * r * 4 });
   }
 
   /**
    * The input gradient of projection `proj` (after `backwardGrads` of the same projection): `base` (c = dy W, = or +=)
-   * plus the LoRA branch's du · A_stack, in the matmul's epilogue; through a separate pass when dropout masks it.
+   * plus the LoRA branch's du · A_stack, passed back through the dropout mask, in the matmul's epilogue.
    */
   inputGradient(layer: number, proj: ProjName, base: MatmulArgs, label: string): void {
     const s = this.sites.get(`${layer}.${proj}`);
@@ -202,27 +187,9 @@ export class LoraSites {
     }
     const Jr = this.J * this.r;
     const du = { ...this.scratch.du, size: N * Jr * 4 };
-    if (!(s.xd && this.scratch.dxd)) {
-      recordMatmul(gpu, plan, { ...base, lora: { layout: 'k-major', u: du, l: s.A, rank: Jr, blocks: 1, scale: 1 } }, label);
-      return;
-    }
-    recordMatmul(gpu, plan, base, label);
-    const tmp = { buffer: this.scratch.dxd.buffer, offset: 0, size: N * s.in * 4 };
-    recordMatmul(gpu, plan, { a: du, b: s.A, c: tmp, M: N, N: s.in, K: Jr }, `${label}.lora_dx`);
-    recordDropoutBackwardAdd(gpu, plan, { n: N * s.in, pDrop: dropout, salt: s.salt, step }, { dy: tmp, dx: base.c as BufferRef }, `${label}.lora_dropout`);
-  }
-
-  /**
-   * Writes a block gradient straight into the flat gradient buffer when its offset can be bound, or
-   * into aligned scratch and then copies it there.
-   */
-  private intoGrads(grads: GPUBuffer, byteOffset: number, floats: number, scratch: BufferRef, write: (c: BufferRef) => void): void {
-    if (byteOffset % BIND_ALIGN === 0) {
-      write({ buffer: grads, offset: byteOffset, size: floats * 4 });
-      return;
-    }
-    const tmp = { buffer: scratch.buffer, offset: scratch.offset, size: floats * 4 };
-    write(tmp);
-    this.o.plan.copy(tmp.buffer, tmp.offset, grads, byteOffset, floats * 4);
+    recordMatmul(gpu, plan, {
+      ...base,
+      lora: { layout: 'k-major', u: du, l: s.A, rank: Jr, blocks: 1, scale: 1, ...(dropout > 0 ? { dropout: { pDrop: dropout, salt: s.salt, step } } : {}) },
+    }, label);
   }
 }

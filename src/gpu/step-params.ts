@@ -46,3 +46,18 @@ export class StepParams {
     this.gpu.device.queue.writeBuffer(this.buffer, 0, data);
   }
 }
+
+const unusedSteps = new WeakMap<Gpu, GPUBuffer>();
+
+/**
+ * A zeroed per-step block for kernels that bind one but read it only for LoRA dropout, where none applies
+ * (one buffer per device, created on first use).
+ */
+export function unusedStepParams(gpu: Gpu): GPUBuffer {
+  let buffer = unusedSteps.get(gpu);
+  if (!buffer) {
+    buffer = gpu.createBuffer('step-params.unused', STEP_PARAMS_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    unusedSteps.set(gpu, buffer);
+  }
+  return buffer;
+}

@@ -39,7 +39,7 @@ export interface TrainingShape {
   targets: readonly ProjName[];
   /** LoRA blocks held at once (methods with a module per task hold one per task). */
   blocks: number;
-  /** LoRA input dropout; above 0 each adapted projection keeps its dropped-out input. Default 0. */
+  /** LoRA input dropout (default 0); it costs no memory (the masks are regenerated where they apply). */
   dropout?: number;
   /** Default DEFAULT_MEMORY_POLICY, field by field. */
   memory?: Partial<MemoryPolicy>;
@@ -114,7 +114,7 @@ export function resolveMemorySavings(cfg: ModelConfig, shape: TrainingShape): Me
 /**
  * A training step's GPU memory, counted the way src/engine/graph.ts allocates it. Per layer and token the backward
  * pass reads the normalised inputs, q/k/v, the attention output and its log-sum-exp per query head, the MLP's
- * gate/up/activation, the residuals and each adapted projection's x·Aᵀ (and dropped-out input); the fused attention
+ * gate/up/activation, the residuals and each adapted projection's drop(x)·Aᵀ; the fused attention
  * keeps nothing of size T², so without a chunked loss the total is linear in the number of tokens (but for RoPE's
  * [seq, headDim] tables). Recomputation
  * keeps one such set for all layers plus each layer's input; the chunked loss holds [chunk, vocab] logits instead of
@@ -131,15 +131,13 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   const I = cfg.intermediateSize;
   const q = cfg.numHeads * cfg.headDim;
   const kv = cfg.numKvHeads * cfg.headDim;
-  const dims = projDims(cfg);
-  const dropout = (shape.dropout ?? 0) > 0;
-  const loraPerLayer = shape.targets.reduce((s, t) => s + blocks * shape.rank + (dropout ? dims[t][0] : 0), 0);
-  const maxLoraIn = Math.max(0, ...shape.targets.map((t) => dims[t][0]));
+  // LoRA dropout is applied as the thin matmuls load a site's input: it keeps no dropped-out copy.
+  const loraPerLayer = shape.targets.length * blocks * shape.rank;
 
   // Floats per token.
   const layer = 5 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer;
   const layerInputs = (cfg.numLayers + 1) * H;
-  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank + (dropout ? maxLoraIn : 0);
+  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank;
   const finalNormAndInputs = H + 1 + 3;
   const perToken = layerInputs + (savings.recompute ? 1 : cfg.numLayers) * layer + backwardScratch + finalNormAndInputs;
   const logitRows = savings.lossChunkRows > 0 ? savings.lossChunkRows : tokens;

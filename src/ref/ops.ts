@@ -267,7 +267,7 @@ export function crossEntropy(logits: Vec, targets: Vec, rows: number, vocab: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// LoRA dropout mask: the same counter-based hash as shaders/elementwise.wgsl
+// LoRA dropout mask: the same counter-based hash as shaders/dropout_mask.wgsl
 
 function pcg(v: number): number {
   const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;

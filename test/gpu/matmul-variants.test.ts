@@ -9,6 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernels/matmul.ts';
+import { recordThinMatmul, type ThinSplit } from '../../src/gpu/kernels/matmul-thin.ts';
+import { StepParams } from '../../src/gpu/step-params.ts';
+import type { BufferRef } from '../../src/gpu/context.ts';
 import { Plan } from '../../src/gpu/plan.ts';
 import { packHalf, type HalfDtype } from '../../src/model/half.ts';
 import { toFloat32 } from '../../src/model/safetensors.ts';
@@ -68,6 +71,30 @@ describe('matmul with a fused LoRA update', () => {
     }
   }
 
+  // The input gradient of a site with LoRA dropout: the update du · A passes back through the site's mask (a hash of
+  // the element of dx, the step's seed and the salt), fused into the epilogue.
+  for (const kernel of ['tiled', 'vec4'] as MatmulKernel[]) {
+    for (const [M, N, K, r] of [[7, 13, 8, 4], [9, 68, 36, 6], [66, 20, 33, 3]] as [number, number, number, number][]) {
+      if (kernel === 'vec4' && vec4Entry(M, K, N, false, false) === null) continue;
+      it(`${kernel}: dx += dy W + scale · keep ⊙ (du A) (k-major with dropout), M=${M} N=${K} K=${N} R=${r}`, async () => {
+        const seed = 5 * M + N + K + r, salt = 17, pDrop = 0.25, stepSeed = 987654;
+        const step = new StepParams(gpu);
+        step.write({ invCount: 1, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: stepSeed });
+        const dy = randomArray(M * N, seed), w = randomArray(N * K, seed + 1), dx0 = randomArray(M * K, seed + 2);
+        const du = randomArray(M * r, seed + 3), A = randomArray(r * K, seed + 4);
+        const c = up(dx0);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(dy), b: up(w), c, M, N: K, K: N, beta: 1, kernel,
+          lora: { layout: 'k-major', u: up(du), l: up(A), rank: r, blocks: 1, scale: 0.5, dropout: { pDrop, salt, step: step.buffer } },
+        }));
+        const keep = ref.dropoutScale(M * K, pDrop, stepSeed, salt);
+        const lora = ref.matmul(du, A, M, K, r, { alpha: 0.5 }).map((v, i) => v * keep[i]);
+        assert.ok(keep.some((v) => v === 0), 'some elements are dropped');
+        assertClose(await gpu.readF32(c), addInto(ref.matmul(dy, w, M, K, N, { beta: 1, c: dx0 }), lora), TOL, 'dx');
+      });
+    }
+  }
+
   it('refuses a k-major update with several blocks', () => {
     const b = gpu.dummy;
     assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 4, K: 4, lora: { layout: 'k-major', u: b, l: b, rank: 2, blocks: 2, scale: 1, mix: b, seq: 4 } }),
@@ -115,4 +142,90 @@ describe('matmul with half-precision B', () => {
       }
     }
   }
+});
+
+/** Several arrays in one buffer, each at a float offset that is not a multiple of 256 bytes (after `lead` floats and 5 between). */
+function packed(arrays: Float32Array[], lead: number): { refs: BufferRef[]; buffer: GPUBuffer } {
+  const offsets: number[] = [];
+  let at = lead;
+  for (const a of arrays) {
+    offsets.push(at);
+    at += a.length + 5;
+  }
+  const all = new Float32Array(at);
+  arrays.forEach((a, i) => all.set(a, offsets[i]));
+  const buffer = gpu.upload('packed', all);
+  return { buffer, refs: arrays.map((a, i) => ({ buffer, offset: offsets[i] * 4, size: a.length * 4 })) };
+}
+
+/** The stored operand with LoRA dropout's mask applied (the reference of a load through drop()). */
+function dropped(x: Float32Array, pDrop: number, seed: number, salt: number): Float64Array {
+  const keep = ref.dropoutScale(x.length, pDrop, seed, salt);
+  return Float64Array.from(x, (v, i) => v * keep[i]);
+}
+
+describe('thin matmul (LoRA factors: K split across a workgroup, groups, fused dropout)', () => {
+  // The four products of a LoRA site with [tokens, in, out, r]: u = drop(x) Aᵀ, du = dy B, dB = dyᵀ u (accumulating), dA = duᵀ drop(x).
+  // Odd sizes, a rank above 16 (two column tiles), and two groups at unaligned offsets of shared buffers.
+  // Tolerances: f32 sums of K products of O(1) values in a different order than f64: rtol 1e-5, atol 3e-5.
+  const THIN_TOL = { rtol: 1e-5, atol: 3e-5 };
+  const P = 0.3, SEED = 1234567;
+  const sites: [number, number, number, number][] = [[37, 29, 13, 5], [70, 12, 9, 19], [9, 40, 33, 1]];
+  let step: StepParams;
+  before(() => {
+    step = new StepParams(gpu);
+    step.write({ invCount: 1, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: SEED });
+  });
+  for (const split of ['lanes', 'serial'] as ThinSplit[]) {
+    for (const [T, inDim, outDim, r] of sites) {
+      const salts = [3, 11];
+      const seed = T + inDim + outDim + r;
+      const xs = salts.map((_, g) => randomArray(T * inDim, seed + g));
+      const As = salts.map((_, g) => randomArray(r * inDim, seed + 10 + g));
+      it(`${split}: u = drop(x) Aᵀ for two groups, tokens=${T} in=${inDim} r=${r}`, async () => {
+        const x = packed(xs, 3), A = packed(As, 7);
+        const u = packed(salts.map(() => new Float32Array(T * r)), 1);
+        await run((plan) => recordThinMatmul(gpu, plan, {
+          groups: salts.map((salt, g) => ({ a: x.refs[g], b: A.refs[g], c: u.refs[g], salt })),
+          M: T, N: r, K: inDim, transB: true, dropout: { pDrop: P, step: step.buffer, operand: 'a' }, split,
+        }));
+        for (const [g, salt] of salts.entries()) {
+          assertClose(await gpu.readF32(u.refs[g]), ref.matmul(dropped(xs[g], P, SEED, salt), As[g], T, r, inDim, { transB: true }), THIN_TOL, `u[${g}]`);
+        }
+      });
+      it(`${split}: du = s dy B, dB += s dyᵀ u, dA = duᵀ drop(x), tokens=${T} in=${inDim} out=${outDim} r=${r}`, async () => {
+        const dy = randomArray(T * outDim, seed + 20), B = randomArray(outDim * r, seed + 21), u = randomArray(T * r, seed + 22);
+        const dB0 = randomArray(outDim * r, seed + 23);
+        const du = zeros(T * r), dB = up(dB0), dA = zeros(r * inDim);
+        const salt = 5;
+        await run((plan) => {
+          recordThinMatmul(gpu, plan, { groups: [{ a: up(dy), b: up(B), c: du }], M: T, N: r, K: outDim, alpha: 0.5, split }, 'du');
+          recordThinMatmul(gpu, plan, { groups: [{ a: up(dy), b: up(u), c: dB }], M: outDim, N: r, K: T, transA: true, alpha: 0.5, beta: 1, split }, 'dB');
+          recordThinMatmul(gpu, plan, { groups: [{ a: du, b: up(xs[0]), c: dA, salt }], M: r, N: inDim, K: T, transA: true,
+            dropout: { pDrop: P, step: step.buffer, operand: 'b' }, split }, 'dA');
+        });
+        const wantDu = ref.matmul(dy, B, T, r, outDim, { alpha: 0.5 });
+        const gotDu = await gpu.readF32(du);
+        assertClose(gotDu, wantDu, THIN_TOL, 'du');
+        assertClose(await gpu.readF32(dB), ref.matmul(dy, u, outDim, r, T, { transA: true, alpha: 0.5, beta: 1, c: dB0 }), THIN_TOL, 'dB');
+        assertClose(await gpu.readF32(dA), ref.matmul(gotDu, dropped(xs[0], P, SEED, salt), r, inDim, T, { transA: true }), THIN_TOL, 'dA');
+      });
+    }
+  }
+
+  it('gives identical results on every run (a fixed summation order)', async () => {
+    const T = 300, inDim = 24, r = 8;
+    const du = randomArray(T * r, 41), x = randomArray(T * inDim, 42);
+    const outs = [zeros(r * inDim), zeros(r * inDim)];
+    await run((plan) => {
+      for (const c of outs) recordThinMatmul(gpu, plan, { groups: [{ a: up(du), b: up(x), c }], M: r, N: inDim, K: T, transA: true, split: 'lanes' });
+    });
+    assert.deepEqual(await gpu.readF32(outs[0]), await gpu.readF32(outs[1]));
+  });
+
+  it('refuses groups whose operands are in different buffers', () => {
+    const a = up(new Float32Array(8)), b = up(new Float32Array(8));
+    assert.throws(() => recordThinMatmul(gpu, new Plan('reject'), { groups: [{ a, b, c: a }, { a: b, b, c: a }], M: 2, N: 2, K: 2 }),
+      /groups' A operands must share one buffer/);
+  });
 });

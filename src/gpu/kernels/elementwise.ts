@@ -7,9 +7,10 @@ import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
 import stepSource from '../../../shaders/step.wgsl';
 import { elementwiseCost } from '../dispatch-cost.ts';
+import dropoutMaskSource from '../../../shaders/dropout_mask.wgsl';
 
 const swiglu = { name: 'swiglu', code: swigluSource };
-const elementwise = { name: 'elementwise', code: `${stepSource}\n${elementwiseSource}` };
+const elementwise = { name: 'elementwise', code: `${stepSource}\n${dropoutMaskSource}\n${elementwiseSource}` };
 const wg = (n: number) => grid(Math.ceil(n / 64));
 
 export function recordSwigluForward(gpu: Gpu, plan: Plan, n: number,

@@ -7,9 +7,12 @@ import vec4Source from '../../../shaders/matmul_vec4.wgsl';
 import epilogueSource from '../../../shaders/matmul_epilogue.wgsl';
 import bFormatsSource from '../../../shaders/matmul_b_formats.wgsl';
 import precisionSource from '../../../shaders/matmul_precision.wgsl';
+import stepSource from '../../../shaders/step.wgsl';
+import dropoutMaskSource from '../../../shaders/dropout_mask.wgsl';
 import type { Bindable, Gpu } from '../context.ts';
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
+import { unusedStepParams } from '../step-params.ts';
 import { record } from './record.ts';
 import { WORD, type DispatchCost } from '../dispatch-cost.ts';
 
@@ -23,6 +26,8 @@ export type MatmulBFormat = 'f32' | 'f16' | 'bf16';
 export type MatmulCompute = 'f32' | 'f16';
 
 const B_FORMATS = shaderSections(bFormatsSource);
+/** The epilogue with what it reads: the step block and the dropout mask. */
+const EPILOGUE = `${stepSource}\n${dropoutMaskSource}\n${epilogueSource}`;
 const PRECISIONS = shaderSections(precisionSource);
 
 const FORMATS = ['f32', 'f16', 'bf16'] as const;
@@ -34,11 +39,11 @@ const shaders = {
     f16: { name: `matmul_${f}_f16compute`, code: `enable f16;\n${tiledCode(f, 'f16')}` },
   }])) as Record<MatmulBFormat, Record<MatmulCompute, Shader>>,
   vec4: Object.fromEntries(FORMATS.map((f) =>
-    [f, { name: `matmul_vec4_${f}`, code: `${epilogueSource}\n${section(B_FORMATS, 'matmul_b_formats.wgsl', f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, Shader>,
+    [f, { name: `matmul_vec4_${f}`, code: `${EPILOGUE}\n${section(B_FORMATS, 'matmul_b_formats.wgsl', f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, Shader>,
 };
 
 function tiledCode(format: MatmulBFormat, compute: MatmulCompute): string {
-  return [epilogueSource, section(B_FORMATS, 'matmul_b_formats.wgsl', format), section(PRECISIONS, 'matmul_precision.wgsl', compute), source].join('\n');
+  return [EPILOGUE, section(B_FORMATS, 'matmul_b_formats.wgsl', format), section(PRECISIONS, 'matmul_precision.wgsl', compute), source].join('\n');
 }
 const TILE = 64;
 const VEC4_TILE = 32;
@@ -86,15 +91,21 @@ export interface MatmulLora {
   /** Several blocks: [M / seq, blocks] per-example weights, and the tokens per example. */
   mix?: Bindable;
   seq?: number;
+  /**
+   * k-major only: the site's LoRA input dropout, whose mask (element m * N + n of C, the step's seed, the site's salt)
+   * multiplies the update: the gradient of the dropped-out input passed back through the mask.
+   */
+  dropout?: { pDrop: number; salt: number; step: GPUBuffer };
 }
 
 function loraParams(label: string, lora: MatmulLora | undefined): number[] {
-  if (!lora) return [0, 0, 0, 0, 0];
+  if (!lora) return [0, 0, 0, 0, 0, 0, 0];
   const { rank, blocks } = lora;
   if (!Number.isInteger(rank) || rank < 1 || !Number.isInteger(blocks) || blocks < 1) throw new Error(`${label}: LoRA rank ${rank} and blocks ${blocks} must be positive integers`);
   if (lora.layout === 'k-major' && blocks !== 1) throw new Error(`${label}: a k-major LoRA update takes its blocks as rows (blocks 1, rank J*r)`);
   if (blocks > 1 && (!lora.mix || !lora.seq)) throw new Error(`${label}: a LoRA update of ${blocks} blocks needs a mixture and the tokens per example`);
-  return [rank, blocks, lora.seq ?? 1, lora.layout === 'k-major' ? 1 : 0, lora.scale];
+  if (lora.dropout && lora.layout !== 'k-major') throw new Error(`${label}: only a k-major LoRA update (an input gradient) takes a dropout mask`);
+  return [rank, blocks, lora.seq ?? 1, lora.layout === 'k-major' ? 1 : 0, lora.scale, lora.dropout?.salt ?? 0, lora.dropout?.pDrop ?? 0];
 }
 
 /** The vec4 entry point for this layout and shape, or null when its multiple-of-4 conditions fail. */
@@ -134,11 +145,12 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
   const tile = entry ? VEC4_TILE : TILE;
   if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
-  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), 0],
-    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32']);
+  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), 0, 0, 0],
+    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'f32', 'u32', 'u32', 'u32']);
   const bindings = {
     0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy,
     5: args.lora?.u ?? gpu.dummy, 6: args.lora?.l ?? gpu.dummy, 7: args.lora?.mix ?? gpu.dummy,
+    8: args.lora?.dropout?.step ?? unusedStepParams(gpu),
   };
   if (entry) {
     record(gpu, plan, {
