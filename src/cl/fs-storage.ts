@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nodeRandomAccess } from '../io/node-files.ts';
-import { ancestors, checkPath, isUnder, prepareCommit, RESERVED_PREFIX, type RunStorage } from './storage.ts';
+import { ancestors, checkPath, isUnder, prepareCommit, readBlobs, RESERVED_PREFIX, type RunStorage } from './storage.ts';
 
 /** The points of a commit at which `FsStorageOptions.onCommitStep` is called, in order. */
 export type CommitStep =
@@ -315,7 +315,10 @@ export async function fsStorage(dir: string, options: FsStorageOptions = {}): Pr
         }
       }),
     list: (prefix) => exclusive(() => listNow(prefix)),
-    commit: (files) => exclusive(() => commitNow(files)),
+    commit: async (files) => {
+      const bytes = await readBlobs(files);
+      return exclusive(() => commitNow(bytes));
+    },
     remove: (prefix) => exclusive(() => removeNow(prefix)),
   };
 }

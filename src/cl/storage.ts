@@ -20,8 +20,11 @@ export interface RunStorage {
   open(path: string): Promise<RandomAccessFile | null>;
   /** Every file path under the folder `prefix` ("" for all), sorted, as full paths from the root. */
   list(prefix: string): Promise<string[]>;
-  /** Writes a group of files atomically: after a crash either all of them are visible or none (previous versions stay intact). */
-  commit(files: Record<string, Uint8Array | string>): Promise<void>;
+  /**
+   * Writes a group of files atomically: after a crash either all of them are visible or none (previous versions stay
+   * intact). A Blob (a picked File) is stored without being loaded whole where the storage can (IndexedDB).
+   */
+  commit(files: Record<string, FileContents>): Promise<void>;
   /** Deletes the file named `prefix`, if any, and every file under the folder `prefix` ("" for everything). */
   remove(prefix: string): Promise<void>;
 }
@@ -62,15 +65,30 @@ export function isUnder(path: string, prefix: string): boolean {
   return prefix === '' || path === prefix || path.startsWith(prefix + '/');
 }
 
-/** Encodes a commit's contents (strings as UTF-8) after checking every path; also rejects a file that is another file's folder in the same commit. */
-export function prepareCommit(label: string, files: Record<string, Uint8Array | string>): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
+/** What a commit can write: bytes, text (stored as UTF-8) or a Blob. */
+export type FileContents = Uint8Array | string | Blob;
+
+/** A commit's Blobs read into bytes, for storages that keep bytes (memory, a folder). */
+export async function readBlobs(files: Record<string, FileContents>): Promise<Record<string, Uint8Array | string>> {
+  const out: Record<string, Uint8Array | string> = {};
+  for (const [path, data] of Object.entries(files)) out[path] = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : data;
+  return out;
+}
+
+/**
+ * Encodes a commit's contents (strings as UTF-8; Blobs pass through) after checking every path; also rejects a file
+ * that is another file's folder in the same commit.
+ */
+export function prepareCommit(label: string, files: Record<string, Uint8Array | string>): Map<string, Uint8Array>;
+export function prepareCommit(label: string, files: Record<string, FileContents>): Map<string, Uint8Array | Blob>;
+export function prepareCommit(label: string, files: Record<string, FileContents>): Map<string, Uint8Array | Blob> {
+  const out = new Map<string, Uint8Array | Blob>();
   const enc = new TextEncoder();
   for (const [path, data] of Object.entries(files)) {
     const p = checkPath(label, path);
     if (typeof data === 'string') out.set(p, enc.encode(data));
-    else if (data instanceof Uint8Array) out.set(p, data);
-    else throw new Error(`${label}: ${p}: file contents must be a string or a Uint8Array`);
+    else if (data instanceof Uint8Array || data instanceof Blob) out.set(p, data);
+    else throw new Error(`${label}: ${p}: file contents must be a string, a Uint8Array or a Blob`);
   }
   for (const p of out.keys()) {
     for (const dir of ancestors(p)) {
@@ -138,7 +156,7 @@ export function memoryStorage(label = 'memory'): RunStorage {
       return [...files.keys()].filter((f) => f !== p && isUnder(f, p)).sort();
     },
     async commit(input) {
-      const batch = prepareCommit(label, input);
+      const batch = prepareCommit(label, await readBlobs(input));
       for (const path of batch.keys()) {
         for (const dir of ancestors(path)) {
           if (files.has(dir)) throw new Error(`${label}: cannot write ${path}: ${dir} is a file`);

@@ -199,12 +199,18 @@ function normalisePath(p: string): string {
   return p.replace(/\\/g, '/').replace(/^(\.\/|\/)+/, '');
 }
 
+/** A source over picked Files that also hands out the File itself (to store it without reading it). */
+export interface PickedFiles {
+  /** The picked File a name resolves to, or null. */
+  file(name: string): File | null;
+}
+
 /**
  * Files the user picked together or dropped as a folder. A name matches a file whose relative path equals it or
  * ends with `/name`, so `config.json` finds `MyModel/config.json`; the shallowest match wins, and two equally
  * shallow matches are refused rather than guessed between.
  */
-export function fileListSource(files: ReadonlyArray<File | PathedFile>, label = 'selected files'): FileSource {
+export function fileListSource(files: ReadonlyArray<File | PathedFile>, label = 'selected files'): FileSource & PickedFiles {
   const entries = files.map((f) => {
     if ('file' in f && 'path' in f) return { file: f.file, path: normalisePath(f.path) };
     const rel = (f as File & { webkitRelativePath?: string }).webkitRelativePath;
@@ -229,6 +235,7 @@ export function fileListSource(files: ReadonlyArray<File | PathedFile>, label = 
   }
   return {
     label,
+    file: find,
     async has(name) {
       return find(name) !== null;
     },

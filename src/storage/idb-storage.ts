@@ -1,6 +1,6 @@
 // A RunStorage over IndexedDB for the browser app, whose commits are atomic because each one is a single readwrite transaction.
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb';
-import { ancestors, checkPath, isUnder, prepareCommit, type RunStorage } from '../cl/storage.ts';
+import { ancestors, checkPath, isUnder, prepareCommit, type FileContents, type RunStorage } from '../cl/storage.ts';
 import { blobRandomAccess, bytesRandomAccess, type RandomAccessFile } from '../io/random-access.ts';
 import { formatBytes } from '../report/format.ts';
 
@@ -207,19 +207,22 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     if ((await store.count(keysUnder(key))) > 0) throw new PathConflictError(`${label}: cannot write ${relative(key)}: it is a folder`);
   }
 
-  async function commit(input: Record<string, Uint8Array | string>): Promise<void> {
+  async function commit(input: Record<string, FileContents>): Promise<void> {
     const batch = prepareCommit(label, input);
     if (batch.size === 0) return;
-    const bytes = [...batch.values()].reduce((sum, data) => sum + data.byteLength, 0);
+    const sizeOf = (data: Uint8Array | Blob) => (data instanceof Blob ? data.size : data.byteLength);
+    const bytes = [...batch.values()].reduce((sum, data) => sum + sizeOf(data), 0);
     const modified = Date.now();
     const tx = db.transaction(FILES, 'readwrite');
     const pending: Promise<unknown>[] = [tx.done];
     try {
       for (const path of batch.keys()) await checkNoConflict(tx.store, full(path));
       for (const [path, data] of batch) {
-                // Blob and slice() both copy, so later changes by the caller cannot reach the stored file.
-        const stored = data.byteLength >= BLOB_MIN_BYTES ? new Blob([data as Uint8Array<ArrayBuffer>]) : data.slice();
-        const record: FileRecord = { path: full(path), data: stored, size: data.byteLength, modified };
+        // A Blob is stored as given (the browser copies it apart from the record, without loading it); new Blob and
+        // slice() copy bytes, so later changes by the caller cannot reach the stored file.
+        const stored = data instanceof Blob ? data
+          : data.byteLength >= BLOB_MIN_BYTES ? new Blob([data as Uint8Array<ArrayBuffer>]) : data.slice();
+        const record: FileRecord = { path: full(path), data: stored, size: sizeOf(data), modified };
         pending.push(tx.store.put(record));
       }
       await Promise.all(pending);

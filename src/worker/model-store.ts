@@ -1,8 +1,8 @@
 // Where the worker gets a model's files: the bundled demo model by URL, files the person picked, or a
 // Hugging Face repository, the last two copied into IndexedDB so later visits and resumed runs work offline.
-import type { RunStorage } from '../cl/storage.ts';
+import type { FileContents, RunStorage } from '../cl/storage.ts';
 import { readJsonFile } from '../cl/storage.ts';
-import { fileListSource, parseJson, urlSource, type FileSource, type PathedFile } from '../io/files.ts';
+import { fileListSource, parseJson, urlSource, type FileSource, type PathedFile, type PickedFiles } from '../io/files.ts';
 import { MissingFileError } from '../io/errors.ts';
 import { INDEX_FILE, SINGLE_FILE } from '../model/weights.ts';
 
@@ -92,18 +92,24 @@ export interface ModelCopyProgress {
   bytesSoFar: number;
 }
 
-/** Copies a model's files into the database in one commit (all or nothing) and returns its id. */
-async function cacheModel(storage: RunStorage, src: FileSource, label: string, origin: string, onProgress?: (p: ModelCopyProgress) => void): Promise<string> {
+/**
+ * Copies a model's files into the database in one commit (all or nothing) and returns its id. Picked files go in as
+ * the Files themselves (`picked`), which the database copies without loading them, so a model of any size can be kept.
+ */
+async function cacheModel(storage: RunStorage, src: FileSource, label: string, origin: string, onProgress?: (p: ModelCopyProgress) => void, picked?: PickedFiles): Promise<string> {
   const names = await modelFiles(src);
-  const data: Record<string, Uint8Array> = {};
+  const data: Record<string, Uint8Array | Blob> = {};
+  const sizeOf = (d: Uint8Array | Blob) => (d instanceof Blob ? d.size : d.byteLength);
   let done = 0;
   for (const [index, name] of names.entries()) {
-    data[name] = await src.read(name, (loaded, total) => onProgress?.({ file: name, index, files: names.length, loaded, total, bytesSoFar: done + loaded }));
-    done += data[name].byteLength;
+    const file = picked?.file(name);
+    data[name] = file ?? await src.read(name, (loaded, total) => onProgress?.({ file: name, index, files: names.length, loaded, total, bytesSoFar: done + loaded }));
+    done += sizeOf(data[name]);
+    if (file) onProgress?.({ file: name, index, files: names.length, loaded: file.size, total: file.size, bytesSoFar: done });
   }
-  const id = modelId(label, `${origin}|${names.map((n) => `${n}:${data[n].byteLength}`).join('|')}`);
+  const id = modelId(label, `${origin}|${names.map((n) => `${n}:${sizeOf(data[n])}`).join('|')}`);
   const info: CachedModelInfo = { id, label, origin, files: names, bytes: done, saved: Date.now() };
-  const files: Record<string, Uint8Array | string> = { [`models/${id}/${MODEL_INFO}`]: JSON.stringify(info, null, 2) };
+  const files: Record<string, FileContents> = { [`models/${id}/${MODEL_INFO}`]: JSON.stringify(info, null, 2) };
   for (const name of names) files[`models/${id}/${name}`] = data[name];
   await storage.commit(files);
   return id;
@@ -141,7 +147,7 @@ export async function openModel(storage: RunStorage, choice: ModelChoice, onProg
     }
     case 'files': {
       const src = fileListSource(choice.files, choice.label);
-      const id = await cacheModel(storage, src, choice.label, 'files', onProgress);
+      const id = await cacheModel(storage, src, choice.label, 'files', onProgress, src);
       return { source: storedModelSource(storage, id), kept: { kind: 'cached', id }, label: choice.label };
     }
     case 'hub': {
