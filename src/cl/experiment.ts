@@ -35,7 +35,7 @@ export interface Experiment {
   epochs: number | null;
   batchSize: number;
   lr: number;
-  /** Longest prompt + answer in tokens (longer prompts lose tokens from the left). */
+  /** Longest prompt + answer in tokens (a longer example loses the end of its input: see encodeTaskExample). */
   maxLength: number;
   maxNewTokens: number;
   lora: { rank: number; alpha: number; dropout: number; targets: ProjName[] };

@@ -2,8 +2,8 @@
 // reporting how a selecting method (SAPT, ConPET) weighted its task modules for each answer, and what an ONNX export
 // of the method is: the adapter of methods whose adapter does not depend on the prompt, or SAPT's blocks with their
 // router (./playground-backend.ts answers through onnxruntime with it).
-import { encodeExample, padIdFor } from '../data/encode.ts';
-import { promptFor } from '../data/prompt.ts';
+import { padIdFor } from '../data/encode.ts';
+import { encodeTaskExample } from '../data/fit-example.ts';
 import type { Task } from '../data/task.ts';
 import type { Session } from '../engine/session.ts';
 import { rngFromState } from '../model/rng.ts';
@@ -98,7 +98,7 @@ export async function openTrainedMethod(opts: {
     stopIds: tok.stopIds,
     prompt(input, task, instruction) {
       checkTask(task);
-      return encodeExample(tok, promptFor(tok, instruction ?? encoded[task].task.instruction, input, exp.chat), null, exp.maxLength).ids;
+      return encodeTaskExample(tok, instruction ?? encoded[task].task.instruction, input, null, exp.maxLength, exp.chat).ids;
     },
     async generate(prompt, task) {
       checkTask(task);

@@ -3,8 +3,9 @@
 // commits the method's adapters, replay samples and the results so far to storage after every
 // task. The CLI and the browser worker both call this.
 import type { Session } from '../engine/session.ts';
-import { encodeExample, padIdFor } from '../data/encode.ts';
-import { promptFor, type ChatSettings } from '../data/prompt.ts';
+import { padIdFor } from '../data/encode.ts';
+import { encodeTaskExample } from '../data/fit-example.ts';
+import type { ChatSettings } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
 import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
@@ -64,7 +65,8 @@ export interface RunResults {
   device: string;
   settings: Omit<Experiment, 'methods' | 'tasks'> & { seqLen: number };
   /** `baselines`: the test split's majority-label and chance scores (absent in results stored before they were recorded). */
-  tasks: { name: string; metric: 'em' | 'rougeL'; train: number; test: number; labels: string[] | null; baselines?: TaskBaselines }[];
+  /** `truncated`: its examples (train and test) cut to fit the max length, and how (absent in results stored before). */
+  tasks: { name: string; metric: 'em' | 'rougeL'; train: number; test: number; labels: string[] | null; baselines?: TaskBaselines; truncated?: TaskTruncation }[];
   methods: Record<string, MethodResult>;
   /** Single-task LoRA scores (the oracle's diagonal) used for FWT, when the run includes the oracle. */
   singleTask: number[] | null;
@@ -100,21 +102,43 @@ export interface Checkpoint {
   bankCount: number;
 }
 
-/** Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. */
-export function encodeTasks(session: Session, tasks: Task[], maxLength: number, chat: Partial<ChatSettings> = {}): { encoded: EncodedTask[]; seqLen: number } {
+/** Examples of a task (train and test together) that lost tokens to the max length, by how they were cut (see encodeTaskExample). */
+export interface TaskTruncation {
+  /** The input lost its end; instruction and answer whole. */
+  input: number;
+  /** Even without its input the example did not fit: the prompt lost tokens from the left. */
+  prompt: number;
+}
+
+/**
+ * Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. An example
+ * longer than `maxLength` loses the end of its input, never its instruction or answer (encodeTaskExample).
+ */
+export function encodeTasks(session: Session, tasks: Task[], maxLength: number, chat: Partial<ChatSettings> = {}): { encoded: EncodedTask[]; seqLen: number; truncation: TaskTruncation[] } {
   const tok = session.tokenizer;
   if (!tok) throw new Error('the model has no tokenizer.json; continual learning needs one');
   let longest = 1;
+  const truncation: TaskTruncation[] = [];
   const encoded = tasks.map((task, index): EncodedTask => {
-    const train = task.train.map((ex) => encodeExample(tok, promptFor(tok, task.instruction, ex.input, chat), ex.output, maxLength));
-    const test = task.test.map((ex) => ({ prompt: encodeExample(tok, promptFor(tok, task.instruction, ex.input, chat), null, maxLength).ids, gold: ex.output }));
+    const cut: TaskTruncation = { input: 0, prompt: 0 };
+    const fit = (input: string, answer: string | null) => {
+      const e = encodeTaskExample(tok, task.instruction, input, answer, maxLength, chat);
+      if (e.cut !== 'none') cut[e.cut]++;
+      return e;
+    };
+    const train = task.train.map((ex) => {
+      const { cut: _c, fullLength: _f, ...e } = fit(ex.input, ex.output);
+      return e;
+    });
+    const test = task.test.map((ex) => ({ prompt: fit(ex.input, null).ids, gold: ex.output }));
     for (const e of train) longest = Math.max(longest, e.ids.length);
     for (const e of test) longest = Math.max(longest, e.prompt.length + 1);
     if (train.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no training examples`);
     if (test.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no test examples`);
+    truncation.push(cut);
     return { task, index, train, test, metric: pickMetric(task.labels) };
   });
-  return { encoded, seqLen: Math.min(maxLength, Math.ceil(longest / 8) * 8) };
+  return { encoded, seqLen: Math.min(maxLength, Math.ceil(longest / 8) * 8), truncation };
 }
 
 function stepsFor(exp: Experiment, enc: EncodedTask | EncodedTask[]): number {
@@ -161,8 +185,8 @@ function canonicalJson(v: unknown): string {
  */
 export function sameRun(prev: Pick<RunResults, 'tasks' | 'settings' | 'model'>, fresh: Pick<RunResults, 'tasks' | 'settings' | 'model'>): boolean {
   const added = { recompute: EXPERIMENT_DEFAULTS.recompute, memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB };
-  // Baselines follow from the tasks' test splits (and runs stored before them lack them): they do not tell runs apart.
-  const tasks = (r: Pick<RunResults, 'tasks'>) => r.tasks.map(({ baselines: _b, ...t }) => t);
+  // Baselines and truncation counts follow from the tasks and settings (and runs stored before them lack them): they do not tell runs apart.
+  const tasks = (r: Pick<RunResults, 'tasks'>) => r.tasks.map(({ baselines: _b, truncated: _t, ...t }) => t);
   const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => canonicalJson({ tasks: tasks(r), settings: { ...added, ...r.settings }, model: r.model });
   return describe(prev) === describe(fresh);
 }
@@ -204,7 +228,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const started = performance.now();
   // The same checks the app and `clora run` make before anything is loaded: refuse now, not after some training.
   assertRunnable({ settings: exp, tasks: opts.tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) }, storage.label);
-  const { encoded, seqLen } = encodeTasks(session, opts.tasks, exp.maxLength, exp.chat);
+  const { encoded, seqLen, truncation } = encodeTasks(session, opts.tasks, exp.maxLength, exp.chat);
   const T = encoded.length;
   const tok = session.tokenizer!;
   // Runs stored before these settings existed have neither: they get the defaults.
@@ -226,6 +250,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     tasks: encoded.map((e) => ({
       name: e.task.name, metric: e.metric, train: e.train.length, test: e.test.length, labels: e.task.labels,
       baselines: taskBaselines(e.test.map((x) => x.gold), e.task.labels, e.metric),
+      truncated: truncation[e.index],
     })),
     methods: {},
     singleTask: null,

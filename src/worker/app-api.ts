@@ -6,7 +6,8 @@ import type { PlaygroundAnswer } from '../cl/playground.ts';
 import type { PlaygroundAnswerer } from '../cl/playground-backend.ts';
 import type { RunResults } from '../cl/runner.ts';
 import { readJsonFile } from '../cl/storage.ts';
-import { inspectTask, type TaskInput, type TaskInspection } from '../data/inspect.ts';
+import { checkLengths, checkTestSplit, suggestMaxLength, type LengthCheck, type TestSplitCheck } from '../data/data-check.ts';
+import { inspectTask, loadTaskInputs, type TaskInput, type TaskInspection } from '../data/inspect.ts';
 import type { Session } from '../engine/session.ts';
 import type { FileSource } from '../io/files.ts';
 import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
@@ -42,6 +43,25 @@ export interface ModelReport {
   maxBindingBytes: number;
   /** The choice a run keeps (files and hub models are copied into the database). */
   kept: ModelChoice;
+}
+
+/** The data checks of the tasks: per task its lengths (when a model is loaded) and test split, or why it could not be read. */
+export interface DataCheckReport {
+  tasks: ({ id: string; ok: true; lengths: LengthCheck | null; test: TestSplitCheck } | { id: string; ok: false; error: string })[];
+  /** A max length that fits every measured example within the memory budget (null without a model or tasks). */
+  suggestion: { maxLength: number; covers: number } | null;
+}
+
+/** What the data checks need from the run's settings. */
+export interface DataCheckOptions {
+  testFraction: number;
+  seed: number;
+  maxLength: number;
+  maxTrain: number | null;
+  maxTest: number | null;
+  /** The training step's shape (its seqLen is varied) and the budget a suggested max length must keep within. */
+  shape: TrainingShape;
+  budgetBytes: number;
 }
 
 let database: Promise<AppDatabase> | null = null;
@@ -96,6 +116,36 @@ export const appApi = {
   /** Reads one task's files into a preview, or the parser's error. */
   inspectTask(input: TaskInput, split: { testFraction: number; seed: number }): Promise<TaskInspection> {
     return inspectTask(input, split);
+  },
+
+  /**
+   * Token lengths against the max length (with the loaded model's tokenizer and chat template; none before a model
+   * is loaded), the test split's label balance and majority-label score, and a suggested max length within the budget.
+   */
+  async checkTaskData(inputs: TaskInput[], opts: DataCheckOptions): Promise<DataCheckReport> {
+    const tokenizer = current?.session.tokenizer ?? null;
+    const config = current?.session.config ?? null;
+    const out: DataCheckReport['tasks'] = [];
+    for (const input of inputs) {
+      try {
+        const [task] = await loadTaskInputs([input], {
+          testFraction: opts.testFraction, seed: opts.seed,
+          ...(opts.maxTrain !== null ? { maxTrain: opts.maxTrain } : {}), ...(opts.maxTest !== null ? { maxTest: opts.maxTest } : {}),
+        });
+        out.push({ id: input.id, ok: true, lengths: tokenizer ? checkLengths(tokenizer, task, opts.maxLength) : null, test: checkTestSplit(task) });
+      } catch (e) {
+        out.push({ id: input.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    const lengths = out.flatMap((t) => (t.ok && t.lengths ? [t.lengths] : []));
+    const { device } = await getGpu();
+    const suggestion = config && lengths.length > 0
+      ? suggestMaxLength(lengths, (seqLen) => {
+        const m = estimateTrainingMemory(config, { ...opts.shape, seqLen, weightsBytes: current!.session.info.weightBytes });
+        return m.totalBytes <= opts.budgetBytes && m.largestBufferBytes <= device.limits.maxStorageBufferBindingSize;
+      })
+      : null;
+    return { tasks: out, suggestion };
   },
 
   /** The methods the runner knows, with a one-line summary each. */

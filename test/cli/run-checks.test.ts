@@ -34,6 +34,11 @@ describe('clora run: checks before a run, oracle with unseen tasks', () => {
     for (let t = 0; t < 3; t++) for (let k = 0; k < t; k++) assert.equal(oracle.matrix![k][t], oracle.matrix![0][t], `a[${k}][${t}]`);
     assert.deepEqual(results.singleTask, oracle.matrix!.map((row, t) => row[t]));
     for (const m of Object.values(results.methods)) assert.equal(typeof m.metrics!.fwt, 'number', `${m.method} has FWT`);
+    // maxLength 32 is below most of these examples with the tiny model's ChatML template: results count the cut ones.
+    for (const t of results.tasks) {
+      const cut = t.truncated!.input + t.truncated!.prompt;
+      assert.ok(cut > 0 && cut <= t.train + t.test, `${t.name}: ${JSON.stringify(t.truncated)}`);
+    }
     // Every task has two labels: chance 50, and the most common one holds at least half of the test split.
     for (const t of results.tasks) {
       assert.equal(t.baselines!.chance, 50, t.name);

@@ -4,6 +4,7 @@ import type { RunResults } from '../../cl/runner.ts';
 import type { EngineClient, RunSettings } from '../engine-client.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { TaskPanel, tasksReady, type TaskRow } from '../datasets/TaskPanel.tsx';
+import { DataCheckPanel } from '../datasets/DataCheckPanel.tsx';
 import { RunSetupPanel } from '../run-setup/RunSetupPanel.tsx';
 import { defaultRunSettings, validateSettings } from '../run-setup/method-options.ts';
 import { runProblems } from '../../cl/run-checks.ts';
@@ -73,6 +74,11 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   }, [client, running, runs.lastId]);
 
   const ready = tasksReady(tasks);
+  const readTasks = useMemo(() => tasks.filter((row) => row.inspection !== 'pending' && row.inspection.ok).map((row) => row.input), [tasks]);
+  const dataCheckOptions = useMemo(() => ({
+    testFraction: settings.testFraction, seed: settings.seed, maxLength: settings.maxLength, maxTrain: settings.maxTrain, maxTest: settings.maxTest,
+    shape: { ...shape, seqLen: settings.maxLength }, budgetBytes: (settings.memoryBudgetMiB ?? 2048) * 2 ** 20,
+  }), [settings.testFraction, settings.seed, settings.maxLength, settings.maxTrain, settings.maxTest, settings.memoryBudgetMiB, shape]);
   // The checks `clora run` makes on the combination of tasks, methods and settings (names and duplicates of
   // rows not read yet are tasksReady's).
   const checks = runProblems({
@@ -112,6 +118,12 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
       />
       <TaskPanel tasks={tasks} onChange={setTasks} disabled={running}
         inspect={(input) => client.app.inspectTask(input, { testFraction: settings.testFraction, seed: settings.seed })} />
+      <DataCheckPanel
+        tasks={readTasks} modelKey={model.report ? model.report.label : null} disabled={running}
+        options={dataCheckOptions}
+        check={(inputs, options) => client.app.checkTaskData(inputs, options)}
+        onMaxLength={(maxLength) => setSettings((s) => ({ ...s, maxLength }))}
+      />
       <RunSetupPanel value={settings} onChange={setSettings} disabled={running} />
       <section className="card" data-testid="run-start" aria-labelledby="run-start-title">
         <div className="card-header"><h2 id="run-start-title">Run</h2></div>

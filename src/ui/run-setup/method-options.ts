@@ -218,7 +218,7 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
   },
   {
     key: 'maxLength', field: 'maxLength', label: 'Max length', default: DEFAULTS.maxLength, min: 4, step: 8, integer: true,
-    help: 'Longest prompt plus answer, in tokens; longer prompts lose tokens from the left. Time and memory grow with it.',
+    help: 'Longest prompt plus answer, in tokens; a longer example loses the end of its input, never its instruction or answer (the data check shows how many). Time and memory grow with it.',
   },
   {
     key: 'maxNewTokens', field: 'maxNewTokens', label: 'Max new tokens', default: DEFAULTS.maxNewTokens, min: 1, step: 1, integer: true,
