@@ -5,7 +5,6 @@ import { PROJ_NAMES } from '../model/peft.ts';
 import { DEFAULT_PROMPT_DATE, parsePromptDate } from '../model/chat-template.ts';
 import type { ChatSettings } from '../data/prompt.ts';
 import type { ColumnMap } from '../data/parse.ts';
-import { DEFAULT_MEMORY_BUDGET_BYTES } from '../model/memory-estimate.ts';
 import { METHODS } from './methods/index.ts';
 import type { MethodOptions } from './methods/method.ts';
 
@@ -46,11 +45,12 @@ export interface Experiment {
   maxTest: number | null;
   /**
    * Layer recomputation in the backward pass (less memory, about one more forward pass of time): 'auto' turns it
-   * on when a training step's estimated GPU memory exceeds `memoryBudgetMiB`. parseExperiment always fills both;
-   * settings stored before they existed lack them (the defaults apply).
+   * on when a training step's estimated GPU memory exceeds `memoryBudgetMiB` ('auto': a budget derived from the device,
+   * src/model/memory-estimate.ts deviceMemoryBudget). parseExperiment always fills both; settings stored before they
+   * existed lack them (the defaults apply).
    */
   recompute?: 'auto' | boolean;
-  memoryBudgetMiB?: number;
+  memoryBudgetMiB?: number | 'auto';
   /**
    * Chat-template settings: Qwen3's thinking block (off unless asked for) and the date templates that ask for one
    * (strftime_now) are given, so a run's prompts never depend on the day. parseExperiment fills both.
@@ -61,8 +61,14 @@ export interface Experiment {
 export const EXPERIMENT_DEFAULTS = {
   seed: 0, batchSize: 8, lr: 2e-4, maxLength: 256, maxNewTokens: 16, evaluateUnseen: false, testFraction: 0.2,
   lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as ProjName[] },
-  recompute: 'auto' as const, memoryBudgetMiB: DEFAULT_MEMORY_BUDGET_BYTES / 2 ** 20,
+  recompute: 'auto' as const, memoryBudgetMiB: 'auto' as number | 'auto',
 };
+
+/** The memory budget in bytes of an experiment's memoryBudgetMiB, as MemoryPolicy.budgetBytes takes it. */
+export function budgetBytesOf(mib: number | 'auto' | undefined): number | 'auto' {
+  const v = mib ?? EXPERIMENT_DEFAULTS.memoryBudgetMiB;
+  return v === 'auto' ? 'auto' : v * 2 ** 20;
+}
 
 type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -170,8 +176,8 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     maxTrain: json.maxTrain === undefined ? null : int('maxTrain', json.maxTrain, 1),
     maxTest: json.maxTest === undefined ? null : int('maxTest', json.maxTest, 1),
     recompute: (json.recompute as Experiment['recompute'] | undefined) ?? EXPERIMENT_DEFAULTS.recompute,
-    memoryBudgetMiB: json.memoryBudgetMiB === undefined ? EXPERIMENT_DEFAULTS.memoryBudgetMiB
-      : num('memoryBudgetMiB', json.memoryBudgetMiB, (v) => v > 0, 'positive'),
+    memoryBudgetMiB: json.memoryBudgetMiB === undefined || json.memoryBudgetMiB === 'auto' ? EXPERIMENT_DEFAULTS.memoryBudgetMiB
+      : num('memoryBudgetMiB', json.memoryBudgetMiB, (v) => v > 0, 'positive or "auto"'),
     chat: { enableThinking: ch.enableThinking === true, date: ch.date === undefined ? DEFAULT_PROMPT_DATE : String(ch.date) },
   };
 }

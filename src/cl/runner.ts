@@ -8,7 +8,7 @@ import { encodeTaskExample } from '../data/fit-example.ts';
 import type { ChatSettings } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
-import { EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
+import { budgetBytesOf, EXPERIMENT_DEFAULTS, type Experiment } from './experiment.ts';
 import { taskBaselines, type TaskBaselines } from './baselines.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
@@ -180,14 +180,17 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * Whether stored results belong to the same run as fresh ones: the same tasks, model and settings. Settings added
- * after a run was stored (the memory options) count as their defaults, which is what such runs used.
+ * Whether stored results belong to the same run as fresh ones: the same tasks, model and settings. The memory options
+ * (recompute, memoryBudgetMiB) are left out: they change neither the loss nor the gradients, and runs stored before
+ * them, or before the budget came from the device, resume under today's.
  */
 export function sameRun(prev: Pick<RunResults, 'tasks' | 'settings' | 'model'>, fresh: Pick<RunResults, 'tasks' | 'settings' | 'model'>): boolean {
-  const added = { recompute: EXPERIMENT_DEFAULTS.recompute, memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB };
   // Baselines and truncation counts follow from the tasks and settings (and runs stored before them lack them): they do not tell runs apart.
   const tasks = (r: Pick<RunResults, 'tasks'>) => r.tasks.map(({ baselines: _b, truncated: _t, ...t }) => t);
-  const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => canonicalJson({ tasks: tasks(r), settings: { ...added, ...r.settings }, model: r.model });
+  const describe = (r: Pick<RunResults, 'tasks' | 'settings' | 'model'>) => {
+    const { recompute: _r, memoryBudgetMiB: _m, ...settings } = r.settings as typeof r.settings & { recompute?: unknown; memoryBudgetMiB?: unknown };
+    return canonicalJson({ tasks: tasks(r), settings, model: r.model });
+  };
   return describe(prev) === describe(fresh);
 }
 
@@ -235,7 +238,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   session.memory = {
     ...session.memory,
     recompute: exp.recompute ?? EXPERIMENT_DEFAULTS.recompute,
-    budgetBytes: (exp.memoryBudgetMiB ?? EXPERIMENT_DEFAULTS.memoryBudgetMiB) * 2 ** 20,
+    budgetBytes: budgetBytesOf(exp.memoryBudgetMiB),
   };
   const settings: RunSettings = {
     steps: 0, batchSize: exp.batchSize, seqLen, padId: padIdFor(tok), lr: exp.lr, seed: exp.seed,

@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
 import { createNodeGpu } from '../gpu/node-device.ts';
 import { dirSource } from '../io/node-files.ts';
 import { packSequences } from '../engine/batch.ts';
-import { Session } from '../engine/session.ts';
+import { DEFAULT_LORA, Session } from '../engine/session.ts';
+import { deviceMemoryOf } from '../gpu/device-memory.ts';
+import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
+import { formatSizing, sizeTrainingStep } from '../model/step-sizing.ts';
 import { openModelArg } from './model-arg.ts';
 import { EXPORT_HELP, exportCommand } from './export-command.ts';
 import { metricsCommand } from './metrics-command.ts';
@@ -21,8 +24,12 @@ Usage:
       Prints {"loss": L, "grads": {"<PEFT key>": [row-major floats], ...}} for every lora_A and
       lora_B tensor. Labels follow the Hugging Face causal-LM convention: same length as ids,
       -100 ignored, the logits at position t predict labels[t+1]. Dropout is not applied.
-  clora info [--model DIR|ID] [--adapter DIR]
-      Prints the model's configuration, parameter counts and the WebGPU adapter.
+  clora info [--model DIR|ID] [--adapter DIR] [--batch N] [--seq N] [--rank N] [--targets all|q,v,...] [--memory-budget MIB]
+      Prints the model's configuration, parameter counts, the WebGPU adapter and "sizing": what a
+      training step of that shape needs (weights, LoRA with optimizer state, activations, the
+      largest binding) against the device's limits and memory budget, and what to change when it
+      does not fit (also on stderr, as text). Defaults: batch 8, seq 256, the adapter's LoRA or
+      r 8 on q_proj and v_proj, the budget from the device.
 ${EXPORT_HELP}
 ${RUN_HELP}
   clora metrics --matrix FILE [--single FILE] [--json]
@@ -120,6 +127,11 @@ async function main(argv: string[]): Promise<void> {
       ids: { type: 'string' },
       labels: { type: 'string' },
       compute: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      rank: { type: 'string' },
+      targets: { type: 'string' },
+      'memory-budget': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -150,7 +162,9 @@ async function main(argv: string[]): Promise<void> {
   });
   try {
     if (command === 'info') {
-      await writeJson({ config: session.config, info: session.info, lora: session.lora, adapter: gpu.adapter });
+      const sizing = infoSizing(session, values);
+      for (const line of formatSizing(sizing, sizing.shape)) process.stderr.write(`clora info: ${line}\n`);
+      await writeJson({ config: session.config, info: session.info, lora: session.lora, adapter: gpu.adapter, sizing });
     } else if (command === 'forward') {
       const [logits] = await session.forward(packSequences([ids]));
       const V = session.config.vocabSize;
@@ -167,6 +181,30 @@ async function main(argv: string[]): Promise<void> {
     session.destroy();
     gpu.device.destroy();
   }
+}
+
+/** `clora info`'s sizing of a training step: the shape from the flags, else the adapter's LoRA, else the defaults. */
+function infoSizing(session: Session, v: { batch?: string; seq?: string; rank?: string; targets?: string; 'memory-budget'?: string }) {
+  const count = (flag: string, s: string | undefined, fallback: number) => {
+    if (s === undefined) return fallback;
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag}: "${s}" is not a positive whole number`);
+    return n;
+  };
+  const lora = session.lora ?? DEFAULT_LORA;
+  let targets: ProjName[] = [...lora.targets];
+  if (v.targets !== undefined) {
+    targets = v.targets === 'all' ? [...PROJ_NAMES]
+      : v.targets.split(',').map((t) => t.trim()).filter(Boolean).map((t) => (t.endsWith('_proj') ? t : `${t}_proj`)) as ProjName[];
+    const bad = targets.filter((t) => !PROJ_NAMES.includes(t));
+    if (bad.length > 0 || targets.length === 0) throw new UsageError(`--targets: "${v.targets}" is not "all" or a list of ${PROJ_NAMES.join(', ')}`);
+  }
+  const budget = v['memory-budget'] === undefined ? 'auto' as const : count('memory-budget', v['memory-budget'], 1) * 2 ** 20;
+  const shape = {
+    batchSize: count('batch', v.batch, 8), seqLen: count('seq', v.seq, 256), rank: count('rank', v.rank, lora.rank), targets,
+    blocks: 1, dropout: lora.dropout, weightsBytes: session.info.weightBytes, memory: { ...session.memory, budgetBytes: budget },
+  };
+  return { shape: { batchSize: shape.batchSize, seqLen: shape.seqLen, rank: shape.rank, targets }, ...sizeTrainingStep(session.config, { ...shape, device: deviceMemoryOf(session.gpu) }) };
 }
 
 main(process.argv.slice(2)).then(

@@ -3,6 +3,7 @@
 // loss terms) and greedy decoding on it, through an adapter bank. The CLI, the continual-learning
 // runner and the browser worker all use this.
 import type { Gpu } from '../gpu/context.ts';
+import { deviceMemoryOf } from '../gpu/device-memory.ts';
 import type { MatmulCompute } from '../gpu/kernels/matmul.ts';
 import type { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
@@ -473,7 +474,7 @@ export class Session {
     const lora = bank?.spec.lora;
     return resolveMemorySavings(this.config, {
       batchSize: batch, seqLen: seq, rank: lora?.rank ?? 0, targets: lora?.targets ?? [], blocks: bank?.blocks ?? 0, dropout: mode === 'train' ? lora?.dropout : 0,
-      memory: { ...this.memory, ...(wholeLoss ? { lossChunkRows: 0 } : {}) }, weightsBytes: this.info.weightBytes,
+      memory: { ...this.memory, ...(wholeLoss ? { lossChunkRows: 0 } : {}) }, weightsBytes: this.info.weightBytes, device: deviceMemoryOf(this.gpu),
     });
   }
 

@@ -3,10 +3,11 @@
 // times faster than SwiftShader, and it has shader-f16), else SwiftShader from Debian's chromium, saying
 // so on stderr. CLORA_ADAPTER names the ones to try, in order (e.g. "gpu,swiftshader"; default "auto", all three).
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gpu, requestDevice, summarizeAdapter } from './context.ts';
+import { setHostMemoryBytes } from './device-memory.ts';
 
 const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -100,6 +101,8 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
     }
   }
   const device = await requestDevice(adapter);
+  // A software adapter's buffers live in this machine's memory: the automatic memory budget reads its size.
+  setHostMemoryBytes(totalmem());
   return new Gpu(device, summary);
 }
 

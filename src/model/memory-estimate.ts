@@ -1,5 +1,6 @@
 // Estimates a model's parameter count and the GPU memory a LoRA training step needs, from config.json alone, shown before
-// a run starts; and resolves the memory policy (layer recomputation, a chunked loss) the engine builds its plans with.
+// a run starts; and resolves the memory policy (layer recomputation, a chunked loss) the engine builds its plans with,
+// against the device's limits and a memory budget derived from the device (deviceMemoryBudget).
 import { expectedWeightShapes } from './weights.ts';
 import type { ModelConfig } from './config.ts';
 import type { ProjName } from './peft.ts';
@@ -14,17 +15,52 @@ export interface MemorySavings {
 
 /** What a run asks for; `resolveMemorySavings` turns it into MemorySavings for one batch shape. */
 export interface MemoryPolicy {
-  /** 'auto': recompute when the step's estimated memory without recomputation exceeds `budgetBytes`. */
+  /** 'auto': recompute when the step's estimated memory without recomputation exceeds the budget. */
   recompute: boolean | 'auto';
-  budgetBytes: number;
-  /** 'auto': chunks of at most LOSS_CHUNK_BYTES of logits (none when the whole batch fits); 0: all rows at once. */
+  /** Bytes a training step may take; 'auto': deviceMemoryBudget of the device (2 GiB when no device is given). */
+  budgetBytes: number | 'auto';
+  /**
+   * 'auto': with a device, all rows at once when the whole logits fit one binding and the budget, else chunks of at most
+   * LOSS_CHUNK_BYTES of logits; without one, such chunks whenever the logits exceed LOSS_CHUNK_BYTES. 0: all rows at once.
+   */
   lossChunkRows: number | 'auto';
 }
 
-/** What a browser on a laptop can usually be expected to grant. */
+/** The budget when nothing is known of the device: what a browser on a laptop can usually be expected to grant. */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 2 ** 30;
 
-export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { recompute: 'auto', budgetBytes: DEFAULT_MEMORY_BUDGET_BYTES, lossChunkRows: 'auto' };
+/** The most an automatic budget grants: WebGPU reports no memory size, so nothing it says justifies more. */
+export const MAX_AUTO_BUDGET_BYTES = 8 * 2 ** 30;
+
+export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { recompute: 'auto', budgetBytes: 'auto', lossChunkRows: 'auto' };
+
+/** What the memory policy reads of a device (src/gpu/device-memory.ts reads it from a Gpu). */
+export interface DeviceMemory {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  /** A software adapter (SwiftShader, lavapipe): its buffers live in the host's memory. */
+  isSoftware: boolean;
+  /** The host's memory in bytes, where known (Node: os.totalmem(); a browser: navigator.deviceMemory, at most 8 GiB). */
+  hostMemoryBytes: number | null;
+}
+
+/**
+ * The automatic memory budget of a device. WebGPU exposes no memory size, so the rule is conservative:
+ * - a software adapter allocates from the host: a quarter of the host's memory where known;
+ * - a GPU must hold any single buffer up to maxBufferSize, so it has at least that much: maxBufferSize;
+ * each clamped to [DEFAULT_MEMORY_BUDGET_BYTES, MAX_AUTO_BUDGET_BYTES] (2 to 8 GiB). A run that knows better sets
+ * MemoryPolicy.budgetBytes (`--memory-budget`, an experiment's memoryBudgetMiB).
+ */
+export function deviceMemoryBudget(d: DeviceMemory): number {
+  const raw = d.isSoftware && d.hostMemoryBytes ? d.hostMemoryBytes / 4 : d.maxBufferSize;
+  return Math.min(MAX_AUTO_BUDGET_BYTES, Math.max(DEFAULT_MEMORY_BUDGET_BYTES, Math.floor(raw)));
+}
+
+/** The budget a policy resolves to on this device (or with none known). */
+export function resolveBudget(budget: number | 'auto', device: DeviceMemory | undefined): number {
+  if (budget !== 'auto') return budget;
+  return device ? deviceMemoryBudget(device) : DEFAULT_MEMORY_BUDGET_BYTES;
+}
 
 /** The automatic loss chunk holds at most this many bytes of logits. */
 export const LOSS_CHUNK_BYTES = 64 * 2 ** 20;
@@ -45,6 +81,8 @@ export interface TrainingShape {
   memory?: Partial<MemoryPolicy>;
   /** The base weights' bytes on the GPU when known (a half-precision checkpoint keeps its projections in 2 bytes); default all f32. */
   weightsBytes?: number;
+  /** The device the step runs on: its limits and memory decide the automatic policy (see MemoryPolicy). */
+  device?: DeviceMemory;
 }
 
 export interface MemoryEstimate {
@@ -59,6 +97,8 @@ export interface MemoryEstimate {
   largestBufferBytes: number;
   /** The savings this estimate assumes (the policy resolved for this shape). */
   savings: MemorySavings;
+  /** The budget the policy resolved to (the automatic one from the device, or the run's own). */
+  budgetBytes: number;
 }
 
 const F32 = 4;
@@ -100,15 +140,34 @@ export function autoLossChunkRows(vocab: number, tokens: number): number {
   return rows >= tokens ? 0 : rows;
 }
 
-/** The policy of `shape.memory` (default DEFAULT_MEMORY_POLICY) for this model and batch shape. */
+/**
+ * The policy of `shape.memory` (default DEFAULT_MEMORY_POLICY) for this model, batch shape and device. Automatic
+ * choices prefer what costs least time: the whole loss at once, then a chunked loss (a few more dispatches), and
+ * recomputation (a second forward pass) only when the step does not fit the budget otherwise.
+ */
 export function resolveMemorySavings(cfg: ModelConfig, shape: TrainingShape): MemorySavings {
   const policy = { ...DEFAULT_MEMORY_POLICY, ...shape.memory };
   const tokens = shape.batchSize * shape.seqLen;
-  const chunk = policy.lossChunkRows === 'auto' ? autoLossChunkRows(cfg.vocabSize, tokens) : policy.lossChunkRows;
-  const lossChunkRows = chunk > 0 && chunk < tokens ? chunk : 0;
-  if (policy.recompute !== 'auto') return { recompute: policy.recompute, lossChunkRows };
-  const without = estimateWith(cfg, shape, { recompute: false, lossChunkRows });
-  return { recompute: without.totalBytes > policy.budgetBytes, lossChunkRows };
+  const budget = resolveBudget(policy.budgetBytes, shape.device);
+  const fits = (s: MemorySavings) => estimateWith(cfg, shape, s).totalBytes <= budget;
+  let chunks: number[];
+  if (policy.lossChunkRows !== 'auto') {
+    chunks = [policy.lossChunkRows > 0 && policy.lossChunkRows < tokens ? policy.lossChunkRows : 0];
+  } else if (!shape.device) {
+    chunks = [autoLossChunkRows(cfg.vocabSize, tokens)];
+  } else {
+    // All logits in one binding when the device allows it and the step then fits; else the automatic chunks.
+    const d = shape.device;
+    const whole = tokens * cfg.vocabSize * F32 <= Math.min(d.maxStorageBufferBindingSize, d.maxBufferSize);
+    const chunked = autoLossChunkRows(cfg.vocabSize, tokens);
+    chunks = whole ? [0, chunked] : [chunked];
+  }
+  const recomputes = policy.recompute === 'auto' ? [false, true] : [policy.recompute];
+  for (const recompute of recomputes) {
+    for (const lossChunkRows of chunks) if (fits({ recompute, lossChunkRows })) return { recompute, lossChunkRows };
+  }
+  // Nothing fits: the most saving choice allowed (the estimate then says by how much the step exceeds the budget).
+  return { recompute: recomputes[recomputes.length - 1], lossChunkRows: chunks[chunks.length - 1] };
 }
 
 /**
@@ -153,5 +212,6 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
     totalBytes: weightsBytes + loraBytes + activationBytes,
     largestBufferBytes: Math.max(cfg.vocabSize * H, logits, I * H, tokens * I) * F32,
     savings,
+    budgetBytes: resolveBudget({ ...DEFAULT_MEMORY_POLICY, ...shape.memory }.budgetBytes, shape.device),
   };
 }

@@ -11,6 +11,8 @@ import { inspectTask, loadTaskInputs, type TaskInput, type TaskInspection } from
 import type { Session } from '../engine/session.ts';
 import type { FileSource } from '../io/files.ts';
 import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
+import { sizeTrainingStep, type StepSizing } from '../model/step-sizing.ts';
+import { deviceMemoryOf } from '../gpu/device-memory.ts';
 import { fileSlug } from '../report/tables.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
 import { getGpu, wasLost } from './gpu.ts';
@@ -41,6 +43,8 @@ export interface ModelReport {
   memory: MemoryEstimate;
   /** The device's largest storage binding: a buffer above it cannot be used. */
   maxBindingBytes: number;
+  /** The step against the device's limits and budget, with what to change when it does not fit. */
+  sizing: StepSizing;
   /** The choice a run keeps (files and hub models are copied into the database). */
   kept: ModelChoice;
 }
@@ -168,7 +172,9 @@ export const appApi = {
     return {
       label: opened.label, arch: session.info.arch, numParams: session.info.numParams, numLayers: session.info.numLayers,
       hiddenSize: session.info.hiddenSize, vocabSize: session.info.vocabSize, fileBytes: counted.bytesRead(), gpuBytes: session.info.weightBytes,
-      memory: estimateTrainingMemory(session.config, { ...shape, weightsBytes: session.info.weightBytes }), maxBindingBytes: device.limits.maxStorageBufferBindingSize, kept: opened.kept,
+      memory: estimateTrainingMemory(session.config, { ...shape, weightsBytes: session.info.weightBytes, device: deviceMemoryOf(session.gpu) }),
+      maxBindingBytes: device.limits.maxStorageBufferBindingSize, kept: opened.kept,
+      sizing: sizeTrainingStep(session.config, { ...shape, weightsBytes: session.info.weightBytes, device: deviceMemoryOf(session.gpu) }),
     };
   },
 

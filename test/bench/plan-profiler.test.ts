@@ -91,6 +91,16 @@ describe('plan profiler: recorded FLOPs against the analytic count', () => {
     assert.ok(r.train.thin.dispatches > 0 && r.train.thin.dispatches < r.train.dispatches);
     // A recording allocates no memory for its buffers, though it counts them.
     assert.ok(r.recording.peakBytes > 2 ** 30, `counted ${r.recording.peakBytes} bytes`);
+    // The default memory policy reads the device: with an H100's limits the step keeps every layer's activations and
+    // the whole loss (8 GiB budget, 4 GiB bindings) ...
+    assert.deepEqual(r.savings, { recompute: false, lossChunkRows: 0 });
+    // ... and under an integrated GPU's (2 GiB, 128 MiB bindings) it chunks the loss and recomputes.
+    const small = await planProfile({ model: 'smollm2-135m', batch: 8, seq: 256, rank: 8, targets: all, recordAs: 'igpu' });
+    assert.equal(small.savings.recompute, true);
+    assert.ok(small.savings.lossChunkRows > 0 && small.savings.lossChunkRows * 49152 * 4 <= 128 * 2 ** 20);
+    assert.ok(small.train.dispatches > r.train.dispatches);
+    // Recomputation runs the layers' forward again (but the top layer's and the down projections' outputs).
+    assert.ok(small.train.analytic_flops > r.train.analytic_flops * 1.2);
   });
 });
 

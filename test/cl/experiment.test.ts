@@ -52,7 +52,7 @@ describe('parseExperiment: valid files', () => {
       maxTrain: null,
       maxTest: null,
       recompute: 'auto',
-      memoryBudgetMiB: 2048,
+      memoryBudgetMiB: 'auto',
       chat: { enableThinking: false, date: '2024-07-26' },
     });
   });
@@ -144,7 +144,7 @@ describe('parseExperiment: rejected files', () => {
 
   it('rejects a recompute that is not "auto", true or false, and a non-positive memory budget', () => {
     rejects(withFields({ recompute: 'yes' }), /exp\.json: "recompute" must be "auto", true or false, got "yes"/);
-    rejects(withFields({ memoryBudgetMiB: 0 }), /exp\.json: "memoryBudgetMiB" must be positive, got 0/);
+    rejects(withFields({ memoryBudgetMiB: 0 }), /exp\.json: "memoryBudgetMiB" must be positive or "auto", got 0/);
   });
 
   it('rejects both steps and epochs, and neither', () => {

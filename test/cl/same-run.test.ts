@@ -22,11 +22,12 @@ describe('sameRun', () => {
     assert.ok(sameRun(JSON.parse(JSON.stringify(withUndefined)) as Described, withUndefined));
   });
 
-  it('accepts a run stored before the memory settings existed when the fresh run uses their defaults', () => {
+  it('leaves the memory settings out: they change neither losses nor gradients, so a run resumes under other ones', () => {
     const { recompute: _r, memoryBudgetMiB: _m, ...older } = fresh.settings as unknown as Record<string, unknown>;
-    assert.ok(sameRun({ ...fresh, settings: older } as unknown as Described, fresh));
-    const otherBudget = { ...fresh, settings: { ...fresh.settings, memoryBudgetMiB: 512 } } as unknown as Described;
-    assert.ok(!sameRun({ ...fresh, settings: older } as unknown as Described, otherBudget), 'a non-default budget is another run');
+    assert.ok(sameRun({ ...fresh, settings: older } as unknown as Described, fresh), 'stored before the memory settings existed');
+    // Stored when the budget was a fixed 2048 MiB, resumed with the budget from the device.
+    const fixed = { ...fresh, settings: { ...fresh.settings, memoryBudgetMiB: 2048, recompute: true } } as unknown as Described;
+    assert.ok(sameRun(fixed, { ...fresh, settings: { ...fresh.settings, memoryBudgetMiB: 'auto' } } as unknown as Described));
   });
 
   it('refuses other settings, tasks or model', () => {

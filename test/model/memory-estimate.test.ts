@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModelConfig } from '../../src/model/config.ts';
 import {
-  autoLossChunkRows, countParams, DEFAULT_MEMORY_BUDGET_BYTES, estimateTrainingMemory, LOSS_CHUNK_BYTES, loraParamsPerBlock, resolveMemorySavings,
-  type TrainingShape,
+  autoLossChunkRows, countParams, DEFAULT_MEMORY_BUDGET_BYTES, deviceMemoryBudget, estimateTrainingMemory, LOSS_CHUNK_BYTES, loraParamsPerBlock,
+  MAX_AUTO_BUDGET_BYTES, resolveMemorySavings, type DeviceMemory, type TrainingShape,
 } from '../../src/model/memory-estimate.ts';
 
 const smol = parseModelConfig({
@@ -79,5 +79,50 @@ describe('memory estimate', () => {
     // Explicit settings win; a chunk of at least the whole batch is no chunk.
     assert.deepEqual(resolveMemorySavings(smol, { ...base, batchSize: 1, seqLen: 32, memory: { recompute: true, lossChunkRows: 8 } }), { recompute: true, lossChunkRows: 8 });
     assert.deepEqual(resolveMemorySavings(smol, { ...base, memory: { lossChunkRows: tokens } }).lossChunkRows, 0);
+  });
+});
+
+describe('memory policy from the device', () => {
+  const GiB = 2 ** 30;
+  const gpu = (maxBufferSize: number, binding: number): DeviceMemory => ({ maxBufferSize, maxStorageBufferBindingSize: binding, isSoftware: false, hostMemoryBytes: null });
+  const all = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+  const shape: TrainingShape = { batchSize: 8, seqLen: 256, rank: 8, targets: [...all], blocks: 1, dropout: 0.05, weightsBytes: 269_030_016 };
+
+  it('derives a budget of 2 to 8 GiB: a GPU\'s largest buffer, a quarter of the host for a software adapter', () => {
+    assert.equal(deviceMemoryBudget(gpu(4 * GiB, GiB)), 4 * GiB);
+    assert.equal(deviceMemoryBudget(gpu(256 * 2 ** 20, 128 * 2 ** 20)), DEFAULT_MEMORY_BUDGET_BYTES, 'WebGPU\'s default limits: the old 2 GiB');
+    assert.equal(deviceMemoryBudget(gpu(2 ** 40, 4 * GiB - 4)), MAX_AUTO_BUDGET_BYTES, 'capped at 8 GiB');
+    assert.equal(deviceMemoryBudget({ ...gpu(GiB, GiB), isSoftware: true, hostMemoryBytes: 24 * GiB }), 6 * GiB);
+    assert.equal(deviceMemoryBudget({ ...gpu(4 * GiB, GiB), isSoftware: true, hostMemoryBytes: null }), 4 * GiB, 'host unknown: the GPU rule');
+  });
+
+  it('on a device with room, SmolLM2-135M at 8 x 256 (LoRA on all seven) neither recomputes nor chunks the loss', () => {
+    const device = gpu(8 * GiB, 4 * GiB - 4);
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device }), { recompute: false, lossChunkRows: 0 });
+    const m = estimateTrainingMemory(smol, { ...shape, device });
+    assert.equal(m.budgetBytes, 8 * GiB);
+    assert.ok(m.totalBytes <= 8 * GiB && m.totalBytes > 4 * GiB, `${m.totalBytes}`);
+    // Without a device the old fixed 2 GiB budget applies.
+    assert.deepEqual(resolveMemorySavings(smol, shape), { recompute: true, lossChunkRows: 320 });
+  });
+
+  it('prefers chunking the loss to recomputing, and recomputes only when that does not fit either', () => {
+    // 2048 x 49152 logits (384 MiB) cannot bind at 128 MiB: chunks, whatever the budget.
+    const narrow = gpu(8 * GiB, 128 * 2 ** 20);
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: narrow }), { recompute: false, lossChunkRows: 320 });
+    // A budget between the chunked and the whole-loss step's size: chunks, no recomputation.
+    const whole = estimateTrainingMemory(smol, { ...shape, memory: { recompute: false, lossChunkRows: 0 } }).totalBytes;
+    const chunked = estimateTrainingMemory(smol, { ...shape, memory: { recompute: false, lossChunkRows: 320 } }).totalBytes;
+    assert.ok(chunked < whole);
+    const wide = gpu(8 * GiB, 4 * GiB - 4);
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: wide, memory: { budgetBytes: whole - 1 } }), { recompute: false, lossChunkRows: 320 });
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: wide, memory: { budgetBytes: whole } }), { recompute: false, lossChunkRows: 0 });
+    // Below the chunked step: recomputation, with the whole loss when that then fits.
+    const recomputedWhole = estimateTrainingMemory(smol, { ...shape, memory: { recompute: true, lossChunkRows: 0 } }).totalBytes;
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: wide, memory: { budgetBytes: Math.max(recomputedWhole, chunked - 1) } }),
+      recomputedWhole <= chunked - 1 ? { recompute: true, lossChunkRows: 0 } : { recompute: true, lossChunkRows: 320 });
+    // A run's own budget and settings win over the device's.
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: wide, memory: { budgetBytes: recomputedWhole - 1 } }), { recompute: true, lossChunkRows: 320 });
+    assert.deepEqual(resolveMemorySavings(smol, { ...shape, device: wide, memory: { recompute: true, lossChunkRows: 64 } }), { recompute: true, lossChunkRows: 64 });
   });
 });

@@ -8,6 +8,7 @@ import { DataCheckPanel } from '../datasets/DataCheckPanel.tsx';
 import { RunSetupPanel } from '../run-setup/RunSetupPanel.tsx';
 import { defaultRunSettings, validateSettings } from '../run-setup/method-options.ts';
 import { runProblems } from '../../cl/run-checks.ts';
+import { budgetBytesOf } from '../../cl/experiment.ts';
 import { ResultsView } from '../results/ResultsView.tsx';
 import { downloadBlob } from '../results/download.ts';
 import { adapterFolderFor, zipAdapter } from './adapter-export.ts';
@@ -59,7 +60,7 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
     blocks: Math.max(1, tasks.length), dropout: settings.lora.dropout,
     memory: {
       ...(settings.recompute !== undefined ? { recompute: settings.recompute } : {}),
-      ...(settings.memoryBudgetMiB !== undefined ? { budgetBytes: settings.memoryBudgetMiB * 2 ** 20 } : {}),
+      budgetBytes: budgetBytesOf(settings.memoryBudgetMiB),
     },
   }), [settings, tasks.length]);
 

@@ -169,7 +169,7 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
 
 function ModelFacts({ report }: { report: ModelReport }) {
   const m = report.memory;
-  const tooBig = m.largestBufferBytes > report.maxBindingBytes;
+  const s = report.sizing;
   return (
     <div data-testid="model-report">
       <dl className="kv kv-compact">
@@ -181,12 +181,19 @@ function ModelFacts({ report }: { report: ModelReport }) {
         <dd data-testid="model-memory">
           about {formatBytes(m.totalBytes)} (weights {formatBytes(m.weightsBytes)}, LoRA with optimizer state {formatBytes(m.loraBytes)}, activations {formatBytes(m.activationBytes)}) at the current batch size and length
           {m.savings.recompute ? ', with each layer’s activations recomputed in the backward pass' : ''}
+          {m.savings.lossChunkRows > 0 ? `, the loss in chunks of ${m.savings.lossChunkRows} rows` : ''}
+        </dd>
+        <dt>Against this GPU</dt>
+        <dd data-testid="model-sizing">
+          budget {formatBytes(s.budgetBytes)} ({s.budgetFrom === 'setting' ? 'the run’s setting' : 'from the device'}): {s.fits.memory ? 'fits' : 'does not fit'};
+          largest binding {formatBytes(s.largestBinding.bytes)}, {s.largestBinding.what}, of at most {formatBytes(s.limits.maxStorageBufferBindingSize)}: {s.fits.binding ? 'fits' : 'does not fit'}
         </dd>
       </dl>
-      {tooBig && (
-        <p className="callout callout-warning" role="alert">
-          One buffer would need {formatBytes(m.largestBufferBytes)}, more than this GPU allows in one binding ({formatBytes(report.maxBindingBytes)}). Lower the batch size or the maximum length.
-        </p>
+      {s.advice.length > 0 && (
+        <div className="callout callout-warning" role="alert" data-testid="model-sizing-advice">
+          <p>This training step does not fit this GPU as set. To fit:</p>
+          <ul>{s.advice.map((a) => <li key={a}>{a}</li>)}</ul>
+        </div>
       )}
     </div>
   );

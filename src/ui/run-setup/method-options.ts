@@ -251,8 +251,9 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'The LoRA update is scaled by alpha / r; change alpha along with the rank to keep the same scale. Must be positive.',
   },
   {
-    key: 'memoryBudgetMiB', field: 'memoryBudgetMiB', label: 'GPU memory budget (MiB)', default: DEFAULTS.memoryBudgetMiB!, min: 1, step: 256,
+    key: 'memoryBudgetMiB', field: 'memoryBudgetMiB', label: 'GPU memory budget (MiB)', default: null, min: 1, step: 256, optional: true,
     help: 'When a training step would need more GPU memory than this, each layer’s activations are recomputed in the backward pass instead of kept: far less memory for about a fifth more time per step (each layer’s forward runs twice), with the same results.',
+    emptyMeans: 'from the device (its largest buffer, 2 to 8 GiB)',
   },
   {
     key: 'dropout', field: 'lora.dropout', label: 'LoRA dropout', default: DEFAULTS.lora.dropout, min: 0, max: 1, step: 0.05,
@@ -277,7 +278,7 @@ export function getSetting(s: RunSettings, key: NumberSettingKey): number | null
     case 'dropout':
       return s.lora.dropout;
     case 'memoryBudgetMiB':
-      return s.memoryBudgetMiB ?? null;
+      return typeof s.memoryBudgetMiB === 'number' ? s.memoryBudgetMiB : null;
     default:
       return s[key];
   }
@@ -295,6 +296,8 @@ export function setSetting(s: RunSettings, key: NumberSettingKey, value: number 
     case 'maxTrain':
     case 'maxTest':
       return { ...s, [key]: value };
+    case 'memoryBudgetMiB':
+      return { ...s, memoryBudgetMiB: value ?? 'auto' };
     default:
       return { ...s, [key]: value ?? Number.NaN };
   }
