@@ -10,7 +10,7 @@ import { checkLengths, checkTestSplit, suggestMaxLength, type LengthCheck, type 
 import { inspectTask, loadTaskInputs, type TaskInput, type TaskInspection } from '../data/inspect.ts';
 import type { Session } from '../engine/session.ts';
 import type { FileSource } from '../io/files.ts';
-import { estimateTrainingMemory, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
+import { estimateTrainingMemory, resolveBudget, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
 import { sizeTrainingStep, type StepSizing } from '../model/step-sizing.ts';
 import { deviceMemoryOf } from '../gpu/device-memory.ts';
 import { fileSlug } from '../report/tables.ts';
@@ -65,7 +65,8 @@ export interface DataCheckOptions {
   maxTest: number | null;
   /** The training step's shape (its seqLen is varied) and the budget a suggested max length must keep within. */
   shape: TrainingShape;
-  budgetBytes: number;
+  /** Bytes, or 'auto': the budget derived from the device (src/model/memory-estimate.ts deviceMemoryBudget). */
+  budgetBytes: number | 'auto';
 }
 
 let database: Promise<AppDatabase> | null = null;
@@ -145,8 +146,9 @@ export const appApi = {
     const { device } = await getGpu();
     const suggestion = config && lengths.length > 0
       ? suggestMaxLength(lengths, (seqLen) => {
-        const m = estimateTrainingMemory(config, { ...opts.shape, seqLen, weightsBytes: current!.session.info.weightBytes });
-        return m.totalBytes <= opts.budgetBytes && m.largestBufferBytes <= device.limits.maxStorageBufferBindingSize;
+        const deviceMemory = deviceMemoryOf(current!.session.gpu);
+        const m = estimateTrainingMemory(config, { ...opts.shape, seqLen, weightsBytes: current!.session.info.weightBytes, device: deviceMemory });
+        return m.totalBytes <= resolveBudget(opts.budgetBytes, deviceMemory) && m.largestBufferBytes <= device.limits.maxStorageBufferBindingSize;
       })
       : null;
     return { tasks: out, suggestion };

@@ -78,7 +78,7 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   const readTasks = useMemo(() => tasks.filter((row) => row.inspection !== 'pending' && row.inspection.ok).map((row) => row.input), [tasks]);
   const dataCheckOptions = useMemo(() => ({
     testFraction: settings.testFraction, seed: settings.seed, maxLength: settings.maxLength, maxTrain: settings.maxTrain, maxTest: settings.maxTest,
-    shape: { ...shape, seqLen: settings.maxLength }, budgetBytes: (settings.memoryBudgetMiB ?? 2048) * 2 ** 20,
+    shape: { ...shape, seqLen: settings.maxLength }, budgetBytes: budgetBytesOf(settings.memoryBudgetMiB),
   }), [settings.testFraction, settings.seed, settings.maxLength, settings.maxTrain, settings.maxTest, settings.memoryBudgetMiB, shape]);
   // The checks `clora run` makes on the combination of tasks, methods and settings (names and duplicates of
   // rows not read yet are tasksReady's).
