@@ -4,6 +4,8 @@
 //   op(A) is [M,K]: A stored [M,K], or [K,M] when TRANS_A.
 //   op(B) is [K,N]: B stored [K,N], or [N,K] when TRANS_B (a Linear weight [out,in] gives x Wᵀ).
 //
+// With Params.k_split set, workgroup z computes the partial product over its range of K into [splits, M, N] partials
+// (bound as C) and shaders/matmul_splitk.wgsl sums them and applies the epilogue.
 // Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias
 // and the store functions come from matmul_epilogue.wgsl; B and its reader load_b from a section of
 // matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights; the tiles' type and the multiply-add from a section
@@ -52,7 +54,14 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
 
-  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+  // Split-K: workgroup z sums its own range of K (whole tile slices, so the bounds checks against p.K suffice).
+  var k_begin = 0u;
+  var k_end = p.K;
+  if (p.k_split != 0u) {
+    k_begin = wid.z * p.k_split;
+    k_end = min(p.K, k_begin + p.k_split);
+  }
+  for (var k0 = k_begin; k0 < k_end; k0 += TK) {
     // Invocation li stages vec4 (k, q) of each tile: k in 0..15, q in 0..15, i.e. elements 4q .. 4q+3 of row k.
     // The operand's contiguous dimension varies fastest with li.
     var ak = li % TK;
@@ -78,5 +87,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3u,
     }
     workgroupBarrier();
   }
-  store_block(m0 + 4u * lid.y, n0 + 4u * lid.x, acc0, acc1, acc2, acc3);
+  if (p.k_split != 0u) {
+    store_partial_block(wid.z, m0 + 4u * lid.y, n0 + 4u * lid.x, acc0, acc1, acc2, acc3);
+  } else {
+    store_block(m0 + 4u * lid.y, n0 + 4u * lid.x, acc0, acc1, acc2, acc3);
+  }
 }

@@ -30,7 +30,8 @@ struct Params {
   /** k-major only: the site's dropout salt and probability (0: no dropout). */
   lora_salt: u32,
   lora_drop: f32,
-  _pad0: u32,
+  /** Split-K: 0, or the K length of each split (a multiple of the tile depth); see shaders/matmul_splitk.wgsl. */
+  k_split: u32,
   _pad1: u32,
   _pad2: u32,
 }
@@ -101,4 +102,21 @@ fn store_block(m0: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
   store_row(m0 + 1u, n0, c1);
   store_row(m0 + 2u, n0, c2);
   store_row(m0 + 3u, n0, c3);
+}
+
+/**
+ * Split-K: writes the raw 4x4 block of split z's partial sums to C, which is bound to the [splits, M, N] partials;
+ * the reduction (shaders/matmul_splitk.wgsl) applies the epilogue.
+ */
+fn store_partial_block(z: u32, m0: u32, n0: u32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) {
+  var rows = array<vec4f, 4>(c0, c1, c2, c3);
+  for (var i = 0u; i < 4u; i++) {
+    let gm = m0 + i;
+    if (gm >= p.M) { return; }
+    for (var j = 0u; j < 4u; j++) {
+      let gn = n0 + j;
+      if (gn >= p.N) { break; }
+      C[(z * p.M + gm) * p.N + gn] = rows[i][j];
+    }
+  }
 }

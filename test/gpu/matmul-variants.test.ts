@@ -229,3 +229,53 @@ describe('thin matmul (LoRA factors: K split across a workgroup, groups, fused d
       /groups' A operands must share one buffer/);
   });
 });
+
+describe('split-K (the tiled kernel with K split across workgroups, then a fixed-order reduction)', () => {
+  // [M, N, K, splits, layout]: odd sizes; K not a multiple of the splits or of the tile depth (16); a split count K
+  // cannot fill (K = 40 gives at most 3 splits of 16).
+  const cases: [number, number, number, number, 'nn' | 'tn' | 'nt'][] = [
+    [37, 70, 1001, 3, 'nn'], [7, 13, 333, 7, 'tn'], [66, 33, 40, 8, 'nt'], [130, 9, 517, 5, 'tn'],
+  ];
+  for (const [M, N, K, splitK, layout] of cases) {
+    const transA = layout === 'tn', transB = layout === 'nt';
+    it(`${layout}: C = alpha op(A) op(B) + bias + beta C + LoRA, M=${M} N=${N} K=${K} in ${splitK} splits`, async () => {
+      const seed = M + 2 * N + K;
+      const a = randomArray(M * K, seed), b = randomArray(K * N, seed + 1), bias = randomArray(N, seed + 2), c0 = randomArray(M * N, seed + 3);
+      const u = randomArray(M * 3, seed + 4), L = randomArray(N * 3, seed + 5);
+      const c = up(c0);
+      const plan = await run((p) => recordMatmul(gpu, p, {
+        a: up(a), b: up(b), c, M, N, K, transA, transB, alpha: 0.5, beta: 1, bias: up(bias), kernel: 'tiled', splitK,
+        lora: { layout: 'out-major', u: up(u), l: up(L), rank: 3, blocks: 1, scale: 2 },
+      }, 'split'));
+      assert.deepEqual(plan.ops.map((op) => op.kind === 'dispatch' ? `${op.label}:${op.z}` : op.kind), ['split:' + Math.ceil(K / (Math.ceil(Math.ceil(K / Math.min(splitK, Math.ceil(K / 16))) / 16) * 16)), 'split.splitk_reduce:1']);
+      const want = addInto(ref.matmul(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: 1, c: c0, bias }), ref.matmul(u, L, M, N, 3, { transB: true, alpha: 2 }));
+      // f32 sums of up to 1001 products of O(1) values: rtol 1e-5, atol 1e-4.
+      assertClose(await gpu.readF32(c), want, { rtol: 1e-5, atol: 1e-4 }, 'C');
+    });
+  }
+
+  it('on a GPU, a thin product with a long K is split and a thin one with a short K takes 32x32 tiles; both match the reference', async () => {
+    const software = gpu.adapter.isSoftware;
+    (gpu.adapter as { isSoftware: boolean }).isSoftware = false;
+    try {
+      // The LM head's backward of one loss chunk (d hidden = d logits · W, K = vocabulary) and a k_proj-like projection.
+      const [M, N, K] = [64, 72, 5000];
+      const dl = randomArray(M * K, 61), w = randomArray(K * N, 62);
+      const [M2, N2, K2] = [2048, 96, 256];
+      const x = randomArray(M2 * K2, 63), wk = randomArray(N2 * K2, 64);
+      const dh = zeros(M * N), kOut = zeros(M2 * N2);
+      const plan = await run((p) => {
+        recordMatmul(gpu, p, { a: up(dl), b: up(w), c: dh, M, N, K }, 'head.bwd');
+        recordMatmul(gpu, p, { a: up(x), b: up(wk), c: kOut, M: M2, N: N2, K: K2, transB: true }, 'k_proj');
+      });
+      const dispatches = plan.ops.flatMap((op) => op.kind === 'dispatch' ? [{ label: op.label, wg: op.x * op.y * op.z, entry: op.pipeline.label }] : []);
+      assert.deepEqual(dispatches.map((d) => d.label), ['head.bwd', 'head.bwd.splitk_reduce', 'k_proj']);
+      assert.ok(dispatches[0].wg >= 132 && dispatches[2].wg >= 132, JSON.stringify(dispatches));
+      assert.match(dispatches[2].entry, /matmul_nt/);
+      assertClose(await gpu.readF32(dh), ref.matmul(dl, w, M, N, K), { rtol: 1e-5, atol: 2e-4 }, 'head.bwd');
+      assertClose(await gpu.readF32(kOut), ref.matmul(x, wk, M2, N2, K2, { transB: true }), TOL, 'k_proj');
+    } finally {
+      (gpu.adapter as { isSoftware: boolean }).isSoftware = software;
+    }
+  });
+});

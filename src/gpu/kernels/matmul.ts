@@ -9,7 +9,8 @@ import bFormatsSource from '../../../shaders/matmul_b_formats.wgsl';
 import precisionSource from '../../../shaders/matmul_precision.wgsl';
 import stepSource from '../../../shaders/step.wgsl';
 import dropoutMaskSource from '../../../shaders/dropout_mask.wgsl';
-import type { Bindable, Gpu } from '../context.ts';
+import splitkSource from '../../../shaders/matmul_splitk.wgsl';
+import { grid, type Bindable, type Gpu } from '../context.ts';
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { unusedStepParams } from '../step-params.ts';
@@ -42,11 +43,24 @@ const shaders = {
     [f, { name: `matmul_vec4_${f}`, code: `${EPILOGUE}\n${section(B_FORMATS, 'matmul_b_formats.wgsl', f === 'f32' ? 'f32x4' : f)}\n${vec4Source}` }])) as Record<MatmulBFormat, Shader>,
 };
 
+const splitkShader = { name: 'matmul_splitk', code: `${EPILOGUE}\n${splitkSource}` };
+
 function tiledCode(format: MatmulBFormat, compute: MatmulCompute): string {
   return [EPILOGUE, section(B_FORMATS, 'matmul_b_formats.wgsl', format), section(PRECISIONS, 'matmul_precision.wgsl', compute), source].join('\n');
 }
 const TILE = 64;
+const TILE_K = 16;
 const VEC4_TILE = 32;
+/**
+ * Workgroups that fill a large GPU: an H100's 132 SMs. A product of more than THIN_FLOPS in fewer 64x64 tiles runs in
+ * the vec4 kernel's 32x32 tiles when that fills it and K is short, else with K split across workgroups.
+ */
+const FILL_WORKGROUPS = 132;
+const THIN_FLOPS = 1e6;
+/** The vec4 kernel reads its operands without staging them: for thin shapes only up to this K. */
+const VEC4_MAX_K = 4096;
+/** Split-K aims at four workgroups per SM of that GPU, enough to hide memory latency. */
+const SPLIT_TARGET = 4 * FILL_WORKGROUPS;
 
 /** Which matmul kernel runs: 'auto' picks vec4 on software adapters when the shape allows, else tiled. */
 export type MatmulKernel = 'auto' | 'tiled' | 'vec4';
@@ -73,6 +87,12 @@ export interface MatmulArgs {
   kernel?: MatmulKernel;
   /** 'f16': f16 products summed in f32, in the tiled kernel whatever `kernel` says ('auto') (default 'f32'). */
   compute?: MatmulCompute;
+  /**
+   * The tiled kernel's K in this many splits (fewer when K is short), each a workgroup's partial product, summed in
+   * split order by a second dispatch (shaders/matmul_splitk.wgsl) that applies the epilogue. Default: 1 (none), or
+   * with kernel 'auto' on GPUs as many as bring a thin product (few tiles, long K) to SPLIT_TARGET workgroups.
+   */
+  splitK?: number;
 }
 
 /**
@@ -140,12 +160,23 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     gpu.requireF16(`${label}: f16 compute`);
     if (kernel === 'vec4') throw new Error(`${label}: f16 compute runs in the tiled kernel only`);
   }
-  const useTiled = kernel === 'tiled' || compute === 'f16' || (kernel === 'auto' && !gpu.adapter.isSoftware);
+  let useTiled = kernel === 'tiled' || compute === 'f16' || (kernel === 'auto' && !gpu.adapter.isSoftware);
+  let splits = args.splitK ?? 1;
+  const tiles = Math.ceil(N / TILE) * Math.ceil(M / TILE);
+  if (useTiled && kernel === 'auto' && args.splitK === undefined && tiles < FILL_WORKGROUPS && 2 * M * N * K > THIN_FLOPS) {
+    // A thin product on a GPU: smaller tiles when they fill it (no second dispatch), else split K.
+    const vec4Tiles = Math.ceil(N / VEC4_TILE) * Math.ceil(M / VEC4_TILE);
+    if (compute === 'f32' && K <= VEC4_MAX_K && vec4Tiles >= FILL_WORKGROUPS && vec4Entry(M, N, K, !!args.transA, !!args.transB)) useTiled = false;
+    else splits = Math.ceil(SPLIT_TARGET / tiles);
+  }
   const entry = useTiled ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
   if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
   const tile = entry ? VEC4_TILE : TILE;
   if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
-  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), 0, 0, 0],
+  if (!(Number.isInteger(splits) && splits >= 1)) throw new Error(`${label}: splitK must be a positive integer, got ${splits}`);
+  if (splits > 1 && entry) throw new Error(`${label}: split-K runs in the tiled kernel only`);
+  const split = splits > 1 ? splitOf(gpu, M, N, K, splits) : null;
+  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), split?.kSplit ?? 0, 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'f32', 'u32', 'u32', 'u32']);
   const bindings = {
     0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy,
@@ -163,13 +194,49 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     });
     return;
   }
+  const tiled = { shader: shaders.tiled[args.bFormat ?? 'f32'][compute], entry: 'matmul', constants: { TRANS_A: !!args.transA, TRANS_B: !!args.transB } };
+  if (!split) {
+    record(gpu, plan, { ...tiled, bindings, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)], label, cost: matmulCost(args) });
+    return;
+  }
+  const partials = { buffer: partialsBuffer(gpu, split.bytes), offset: 0, size: split.bytes };
+  const cost = matmulCost(args);
+  // The partial products write [splits, M, N] instead of C; the reduction reads them and does C's traffic.
   record(gpu, plan, {
-    shader: shaders.tiled[args.bFormat ?? 'f32'][compute],
-    entry: 'matmul',
-    constants: { TRANS_A: !!args.transA, TRANS_B: !!args.transB },
-    bindings,
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
-    label,
-    cost: matmulCost(args),
+    ...tiled, bindings: { ...bindings, 3: partials }, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), split.splits],
+    label, cost: { kernel: 'matmul', flops: 2 * M * N * K, bytes: (M * K + M * N * split.splits) * WORD + N * K * B_BYTES[args.bFormat ?? 'f32'] },
   });
+  const { 1: _a, 2: _b, ...epilogueBindings } = bindings;
+  record(gpu, plan, {
+    shader: splitkShader, entry: 'splitk_reduce', bindings: { ...epilogueBindings, 1: partials },
+    workgroups: grid(Math.ceil((M * Math.ceil(N / 4)) / 64)), label: `${label}.splitk_reduce`,
+    cost: { kernel: 'matmul.splitk_reduce', flops: M * N * (split.splits - 1) + (cost.flops - 2 * M * N * K),
+      bytes: M * N * split.splits * WORD + (cost.bytes - (M * K) * WORD - N * K * B_BYTES[args.bFormat ?? 'f32']) },
+  });
+}
+
+/** The K length of each split (whole tile slices) and the splits that gives, at most `wanted` and within one binding. */
+function splitOf(gpu: Gpu, M: number, N: number, K: number, wanted: number): { kSplit: number; splits: number; bytes: number } | null {
+  const maxSplits = Math.floor(gpu.device.limits.maxStorageBufferBindingSize / (M * N * WORD));
+  const target = Math.min(wanted, maxSplits, Math.ceil(K / TILE_K));
+  if (target <= 1) return null;
+  const kSplit = Math.ceil(Math.ceil(K / target) / TILE_K) * TILE_K;
+  const splits = Math.ceil(K / kSplit);
+  return splits > 1 ? { kSplit, splits, bytes: splits * M * N * WORD } : null;
+}
+
+const partials = new WeakMap<Gpu, GPUBuffer>();
+
+/**
+ * Split-K's partial sums: one scratch buffer per device shared by every split matmul (each reduction runs right after
+ * its partial products, and dispatches run in order), replaced by a larger one when a plan needs more; plans recorded
+ * earlier keep the buffer they bound.
+ */
+function partialsBuffer(gpu: Gpu, bytes: number): GPUBuffer {
+  let buffer = partials.get(gpu);
+  if (!buffer || buffer.size < bytes) {
+    buffer = gpu.createBuffer('matmul.splitk_partials', bytes);
+    partials.set(gpu, buffer);
+  }
+  return buffer;
 }
