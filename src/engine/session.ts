@@ -25,6 +25,7 @@ import { buildEwcPlan, buildL2Plan, buildOrthoPlan, buildRouterPlan, buildUpdate
 import { buildModelPlan, isInference, type ModelPlan, type PlanMode } from './graph.ts';
 import { argmaxRow, GreedyOutputs } from './greedy.ts';
 import { uploadCheckpoint, type GpuWeights } from './gpu-weights.ts';
+import { ReadbackPool } from './readback.ts';
 
 export interface TrainHyper {
   lr: number;
@@ -132,6 +133,8 @@ export class Session {
   /** Resolved memory savings by plan shape and policy, so a training step does not re-run the memory estimate. */
   private readonly savings = new Map<string, MemorySavings>();
   private readonly staging: GPUBuffer[] = [];
+  /** Staging for forward()'s logits, reused from call to call. */
+  private readonly logitsReadback: ReadbackPool;
   private stepCount = 0;
   private readonly seed: number;
   private banksCreated = 0;
@@ -150,6 +153,7 @@ export class Session {
     this.seed = init.seed;
     this.train = init.train;
     this.memory = init.memory;
+    this.logitsReadback = new ReadbackPool(gpu, 'logits.readback');
     this.step = new StepParams(gpu);
     this.info = {
       arch: init.config.arch,
@@ -246,7 +250,7 @@ export class Session {
     const { plan } = this.prepare('forward', { ...batch, labels: new Int32Array(batch.ids.length).fill(-100) });
     this.writeStep(0);
     plan.plan.submit(this.gpu.device);
-    const all = await this.gpu.readF32(plan.logits);
+    const all = await this.logitsReadback.readF32(plan.logits);
     const per = batch.seqLen * plan.width;
     return Array.from({ length: batch.batchSize }, (_, b) => all.slice(b * per, (b + 1) * per));
   }
@@ -403,6 +407,7 @@ export class Session {
     this.weights.destroy();
     this.activeBank?.destroy();
     for (const s of this.staging) s.destroy();
+    this.logitsReadback.destroy();
   }
 
   private async adapterBlockOnly(bank: Bank): Promise<Map<string, HostTensor>> {
