@@ -8,7 +8,6 @@ import { Plan } from '../gpu/plan.ts';
 import type { StepParams } from '../gpu/step-params.ts';
 import { recordAttentionDecode, recordKvCacheWrite } from '../gpu/kernels/attention-decode.ts';
 import { recordAdd, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
-import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables } from '../gpu/kernels/rope.ts';
@@ -16,7 +15,9 @@ import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
 import type { ProjName } from '../model/peft.ts';
 import type { Bank } from './bank.ts';
 import type { GpuWeights } from './gpu-weights.ts';
+import { recordHeadInSlices } from './head-slices.ts';
 import { LoraSites } from './lora-sites.ts';
+import { recordVocabGather } from './vocab-table.ts';
 
 export interface DecodePlan {
   plan: Plan;
@@ -86,7 +87,7 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
   };
 
   const norm = { rows: B, cols: H, eps: cfg.rmsNormEps };
-  recordEmbeddingForward(gpu, plan, { tokens: B, cols: H }, { ids, table: weights.embed, out: x });
+  recordVocabGather(gpu, plan, weights.embed, B, { ids, out: x });
   for (let l = 0; l < cfg.numLayers; l++) {
     const w = weights.layers[l];
     recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: h, rstd }, `l${l}.input_norm`);
@@ -109,6 +110,6 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
     recordAdd(gpu, plan, B * H, { a: mid, b: down, out: x }, `l${l}.resid_mlp`);
   }
   recordRmsNormForward(gpu, plan, norm, { x, w: weights.finalNorm, y: h, rstd }, 'final_norm');
-  recordMatmul(gpu, plan, { a: h, b: weights.lmHead, c: logits, M: B, N: V, K: H, transB: true }, 'lm_head');
+  recordHeadInSlices(gpu, plan, { rows: B }, { hidden: h, table: weights.lmHead, logits }, buf, 'lm_head');
   return { plan, batch: B, maxSeq, kvDim, ids, pos, mix, caches, logits, destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)) };
 }

@@ -7,12 +7,12 @@ import { Plan } from '../gpu/plan.ts';
 import type { StepParams } from '../gpu/step-params.ts';
 import { recordAdamW } from '../gpu/kernels/adamw.ts';
 import { recordAccumulate } from '../gpu/kernels/elementwise.ts';
-import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { recordEwcGrad, recordL2NormGrad, recordSign } from '../gpu/kernels/regularizers.ts';
 import type { Bank } from './bank.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
+import { recordVocabGather } from './vocab-table.ts';
 
 const BIND_ALIGN = 256;
 
@@ -141,7 +141,7 @@ export function buildRouterPlan(gpu: Gpu, bank: Bank, weights: GpuWeights, rows:
   const target = a.buf('arm.target', arm ? rows * bank.blocks : 1);
   const embed = a.buf('router.embed', rows * seq * H);
   const rb = allocRouterBuffers(bank, rows, a.buf, arm !== null);
-  recordEmbeddingForward(gpu, plan, { tokens: rows * seq, cols: H }, { ids, table: weights.embed, out: embed }, 'router.embedding');
+  recordVocabGather(gpu, plan, weights.embed, rows * seq, { ids, out: embed }, 'router.embedding');
   recordRouterForward(gpu, plan, bank, rb, { embed, mask, seq }, 'router');
   if (arm) recordRouterBackward(gpu, plan, bank, rb, { target, klScale: arm.klScale }, true, 'arm.router.bwd');
   return { plan, ids, mask, w: rb.w, target, klLoss: rb.klLoss, rows, seq, destroy: a.destroy };

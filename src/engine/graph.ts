@@ -5,27 +5,24 @@
 // per-step uniforms, replays the plan and reads back the loss. The optimizer is a separate plan.
 // Two options trade time for memory without changing the loss or the gradients: layer
 // recomputation (src/engine/decoder-layer.ts) and the chunked loss (src/engine/chunked-loss.ts).
-import { toRef, type BufferRef, type Gpu } from '../gpu/context.ts';
+import type { BufferRef, Gpu } from '../gpu/context.ts';
 import { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
-import { recordAccumulate } from '../gpu/kernels/elementwise.ts';
-import { recordDistill } from '../gpu/kernels/distill.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
-import { recordCrossEntropy } from '../gpu/kernels/loss.ts';
-import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
 import { ropeTables, type RopeTables } from '../gpu/kernels/rope.ts';
 import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
 import type { MemorySavings } from '../model/memory-estimate.ts';
 import { HEAD_KEY, type Bank } from './bank.ts';
 import { recordChunkedLoss } from './chunked-loss.ts';
-import { recordHeadInSlices } from './head-slices.ts';
+import { headSliceRows, recordHeadInSlices } from './head-slices.ts';
 import {
   allocLayerActivations, allocLayerGradScratch, recordLayerBackward, recordLayerForward, type LayerActivations, type LayerPlanContext,
 } from './decoder-layer.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 import { LoraSites } from './lora-sites.ts';
 import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
+import { recordVocabGather, wholeTable } from './vocab-table.ts';
 
 /**
  * forward: logits only. prefill: a KV cache's keys and values, and the logits of one row per sequence (the position
@@ -86,8 +83,8 @@ export interface GraphModel {
 
 /**
  * `savings` apply to the loss, gradient and training modes; forward and prefill plans compute no loss and keep one
- * set of layer activations. The chunked loss serves the language-model head without distillation; a classification
- * head or LwF's teacher logits use the whole-batch loss, which binds all [batch * seq, width] logits at once.
+ * set of layer activations. Every loss runs through the chunked loss (the language-model head, a classification head,
+ * LwF's distillation), in chunks no larger than one binding of logits even where the policy asks for none.
  */
 export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batch: number, seq: number,
   savings: MemorySavings = { recompute: false, lossChunkRows: 0 }): ModelPlan {
@@ -102,7 +99,11 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const inference = isInference(mode);
   const distill = !inference && model.distill ? model.distill : null;
   if (distill && head) throw new Error('distillation applies to the language-model head only');
-  const chunkRows = !inference && !head && !distill && savings.lossChunkRows > 0 && savings.lossChunkRows < N ? savings.lossChunkRows : 0;
+  // Loss chunks: the policy's, and in any case no more rows than one binding of logits holds (one chunk of every row is
+  // the whole-batch loss); 0 where every row is computed at once.
+  const fit = headSliceRows(N, V, gpu.bindingLimit);
+  const policy = savings.lossChunkRows > 0 && savings.lossChunkRows < N ? savings.lossChunkRows : N;
+  const chunkRows = inference || Math.min(policy, fit) >= N ? 0 : Math.min(policy, fit);
   // Without a backward pass nothing reads a layer's activations after the next layer ran: one set serves all (a
   // prefill keeps each layer's keys and values besides, for the KV cache), and two residual buffers take turns.
   const sharedActs = inference || savings.recompute || !backward;
@@ -160,12 +161,11 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const layers: LayerPlanContext = { gpu, plan, cfg, weights, sites, batch, seq, positions, tables };
 
   // Forward.
-  recordEmbeddingForward(gpu, plan, { tokens: N, cols: H }, { ids, table: weights.embed, out: resid[0] });
+  recordVocabGather(gpu, plan, weights.embed, N, { ids, out: resid[0] });
   if (router && bank) recordRouterForward(gpu, plan, bank, router, { embed: resid[0], mask: promptMask!, seq });
   for (let l = 0; l < cfg.numLayers; l++) recordLayerForward(layers, l, resid[l], actsOf(l), resid[l + 1]);
   const xL = resid[cfg.numLayers];
   const normShape = { rows: N, cols: H, eps: cfg.rmsNormEps };
-  const headWeight = head && bank ? bank.params.ref(bank.params.params, HEAD_KEY) : weights.lmHead;
   const lastRows = mode === 'prefill' ? buf('last_rows', batch).buffer : null;
   if (lastRows) {
     // Only each sequence's last prompt row goes through the final norm and the head: [batch, width] logits, not [batch * seq, width].
@@ -179,31 +179,15 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const dh = g?.dh ?? null;
 
   // Head and loss; in grad and train modes also d loss / d hf into dh (the layers' scratch, free until the backward reaches them).
+  const table = head && bank ? wholeTable(bank.params.ref(bank.params.params, HEAD_KEY), V, H) : weights.lmHead;
   let logits: BufferRef;
   if (inference) {
     logits = buf('logits', headRows * V);
-    recordHeadInSlices(gpu, plan, { rows: headRows, width: V, hidden: H }, { hidden: hf, weight: toRef(headWeight), logits }, head ? 'head' : 'lm_head');
-  } else if (chunkRows > 0) {
-    logits = recordChunkedLoss(gpu, plan, { rows: N, hidden: H, vocab: V, chunkRows, backward },
-      { step: model.step.buffer, hidden: hf, weight: toRef(headWeight), targets, loss, dHidden: dh }, buf);
+    recordHeadInSlices(gpu, plan, { rows: headRows }, { hidden: hf, table, logits }, buf, head ? 'head' : 'lm_head');
   } else {
-    logits = buf('logits', N * V);
-    const rowLoss = buf('row_loss', N);
-    recordMatmul(gpu, plan, { a: hf, b: headWeight, c: logits, M: N, N: V, K: H, transB: true }, head ? 'head' : 'lm_head');
-    if (distill && teacher) {
-      // Reads the student logits before the cross-entropy overwrites them with their gradient.
-      recordDistill(gpu, plan, { rows: N, vocab: V, temperature: distill.temperature, weight: distill.weight },
-        { step: model.step.buffer, student: logits, teacher, targets }, 'distill');
-    }
-    recordCrossEntropy(gpu, plan, { rows: N, vocab: V, writeGrad: backward },
-      { step: model.step.buffer, logits, targets, rowLoss, loss }, 'cross_entropy');
-    if (distill && teacher && backward) recordAccumulate(gpu, plan, N * V, { b: teacher, dx: logits }, 'distill.grad');
-    if (backward && bank && dh) {
-      if (head && bank.trainSelection.head) {
-        recordMatmul(gpu, plan, { a: logits, b: hf, c: bank.params.ref(bank.params.trainingBuffers.grads, HEAD_KEY), M: V, N: H, K: N, transA: true }, 'head.bwd.dw');
-      }
-      recordMatmul(gpu, plan, { a: logits, b: headWeight, c: dh, M: N, N: H, K: V }, head ? 'head.bwd' : 'lm_head.bwd');
-    }
+    const dWeight = backward && head && bank?.trainSelection.head ? bank.params.ref(bank.params.trainingBuffers.grads, HEAD_KEY) : null;
+    logits = recordChunkedLoss(gpu, plan, { rows: N, chunkRows: chunkRows > 0 ? chunkRows : N, backward, distill, head: head ? 'head' : 'lm_head' },
+      { step: model.step.buffer, hidden: hf, table, targets, loss, dHidden: dh, teacher, dWeight }, buf);
   }
 
   if (bank && sites && g) {

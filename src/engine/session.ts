@@ -107,6 +107,8 @@ export interface SessionInfo {
   vocabSize: number;
   loraParams: number;
   weightBytes: number;
+  /** Vocabulary slices the embedding table is stored in (1 where it fits one binding; see vocab-table.ts). */
+  vocabSlices: number;
 }
 
 const MAX_CACHED_PLANS = 12;
@@ -163,6 +165,7 @@ export class Session {
       vocabSize: init.config.vocabSize,
       loraParams: init.bank?.params.parameterCount ?? 0,
       weightBytes: init.weights.bytes,
+      vocabSlices: init.weights.embed.slices.length,
     };
   }
 

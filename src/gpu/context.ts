@@ -83,6 +83,8 @@ export class Gpu {
   private allocated = 0;
   private lost: string | null = null;
   private subgroupsOn: boolean;
+  private bindingCap: number | null = null;
+  private readonly advice = new WeakMap<GPUBuffer, string>();
 
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
@@ -121,6 +123,32 @@ export class Gpu {
   set useSubgroups(on: boolean) {
     if (on && !this.hasSubgroups) throw new Error('useSubgroups: this device was created without the "subgroups" feature');
     this.subgroupsOn = on;
+  }
+
+  /**
+   * The largest binding (and buffer) the engine plans its vocabulary-sized tensors for: the embedding table and the
+   * LM head are stored in slices of at most this many bytes, and logits are computed and bound in pieces that fit it.
+   * The device's maxStorageBufferBindingSize (or maxBufferSize if smaller), unless lowered: tests lower it to a few KiB
+   * so tiny models take the sliced paths (CLORA_BINDING_LIMIT in Node, see node-device.ts). Plans recorded earlier keep
+   * the slicing they were built with; weights keep the slices they were uploaded in.
+   */
+  get bindingLimit(): number {
+    const device = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    return this.bindingCap === null ? device : Math.min(device, this.bindingCap);
+  }
+
+  set bindingLimit(bytes: number | null) {
+    if (bytes !== null && !(Number.isSafeInteger(bytes) && bytes >= 1024)) throw new Error(`binding limit must be an integer of at least 1024 bytes, got ${bytes}`);
+    this.bindingCap = bytes;
+  }
+
+  /** What to do when `buffer` is too large to bind: said by the error of record() (default: a smaller batch or sequence length). */
+  setBindingAdvice(buffer: GPUBuffer, advice: string): void {
+    this.advice.set(buffer, advice);
+  }
+
+  bindingAdvice(buffer: GPUBuffer): string {
+    return this.advice.get(buffer) ?? 'use a smaller batch or sequence length';
   }
 
   get pipelineCount(): number {

@@ -19,7 +19,8 @@ function browserDeviceMemory(): number | null {
 export function deviceMemoryOf(gpu: Gpu): DeviceMemory {
   const l = gpu.device.limits;
   return {
-    maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    // The binding limit the engine slices for (lowered in tests), so the policy chunks the loss where the plan will.
+    maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: gpu.bindingLimit,
     isSoftware: gpu.adapter.isSoftware, hostMemoryBytes: hostMemoryBytes ?? browserDeviceMemory(),
   };
 }

@@ -27,6 +27,23 @@ export interface NodeGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** The sources to try, in order. Default: the CLORA_ADAPTER environment variable, else all three. */
   adapter?: readonly AdapterSource[];
+  /** Lowers Gpu.bindingLimit to this many bytes (default: the CLORA_BINDING_LIMIT environment variable, else none). */
+  bindingLimit?: number | null;
+}
+
+/**
+ * CLORA_BINDING_LIMIT: a byte count ("4096", or with a unit: "4KiB", "96MiB") below the device's binding limit, at
+ * which the embedding, the LM head and the logits are sliced (Gpu.bindingLimit); unset or empty: none.
+ */
+export function bindingLimitFromEnv(spec = process.env.CLORA_BINDING_LIMIT): number | null {
+  if (spec === undefined || spec.trim() === '') return null;
+  const m = /^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$/.exec(spec);
+  const unit = { B: 1, KiB: 1024, MiB: 2 ** 20, GiB: 2 ** 30 }[(m?.[2] ?? 'B') as 'B'];
+  const bytes = m ? Number(m[1]) * unit : NaN;
+  if (!(Number.isSafeInteger(bytes) && bytes >= 1024)) {
+    throw new Error(`CLORA_BINDING_LIMIT=${spec}: expected a byte count of at least 1024, e.g. 4096, 4KiB or 96MiB`);
+  }
+  return bytes;
 }
 
 /**
@@ -100,10 +117,13 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
       process.stderr.write(`clora: WebGPU adapter: ${name}${summary.isSoftware ? ' (software)' : ''}\n`);
     }
   }
+  const limit = opts.bindingLimit === undefined ? bindingLimitFromEnv() : opts.bindingLimit;
   const device = await requestDevice(adapter);
   // A software adapter's buffers live in this machine's memory: the automatic memory budget reads its size.
   setHostMemoryBytes(totalmem());
-  return new Gpu(device, summary);
+  const gpu = new Gpu(device, summary);
+  gpu.bindingLimit = limit;
+  return gpu;
 }
 
 function noAdapterMessage(sources: AdapterSource[], pinned: string | undefined, icds: Record<AdapterSource, string | null>): string {

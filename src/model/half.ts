@@ -89,3 +89,11 @@ export function packHalf(data: Float32Array, dtype: HalfDtype): Uint16Array {
   for (let i = 0; i < data.length; i++) out[i] = convert(data[i]);
   return out;
 }
+
+/** Packed halves' bytes as 32-bit words for upload, padded with a zero half when they hold an odd number of halves. */
+export function halfWords(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteLength % 4 === 0 && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  padded.set(bytes);
+  return new Uint32Array(padded.buffer);
+}

@@ -1,6 +1,6 @@
 // The head of inference plans on real WebGPU: logits recorded in slices of rows that fit one binding (against one
 // matmul and a CPU reference), the prefill plan's one row per sequence (against the forward plan's rows at the same
-// positions), what inference plans allocate, and the refusal of a binding or buffer above the device's limits.
+// positions), what inference plans allocate, and the refusal of a binding or buffer above the device's limits (advising a smaller batch only where it helps).
 // Tolerances: sliced and unsliced logits are bit-identical (each element is the same dot product in the same order);
 // against the f64 CPU matmul, max |diff| / max |ref| 1e-5. Prefill and forward logits are bit-identical.
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
 import { buildModelPlan } from '../../src/engine/graph.ts';
 import { uploadCheckpoint } from '../../src/engine/gpu-weights.ts';
 import { headSliceRows, recordHeadInSlices } from '../../src/engine/head-slices.ts';
+import { wholeTable } from '../../src/engine/vocab-table.ts';
 import { dirSource } from '../../src/io/node-files.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { matmul } from '../../src/ref/ops.ts';
@@ -31,12 +32,14 @@ after(releaseTestGpu);
 const { up, zeros, run } = kernelHarness(() => gpu);
 
 describe('head slices', () => {
-  it('headSliceRows keeps every row when the logits fit, else the most 64-row multiples that do, and names the limit when none fit', () => {
+  it('headSliceRows keeps every row when the logits fit, else the most 64-row multiples that do, else fewer, and names the limit when not one row fits', () => {
     assert.equal(headSliceRows(2048, 1000, 2048 * 1000 * 4), 2048);
     // 8 x 256 tokens of SmolLM2's 49152-word vocabulary under WebGPU's default 128 MiB: 682 rows fit, so 640.
     assert.equal(headSliceRows(2048, 49152, 128 * 2 ** 20), 640);
     assert.equal(headSliceRows(100, 10, 64 * 10 * 4), 64);
-    assert.throws(() => headSliceRows(100, 10, 63 * 10 * 4), /64 rows of width 10.*binds at once \(2\.5 KiB\)/);
+    // Fewer than 64 rows fit: as many as leave room for a binding that starts up to 252 bytes before them.
+    assert.equal(headSliceRows(100, 10, 63 * 10 * 4), Math.floor((63 * 10 * 4 - 252) / 40));
+    assert.throws(() => headSliceRows(100, 1000, 4096), /one row of logits of width 1000 \(3\.9 KiB\) does not fit in one binding of 4 KiB/);
   });
 
   it('logits recorded in slices equal one matmul bit for bit and the CPU matmul within 1e-5', async () => {
@@ -48,7 +51,8 @@ describe('head slices', () => {
     assert.equal(headSliceRows(rows, width, 64 * width * 4 + 100), 64);
     const plan = await run((p) => {
       recordMatmul(gpu, p, { a: hBuf, b: wBuf, c: whole, M: rows, N: width, K: hidden, transB: true });
-      recordHeadInSlices(gpu, p, { rows, width, hidden, maxBindingBytes: 64 * width * 4 + 100 }, { hidden: hBuf, weight: wBuf, logits: sliced }, 'lm_head');
+      recordHeadInSlices(gpu, p, { rows, maxBindingBytes: 64 * width * 4 + 100 }, { hidden: hBuf, table: wholeTable(wBuf, width, hidden), logits: sliced },
+        () => assert.fail('aligned rows of a one-slice table need no scratch'), 'lm_head');
     });
     assert.equal(plan.dispatchCount, 1 + 4);
     const [a, b] = [await gpu.readF32(whole), await gpu.readF32(sliced)];
@@ -66,6 +70,28 @@ describe('head slices', () => {
         e.message.includes(`(${limit + 4} bytes), more than this device's maxStorageBufferBindingSize`) && e.message.includes(`(${limit} bytes)`));
     } finally {
       gpu.destroyBuffer(small);
+    }
+  });
+});
+
+describe('binding errors', () => {
+  it('advise a smaller batch only for activations; a checkpoint tensor is named with what can help', async () => {
+    const dir = join(import.meta.dirname, '..', 'fixtures', 'oracle', 'llama-gqa', 'model');
+    const cfg = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+    const weights = await uploadCheckpoint(gpu, dirSource(dir), cfg);
+    const limit = gpu.device.limits.maxStorageBufferBindingSize;
+    const activation = gpu.createBuffer('resid.0', 64);
+    try {
+      const oversize = (buffer: GPUBuffer) => () => recordMatmul(gpu, new Plan('test'), {
+        a: activation, b: { buffer, offset: 0, size: limit + 4 }, c: activation, M: 1, N: 1, K: 1,
+      }, 'l0.q_proj');
+      assert.throws(oversize(weights.layers[0].proj.q_proj.weight), (e: Error) =>
+        e.message.includes('it holds the checkpoint tensor model.layers.0.self_attn.q_proj.weight, bound whole: a smaller batch or sequence length cannot help')
+        && e.message.includes('larger maxStorageBufferBindingSize'));
+      assert.throws(oversize(activation), /resid\.0.*; use a smaller batch or sequence length$/);
+    } finally {
+      gpu.destroyBuffer(activation);
+      weights.destroy();
     }
   });
 });

@@ -1,7 +1,8 @@
 // The whole model against PyTorch (scripts/oracle/make_fixtures.py): logits with and without the
 // adapter, the loss, every LoRA gradient, and the losses of ten AdamW steps with gradient clipping.
 // Tolerances (relative error = max|ours - ref| / max|ref| per tensor): logits 1e-4, loss 1e-4,
-// gradients 1e-3, step losses 1e-3.
+// gradients 1e-3, step losses 1e-3. Each fixture also runs under a 2 KiB binding limit (Gpu.bindingLimit), where the
+// embedding and the LM head are stored and computed in vocabulary slices and the loss in chunks of a few rows.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -79,6 +80,36 @@ for (const name of FIXTURES) {
         assert.ok(worst < 1e-3);
       } finally {
         s.destroy();
+      }
+    });
+
+    it('under a 2 KiB binding limit: base and adapter logits, loss, LoRA gradients and three steps', async () => {
+      gpu.bindingLimit = 2048;
+      const t = expected.train;
+      try {
+        const s = await Session.open(gpu, model, {
+          adapter,
+          train: { lr: t.lr, beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weight_decay, maxGradNorm: t.max_grad_norm },
+        });
+        const base = await Session.open(gpu, model, { baseOnly: true });
+        try {
+          assert.ok(s.info.vocabSlices > 1, `the embedding is in ${s.info.vocabSlices} slice(s)`);
+          const baseLogits = await base.forward(batch);
+          for (let b = 0; b < batch.batchSize; b++) assertRelError(baseLogits[b], expected.logits_base[b].flat(), 1e-4, `base logits[${b}]`);
+          const logits = await s.forward(batch);
+          for (let b = 0; b < batch.batchSize; b++) assertRelError(logits[b], expected.logits[b].flat(), 1e-4, `logits[${b}]`);
+          const { loss, grads } = await s.gradients(batch);
+          assertRelError([loss], [expected.loss], 1e-4, 'loss');
+          for (const [key, g] of grads) assertRelError(g.data, expected.grads[key], 1e-3, `grad ${key}`);
+          const losses: number[] = [];
+          for (let i = 0; i < 3; i++) losses.push(await s.trainStep(batch));
+          assertRelError(losses, t.losses.slice(0, 3), 1e-3, 'step losses');
+        } finally {
+          s.destroy();
+          base.destroy();
+        }
+      } finally {
+        gpu.bindingLimit = null;
       }
     });
 

@@ -41,5 +41,5 @@ export function checkBindingSize(gpu: Gpu, label: string, ref: BufferRef): void 
   if (ref.size <= limit) return;
   const name = uniform ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize';
   throw new Error(`${label}: buffer "${ref.buffer.label}" would bind ${formatBytes(ref.size)} (${ref.size} bytes), more than this device's ` +
-    `${name} of ${formatBytes(limit)} (${limit} bytes); use a smaller batch or sequence length`);
+    `${name} of ${formatBytes(limit)} (${limit} bytes); ${uniform ? 'this is a bug in the engine' : gpu.bindingAdvice(ref.buffer)}`);
 }
