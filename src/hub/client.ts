@@ -218,6 +218,14 @@ export async function snapshotModel(cache: HubCache, ref: ModelRef, opts: Snapsh
   const revision = ref.revision || 'main';
   const endpoint = normaliseEndpoint(opts.endpoint);
   if (opts.offline) return offlineSnapshot(cache, repo, revision, 'offline mode is on (HF_HUB_OFFLINE)');
+  if (isCommitHash(revision)) {
+    // A commit never changes: a snapshot of it that holds a model is used without asking the Hub (as huggingface_hub
+    // does for files of a commit already in the cache).
+    const source = await cache.snapshot(repo, revision);
+    if (source && (await source.has('config.json')) && ((await source.has(SINGLE)) || (await source.has(INDEX)))) {
+      return { repo, revision, commit: revision, source, downloaded: [], offline: false };
+    }
+  }
   const http = new HubHttp({ ...opts, endpoint });
   let info: RevisionInfo;
   try {

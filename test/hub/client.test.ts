@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { snapshotModel, type HubProgress, type SnapshotOptions } from '../../src/hub/client.ts';
 import { HubError } from '../../src/hub/errors.ts';
 import { nodeHubCache, repoCacheDir, hubEnv } from '../../src/hub/node-cache.ts';
+import { storageHubCache } from '../../src/hub/storage-cache.ts';
+import { memoryStorage } from '../../src/cl/storage.ts';
 import { parseModelRef } from '../../src/hub/repo-id.ts';
 import { commitHash, gitBlobId, sha256Hex, startStandInHub, type StandInHub } from '../helpers/hub-server.ts';
 
@@ -238,5 +240,34 @@ describe('Hub client: the token', () => {
     assert.deepEqual(hubEnv({ HF_HOME: home }), { endpoint: 'https://huggingface.co', token: 'hf_from_file', offline: false, cacheDir: join(home, 'hub') });
     assert.deepEqual(hubEnv({ HF_HOME: home, HF_TOKEN: 'hf_env', HF_ENDPOINT: 'http://mirror.local/', HF_HUB_OFFLINE: 'yes', HF_HUB_CACHE: '/c' }), { endpoint: 'http://mirror.local', token: 'hf_env', offline: true, cacheDir: '/c' });
     assert.equal(hubEnv({ HF_HOME: home, HF_HUB_OFFLINE: '0' }).offline, false);
+  });
+});
+
+describe('Hub client: the app\'s cache in a RunStorage (chunked, as in IndexedDB)', () => {
+  it('stores a download in chunks, resumes it after a reload from the chunks already stored, and reads the weights back by range', async () => {
+    const storage = memoryStorage();
+    hub.faults.push({ pathEndsWith: 'model.safetensors', kind: 'cut', afterBytes: 150_000 });
+    const first = storageHubCache(storage, 'hub', { chunkBytes: 40_000, chunkMs: 60_000 });
+    await expectHubError(snapshotModel(first, parseModelRef('org/tiny'), opts({ retries: 0 })), 'network', /cut at \d+ bytes/);
+    const chunks = (await storage.list('hub/models--org--tiny/blobs')).filter((p) => p.includes(sha256Hex(W2)));
+    assert.ok(chunks.length >= 3, chunks.join());
+    // What a reload leaves: the stored chunks, and a fresh cache object over the same storage.
+    hub.log.length = 0;
+    const again = storageHubCache(storage, 'hub', { chunkBytes: 40_000, chunkMs: 60_000 });
+    const snap = await snapshotModel(again, parseModelRef('org/tiny'), opts());
+    const range = hub.log.find((r) => r.server === 'cdn')!.range;
+    const from = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]);
+    assert.ok(from >= 120_000 && from <= 150_000, `resumed with ${range}`);
+    assert.deepEqual(snap.downloaded, ['model.safetensors']);
+    const file = await snap.source.open('model.safetensors');
+    assert.equal(file.size, W2.length);
+    assert.deepEqual(await file.read(39_990, 30), W2.slice(39_990, 40_020), 'a range across two chunks');
+    assert.deepEqual(await snap.source.read('model.safetensors'), W2);
+    assert.equal(await snap.source.readText('chat_template.jinja'), '{{ messages[0].content }}');
+    // A later visit pinned to the commit reads the cache without a request.
+    hub.log.length = 0;
+    const pinned = await snapshotModel(again, { repo: 'org/tiny', revision: C2 }, opts());
+    assert.equal(hub.log.length, 0);
+    assert.deepEqual(await pinned.source.read('model.safetensors'), W2);
   });
 });
