@@ -14,10 +14,12 @@ import { estimateTrainingMemory, resolveBudget, type MemoryEstimate, type Traini
 import { sizeTrainingStep, type StepSizing } from '../model/step-sizing.ts';
 import { deviceMemoryOf } from '../gpu/device-memory.ts';
 import { fileSlug } from '../report/tables.ts';
+import { formatBytes } from '../report/format.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
 import { getGpu, wasLost } from './gpu.ts';
 import { workerOrtDecoders } from './ort-webgpu.ts';
-import { countingSource, listCachedModels, openModel, type CachedModelInfo, type ModelChoice } from './model-store.ts';
+import type { BaseModelRef } from '../model/peft.ts';
+import { countingSource, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
 import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 
 /** What the model panel shows while a model is fetched, copied or loaded. */
@@ -79,6 +81,15 @@ function db(): Promise<AppDatabase> {
 // One engine session at a time: a model on the GPU is large, so switching models releases the last one.
 let current: { key: string; device: GPUDevice; session: Session } | null = null;
 
+/** What adapters record as their base model: a hub model's repo and commit, else the folder's name. */
+async function baseModelFor(key: string): Promise<BaseModelRef | null> {
+  const id = /^cached:(.+)$/.exec(key)?.[1];
+  if (!id) return null;
+  const info = await readJsonFile<CachedModelInfo>((await db()).storage(), `models/${id}/${MODEL_INFO}`);
+  const hub = info ? /^hub:([^@]+)@([0-9a-f]{40})$/.exec(info.origin) : null;
+  return hub ? { name: hub[1], revision: hub[2] } : info ? { name: info.label, revision: null } : null;
+}
+
 async function sessionFor(key: string, source: FileSource, seed: number, onStatus: (message: string) => void): Promise<Session> {
   const { device, adapter } = await getGpu();
   const fullKey = `${key}#${seed}`;
@@ -88,7 +99,7 @@ async function sessionFor(key: string, source: FileSource, seed: number, onStatu
   closePlayground();
   const [{ Session: SessionClass }, { Gpu, summarizeInfo }] = await Promise.all([import('../engine/session.ts'), import('../gpu/context.ts')]);
   onStatus('Loading the model onto the GPU');
-  const session = await SessionClass.open(new Gpu(device, summarizeInfo(adapter.info, device.features)), source, { baseOnly: true, seed });
+  const session = await SessionClass.open(new Gpu(device, summarizeInfo(adapter.info, device.features)), source, { baseOnly: true, seed, baseModel: await baseModelFor(key) });
   current = { key: fullKey, device, session };
   return session;
 }
@@ -115,6 +126,13 @@ function closePlayground(): void {
   const closing = playground;
   playground = null;
   closing?.answerer.dispose().catch((e: unknown) => console.warn('closing the playground:', e));
+}
+
+/** `Downloading model.safetensors (file 4 of 5); 12.0 MB of 40.0 MB in all, about 9 s left`. */
+function progressMessage(verb: string, p: ModelCopyProgress): string {
+  const all = p.grandTotal ? `; ${formatBytes(p.bytesSoFar)} of ${formatBytes(p.grandTotal)} in all` : '';
+  const eta = p.etaSeconds != null ? `, about ${Math.ceil(p.etaSeconds)} s left` : '';
+  return `${verb} ${p.file} (file ${p.index + 1} of ${p.files})${all}${eta}`;
 }
 
 export const appApi = {
@@ -166,7 +184,7 @@ export const appApi = {
   async describeModel(choice: ModelChoice, shape: TrainingShape, seed: number, onStatus: (status: ModelStatus) => void): Promise<ModelReport> {
     const root = (await db()).storage();
     const verb = choice.kind === 'hub' ? 'Downloading' : 'Copying into browser storage';
-    const opened = await openModel(root, choice, (p) => onStatus({ message: `${verb} ${p.file} (file ${p.index + 1} of ${p.files})`, loaded: p.loaded, total: p.total }));
+    const opened = await openModel(root, choice, (p) => onStatus({ message: progressMessage(verb, p), loaded: p.loaded, total: p.total }));
     const counted = countingSource(opened.source);
     const key = opened.kept.kind === 'bundled' ? `url:${opened.kept.url}` : opened.kept.kind === 'cached' ? `cached:${opened.kept.id}` : opened.label;
     const session = await sessionFor(key, counted.source, seed, (message) => onStatus({ message, loaded: null, total: null }));

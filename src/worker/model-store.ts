@@ -1,24 +1,30 @@
-// Where the worker gets a model's files: the bundled demo model by URL, files the person picked, or a
-// Hugging Face repository, the last two copied into IndexedDB so later visits and resumed runs work offline.
+// Where the worker gets a model's files: the bundled demo model by URL, files the person picked (copied into IndexedDB),
+// or a Hugging Face repository fetched by the shared Hub client into the chunked Hub cache in IndexedDB, so later
+// visits and resumed runs work offline.
 import type { FileContents, RunStorage } from '../cl/storage.ts';
 import { readJsonFile } from '../cl/storage.ts';
 import { fileListSource, parseJson, urlSource, type FileSource, type PathedFile, type PickedFiles } from '../io/files.ts';
 import { MissingFileError } from '../io/errors.ts';
 import { INDEX_FILE, SINGLE_FILE } from '../model/weights.ts';
+import { snapshotModel, type HubProgress } from '../hub/client.ts';
+import { normaliseEndpoint } from '../hub/repo-id.ts';
+import { storageHubCache } from '../hub/storage-cache.ts';
 
 /** The model a person chose. `cached` names a model already copied into the database. */
 export type ModelChoice =
   | { kind: 'bundled'; url: string; label: string }
   | { kind: 'files'; files: PathedFile[]; label: string }
-  | { kind: 'hub'; repo: string; revision: string; hubUrl?: string }
+  | { kind: 'hub'; repo: string; revision: string; hubUrl?: string; token?: string }
   | { kind: 'cached'; id: string };
 
 /** What the cache keeps about a model, in models/<id>/model.json. */
 export interface CachedModelInfo {
   id: string;
   label: string;
-  /** 'files' or 'hub:<repo>@<revision>'. */
+  /** 'files' or 'hub:<repo>@<commit>'. */
   origin: string;
+  /** For hub models: the address they came from (their files live in the Hub cache, not under models/<id>). */
+  hubUrl?: string;
   files: string[];
   bytes: number;
   saved: number;
@@ -90,6 +96,40 @@ export interface ModelCopyProgress {
   /** The file's size when the source says (a download's content-length). */
   total: number | null;
   bytesSoFar: number;
+  /** Hub downloads: the bytes of every file together, and the time left at the speed so far. */
+  grandTotal?: number | null;
+  etaSeconds?: number | null;
+}
+
+const HUB_ORIGIN = /^hub:([^@]+)@([0-9a-f]{40})$/;
+
+/**
+ * Fetches a hub model into the Hub cache (resuming what an earlier visit left half done) and lists it among the
+ * stored models, pinned to the commit it resolved to. The token goes to the hub address only and is not stored.
+ */
+async function openHubModel(storage: RunStorage, choice: Extract<ModelChoice, { kind: 'hub' }>, onProgress?: (p: ModelCopyProgress) => void): Promise<{ source: FileSource; id: string }> {
+  const hubUrl = normaliseEndpoint(choice.hubUrl);
+  const snap = await snapshotModel(storageHubCache(storage), { repo: choice.repo, revision: choice.revision || 'main' }, {
+    endpoint: hubUrl,
+    token: choice.token,
+    onProgress: (p: HubProgress) => onProgress?.({
+      file: p.file, index: p.fileIndex, files: p.files, loaded: p.fileLoaded, total: p.fileTotal, bytesSoFar: p.loaded, grandTotal: p.total, etaSeconds: p.etaSeconds,
+    }),
+  });
+  const origin = `hub:${choice.repo}@${snap.commit}`;
+  const id = modelId(choice.repo, origin);
+  if (!(await readJsonFile<CachedModelInfo>(storage, `models/${id}/${MODEL_INFO}`))) {
+    const files = await modelFiles(snap.source);
+    let bytes = 0;
+    for (const name of files) {
+      const f = await snap.source.open(name);
+      bytes += f.size;
+      await f.close();
+    }
+    const info: CachedModelInfo = { id, label: choice.repo, origin, hubUrl, files, bytes, saved: Date.now() };
+    await storage.commit({ [`models/${id}/${MODEL_INFO}`]: JSON.stringify(info, null, 2) });
+  }
+  return { source: snap.source, id };
 }
 
 /**
@@ -126,12 +166,6 @@ export async function listCachedModels(storage: RunStorage): Promise<CachedModel
   return out.sort((a, b) => b.saved - a.saved);
 }
 
-/** The hub's URL of a repository's files at a revision. */
-export function hubFilesUrl(repo: string, revision: string, hubUrl = DEFAULT_HUB_URL): string {
-  if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(repo)) throw new Error(`"${repo}" is not a Hugging Face repository id (owner/name)`);
-  return `${hubUrl.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision || 'main')}/`;
-}
-
 /**
  * Resolves a choice to the source the engine reads and the choice a stored run keeps: picked files and
  * hub models are copied into the database first (once: a hub model already cached is not downloaded again).
@@ -143,6 +177,11 @@ export async function openModel(storage: RunStorage, choice: ModelChoice, onProg
     case 'cached': {
       const info = await readJsonFile<CachedModelInfo>(storage, `models/${choice.id}/${MODEL_INFO}`);
       if (!info) throw new Error(`the model "${choice.id}" is no longer in this browser's storage; choose it again`);
+      const hub = HUB_ORIGIN.exec(info.origin);
+      if (hub) {
+        const opened = await openHubModel(storage, { kind: 'hub', repo: hub[1], revision: hub[2], hubUrl: info.hubUrl });
+        return { source: opened.source, kept: choice, label: info.label };
+      }
       return { source: storedModelSource(storage, choice.id), kept: choice, label: info.label };
     }
     case 'files': {
@@ -151,12 +190,8 @@ export async function openModel(storage: RunStorage, choice: ModelChoice, onProg
       return { source: storedModelSource(storage, id), kept: { kind: 'cached', id }, label: choice.label };
     }
     case 'hub': {
-      const origin = `hub:${choice.repo}@${choice.revision || 'main'}`;
-      const cached = (await listCachedModels(storage)).find((m) => m.origin === origin);
-      if (cached) return { source: storedModelSource(storage, cached.id), kept: { kind: 'cached', id: cached.id }, label: cached.label };
-      const src = urlSource(hubFilesUrl(choice.repo, choice.revision, choice.hubUrl));
-      const id = await cacheModel(storage, src, choice.repo, origin, onProgress);
-      return { source: storedModelSource(storage, id), kept: { kind: 'cached', id }, label: choice.repo };
+      const opened = await openHubModel(storage, choice, onProgress);
+      return { source: opened.source, kept: { kind: 'cached', id: opened.id }, label: choice.repo };
     }
   }
 }

@@ -117,7 +117,8 @@ export class RunController {
         ...(s.maxTrain ? { maxTrain: s.maxTrain } : {}), ...(s.maxTest ? { maxTest: s.maxTest } : {}),
       });
       emit({ type: 'status', message: 'Preparing the model' });
-      const model = await openModel(this.root, spec.model, (p) => emit({ type: 'status', message: `Copying the model into browser storage (${p.file}, ${p.index + 1} of ${p.files})`, loaded: p.loaded, total: p.total }));
+      const verb = spec.model.kind === 'hub' ? 'Downloading the model' : 'Copying the model into browser storage';
+      const model = await openModel(this.root, spec.model, (p) => emit({ type: 'status', message: `${verb} (${p.file}, ${p.index + 1} of ${p.files})`, loaded: p.loaded, total: p.total }));
       const now = Date.now();
       const record: RunRecord = {
         id: newRunId(now), title: spec.title, created: now, updated: now, status: 'running', error: null,

@@ -6,6 +6,33 @@ import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatBytes, formatCount } from '../../report/format.ts';
 import { DEFAULT_HUB_URL } from '../../worker/model-store.ts';
 
+/** The Hub token is kept in this browser only (localStorage), one per hub address, and sent to that address only. */
+const tokenKey = (hubUrl: string) => {
+  try {
+    return `clora.hub-token:${new URL(hubUrl).origin}`;
+  } catch {
+    return null;
+  }
+};
+function savedToken(hubUrl: string): string {
+  const key = tokenKey(hubUrl);
+  try {
+    return key ? localStorage.getItem(key) ?? '' : '';
+  } catch {
+    return '';
+  }
+}
+function saveToken(hubUrl: string, token: string): void {
+  const key = tokenKey(hubUrl);
+  try {
+    if (!key) return;
+    if (token) localStorage.setItem(key, token);
+    else localStorage.removeItem(key);
+  } catch {
+    // Storage refused (private mode): the token still works for this load.
+  }
+}
+
 export interface BundledModel {
   id: string;
   path: string;
@@ -58,6 +85,7 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
   const [repo, setRepo] = useState('');
   const [revision, setRevision] = useState('main');
   const [hubUrl, setHubUrl] = useState(DEFAULT_HUB_URL);
+  const [token, setToken] = useState(() => savedToken(DEFAULT_HUB_URL));
   const [busy, setBusy] = useState<ModelStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
   const autoLoaded = useRef(false);
@@ -92,7 +120,9 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
       const folder = first.webkitRelativePath?.split('/')[0];
       return { kind: 'files', files: files.map((file) => ({ file, path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name })), label: folder || 'model files from this computer' };
     }
-    return repo.trim() ? { kind: 'hub', repo: repo.trim(), revision: revision.trim() || 'main', hubUrl: hubUrl.trim() || DEFAULT_HUB_URL } : null;
+    if (!repo.trim()) return null;
+    const choice: ModelChoice = { kind: 'hub', repo: repo.trim(), revision: revision.trim() || 'main', hubUrl: hubUrl.trim() || DEFAULT_HUB_URL };
+    return token.trim() ? { ...choice, token: token.trim() } : choice;
   };
   const next = choiceFor();
 
@@ -144,9 +174,16 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
           </label>
           <label className="field">
             <span>Hub address (a mirror works too)</span>
-            <input type="url" value={hubUrl} onChange={(e) => setHubUrl(e.target.value)} data-testid="model-hub-url" />
+            <input type="url" value={hubUrl} onChange={(e) => { setHubUrl(e.target.value); setToken(savedToken(e.target.value)); }} data-testid="model-hub-url" />
           </label>
-          <p className="muted">Downloaded once, then kept in this browser's storage for later visits.</p>
+          <label className="field">
+            <span>Access token (for gated or private models)</span>
+            <input type="password" autoComplete="off" placeholder="hf_…" value={token} onChange={(e) => { setToken(e.target.value); saveToken(hubUrl.trim() || DEFAULT_HUB_URL, e.target.value.trim()); }} data-testid="model-hub-token" />
+          </label>
+          <p className="muted">
+            Downloaded once, then kept in this browser's storage for later visits; an interrupted download continues where it
+            stopped. The token stays in this browser and is sent to this hub address only.
+          </p>
         </div>
       )}
       <div className="settings-actions">
