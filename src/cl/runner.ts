@@ -13,6 +13,7 @@ import { taskBaselines, type TaskBaselines } from './baselines.ts';
 import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metrics.ts';
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
+import { EtaEstimator } from './eta.ts';
 import { assertRunnable } from './run-checks.ts';
 import { pickMetric, scoreTask } from './scoring.ts';
 import { parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from './methods/state.ts';
@@ -32,6 +33,11 @@ export interface RunProgress {
   tokensPerSecond: number | null;
   /** Fraction of the whole run done, in [0, 1]. */
   done: number;
+  /**
+   * Seconds left, from the time training steps and task evaluations each took so far in this process (see
+   * EtaEstimator); null before anything was timed.
+   */
+  etaSeconds?: number | null;
 }
 
 export interface LossPoint {
@@ -260,14 +266,29 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     seconds: 0,
   };
   // Work units for the overall progress: training steps plus one unit per evaluated task.
-  const unitsPerMethod = (m: { joint?: boolean }) => (m.joint ? stepsFor(exp, encoded) + T : encoded.reduce((s, e) => s + stepsFor(exp, e), 0) + (exp.evaluateUnseen ? T * T : (T * (T + 1)) / 2));
+  const trainUnitsOf = (m: { joint?: boolean }) => (m.joint ? stepsFor(exp, encoded) : encoded.reduce((s, e) => s + stepsFor(exp, e), 0));
+  const evalUnitsOf = (m: { joint?: boolean }) => (m.joint ? T : exp.evaluateUnseen ? T * T : (T * (T + 1)) / 2);
+  const unitsPerMethod = (m: { joint?: boolean }) => trainUnitsOf(m) + evalUnitsOf(m);
   const methods = exp.methods.map((ref) => ({ ref, method: createMethod(ref.method, ref.options) }));
   const totalUnits = methods.reduce((s, m) => s + unitsPerMethod(m.method), 0);
-  const unitsOfStage = (t: number) => stepsFor(exp, encoded[t]) + (exp.evaluateUnseen ? T : t + 1);
+  const totalEvalUnits = methods.reduce((s, m) => s + evalUnitsOf(m.method), 0);
+  const evalUnitsOfStage = (t: number) => (exp.evaluateUnseen ? T : t + 1);
+  const unitsOfStage = (t: number) => stepsFor(exp, encoded[t]) + evalUnitsOfStage(t);
   let doneUnits = 0;
+  let doneEvalUnits = 0;
+  // Time since `mark` is charged to training until an evaluation starts; pauses are left out.
+  const eta = new EtaEstimator();
+  let mark = performance.now();
+  const chargeTrain = (units: number) => {
+    const now = performance.now();
+    eta.train((now - mark) / 1000, units);
+    mark = now;
+  };
   /** Between two steps or evaluations: waits while the run is paused, and stops it once cancelled. */
   const pauseOrStop = async () => {
+    const before = performance.now();
     if (opts.waitWhilePaused) await opts.waitWhilePaused();
+    mark += performance.now() - before;
     if (opts.signal?.aborted) throw new Error('the run was cancelled');
   };
   const previous = opts.resume ? await previousResults(storage, results) : null;
@@ -291,6 +312,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     if (prev && prevStage === T - 1) {
       results.methods[ref.name] = prev;
       doneUnits += unitsPerMethod(method);
+      doneEvalUnits += evalUnitsOf(method);
       // Later methods' banks are seeded by how many banks the run created before them.
       const cp = await readJsonFile<Partial<Checkpoint>>(storage, `${ref.name}/${CHECKPOINT_FOLDER}/${STATE_JSON}`);
       if (typeof cp?.bankCount === 'number') session.restoreBankCount(cp.bankCount);
@@ -302,7 +324,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
         result = prev;
         firstStage = prevStage + 1;
         rng = rngFromState(restored.cp.rng);
-        for (let t = 0; t <= prevStage; t++) doneUnits += unitsOfStage(t);
+        for (let t = 0; t <= prevStage; t++) {
+          doneUnits += unitsOfStage(t);
+          doneEvalUnits += evalUnitsOfStage(t);
+        }
       } else {
         restored = null;
       }
@@ -314,6 +339,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
     const progress = (phase: string, step: number, steps: number, loss: number | null, tps: number | null) => opts.onProgress?.({
       method: ref.name, methodIndex: mi, methods: methods.length, phase, task: currentTask, tasks: T, step, steps, loss, tokensPerSecond: tps,
       done: totalUnits > 0 ? doneUnits / totalUnits : 1,
+      etaSeconds: eta.estimate(totalUnits - totalEvalUnits - (doneUnits - doneEvalUnits), totalEvalUnits - doneEvalUnits),
     });
     const ctx: MethodContext = {
       session, tasks: encoded, settings: { ...settings }, rng,
@@ -329,6 +355,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
           result.losses.push({ task: currentTask, phase, step, loss });
           const secs = (performance.now() - t0) / 1000;
           if (phase === 'train') doneUnits++;
+          chargeTrain(phase === 'train' ? 1 : 0);
           progress(phase, step, steps, loss, secs > 0 ? tokens / secs : null);
         };
         try {
@@ -366,6 +393,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
         result.timings.trainSeconds.push((performance.now() - trainStart) / 1000);
 
         const evalStart = performance.now();
+        chargeTrain(0);
         const upTo = method.joint || exp.evaluateUnseen ? T : t + 1;
         result.samples = [];
         for (let e = 0; e < upTo; e++) {
@@ -377,6 +405,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
           if (result.routing && method.attention) result.routing[t][e] = meanAttention(await method.attention(ctx, ctx.tasks[e].test.map((x) => x.prompt)));
           result.samples.push(samples);
           doneUnits++;
+          doneEvalUnits++;
+          const now = performance.now();
+          eta.eval((now - mark) / 1000, 1);
+          mark = now;
         }
         result.timings.evalSeconds.push((performance.now() - evalStart) / 1000);
         if (result.matrix) result.final = result.matrix[t].map((v) => v ?? 0);

@@ -45,7 +45,8 @@ export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'write' | 'isTT
     const elapsed = (performance.now() - started) / 1000;
     baseline ??= p.done;
     const gained = p.done - baseline;
-    const eta = gained > 0.01 ? (elapsed * (1 - p.done)) / gained : NaN;
+    // The runner's estimate prices training steps and evaluations at their own measured rates; the overall rate is the fallback.
+    const eta = typeof p.etaSeconds === 'number' ? p.etaSeconds : gained > 0.01 ? (elapsed * (1 - p.done)) / gained : NaN;
     const what = p.phase === 'eval' ? `eval ${p.step + 1}/${p.steps}` : `${p.phase} ${p.step + 1}/${p.steps}`;
     const loss = p.loss !== null ? ` loss ${p.loss.toFixed(4)}` : '';
     const tps = p.tokensPerSecond !== null ? ` ${p.tokensPerSecond.toFixed(0)} tok/s` : '';

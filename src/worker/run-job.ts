@@ -210,7 +210,8 @@ export class RunController {
           lastDone = p.done;
           const elapsed = performance.now() - started;
           const rate = (p.done - startDone) / Math.max(1, elapsed);
-          emit({ type: 'progress', progress: p, elapsedMs: elapsed, etaSeconds: rate > 0 ? (1 - p.done) / rate / 1000 : null });
+          // The runner prices training steps and evaluations at their own measured rates; the overall rate is the fallback.
+          emit({ type: 'progress', progress: p, elapsedMs: elapsed, etaSeconds: p.etaSeconds ?? (rate > 0 ? (1 - p.done) / rate / 1000 : null) });
         },
         onResults: (r) => {
           emit({ type: 'results', results: r });

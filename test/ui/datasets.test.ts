@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import type { TaskInput, TaskInspection } from '../../src/data/inspect.ts';
 import { SUPPORTED_EXTENSIONS } from '../../src/data/parse.ts';
 import { collectDataTransfer, collectInputFiles, DATA_EXTENSIONS, groupDroppedFiles, type PathedFile } from '../../src/ui/datasets/group-files.ts';
-import { dropTarget, duplicateNames, moveRow, rowState, tasksReady, truncateLabels, type TaskRow } from '../../src/ui/datasets/task-rows.ts';
+import { columnsFromForm, dropTarget, duplicateNames, moveRow, rowState, tasksReady, truncateLabels, type TaskRow } from '../../src/ui/datasets/task-rows.ts';
 
 const pathed = (...paths: string[]): PathedFile[] => paths.map((path) => ({ path, file: new File(['x'], path.slice(path.replace(/\\/g, '/').lastIndexOf('/') + 1)) }));
 const summary = (inputs: TaskInput[]) => inputs.map((i) => ({ name: i.name, kind: i.kind, folder: i.folder, files: i.files.map((f) => f.name) }));
@@ -227,5 +227,10 @@ describe('task rows', () => {
   test('truncateLabels', () => {
     assert.deepEqual(truncateLabels(['a', 'b'], 3), { shown: ['a', 'b'], more: 0 });
     assert.deepEqual(truncateLabels(['a', 'b', 'c', 'd', 'e'], 3), { shown: ['a', 'b', 'c'], more: 2 });
+  });
+
+  test('columnsFromForm: blank fields are automatic, names are trimmed, all blank is no mapping', () => {
+    assert.deepEqual(columnsFromForm({ input: ' text ', output: 'label', instruction: '' }), { input: 'text', output: 'label' });
+    assert.equal(columnsFromForm({ input: ' ', output: '', instruction: '' }), null);
   });
 });

@@ -4,6 +4,7 @@ import type { TaskInput, TaskPreview } from '../../data/inspect.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatBytes, formatInt } from '../../report/format.ts';
 import { TaskFieldsLine } from './TaskFieldsLine.tsx';
+import { TaskColumns } from './TaskColumns.tsx';
 import { TaskInstruction } from './TaskInstruction.tsx';
 import { TaskLabels } from './TaskLabels.tsx';
 import { TaskPreviewTable } from './TaskPreviewTable.tsx';
@@ -188,7 +189,10 @@ function RowBody({ row, disabled, onInputChange }: TaskCardProps) {
     return (
       <div className="task-row-body" data-testid="task-error">
         <ErrorCallout title="This task could not be read" error={inspection.error} />
-        <p className="muted task-error-hint">Fix the file and add it again, or remove this task.</p>
+        <p className="muted task-error-hint">Fix the file and add it again, name its columns, or remove this task.</p>
+        {row.input.kind === 'file' ? (
+          <TaskColumns columns={row.input.columns} chosen={null} disabled={disabled} onChange={(columns) => onInputChange({ ...row.input, columns })} />
+        ) : null}
       </div>
     );
   }
@@ -207,6 +211,7 @@ function RowBody({ row, disabled, onInputChange }: TaskCardProps) {
         </span>
         <span className="muted">{formatBytes(preview.bytes)}</span>
         <TaskFieldsLine fields={preview.fields} />
+        <TaskColumns columns={row.input.columns} chosen={preview.fields} disabled={disabled} onChange={(columns) => onInputChange({ ...row.input, columns })} />
       </div>
       <TaskLabels labels={preview.labels} />
       <TaskInstruction

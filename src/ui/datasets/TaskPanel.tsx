@@ -24,6 +24,11 @@ export interface TaskPanelProps {
   disabled?: boolean;
 }
 
+/** Whether two inputs ask for the same column mapping. */
+const sameColumns = (a: TaskInput, b: TaskInput) => JSON.stringify(a.columns) === JSON.stringify(b.columns);
+/** A reading in flight: the task and the mapping it reads through. */
+const readingKey = (input: TaskInput) => `${input.id}\u0000${JSON.stringify(input.columns)}`;
+
 interface DragState {
   id: string;
   overId: string | null;
@@ -69,8 +74,8 @@ export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPa
   useEffect(() => {
     for (const row of tasks) {
       const { input } = row;
-      if (row.inspection !== 'pending' || started.current.has(input.id)) continue;
-      started.current.add(input.id);
+      if (row.inspection !== 'pending' || started.current.has(readingKey(input))) continue;
+      started.current.add(readingKey(input));
       let reading: Promise<TaskInspection>;
       try {
         reading = inspect(input);
@@ -80,11 +85,13 @@ export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPa
       void reading
         .catch((e: unknown) => failedInspection(input, e))
         .then((result) => {
-          started.current.delete(input.id);
+          started.current.delete(readingKey(input));
           if (!mounted.current) return;
           const now = latest.current;
-          if (!now.some((r) => r.input.id === input.id && r.inspection === 'pending')) return;
-          commit(now.map((r) => (r.input.id === input.id ? { ...r, inspection: result } : r)));
+          // A reading through a mapping the row no longer asks for is dropped.
+          const wanted = (r: TaskRow) => r.input.id === input.id && r.inspection === 'pending' && sameColumns(r.input, input);
+          if (!now.some(wanted)) return;
+          commit(now.map((r) => (wanted(r) ? { ...r, inspection: result } : r)));
         });
     }
   });
@@ -110,7 +117,11 @@ export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPa
     if (inputs.length > 0) commit([...current, ...inputs.map((input): TaskRow => ({ input, inspection: 'pending' }))]);
   };
 
-  const updateInput = (input: TaskInput) => commit(latest.current.map((r) => (r.input.id === input.id ? { ...r, input } : r)));
+  // A new column mapping means reading the file again through it.
+  const updateInput = (input: TaskInput) => commit(latest.current.map((r) => {
+    if (r.input.id !== input.id) return r;
+    return sameColumns(r.input, input) ? { ...r, input } : { input, inspection: 'pending' };
+  }));
 
   const move = (id: string, to: (from: number) => number, control?: FocusRequest['control']) => {
     const rows = latest.current;

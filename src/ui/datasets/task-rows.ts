@@ -1,5 +1,6 @@
 // Pure helpers over the Tasks panel's rows: their state, name checks, readiness for a run, reordering and label truncation.
 import type { TaskInput, TaskInspection } from '../../data/inspect.ts';
+import type { ColumnMap } from '../../data/parse.ts';
 
 /** One task in the panel: what was added, and the worker's reading of it (or 'pending' while it reads). */
 export interface TaskRow {
@@ -82,4 +83,14 @@ export function rowSource(input: TaskInput): string {
 export function failedInspection(input: TaskInput, error: unknown): TaskInspection {
   const message = error instanceof Error ? error.message || error.name : String(error);
   return { ok: false, id: input.id, name: input.name, source: rowSource(input), error: message };
+}
+
+/** The roles a task's column mapping names. */
+export const COLUMN_ROLES = ['input', 'output', 'instruction'] as const;
+
+/** The mapping the column form asks for: blank fields mean the automatic choice; null when all are blank. */
+export function columnsFromForm(values: Readonly<Record<(typeof COLUMN_ROLES)[number], string>>): ColumnMap | null {
+  const out: ColumnMap = {};
+  for (const role of COLUMN_ROLES) if (values[role].trim() !== '') out[role] = values[role].trim();
+  return Object.keys(out).length > 0 ? out : null;
 }
