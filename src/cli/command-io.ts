@@ -9,8 +9,31 @@ const COMMON = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' 
  * JSON being the only output) and `-h`/`--help`. Returns null when help was asked for.
  */
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
-  const parsed = parseArgs({ args: argv, allowPositionals: true, options: { ...options, ...COMMON } });
+  const parsed = parseArgs({ args: negativeValues(argv, options), allowPositionals: true, options: { ...options, ...COMMON } });
   return (parsed.values as { help?: boolean }).help ? null : parsed;
+}
+
+/**
+ * The arguments with every value that starts with a minus and a digit joined to its option (`--labels -100,5` becomes
+ * `--labels=-100,5`): parseArgs would otherwise take "-100,5" for an option and call the value ambiguous. Only options
+ * that take a string are joined.
+ */
+export function negativeValues(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const long = a.startsWith('--') ? a.slice(2) : null;
+    const short = !long && /^-[A-Za-z]$/.test(a) ? Object.keys(options).find((k) => options[k].short === a.slice(1)) : undefined;
+    const name = long ?? short;
+    const next = argv[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${long !== null ? a : `--${name}`}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 /** The parsed contents of `file`; a missing, unreadable or invalid file throws an Error whose message starts with `file`. */

@@ -11,6 +11,7 @@ import { PROJ_NAMES, type ProjName } from '../model/peft.ts';
 import { formatSizing, sizeTrainingStep } from '../model/step-sizing.ts';
 import { openModelArg } from './model-arg.ts';
 import { EXPORT_HELP, exportCommand } from './export-command.ts';
+import { negativeValues } from './command-io.ts';
 import { metricsCommand } from './metrics-command.ts';
 import { REPORT_HELP, reportCommand } from './report-command.ts';
 import { RUN_HELP, runCommand } from './run-command.ts';
@@ -54,7 +55,7 @@ Options:
                   router.safetensors and adapters/<task>/ for every block.
   --out PATH      export: the .onnx file to write (its folder is created when missing); run and
                   report: the output folder.
-  --labels LIST   grad: comma-separated labels, one per id; write --labels=-100,... (with "=")
+  --labels LIST   grad: comma-separated labels, one per id (-100: ignored)
                   because the list starts with a dash.
   --compute P     forward, grad: the base projections' forward arithmetic: f32 (default), or f16
                   (products in f16 summed in f32; needs a device with shader-f16).
@@ -118,23 +119,25 @@ async function main(argv: string[]): Promise<void> {
     else process.stdout.write(HELP + '\n');
     return;
   }
+  const options = {
+    model: { type: 'string' },
+    adapter: { type: 'string' },
+    ids: { type: 'string' },
+    labels: { type: 'string' },
+    compute: { type: 'string' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
+    rank: { type: 'string' },
+    targets: { type: 'string' },
+    'memory-budget': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
   const { values, positionals } = parseArgs({
-    args: argv,
+    // `--labels -100,5`: a negative number is the option's value, not an option.
+    args: negativeValues(argv, options),
     allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      adapter: { type: 'string' },
-      ids: { type: 'string' },
-      labels: { type: 'string' },
-      compute: { type: 'string' },
-      batch: { type: 'string' },
-      seq: { type: 'string' },
-      rank: { type: 'string' },
-      targets: { type: 'string' },
-      'memory-budget': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options,
   });
   const command = positionals[0];
   if (values.help || !command || command === 'help') {

@@ -80,8 +80,14 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates an instance, so each try makes a new one.
   const tryAdapter = async (icd?: string): Promise<GPUAdapter | null> => {
     if (icd) process.env.VK_ICD_FILENAMES = icd;
-    instance = webgpu.create([]);
-    return instance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    try {
+      instance = webgpu.create([]);
+      return await instance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    } catch (e) {
+      // Without the Vulkan loader Dawn's own error names no package; say which one to install.
+      if (vulkanLoaderMissing()) throw new Error(NO_VULKAN_LOADER, { cause: e });
+      throw e;
+    }
   };
   // A driver the caller named in VK_ICD_FILENAMES is used as it is.
   const pinned = process.env.VK_ICD_FILENAMES;
@@ -126,7 +132,26 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   return gpu;
 }
 
+/** Folders the dynamic linker searches for the Vulkan loader on Linux (Debian's multiarch ones, then the classic ones). */
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib', '/usr/local/lib'];
+
+/**
+ * Whether the Vulkan loader (libvulkan.so.1, Debian's libvulkan1) is missing on Linux: Dawn's Vulkan backend loads it
+ * at run time, and without it every adapter source fails the same way. Looks in LD_LIBRARY_PATH and the usual
+ * library folders; false on other systems, which load drivers differently.
+ */
+export function vulkanLoaderMissing(platform: string = process.platform, ldLibraryPath = process.env.LD_LIBRARY_PATH ?? '',
+  exists: (path: string) => boolean = existsSync): boolean {
+  if (platform !== 'linux') return false;
+  const dirs = [...ldLibraryPath.split(':').filter(Boolean), ...LIB_DIRS];
+  return !dirs.some((d) => exists(join(d, 'libvulkan.so.1')));
+}
+
+/** The one-line error when the Vulkan loader is missing. */
+export const NO_VULKAN_LOADER = 'No WebGPU adapter: the Vulkan loader libvulkan.so.1 is missing. Install libvulkan1 (Debian/Ubuntu: apt-get install libvulkan1), then run again';
+
 function noAdapterMessage(sources: AdapterSource[], pinned: string | undefined, icds: Record<AdapterSource, string | null>): string {
+  if (vulkanLoaderMissing()) return NO_VULKAN_LOADER;
   if (pinned) return `No WebGPU adapter from the Vulkan driver in VK_ICD_FILENAMES (${pinned})`;
   const tried = sources.map((s) => {
     if (s === 'gpu') return 'no usable Vulkan GPU driver';

@@ -197,7 +197,7 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
   return (
     <div className="runs-tab" data-testid="runs-tab">
       {error !== null && <ErrorCallout title="Storage could not be read" error={error} />}
-      <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} selectedId={selected?.id ?? null}
+      <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} activeDone={runs.active?.progress?.done ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
         onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />

@@ -94,7 +94,7 @@ function appClient(remote: Comlink.Remote<EngineWorkerApi>, call: <T>(start: () 
   // A record over every key, so a method added to the worker's API cannot be forgotten here.
   const names: Record<keyof AppApi, true> = {
     inspectTask: true, checkTaskData: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true, runIsHeld: true,
-    listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, storageUsage: true, listModels: true,
+    listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, saptFolderFiles: true, storageUsage: true, listModels: true,
     deleteModel: true, answer: true, exportMethodOnnx: true,
   };
   return Object.fromEntries(Object.keys(names).map((n) => [n, wrap(n as keyof AppApi)])) as unknown as AppClient;

@@ -13,6 +13,7 @@ import type { FileSource } from '../io/files.ts';
 import { estimateTrainingMemory, resolveBudget, type MemoryEstimate, type TrainingShape } from '../model/memory-estimate.ts';
 import { sizeTrainingStep, type StepSizing } from '../model/step-sizing.ts';
 import { deviceMemoryOf } from '../gpu/device-memory.ts';
+import { SAPT_CONFIG_FILE, SAPT_ROUTER_FILE, saptAdapterFolder } from '../model/sapt-files.ts';
 import { fileSlug } from '../report/tables.ts';
 import { formatBytes } from '../report/format.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
@@ -248,6 +249,22 @@ export const appApi = {
     if (paths.length === 0) throw new Error(`run ${id} has no adapter ${prefix}`);
     const out: { name: string; data: Uint8Array }[] = [];
     for (const p of paths) out.push({ name: p.slice(prefix.length + 1), data: (await storage.read(p))! });
+    return out;
+  },
+
+  /**
+   * A SAPT method's folder as `clora export --sapt` reads it (router_config.json, router.safetensors and
+   * adapters/<task>/ of every block trained), from its last commit; null for a method without a router.
+   */
+  async saptFolderFiles(id: string, method: string): Promise<{ name: string; data: Uint8Array }[] | null> {
+    const storage = (await db()).storage(`runs/${id}`);
+    const config = await storage.read(`${method}/${SAPT_CONFIG_FILE}`);
+    if (config === null) return null;
+    const out: { name: string; data: Uint8Array }[] = [];
+    for (const p of await storage.list(method)) {
+      const name = p.slice(method.length + 1);
+      if (name === SAPT_CONFIG_FILE || name === SAPT_ROUTER_FILE || name.startsWith(`${saptAdapterFolder('')}`)) out.push({ name, data: (await storage.read(p))! });
+    }
     return out;
   },
 

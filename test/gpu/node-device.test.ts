@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adapterSources, lavapipeIcd } from '../../src/gpu/node-device.ts';
+import { adapterSources, lavapipeIcd, NO_VULKAN_LOADER, vulkanLoaderMissing } from '../../src/gpu/node-device.ts';
 
 describe('adapter sources', () => {
   it('"auto" or an empty value tries the GPU, then lavapipe, then SwiftShader', () => {
@@ -37,5 +37,18 @@ describe('adapter sources', () => {
       if (saved === undefined) delete process.env.CLORA_LAVAPIPE_ICD;
       else process.env.CLORA_LAVAPIPE_ICD = saved;
     }
+  });
+});
+
+describe('the Vulkan loader', () => {
+  it('is missing on Linux when libvulkan.so.1 is in no library folder nor LD_LIBRARY_PATH; the error says to install libvulkan1', () => {
+    const only = (path: string) => (p: string) => p === path;
+    assert.equal(vulkanLoaderMissing('linux', '', () => false), true);
+    assert.equal(vulkanLoaderMissing('linux', '', only('/usr/lib/x86_64-linux-gnu/libvulkan.so.1')), false);
+    assert.equal(vulkanLoaderMissing('linux', '/opt/vk/lib:/x', only('/opt/vk/lib/libvulkan.so.1')), false);
+    assert.equal(vulkanLoaderMissing('darwin', '', () => false), false, 'other systems load drivers their own way');
+    assert.match(NO_VULKAN_LOADER, /libvulkan\.so\.1 is missing\. Install libvulkan1 \(Debian\/Ubuntu: apt-get install libvulkan1\)/);
+    // This machine has it (the GPU suites run on it).
+    assert.equal(vulkanLoaderMissing(), false);
   });
 });

@@ -10,6 +10,15 @@ const pathed = (...paths: string[]): PathedFile[] => paths.map((path) => ({ path
 const summary = (inputs: TaskInput[]) => inputs.map((i) => ({ name: i.name, kind: i.kind, folder: i.folder, files: i.files.map((f) => f.name) }));
 
 describe('groupDroppedFiles', () => {
+  test('a file already among the tasks is refused with a word; a different file of the same name is added', () => {
+    const first = groupDroppedFiles([{ path: 'spam.jsonl', file: new File(['a'], 'spam.jsonl', { lastModified: 1 }) }], []);
+    const again = groupDroppedFiles([{ path: 'spam.jsonl', file: new File(['a'], 'spam.jsonl', { lastModified: 1 }) }], ['spam'], first.inputs);
+    assert.deepEqual(again.inputs, []);
+    assert.deepEqual(again.skipped, [{ path: 'spam.jsonl', reason: 'already added, as the task "spam"' }]);
+    const edited = groupDroppedFiles([{ path: 'spam.jsonl', file: new File(['ab'], 'spam.jsonl', { lastModified: 2 }) }], ['spam'], first.inputs);
+    assert.deepEqual(edited.inputs.map((i) => i.name), ['spam (2)']);
+  });
+
   test('each data file is one task named by its stem, in drop order', () => {
     const { inputs, skipped } = groupDroppedFiles(pathed('sst2.jsonl', 'ag.news.CSV', 'cola.tsv', 'boolq.json'), []);
     assert.deepEqual(summary(inputs), [

@@ -1,6 +1,7 @@
 // A live-updating line chart (Chart.js on a canvas) for loss curves and, later, forgetting curves.
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
 import { useEffect, useRef } from 'react';
+import { useColorScheme } from './use-color-scheme.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
@@ -47,6 +48,7 @@ function cssVar(name: string, fallback: string): string {
 export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, showLegend, height = 260, emptyText, testId }: LineChartProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const chartRef = useRef<Chart<'line', Point[]> | null>(null);
+  const scheme = useColorScheme();
 
   useEffect(() => {
     const canvas = canvasRef.current;
@@ -94,6 +96,23 @@ export function LineChart({ series, xLabel, yLabel, xMin, xMax, yMin, yMax, show
       chartRef.current = null;
     };
   }, [xLabel, yLabel]);
+
+  // A switch between light and dark: the axes take the new theme's colours (the canvas keeps what it drew with).
+  useEffect(() => {
+    const chart = chartRef.current;
+    if (!chart) return;
+    const text = cssVar('--text-muted', '#6b7280');
+    const grid = cssVar('--border', '#e5e7eb');
+    for (const axis of [chart.options.scales?.x, chart.options.scales?.y]) {
+      if (!axis) continue;
+      if (axis.title) axis.title.color = text;
+      if (axis.ticks) axis.ticks.color = text;
+      if (axis.grid) axis.grid.color = grid;
+    }
+    const legend = chart.options.plugins?.legend;
+    if (legend?.labels) legend.labels.color = text;
+    chart.update('none');
+  }, [scheme]);
 
   useEffect(() => {
     const chart = chartRef.current;

@@ -112,6 +112,7 @@ export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPa
     const { inputs, skipped: notAdded } = groupDroppedFiles(
       files,
       current.map((r) => r.input.name),
+      current.map((r) => r.input),
     );
     setSkipped(notAdded);
     if (inputs.length > 0) commit([...current, ...inputs.map((input): TaskRow => ({ input, inspection: 'pending' }))]);

@@ -53,10 +53,20 @@ export function uniqueName(name: string, taken: Set<string>): string {
  * test.json (any case) is a benchmark task named by the folder; its train/dev/test.json are its files and anything
  * else directly in it is skipped (an incomplete folder still becomes a task so that reading it names what is
  * missing). Every other .jsonl/.json/.csv/.tsv file is a task named by its stem. Other files, and hidden ones, are
- * returned in `skipped` with the reason. Names that clash with `existingNames` or with each other get " (2)", ...
+ * returned in `skipped` with the reason, and so is a file already among the `existing` tasks (dropped twice). Names
+ * that clash with `existingNames` or with each other get " (2)", ...
  */
-export function groupDroppedFiles(items: readonly PathedFile[], existingNames: readonly string[]): { inputs: TaskInput[]; skipped: SkippedFile[] } {
-  const files = items.map((it) => ({ path: normalizePath(it.path || it.file.name), file: it.file }));
+export function groupDroppedFiles(items: readonly PathedFile[], existingNames: readonly string[], existing: readonly TaskInput[] = []): { inputs: TaskInput[]; skipped: SkippedFile[] } {
+  const skipped: SkippedFile[] = [];
+  // A file already among the tasks (same name, size and modification time) is not added again.
+  const have = new Map<string, string>();
+  for (const input of existing) for (const f of input.files) have.set(fileSignature(f), input.name);
+  const files = items.map((it) => ({ path: normalizePath(it.path || it.file.name), file: it.file })).filter(({ path, file }) => {
+    const task = have.get(fileSignature(file));
+    if (task === undefined) return true;
+    skipped.push({ path, reason: `already added, as the task "${task}"` });
+    return false;
+  });
   const benchmarkFolders = new Set<string>();
   for (const { path } of files) {
     const folder = folderOf(path);
@@ -66,7 +76,6 @@ export function groupDroppedFiles(items: readonly PathedFile[], existingNames: r
 
   const taken = new Set(existingNames);
   const inputs: TaskInput[] = [];
-  const skipped: SkippedFile[] = [];
   const benchmarkInputs = new Map<string, TaskInput>();
 
   for (const { path, file } of files) {
@@ -111,6 +120,11 @@ export function groupDroppedFiles(items: readonly PathedFile[], existingNames: r
     });
   }
   return { inputs, skipped };
+}
+
+/** What tells a file apart from another one with the same name: its size and modification time. */
+function fileSignature(f: File): string {
+  return `${f.name}\u0000${f.size}\u0000${f.lastModified}`;
 }
 
 /** Orders directory entries by name, numbers compared by value ("task2" before "task10"). */

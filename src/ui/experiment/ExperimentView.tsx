@@ -33,6 +33,13 @@ export function useAdapterExport(client: EngineClient) {
   const exportAdapter = useCallback(async (runId: string, results: RunResults, method: string, stage: number) => {
     setError(null);
     try {
+      // SAPT answers with every block and its router: the whole folder `clora export --sapt` reads, as of its last task.
+      const sapt = await client.app.saptFolderFiles(runId, method);
+      if (sapt) {
+        const name = `${method}-sapt`;
+        downloadBlob(new Blob([zipAdapter(name, sapt) as BlobPart], { type: 'application/zip' }), `${name}.zip`);
+        return;
+      }
       const folders = await client.app.adapterFolders(runId, method);
       const folder = adapterFolderFor(folders, results, method, stage);
       if (!folder) throw new Error(`${method} saved no adapter for task ${stage + 1} (saved: ${folders.join(', ') || 'none'})`);

@@ -30,6 +30,9 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
   const joint = results.methods[method].matrix === null;
   const tasks = results.tasks;
   const nothing = useMemo(() => learnedNothing(results, method), [results, method]);
+  // SAPT answers with all its blocks and its router: one export, of the folder as of its last finished task.
+  const routed = results.methods[method].method === 'sapt';
+  const lastDone = Math.max(-1, ...done);
   const baselines = useMemo(() => tasks.map((_, t) => taskBaseline(results, t)), [results, tasks]);
   const baselineRows = (['majority', 'chance'] as const).filter((key) => baselines.some((b) => b?.[key] != null));
 
@@ -127,15 +130,16 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
                 })}
                 {onExportAdapter ? (
                   <td className="results-heatmap-action">
-                    {done.has(row.stage) ? (
+                    {done.has(row.stage) && (!routed || row.stage === lastDone) ? (
                       <button
                         type="button"
                         className="results-mini-button"
                         onClick={() => exportAdapter(row.stage)}
                         data-testid={`export-adapter-${method}-${row.stage}`}
-                        aria-label={joint ? `Export the ${method} adapter` : `Export the ${method} adapter after task ${row.stage + 1}`}
+                        aria-label={routed ? `Export the ${method} folder (every task's LoRA and the selector)` : joint ? `Export the ${method} adapter` : `Export the ${method} adapter after task ${row.stage + 1}`}
+                        title={routed ? 'The folder clora export --sapt reads: router_config.json, router.safetensors and adapters/<task>/ of every block' : undefined}
                       >
-                        Export adapter
+                        {routed ? 'Export SAPT folder' : 'Export adapter'}
                       </button>
                     ) : null}
                   </td>

@@ -12,6 +12,8 @@ export interface RunHistoryProps {
   runs: RunRecord[];
   /** The run the worker is executing (its Resume and Delete are not offered). */
   activeId: string | null;
+  /** The active run's progress as the worker reports it (0..1), newer than its stored record's; null when none. */
+  activeDone?: number | null;
   /** The run whose results are open (its row is highlighted). */
   selectedId: string | null;
   /** Shows a run's results. */
@@ -31,9 +33,11 @@ interface DeleteFailure {
 const COLUMNS = ['Run', 'Model', 'Tasks', 'Methods', 'Created', 'Status', 'Progress', 'Actions'];
 
 /** Test id `run-history`; rows are `run-row` (see RunRow), sorted newest first whatever order `runs` has. */
-export function RunHistory({ runs, activeId, selectedId, onOpen, onResume, onDelete }: RunHistoryProps) {
+export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOpen, onResume, onDelete }: RunHistoryProps) {
   const now = useNow();
-  const sorted = useMemo(() => newestFirst(runs), [runs]);
+  // The stored record's `done` is written after each task; the active run's row shows the live progress instead.
+  const sorted = useMemo(() => newestFirst(runs).map((r) => (r.id === activeId && activeDone !== null ? { ...r, done: activeDone } : r)),
+    [runs, activeId, activeDone]);
   const [failure, setFailure] = useState<DeleteFailure | null>(null);
 
   return (
