@@ -5,11 +5,11 @@
 import type { Gpu } from '../gpu/context.ts';
 import type { MatmulBFormat, MatmulCompute } from '../gpu/kernels/matmul.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { halfWords } from '../model/half.ts';
 import type { ProjName } from '../model/peft.ts';
 import type { FileSource } from '../io/files.ts';
-import { openWeights, widenTensor, type CheckpointTensor, type WeightReader, type WeightsProgress } from '../model/weights.ts';
-import { destroyTable, tableBytes, uploadVocabTable, type VocabTable } from './vocab-table.ts';
+import { openWeights, type WeightReader, type WeightsProgress } from '../model/weights.ts';
+import { streamVocabTable, type VocabTable } from './vocab-table.ts';
+import { TensorUploader } from './weight-upload.ts';
 
 export interface GpuLinear {
   weight: GPUBuffer;
@@ -45,61 +45,31 @@ export interface UploadOptions {
   compute?: MatmulCompute;
 }
 
-/** Uploaded bytes after which the upload waits for the queue, so the driver's staging copies are recycled. */
-const DRAIN_EVERY_BYTES = 256 * 2 ** 20;
-
-
 /**
- * Reads each tensor from the checkpoint, uploads it and lets it go before reading the next, so host memory holds
- * one tensor at a time (plus what the driver stages, drained every DRAIN_EVERY_BYTES). F16/BF16 projection weights,
- * the embedding and the LM head go up as the file stores them, never widened on the host; the other tensors (norms,
- * biases) are widened to f32 one at a time.
+ * Reads each tensor from the checkpoint and uploads it a piece at a time (weight-upload.ts), so host memory holds a
+ * few MiB whatever the model. F16/BF16 projection weights, the embedding and the LM head go up as the file stores
+ * them, never widened on the host; the other tensors (norms, biases) are widened to f32 piece by piece.
  */
 export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightReader, opts: UploadOptions = {}): Promise<GpuWeights> {
   const compute = opts.compute ?? 'f32';
   if (compute === 'f16') gpu.requireF16('f16 compute');
-  const owned: GPUBuffer[] = [];
-  let bytes = 0;
-  let undrained = 0;
-  const tensor = (name: string): Promise<CheckpointTensor> => reader.read(name);
-  const keep = async (name: string, data: Float32Array | Uint32Array): Promise<GPUBuffer> => {
-    const buf = gpu.upload(name, data);
+  const up = new TensorUploader(gpu, reader);
+  const advise = (name: string, buf: GPUBuffer): GPUBuffer => {
     gpu.setBindingAdvice(buf, `it holds the checkpoint tensor ${name}, bound whole: a smaller batch or sequence length cannot help; ` +
       'keep F16/BF16 weights in their precision (the default) or use a device with a larger maxStorageBufferBindingSize');
-    owned.push(buf);
-    bytes += data.byteLength;
-    await drain(data.byteLength);
     return buf;
   };
-  const drain = async (uploaded: number): Promise<void> => {
-    undrained += uploaded;
-    if (undrained >= DRAIN_EVERY_BYTES) {
-      undrained = 0;
-      gpu.device.queue.submit([]);
-      await gpu.device.queue.onSubmittedWorkDone();
-    }
-  };
-  const take = async (name: string): Promise<GPUBuffer> => keep(name, widenTensor(await tensor(name)).data);
+  const take = async (name: string): Promise<GPUBuffer> => advise(name, await up.widened(name));
   const takeProjection = async (name: string): Promise<{ weight: GPUBuffer; format: MatmulBFormat }> => {
-    const t = await tensor(name);
-    if ((t.dtype !== 'F16' && t.dtype !== 'BF16') || opts.halfProjections === false) {
-      return { weight: await keep(name, widenTensor(t).data), format: 'f32' };
-    }
-    return { weight: await keep(name, halfWords(t.bytes)), format: t.dtype === 'F16' ? 'f16' : 'bf16' };
+    const dtype = reader.dtype(name);
+    if ((dtype !== 'F16' && dtype !== 'BF16') || opts.halfProjections === false) return { weight: advise(name, await up.widened(name)), format: 'f32' };
+    return { weight: advise(name, await up.stored(name)), format: dtype === 'F16' ? 'f16' : 'bf16' };
   };
-  const tables: VocabTable[] = [];
-  const takeTable = async (name: string): Promise<VocabTable> => {
-    const table = uploadVocabTable(gpu, await tensor(name), opts.halfProjections !== false);
-    tables.push(table);
-    bytes += tableBytes(table);
-    await drain(tableBytes(table));
-    return table;
-  };
+  const takeTable = (name: string): Promise<VocabTable> => streamVocabTable(gpu, up, reader, name, opts.halfProjections !== false);
   try {
     return await uploadAll();
   } catch (e) {
-    owned.forEach((b) => gpu.destroyBuffer(b));
-    tables.forEach((t) => destroyTable(gpu, t));
+    up.destroy();
     throw e;
   }
 
@@ -135,12 +105,10 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
     }
     const finalNorm = await take('model.norm.weight');
     const lmHead = cfg.tieWordEmbeddings ? embed : await takeTable('lm_head.weight');
+    const owned = [...up.owned];
     return {
-      embed, layers, finalNorm, lmHead, bytes,
-      destroy: () => {
-        owned.forEach((b) => gpu.destroyBuffer(b));
-        tables.forEach((t) => destroyTable(gpu, t));
-      },
+      embed, layers, finalNorm, lmHead, bytes: up.bytes,
+      destroy: () => owned.forEach((b) => gpu.destroyBuffer(b)),
     };
   }
 }

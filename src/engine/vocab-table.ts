@@ -9,7 +9,8 @@ import type { Plan } from '../gpu/plan.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import type { MatmulBFormat } from '../gpu/kernels/matmul.ts';
 import { halfWords } from '../model/half.ts';
-import { widenTensor, type CheckpointTensor } from '../model/weights.ts';
+import { widenTensor, type CheckpointTensor, type WeightReader } from '../model/weights.ts';
+import type { TensorUploader } from './weight-upload.ts';
 import { formatBytes } from '../report/format.ts';
 
 export interface VocabSlice {
@@ -64,6 +65,30 @@ export function uploadVocabTable(gpu: Gpu, t: CheckpointTensor, half: boolean): 
     const buffer = gpu.upload(rows === vocab ? name : `${name}[${first}:${first + n}]`, data);
     gpu.setBindingAdvice(buffer, `it is a slice of ${name}, which the engine sizes to Gpu.bindingLimit: this is a bug in the engine`);
     slices.push({ ref: { buffer, offset: 0, size: data.byteLength }, first, rows: n });
+  }
+  return { vocab, hidden, format, slices };
+}
+
+/**
+ * Uploads a [vocab, hidden] checkpoint tensor as uploadVocabTable does, reading each slice by range from the checkpoint
+ * (a piece at a time, through `up`), so the table is never whole in host memory.
+ */
+export async function streamVocabTable(gpu: Gpu, up: TensorUploader, reader: WeightReader, name: string, half: boolean): Promise<VocabTable> {
+  const shape = reader.shapes.get(name);
+  if (!shape || shape.length !== 2) throw new Error(`${name}: expected a [vocab, hidden] matrix, got shape [${shape?.join(', ')}]`);
+  const [vocab, hidden] = shape;
+  const dtype = reader.dtype(name);
+  const packed = half && (dtype === 'F16' || dtype === 'BF16');
+  const format: MatmulBFormat = packed ? (dtype === 'F16' ? 'f16' : 'bf16') : 'f32';
+  const rows = vocabSliceRows(vocab, hidden, packed ? 2 : 4, gpu.bindingLimit, name);
+  const slices: VocabSlice[] = [];
+  for (let first = 0; first < vocab; first += rows) {
+    const n = Math.min(rows, vocab - first);
+    const label = rows === vocab ? name : `${name}[${first}:${first + n}]`;
+    const [begin, end] = [first * hidden, (first + n) * hidden];
+    const buffer = packed ? await up.stored(name, begin * 2, end * 2, label) : await up.widened(name, begin, end, label);
+    gpu.setBindingAdvice(buffer, `it is a slice of ${name}, which the engine sizes to Gpu.bindingLimit: this is a bug in the engine`);
+    slices.push({ ref: { buffer, offset: 0, size: packed ? Math.ceil((end - begin) / 2) * 4 : (end - begin) * 4 }, first, rows: n });
   }
   return { vocab, hidden, format, slices };
 }

@@ -1,6 +1,6 @@
 // One read-only interface over the places model and adapter files come from: a URL prefix, browser-picked Files, or memory.
 import { FormatError, MissingFileError } from './errors.ts';
-import { blobRandomAccess, bytesRandomAccess, checkRange, type RandomAccessFile } from './random-access.ts';
+import { blobRandomAccess, bytesRandomAccess, checkRange, target, type RandomAccessFile } from './random-access.ts';
 
 /** Reports bytes read so far; `total` is null when the size is not known up front. */
 export type ReadProgress = (loaded: number, total: number | null) => void;
@@ -173,9 +173,9 @@ async function openUrl(url: string, name: string, label: string, doFetch: typeof
   return {
     name,
     size,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(name, size, offset, length);
-      if (length === 0) return new Uint8Array(0);
+      if (length === 0) return target(name, 0, into);
       const res = await doFetch(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
       if (res.status !== 206) {
         void res.body?.cancel();
@@ -183,7 +183,10 @@ async function openUrl(url: string, name: string, label: string, doFetch: typeof
       }
       const got = await readBody(res);
       if (got.byteLength !== length) throw new FormatError(name, `got ${got.byteLength} of ${length} bytes at offset ${offset} from ${url}`);
-      return got;
+      if (!into) return got;
+      const out = target(name, length, into);
+      out.set(got);
+      return out;
     },
     async close() {},
   };

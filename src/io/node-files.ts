@@ -3,7 +3,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FormatError, MissingFileError } from './errors.ts';
 import { decodeText, type FileSource } from './files.ts';
-import { checkRange, type RandomAccessFile } from './random-access.ts';
+import { checkRange, target, type RandomAccessFile } from './random-access.ts';
 
 function isMissing(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
@@ -29,10 +29,10 @@ export async function nodeRandomAccess(path: string, name: string = path): Promi
   return {
     name,
     size,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(name, size, offset, length);
       if (closed) throw new Error(`${name}: read after close`);
-      const out = new Uint8Array(length);
+      const out = target(name, length, into);
       let done = 0;
       // A single read may return fewer bytes than asked (and reads are capped near 2 GiB), so loop until filled.
       while (done < length) {

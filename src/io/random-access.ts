@@ -12,10 +12,12 @@ export interface RandomAccessFile {
   /** Its size in bytes (may exceed 2 GiB: offsets are plain numbers, exact up to 2^53). */
   readonly size: number;
   /**
-   * Exactly `length` bytes from `offset`, in a fresh array the caller owns. A range past the end of the file is a
-   * FormatError naming the file (a truncated download or a header that lies), never a short read.
+   * Exactly `length` bytes from `offset`, in a fresh array the caller owns, or, when `into` is given (at least
+   * `length` bytes), written to its start and returned as a view of it: a reader that reuses one buffer for every
+   * tensor leaves no garbage behind. A range past the end of the file is a FormatError naming the file (a truncated
+   * download or a header that lies), never a short read.
    */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Releases what the file holds (a Node file descriptor); later reads fail. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -30,14 +32,23 @@ export function checkRange(name: string, size: number, offset: number, length: n
   }
 }
 
+/** Where a read of `length` bytes goes: the start of `into` (checked to be large enough), else a fresh array. */
+export function target(name: string, length: number, into?: Uint8Array): Uint8Array {
+  if (!into) return new Uint8Array(length);
+  if (into.byteLength < length) throw new RangeError(`${name}: a read of ${length} bytes into a buffer of ${into.byteLength}`);
+  return into.subarray(0, length);
+}
+
 /** A file held in memory; reads copy, so callers may keep or transfer what they get. */
 export function bytesRandomAccess(name: string, bytes: Uint8Array): RandomAccessFile {
   return {
     name,
     size: bytes.byteLength,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(name, bytes.byteLength, offset, length);
-      return bytes.slice(offset, offset + length);
+      const out = target(name, length, into);
+      out.set(bytes.subarray(offset, offset + length));
+      return out;
     },
     async close() {},
   };
@@ -48,12 +59,15 @@ export function blobRandomAccess(name: string, blob: Blob): RandomAccessFile {
   return {
     name,
     size: blob.size,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(name, blob.size, offset, length);
       const got = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
       // A file changed on disk after it was picked reads short rather than failing.
       if (got.byteLength !== length) throw new FormatError(name, `read ${got.byteLength} of ${length} bytes at offset ${offset}; the file changed after it was picked`);
-      return got;
+      if (!into) return got;
+      const out = target(name, length, into);
+      out.set(got);
+      return out;
     },
     async close() {},
   };

@@ -167,11 +167,19 @@ export async function readSafetensorsHeader(f: RandomAccessFile): Promise<Safete
   return parseHeader(f.name, await f.read(8, headerLen), f.size);
 }
 
-/** Reads one tensor's bytes (a fresh, aligned array) from a file whose header `info` came from. */
-export async function readTensor(f: RandomAccessFile, info: TensorInfo): Promise<TensorEntry> {
+/**
+ * Reads one tensor's bytes from a file whose header `info` came from: into a fresh, aligned array, or to the start of
+ * `into` when given.
+ */
+export async function readTensor(f: RandomAccessFile, info: TensorInfo, into?: Uint8Array): Promise<TensorEntry> {
   let bytes: Uint8Array;
   try {
-    bytes = await f.read(info.begin, info.end - info.begin);
+    bytes = await f.read(info.begin, info.end - info.begin, into);
+    // A source that ignored `into` still gives the caller its bytes where it asked for them.
+    if (into && bytes.buffer !== into.buffer) {
+      into.set(bytes);
+      bytes = into.subarray(0, bytes.byteLength);
+    }
   } catch (e) {
     const why = e instanceof FormatError ? e.problem : e instanceof Error ? e.message : String(e);
     throw new FormatError(info.file, `tensor ${info.name}: ${why}`, { cause: e });
@@ -189,17 +197,18 @@ function alignedOffset(bytes: Uint8Array, size: number): number {
   return bytes.byteOffset % size === 0 ? bytes.byteOffset : 0;
 }
 
+/** Bytes per element of each dtype. */
+export function dtypeBytes(dtype: SafetensorsDtype): number {
+  return DTYPE_BYTES[dtype];
+}
+
 /**
- * Widens a float tensor to a fresh Float32Array (never a view, so the file buffer can be freed).
- * F16 and BF16 convert exactly; F64 rounds to nearest. Assumes a little-endian host, as all WebGPU hosts are.
+ * Widens `out.length` values of a float dtype from `bytes` into `out` (a part of a tensor at a time, when the caller
+ * reads it in pieces). F16 and BF16 convert exactly; F64 rounds to nearest. Assumes a little-endian host, as all
+ * WebGPU hosts are.
  */
-export function toFloat32(entry: TensorEntry): Float32Array {
-  const { bytes, dtype } = entry;
-  if (!LOADABLE.has(dtype)) {
-    throw new FormatError(entry.file, `tensor ${entry.name}: dtype ${dtype} cannot be loaded as floats (supported: F32, F16, BF16, F64)`);
-  }
-  const n = numel(entry.shape);
-  const out = new Float32Array(n);
+export function widenInto(dtype: 'F32' | 'F16' | 'BF16' | 'F64', bytes: Uint8Array, out: Float32Array): void {
+  const n = out.length;
   switch (dtype) {
     case 'F32':
       out.set(new Float32Array(aligned(bytes, 4), alignedOffset(bytes, 4), n));
@@ -209,18 +218,28 @@ export function toFloat32(entry: TensorEntry): Float32Array {
       break;
     case 'F16': {
       const src = new Uint16Array(aligned(bytes, 2), alignedOffset(bytes, 2), n);
-      const dst = new Uint32Array(out.buffer);
+      const dst = new Uint32Array(out.buffer, out.byteOffset, n);
       const table = halfTable();
       for (let i = 0; i < n; i++) dst[i] = table[src[i]];
       break;
     }
     case 'BF16': {
       const src = new Uint16Array(aligned(bytes, 2), alignedOffset(bytes, 2), n);
-      const dst = new Uint32Array(out.buffer);
+      const dst = new Uint32Array(out.buffer, out.byteOffset, n);
       for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
       break;
     }
   }
+}
+
+/** Widens a float tensor to a fresh Float32Array (never a view, so the file buffer can be freed). */
+export function toFloat32(entry: TensorEntry): Float32Array {
+  const { dtype } = entry;
+  if (!LOADABLE.has(dtype)) {
+    throw new FormatError(entry.file, `tensor ${entry.name}: dtype ${dtype} cannot be loaded as floats (supported: F32, F16, BF16, F64)`);
+  }
+  const out = new Float32Array(numel(entry.shape));
+  widenInto(dtype as 'F32' | 'F16' | 'BF16' | 'F64', entry.bytes, out);
   return out;
 }
 

@@ -88,7 +88,7 @@ async function planShards(src: FileSource, needed: Map<string, number[]>): Promi
   return byFile;
 }
 
-/** One checkpoint tensor as the file stores it: raw little-endian bytes in a fresh array the caller owns. */
+/** One checkpoint tensor as the file stores it: raw little-endian bytes (a fresh array, or a view of the caller's). */
 export interface CheckpointTensor {
   name: string;
   file: string;
@@ -109,7 +109,16 @@ export interface WeightReader {
   readonly bytes: number;
   /** The largest needed tensor's bytes: what reading holds at most at once. */
   readonly largestBytes: number;
-  read(name: string): Promise<CheckpointTensor>;
+  /** How a needed tensor is stored, and its size in bytes. */
+  dtype(name: string): CheckpointTensor['dtype'];
+  byteLength(name: string): number;
+  /** Reads one tensor, into a fresh array or to the start of `into` (at least the tensor's bytes). */
+  read(name: string, into?: Uint8Array): Promise<CheckpointTensor>;
+  /**
+   * Reads bytes [begin, begin + length) of one tensor, so a large tensor can be uploaded a piece at a time through one
+   * small buffer (`into`), or a slice of its rows read alone.
+   */
+  readPart(name: string, begin: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -166,31 +175,45 @@ export async function openWeights(
     throw e;
   }
 
-  // Progress counts tensors and bytes per file as the caller reads them, in whatever order it asks.
-  const fileOrder = [...plan.keys()];
+  // Progress counts bytes per file as the caller reads them, and a tensor once its last byte is read.
   const leftInFile = new Map([...plan].map(([file, names]) => [file, names.length]));
-  const readInFile = new Map(fileOrder.map((file) => [file, 0]));
+  const readInFile = new Map([...plan.keys()].map((file) => [file, 0]));
   let filesDone = 0;
   let tensorsDone = 0;
-  const read = new Set<string>();
+  const done = new Set<string>();
+  const locate = (name: string) => {
+    const at = where.get(name);
+    if (!at) throw new Error(`weights: ${name} is not a tensor this architecture reads`);
+    return at;
+  };
+  async function readPart(name: string, begin: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const { file, info } = locate(name);
+    const size = info.end - info.begin;
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(length) || begin < 0 || length < 0 || begin + length > size) {
+      throw new RangeError(`weights: bytes ${begin}..${begin + length} are outside tensor ${name} (${size} bytes)`);
+    }
+    const part = await readTensor(file, { ...info, begin: info.begin + begin, end: info.begin + begin + length }, into);
+    readInFile.set(info.file, readInFile.get(info.file)! + length);
+    if (begin + length === size && !done.has(name)) {
+      done.add(name);
+      tensorsDone++;
+      leftInFile.set(info.file, leftInFile.get(info.file)! - 1);
+      if (leftInFile.get(info.file) === 0) filesDone++;
+    }
+    onProgress?.({ file: info.file, filesDone, filesTotal: plan.size, bytesLoaded: readInFile.get(info.file)!, bytesTotal: file.size, tensorsDone, tensorsTotal: needed.size });
+    return part.bytes;
+  }
   return {
     shapes: needed,
     bytes,
     largestBytes,
-    async read(name) {
-      const at = where.get(name);
-      if (!at) throw new Error(`weights: ${name} is not a tensor this architecture reads`);
-      const entry = await readTensor(at.file, at.info);
-      const file = at.info.file;
-      if (!read.has(name)) {
-        read.add(name);
-        tensorsDone++;
-        readInFile.set(file, readInFile.get(file)! + entry.bytes.byteLength);
-        leftInFile.set(file, leftInFile.get(file)! - 1);
-        if (leftInFile.get(file) === 0) filesDone++;
-        onProgress?.({ file, filesDone, filesTotal: plan.size, bytesLoaded: readInFile.get(file)!, bytesTotal: at.file.size, tensorsDone, tensorsTotal: needed.size });
-      }
-      return { name, file, shape: needed.get(name)!.slice(), dtype: entry.dtype as CheckpointTensor['dtype'], bytes: entry.bytes };
+    dtype: (name) => locate(name).info.dtype as CheckpointTensor['dtype'],
+    byteLength: (name) => locate(name).info.end - locate(name).info.begin,
+    readPart,
+    async read(name, into) {
+      const { info } = locate(name);
+      const data = await readPart(name, 0, info.end - info.begin, into);
+      return { name, file: info.file, shape: needed.get(name)!.slice(), dtype: info.dtype as CheckpointTensor['dtype'], bytes: data };
     },
     async close() {
       await closeAll();

@@ -215,8 +215,8 @@ export function countingSource(src: FileSource): { source: FileSource; bytesRead
         return {
           name: file.name,
           size: file.size,
-          async read(offset, length) {
-            const data = await file.read(offset, length);
+          async read(offset, length, into) {
+            const data = await file.read(offset, length, into);
             total += data.byteLength;
             return data;
           },

@@ -38,11 +38,11 @@ function accounting(src: FileSource) {
       const counted: RandomAccessFile = {
         name: f.name,
         size: f.size,
-        async read(offset, length) {
+        async read(offset, length, into) {
           stats.reads.push({ file: name, offset, length });
           stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight);
           try {
-            return await f.read(offset, length);
+            return await f.read(offset, length, into);
           } finally {
             stats.inFlight--;
           }
