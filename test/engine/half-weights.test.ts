@@ -47,7 +47,9 @@ describe('half-precision checkpoints', () => {
       try {
         const cfg = half.config;
         const projParams = cfg.numLayers * (cfg.hiddenSize * (2 * cfg.numHeads * cfg.headDim + 2 * cfg.numKvHeads * cfg.headDim) + 3 * cfg.hiddenSize * cfg.intermediateSize);
-        assert.equal(wide.info.weightBytes - half.info.weightBytes, projParams * 2, 'each projection weight takes 2 bytes instead of 4');
+        // The embedding and an untied LM head stay packed too (vocab-table.ts).
+        const tableParams = cfg.vocabSize * cfg.hiddenSize * (cfg.tieWordEmbeddings ? 1 : 2);
+        assert.equal(wide.info.weightBytes - half.info.weightBytes, (projParams + tableParams) * 2, 'each projection, embedding and LM head weight takes 2 bytes instead of 4');
         const [a, b] = [await half.forward(batch), await wide.forward(batch)];
         for (let r = 0; r < batch.batchSize; r++) assertRelError(a[r], b[r], TOLERANCE, `logits[${r}]`);
         const [ga, gb] = [await half.gradients(batch), await wide.gradients(batch)];
