@@ -71,7 +71,8 @@ the CPU and says so on stderr: lavapipe when set up (bash scripts/lavapipe.sh; s
 and it has shader-f16), else SwiftShader (from Debian's chromium package).
 Environment: CLORA_ADAPTER=gpu|lavapipe|swiftshader, or a comma-separated list of them, picks which
 to try, in order (default auto: gpu,lavapipe,swiftshader). CLORA_LAVAPIPE_ICD=FILE names another
-lavapipe ICD manifest (default .cache/lavapipe/lvp_icd.json).
+lavapipe ICD manifest (default .cache/lavapipe/lvp_icd.json). CLORA_BINDING_LIMIT=BYTES (e.g.
+4KiB, 96MiB) lowers the binding size the embedding, the LM head and the logits are sliced to (tests).
 Hub models follow huggingface_hub: HF_ENDPOINT (a mirror), HF_TOKEN (else the token file in HF_HOME),
 HF_HOME / HF_HUB_CACHE (the cache, shared with Python tools), HF_HUB_OFFLINE=1 (cache only).`;
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Gpu } from '../../src/gpu/context.ts';
 import { recordMatmul } from '../../src/gpu/kernels/matmul.ts';
-import { bindingLimitFromEnv } from '../../src/gpu/node-device.ts';
+import { bindingLimitFromEnv, nodeGpuInstance } from '../../src/gpu/node-device.ts';
 import { recordHeadBackward, recordHeadInSlices } from '../../src/engine/head-slices.ts';
 import { Session, type EngineBatch } from '../../src/engine/session.ts';
 import { recordVocabGather, tableBytes, uploadVocabTable, vocabSliceRows, wholeTable } from '../../src/engine/vocab-table.ts';
@@ -72,6 +72,20 @@ describe('vocabulary tables', () => {
     assert.equal(bindingLimitFromEnv(''), null);
     assert.throws(() => bindingLimitFromEnv('12'), /CLORA_BINDING_LIMIT=12: expected a byte count of at least 1024/);
     assert.throws(() => bindingLimitFromEnv('4 KB'), /CLORA_BINDING_LIMIT=4 KB/);
+  });
+
+  it('the device has the adapter\'s own maximum buffer limits, and the binding limit is theirs unless lowered', async () => {
+    const adapter = await nodeGpuInstance().requestAdapter();
+    assert.ok(adapter);
+    for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage'] as const) {
+      assert.equal(gpu.device.limits[k], adapter.limits[k], k);
+    }
+    await withLimit(null, async () => {
+      assert.equal(gpu.bindingLimit, Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize));
+      gpu.bindingLimit = 4096;
+      assert.equal(gpu.bindingLimit, 4096);
+      assert.throws(() => { gpu.bindingLimit = 100; }, /at least 1024 bytes, got 100/);
+    });
   });
 
   it('a BF16 table stays packed in slices within the limit, and the gather across slices reads it exactly', async () => {
