@@ -55,3 +55,15 @@ describe('experiment view state', () => {
     assert.equal(adapterFolderFor(['after-a'], r, 'seqlora', 1), null, 'no folder for a stage not saved');
   });
 });
+
+describe('model load errors', () => {
+  it('a request that got no answer is one sentence about the network; other errors keep their first line', async () => {
+    const { modelLoadProblem } = await import('../../src/ui/experiment/model-errors.ts');
+    const hub = { kind: 'hub', repo: 'org/model', revision: 'main' } as never;
+    assert.equal(modelLoadProblem(new TypeError('Failed to fetch'), hub), 'The Hugging Face Hub could not be reached: the network is unreachable (or the address is wrong).');
+    assert.equal(modelLoadProblem(new TypeError('NetworkError when attempting to fetch resource.'), { kind: 'bundled', url: 'x', label: 'demo' } as never),
+      'The model files could not be fetched: the network is unreachable.');
+    assert.equal(modelLoadProblem(new Error('org/model is a gated model (no token was given): accept its licence\n    at f (x.js:1)'), hub),
+      'org/model is a gated model (no token was given): accept its licence');
+  });
+});

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ModelChoice, ModelReport, ModelStatus, TrainingShape } from '../engine-client.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
+import { modelLoadProblem } from './model-errors.ts';
 import { formatBytes, formatCount } from '../../report/format.ts';
 import { DEFAULT_HUB_URL } from '../../worker/model-store.ts';
 
@@ -59,6 +60,8 @@ export const DEMO_MODEL = BUNDLED_MODELS[0];
 
 type Source = 'bundled' | 'files' | 'hub';
 
+
+
 export interface ModelState {
   choice: ModelChoice | null;
   report: ModelReport | null;
@@ -97,8 +100,8 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
       const report = await describe(choice, shape, setBusy);
       onChange({ choice: report.kept, report });
     } catch (e) {
-      setError(e);
-      onChange({ choice: null, report: null });
+      // The model that was loaded stays loaded: a failed download or a bad folder changes nothing.
+      setError(modelLoadProblem(e, choice));
     } finally {
       setBusy(null);
     }
@@ -127,7 +130,7 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
   const next = choiceFor();
 
   return (
-    <section className="card" data-testid="model-panel" data-state={busy ? 'loading' : value.report ? 'ready' : error ? 'error' : 'empty'} aria-labelledby="model-title">
+    <section className="card" data-testid="model-panel" data-state={busy ? 'loading' : error ? 'error' : value.report ? 'ready' : 'empty'} data-loaded={value.report ? 'true' : 'false'} aria-labelledby="model-title">
       <div className="card-header">
         <h2 id="model-title">Model</h2>
         <span className="muted">Llama or Qwen2 in Hugging Face format</span>
@@ -198,7 +201,11 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
           </span>
         )}
       </div>
-      {error !== null && <ErrorCallout title="The model could not be loaded" error={error} />}
+      {error !== null && (
+        <ErrorCallout title="The model could not be loaded" error={error}>
+          {value.report ? <p className="muted" data-testid="model-kept">{value.report.label} is still loaded.</p> : null}
+        </ErrorCallout>
+      )}
       {value.report && <ModelFacts report={value.report} />}
     </section>
   );
