@@ -89,6 +89,13 @@ describe('model choice (WebGPU on SwiftShader)', () => {
     }, taskFiles);
     await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
     await page.locator('[data-testid="task-row"][data-state="ok"]').first().waitFor({ timeout: 60_000 });
+    // The task preview shows the prompt and answer exactly as the model reads them, special tokens marked.
+    await page.getByTestId('task-preview').first().locator('summary').click();
+    const cell = page.getByTestId('rendered-prompt').first();
+    await cell.waitFor({ timeout: 30_000 });
+    assert.match(await cell.innerText(), /^<\|im_start\|>user\n[\s\S]+<\|im_end\|>\n<\|im_start\|>assistant\n\S+<\|im_end\|>$/);
+    assert.deepEqual(await cell.getByTestId('special-token').allInnerTexts(), ['<|im_start|>', '<|im_end|>', '<|im_start|>', '<|im_end|>']);
+    await screenshot(page, 'task-preview-rendered');
     for (const m of ['replay', 'sapt']) {
       const toggle = page.getByTestId(`method-toggle-${m}`);
       if (await toggle.count()) await toggle.uncheck();

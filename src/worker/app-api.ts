@@ -20,6 +20,8 @@ import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } fro
 import { getGpu, wasLost } from './gpu.ts';
 import { workerOrtDecoders } from './ort-webgpu.ts';
 import type { BaseModelRef } from '../model/peft.ts';
+import type { ChatSettings } from '../data/prompt.ts';
+import { previewPrompts, type PromptPreview } from '../data/prompt-preview.ts';
 import { countingSource, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
 import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 
@@ -146,6 +148,12 @@ export const appApi = {
    * Token lengths against the max length (with the loaded model's tokenizer and chat template; none before a model
    * is loaded), the test split's label balance and majority-label score, and a suggested max length within the budget.
    */
+  /** A task's first examples as the loaded model reads them (special tokens apart), or null before a model is loaded. */
+  previewPrompts(instruction: string, examples: { input: string; output: string }[], chat: Partial<ChatSettings> = {}): PromptPreview[] | null {
+    const tokenizer = current?.session.tokenizer ?? null;
+    return tokenizer ? previewPrompts(tokenizer, instruction, examples, chat) : null;
+  },
+
   async checkTaskData(inputs: TaskInput[], opts: DataCheckOptions): Promise<DataCheckReport> {
     const tokenizer = current?.session.tokenizer ?? null;
     const config = current?.session.config ?? null;

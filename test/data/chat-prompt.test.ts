@@ -101,3 +101,22 @@ describe('tokenizer files as transformers reads them', () => {
     assert.deepEqual(withEos.encode('hi', { addSpecialTokens: false }), plain.encode('hi', { addSpecialTokens: false }));
   });
 });
+
+describe('the task preview', () => {
+  it('shows the rendered prompt and answer with special tokens apart, exactly as training encodes them', async () => {
+    const { previewPrompts } = await import('../../src/data/prompt-preview.ts');
+    const tok = createTokenizer(qwen.json, qwen.config);
+    const [p] = previewPrompts(tok, INSTR, [{ input: INPUT, output: 'positive' }]);
+    assert.deepEqual(p.prompt, [
+      { text: '<|im_start|>', special: true }, { text: 'user\nClassify.\n\nI loved it', special: false }, { text: '<|im_end|>', special: true },
+      { text: '\n', special: false }, { text: '<|im_start|>', special: true }, { text: 'assistant\n', special: false },
+      { text: '<think>', special: false }, { text: '\n\n', special: false }, { text: '</think>', special: false }, { text: '\n\n', special: false },
+    ].reduce<{ text: string; special: boolean }[]>((acc, x) => {
+      const last = acc.at(-1);
+      if (last && !last.special && !x.special) last.text += x.text;
+      else acc.push({ ...x });
+      return acc;
+    }, []));
+    assert.deepEqual(p.answer, [{ text: 'positive', special: false }, { text: '<|im_end|>', special: true }]);
+  });
+});

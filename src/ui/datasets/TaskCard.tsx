@@ -1,5 +1,6 @@
 // One task in the Tasks panel: its name, source and reading (or error), with controls to edit, move and remove it.
 import { useId, useRef, type DragEvent } from 'react';
+import type { PreviewPrompts } from './TaskPanel.tsx';
 import type { TaskInput, TaskPreview } from '../../data/inspect.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatBytes, formatInt } from '../../report/format.ts';
@@ -35,6 +36,8 @@ export interface TaskCardProps {
   onDragOverRow(place: 'before' | 'after'): void;
   onDropRow(): void;
   onDragEnd(): void;
+  preview?: PreviewPrompts;
+  modelKey?: string | null;
 }
 
 /** Whether a drag is a task row being reordered. */
@@ -176,7 +179,8 @@ function RowSource({ row }: { row: TaskRow }) {
 }
 
 /** What the row shows below its head: reading, the error, or the preview. */
-function RowBody({ row, disabled, onInputChange }: TaskCardProps) {
+function RowBody(props: TaskCardProps) {
+  const { row, disabled, onInputChange } = props;
   const { inspection } = row;
   if (inspection === 'pending') {
     return (
@@ -221,7 +225,7 @@ function RowBody({ row, disabled, onInputChange }: TaskCardProps) {
         disabled={disabled}
         onChange={(instruction) => onInputChange({ ...row.input, instruction })}
       />
-      <TaskPreviewTable rows={preview.rows} fields={preview.fields} />
+      <TaskPreviewTable rows={preview.rows} fields={preview.fields} instruction={row.input.instruction ?? preview.instruction ?? ''} render={props.preview} modelKey={props.modelKey ?? null} />
     </div>
   );
 }

@@ -1,5 +1,6 @@
 // The Tasks panel: add task datasets by drop or pick, see each one's reading, and edit, reorder or remove them.
 import { useEffect, useLayoutEffect, useRef, useState, type DragEvent } from 'react';
+import type { PromptPreview } from '../../data/prompt-preview.ts';
 import type { TaskInput, TaskInspection } from '../../data/inspect.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { collectDataTransfer, groupDroppedFiles, type PathedFile, type SkippedFile } from './group-files.ts';
@@ -22,12 +23,18 @@ export interface TaskPanelProps {
   inspect(input: TaskInput): Promise<TaskInspection>;
   /** Locks the list, e.g. while a run uses it. */
   disabled?: boolean;
+  /** The loaded model's rendering of examples (prompt and answer with special tokens); null before a model is loaded. */
+  preview?: PreviewPrompts;
+  /** Changes when another model is loaded, so previews are rendered again. */
+  modelKey?: string | null;
 }
 
 /** Whether two inputs ask for the same column mapping. */
 const sameColumns = (a: TaskInput, b: TaskInput) => JSON.stringify(a.columns) === JSON.stringify(b.columns);
 /** A reading in flight: the task and the mapping it reads through. */
 const readingKey = (input: TaskInput) => `${input.id}\u0000${JSON.stringify(input.columns)}`;
+
+export type PreviewPrompts = (instruction: string, examples: { input: string; output: string }[]) => Promise<PromptPreview[] | null>;
 
 interface DragState {
   id: string;
@@ -45,7 +52,7 @@ interface FocusRequest {
  * The list of tasks with a drop zone. The parent owns the rows; every change goes through `onChange`, and rows
  * added as 'pending' (here or by the parent) are read with `inspect`, each result merged into the latest rows.
  */
-export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPanelProps) {
+export function TaskPanel({ tasks, onChange, inspect, disabled = false, preview, modelKey = null }: TaskPanelProps) {
   const [skipped, setSkipped] = useState<SkippedFile[]>([]);
   const [dropError, setDropError] = useState<unknown>(null);
   const [drag, setDrag] = useState<DragState | null>(null);
@@ -198,6 +205,8 @@ export function TaskPanel({ tasks, onChange, inspect, disabled = false }: TaskPa
               }}
               onDropRow={dropOn}
               onDragEnd={() => setDrag(null)}
+              preview={preview}
+              modelKey={modelKey}
             />
           ))}
         </ol>

@@ -81,6 +81,11 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
     return () => { live = false; };
   }, [client, running, runs.lastId]);
 
+  const chat = settings.chat;
+  const previewPrompts = useCallback(
+    (instruction: string, examples: { input: string; output: string }[]) => client.app.previewPrompts(instruction, examples, chat ?? {}),
+    [client, chat],
+  );
   const ready = tasksReady(tasks);
   const readTasks = useMemo(() => tasks.filter((row) => row.inspection !== 'pending' && row.inspection.ok).map((row) => row.input), [tasks]);
   const dataCheckOptions = useMemo(() => ({
@@ -125,7 +130,8 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
         shape={shape} value={model} onChange={setModel} disabled={running}
       />
       <TaskPanel tasks={tasks} onChange={setTasks} disabled={running}
-        inspect={(input) => client.app.inspectTask(input, { testFraction: settings.testFraction, seed: settings.seed })} />
+        inspect={(input) => client.app.inspectTask(input, { testFraction: settings.testFraction, seed: settings.seed })}
+        preview={previewPrompts} modelKey={model.report ? model.report.label : null} />
       <DataCheckPanel
         tasks={readTasks} modelKey={model.report ? model.report.label : null} disabled={running}
         options={dataCheckOptions}
