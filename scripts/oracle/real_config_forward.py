@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Real-size check of `clora forward`: random BF16 checkpoints with the real config.json of a model
 (exact shapes and Hugging Face tensor names), and the CLI's logits against the float64 oracle.
+Models: smollm2-360m (its config is written here), qwen2.5-0.5b, qwen3-0.6b, gemma-3-270m (their
+config.json from test/fixtures/model/; the last two need an oracle that knows their architecture).
 
     /usr/bin/python3 scripts/oracle/real_config_forward.py write --model smollm2-360m --out /tmp/real
     /usr/bin/python3 scripts/oracle/real_config_forward.py check --model smollm2-360m --out /tmp/real \
@@ -46,20 +48,35 @@ SMOLLM2_360M = {
 }
 
 
+MODELS = ['smollm2-360m', 'qwen2.5-0.5b', 'qwen3-0.6b', 'gemma-3-270m']
+
+
 def real_config(name):
     if name == 'smollm2-360m':
         return dict(SMOLLM2_360M)
-    if name == 'qwen2.5-0.5b':
-        with open(os.path.join(REPO, 'test', 'fixtures', 'model', 'qwen2.5-0.5b.config.json')) as f:
-            return json.load(f)
-    raise SystemExit(f'unknown model {name}: smollm2-360m or qwen2.5-0.5b')
+    path = os.path.join(REPO, 'test', 'fixtures', 'model', f'{name}.config.json')
+    if name not in MODELS or not os.path.exists(path):
+        raise SystemExit(f'unknown model {name}: one of {", ".join(MODELS)} (test/fixtures/model/<name>.config.json)')
+    with open(path) as f:
+        return json.load(f)
 
 
 def tensor_shapes(raw):
-    """{HF name: shape} of a Llama / Qwen2 checkpoint, the tied lm_head omitted."""
-    c = tl.normalize_config(raw)
-    H, I, V, D = c['hidden_size'], c['intermediate_size'], c['vocab_size'], c['head_dim']
-    nh, nkv = c['num_attention_heads'], c['num_key_value_heads']
+    """{HF name: shape} of a Llama / Qwen2 / Qwen3 / Gemma 3 (text) checkpoint, the tied lm_head omitted."""
+    mt = raw['model_type']
+    H, I, V = raw['hidden_size'], raw['intermediate_size'], raw['vocab_size']
+    nh, nkv = raw['num_attention_heads'], raw['num_key_value_heads']
+    D = raw.get('head_dim') or H // nh
+    if mt in ('llama', 'qwen2'):
+        c = tl.normalize_config(raw)
+        bias = c['bias']
+    else:
+        c = {'tie_word_embeddings': raw.get('tie_word_embeddings', True), 'num_hidden_layers': raw['num_hidden_layers']}
+        attn = bool(raw.get('attention_bias', False))
+        bias = {p: attn and tl.PROJ_BLOCK[p] == 'self_attn' for p in tl.PROJ_BLOCK}
+    # Per-layer norms beyond Llama's two: Qwen3's q/k norms, Gemma 3's q/k norms and sandwich norms.
+    head_norms = ['self_attn.q_norm.weight', 'self_attn.k_norm.weight'] if mt in ('qwen3', 'gemma3_text') else []
+    sandwich = ['pre_feedforward_layernorm.weight', 'post_feedforward_layernorm.weight'] if mt == 'gemma3_text' else []
     dims = {'q_proj': (nh * D, H), 'k_proj': (nkv * D, H), 'v_proj': (nkv * D, H), 'o_proj': (H, nh * D),
             'gate_proj': (I, H), 'up_proj': (I, H), 'down_proj': (H, I)}
     shapes = {'model.embed_tokens.weight': (V, H), 'model.norm.weight': (H,)}
@@ -69,17 +86,22 @@ def tensor_shapes(raw):
         p = f'model.layers.{i}.'
         shapes[p + 'input_layernorm.weight'] = (H,)
         shapes[p + 'post_attention_layernorm.weight'] = (H,)
+        for n in head_norms:
+            shapes[p + n] = (D,)
+        for n in sandwich:
+            shapes[p + n] = (H,)
         for proj, shape in dims.items():
             q = f'{p}{tl.PROJ_BLOCK[proj]}.{proj}.'
             shapes[q + 'weight'] = shape
-            if c['bias'][proj]:
+            if bias[proj]:
                 shapes[q + 'bias'] = (shape[0],)
     return shapes
 
 
-def draw(name, shape, rng):
+def draw(name, shape, rng, gemma=False):
     if name.endswith('norm.weight'):
-        return 1.0 + 0.05 * rng.standard_normal(shape, dtype=np.float32)
+        # Gemma's RMSNorm multiplies by 1 + w: its weights sit near 0 where Llama's sit near 1.
+        return (0.0 if gemma else 1.0) + 0.05 * rng.standard_normal(shape, dtype=np.float32)
     return 0.02 * rng.standard_normal(shape, dtype=np.float32)
 
 
@@ -101,7 +123,7 @@ def write(name, out, seed):
         f.write(struct.pack('<Q', len(hb)))
         f.write(hb)
         for key in sorted(shapes):
-            f.write(tl.f32_to_bf16_bits(draw(key, shapes[key], rng)).astype('<u2').tobytes())
+            f.write(tl.f32_to_bf16_bits(draw(key, shapes[key], rng, raw['model_type'] == 'gemma3_text')).astype('<u2').tobytes())
     os.replace(tmp, os.path.join(d, 'model.safetensors'))
     with open(os.path.join(d, 'config.json'), 'w') as f:
         json.dump(raw, f, indent=2)
@@ -129,7 +151,7 @@ def check(name, out, cli, ids, timeout):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('action', choices=['write', 'check'])
-    ap.add_argument('--model', required=True, choices=['smollm2-360m', 'qwen2.5-0.5b'])
+    ap.add_argument('--model', required=True, choices=MODELS)
     ap.add_argument('--out', required=True)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--cli', default='node bin/clora.js')
