@@ -12,8 +12,9 @@ export const REPORT_HELP = `  clora report RESULTS.json [MORE.json ...] --out DI
       the metrics table, every method's score matrix, the selector weights of SAPT, wall times),
       DIR/forgetting-curves.svg (one
       panel per task: every method's score after each training stage) and DIR/heatmap-<method>.svg
-      per method. Several results files (runs of the same tasks, e.g. in other orders): DIR/report.md
-      holds AP, F.Ra, BWT and FWT of every method per run and their mean over the runs, and each
+      per method. Several results files (runs of the same tasks, e.g. in other orders or seeds; tasks
+      named differently are matched by position, with a notice): DIR/report.md holds AP, F.Ra, BWT
+      and FWT of every method per run with their mean and spread (SD) over the runs, and each
       run's own report goes to a folder named after the run (made file-safe: "order 1" writes
       DIR/order-1/); --names names the runs (default "run 1", "run 2", ...).
       Prints {"out": DIR, "files": [...]}. --title sets the heading. Needs no GPU.`;

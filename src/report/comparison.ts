@@ -37,29 +37,49 @@ export function meanOfAll(values: readonly (number | null)[]): number | null {
   return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
 }
 
-/** One metric of every method: a column per run and the mean over runs, blank where a run lacks it. */
+/** The sample standard deviation (n - 1) of the values when every run has one and there are at least two, else null. */
+export function spreadOfAll(values: readonly (number | null)[]): number | null {
+  const mean = meanOfAll(values);
+  if (mean === null || values.length < 2) return null;
+  return Math.sqrt((values as number[]).reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1));
+}
+
+/** One metric of every method: a column per run, the mean over runs and their spread (standard deviation), blank where a run lacks it. */
 export function metricAcrossRuns(runs: readonly LabelledRun[], key: MetricKey): string {
   const perRun = runs.map((r) => new Map(metricsRows(r.results).map((row) => [row.method, row[key]])));
   const rows = allMethods(runs).map((method) => {
     const values = perRun.map((m) => m.get(method) ?? null);
-    return [escapeMarkdown(method), ...values.map(oneDecimal), oneDecimal(meanOfAll(values))];
+    return [escapeMarkdown(method), ...values.map(oneDecimal), oneDecimal(meanOfAll(values)), oneDecimal(spreadOfAll(values))];
   });
-  return markdownTable(['Method', ...runs.map((r) => escapeMarkdown(r.label)), 'Mean'], rows);
+  return markdownTable(['Method', ...runs.map((r) => escapeMarkdown(r.label)), 'Mean', 'Spread (SD)'], rows);
 }
 
-/** Why these runs do not compare (different task sets), or null. Orders may differ; the tasks must be the same. */
+/** Why these runs do not compare (different numbers of tasks), or null. */
 export function comparisonProblem(runs: readonly LabelledRun[]): string | null {
+  const T = runs[0].results.tasks.length;
+  const other = runs.find((r) => r.results.tasks.length !== T);
+  if (!other) return null;
+  return `"${other.label}" has ${other.results.tasks.length} tasks, "${runs[0].label}" ${T}: runs compare only over the same number of tasks`;
+}
+
+/**
+ * A notice when the runs' task names differ as sets (renamed tasks): they are then matched by position, task k of
+ * each run with task k of the others. Null when every run has the same tasks (in any order).
+ */
+export function comparisonNotice(runs: readonly LabelledRun[]): string | null {
   const key = (r: LabelledRun) => r.results.tasks.map((t) => t.name).slice().sort().join('\u0000');
   const first = key(runs[0]);
   const other = runs.find((r) => key(r) !== first);
   if (!other) return null;
-  return `"${other.label}" has tasks ${other.results.tasks.map((t) => t.name).join(', ')}, "${runs[0].label}" ${runs[0].results.tasks.map((t) => t.name).join(', ')}: runs compare only over the same tasks`;
+  return `The runs name their tasks differently ("${runs[0].label}": ${runs[0].results.tasks.map((t) => t.name).join(', ')}; "${other.label}": ${other.results.tasks.map((t) => t.name).join(', ')}), so tasks are matched by position: task k of each run with task k of the others.`;
 }
 
 export function comparisonMarkdown(runs: readonly LabelledRun[], title: string): string {
   const folders = runFolders(runs);
   const out: string[] = [`# ${escapeMarkdown(title)}`, ''];
-  out.push(`${runs.length} runs of the same ${runs[0].results.tasks.length} tasks. Scores are percentages; "Mean" averages the runs and is blank when a run has no value.`, '');
+  out.push(`${runs.length} runs of ${runs[0].results.tasks.length} tasks. Scores are percentages; "Mean" averages the runs and "Spread (SD)" is their standard deviation (n − 1), both blank when a run has no value.`, '');
+  const notice = comparisonNotice(runs);
+  if (notice) out.push(`> ${escapeMarkdown(notice)}`, '');
   out.push('## Runs', '');
   out.push(markdownTable(['Run', 'Task order', 'Methods', 'Device', 'Wall time (s)', 'Report'], runs.map((r, i) => [
     escapeMarkdown(r.label), escapeMarkdown(r.results.tasks.map((t) => t.name).join(' → ')), String(methodNames(r.results).length),

@@ -203,13 +203,13 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
         onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {selected?.results && (
-        <ResultsView key={`run-${selected.ticket}`} results={selected.results}
+        <ResultsView key={`run-${selected.ticket}`} results={selected.results} title={runs.runs.find((r) => r.id === selected.id)?.title ?? selected.id}
           onExportAdapter={(m, stage) => void exportAdapter(selected.id, selected.results!, m, stage)}
           onExportOnnx={(m) => exportOnnx(selected.id, m)} />
       )}
       {selected && !selected.results && <p className="muted">{selected.loading ? 'Reading the results…' : 'No results stored for this run yet.'}</p>}
       <OpenResultsFile openName={fromFile?.name ?? null} failure={fileFailure} onFile={(file) => void openFile(file)} />
-      {fromFile && <ResultsView key={`file-${fromFile.ticket}`} results={fromFile.results} />}
+      {fromFile && <ResultsView key={`file-${fromFile.ticket}`} results={fromFile.results} title={fromFile.name.replace(/(-results)?\.json$/i, '')} />}
       <StoragePanel usage={usage} models={models} runs={runs.runs} onRefresh={() => void refresh()}
         onDeleteModel={async (id) => { await client.app.deleteModel(id); }}
         onDeleteRun={async (id) => { await runs.remove(id); }} />

@@ -206,19 +206,25 @@ describe('report over several runs', () => {
     const ap = md.slice(md.indexOf('## AP'), md.indexOf('## F.Ra'));
     const seq1 = computeMetrics(SEQ, SINGLE).ap;
     const seq2 = computeMetrics([[70, null, null], [50, 80, null], [40, 60, 90]], SINGLE).ap;
-    assert.match(ap, new RegExp(`\\| seq \\| ${seq1.toFixed(1)} \\| ${seq2.toFixed(1)} \\| ${((seq1 + seq2) / 2).toFixed(1)} \\|`));
-    assert.match(ap, /\| live \|\s+\|\s+\|\s+\|/, 'a method still running in run 1 and absent from run 2: blank, no mean');
-    assert.match(ap, /\| mtl \| 80\.0 \| 80\.0 \| 80\.0 \|/);
+    // Spread: the sample SD of two values is |a - b| / sqrt(2).
+    assert.match(ap, new RegExp(`\\| seq \\| ${seq1.toFixed(1)} \\| ${seq2.toFixed(1)} \\| ${((seq1 + seq2) / 2).toFixed(1)} \\| ${(Math.abs(seq1 - seq2) / Math.SQRT2).toFixed(1)} \\|`));
+    assert.match(ap, /\| live \|\s+\|\s+\|\s+\|\s+\|/, 'a method still running in run 1 and absent from run 2: blank, no mean, no spread');
+    assert.match(ap, /\| mtl \| 80\.0 \| 80\.0 \| 80\.0 \| 0\.0 \|/);
+    assert.doesNotMatch(md, /matched by position/, 'the same tasks in another order need no notice');
     assert.match(md, /\[order-1\/report\.md\]\(order-1\/report\.md\)/);
     assert.match(md, /gamma → beta/, 'the second run\'s task order');
     assert.deepEqual(files.filter((f) => f.name.endsWith('report.md')).map((f) => f.name), ['report.md', 'order-1/report.md', 'order-2/report.md']);
     assert.equal(files.find((f) => f.name === 'order-2/report.md')!.content.split('\n')[0], '# Two orders: order 2');
   });
 
-  it('refuses runs of different tasks and a single run; folders stay distinct', () => {
-    const other = sampleRun();
-    other.tasks = other.tasks.map((t, i) => (i === 0 ? { ...t, name: 'delta' } : t));
-    assert.throws(() => comparisonFiles([runs[0], { label: 'x', results: other }], 't'), /runs compare only over the same tasks/);
+  it('matches renamed tasks by position with a notice; refuses other task counts and a single run; folders stay distinct', () => {
+    const renamed = sampleRun();
+    renamed.tasks = renamed.tasks.map((t, i) => (i === 0 ? { ...t, name: 'delta' } : t));
+    const md = comparisonFiles([runs[0], { label: 'x', results: renamed }], 't')[0].content;
+    assert.match(md, /> The runs name their tasks differently \("order 1": alpha, .*; "x": delta, .*\), so tasks are matched by position/);
+    const shorter = sampleRun();
+    shorter.tasks = shorter.tasks.slice(0, 2);
+    assert.throws(() => comparisonFiles([runs[0], { label: 'x', results: shorter }], 't'), /"x" has 2 tasks, "order 1" 3: runs compare only over the same number of tasks/);
     assert.throws(() => comparisonFiles([runs[0]], 't'), /at least two runs/);
     assert.deepEqual(runFolders([{ label: 'a b', results: sampleRun() }, { label: 'a-b', results: sampleRun() }]), ['a-b', 'a-b-2']);
   });

@@ -164,7 +164,7 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
       {runs.active && <RunProgressPanel active={runs.active} onPause={(p) => void runs.pause(p)} onCancel={() => void runs.cancel()} />}
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {shownResults && shownId && (
-        <ResultsView results={shownResults} live={running}
+        <ResultsView results={shownResults} live={running} title={runs.active?.record?.title ?? runs.runs.find((r) => r.id === shownId)?.title ?? shownId}
           onExportAdapter={(method, stage) => void exportAdapter(shownId, shownResults, method, stage)}
           onExportOnnx={(method) => exportOnnx(shownId, method)} />
       )}

@@ -22,6 +22,8 @@ export interface ResultsViewProps {
   results: RunResults;
   /** The run is still going: matrices are partial and metrics may be missing. */
   live?: boolean;
+  /** The run's title (or the results file's name): exports are named after it. */
+  title?: string | null;
   /** Asks for the adapter a method had after training task `taskIndex` (0 for a joint method); adds an "Export adapter" button per finished stage. */
   onExportAdapter?: (methodName: string, taskIndex: number) => void;
   /** Downloads a method as of its last finished task, exported to ONNX; adds an "ONNX" button per method with a finished task. */
@@ -63,7 +65,7 @@ function RunSummary({ results }: { results: RunResults }) {
  * All methods of a run side by side (test id `results-view`, with `data-live`). Everything tolerates
  * partial results: missing cells are blank, missing metrics read "—".
  */
-export function ResultsView({ results, live = false, onExportAdapter, onExportOnnx }: ResultsViewProps) {
+export function ResultsView({ results, live = false, title = null, onExportAdapter, onExportOnnx }: ResultsViewProps) {
   const [failure, setFailure] = useState<ExportFailure | null>(null);
   const onError = useCallback((title: string, error: unknown) => {
     console.error(title, error);
@@ -82,7 +84,7 @@ export function ResultsView({ results, live = false, onExportAdapter, onExportOn
           </span>
         ) : null}
       </div>
-      <ExportBar results={results} onError={onError} />
+      <ExportBar results={results} title={title} onError={onError} />
     </header>
   );
 
