@@ -3,7 +3,8 @@
 //
 //   kv_cache_write: cache[(b*max_seq + pos[b]) * dim + c] = src[b*dim + c]   (skipped when pos[b] >= max_seq)
 //   attn_decode:    for query head h of sequence b, kv head g = h / (Hq / Hkv), L = min(pos[b], max_seq - 1):
-//                     s_j = scale * q[b,h,:] . k_cache[b,j,g,:]   for j = 0..L
+//                     s_j = scale * q[b,h,:] . k_cache[b,j,g,:]   for j = F..L, F = 0, or with a sliding window W
+//                     F = max(0, L - W + 1) (the cache positions before F are not read)
 //                     out[b,h,:] = sum_j softmax(s)_j v_cache[b,j,g,:]
 // Layouts: q, out [B, Hq*D]; k_cache, v_cache [B, max_seq, Hkv*D]; pos u32 [B]; src [B, dim].
 //
@@ -25,7 +26,7 @@ struct Params {
   head_dim: u32,
   dim: u32,
   scale: f32,
-  _pad0: u32,
+  window: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -87,7 +88,8 @@ fn attn_decode(@builtin(workgroup_id) wid: vec3u,
   var m = -3.4e38;
   var l = 0.0;
   var acc = 0.0;
-  for (var j0 = 0u; j0 <= L; j0 += WG) {
+  let first = select(0u, L + 1u - p.window, p.window != 0u && L + 1u > p.window);
+  for (var j0 = first; j0 <= L; j0 += WG) {
     let j = j0 + lid;
     var s = -3.4e38;
     if (j <= L) {

@@ -3,12 +3,13 @@
 //
 //   add:                  out = a + b
 //   accumulate:           dx += b
+//   scale_in_place:       dx *= factor   (the p_drop field carries the factor)
 //   dropout_forward:      y = x * keep(i) / (1 - p_drop)
 //   dropout_backward_add: dx += dy * keep(i) / (1 - p_drop)
 // keep(i) is a counter-based hash of (element index, step seed, site salt) (shaders/dropout_mask.wgsl), so the
 // backward pass regenerates the forward mask instead of storing it.
 //
-// Entry points: add (bindings 0,2,3,4), accumulate (0,3,5), dropout_forward (0,1,2,4),
+// Entry points: add (bindings 0,2,3,4), accumulate (0,3,5), scale_in_place (0,5), dropout_forward (0,1,2,4),
 // dropout_backward_add (0,1,3,5).
 // Binding 1 is the per-step uniform block (shaders/step.wgsl and shaders/dropout_mask.wgsl are prepended by the
 // kernel module).
@@ -40,6 +41,13 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
   dx[i] += b[i];
+}
+
+@compute @workgroup_size(WG)
+fn scale_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  dx[i] *= p.p_drop;
 }
 
 @compute @workgroup_size(WG)

@@ -3,8 +3,11 @@
 // is ever written.
 //
 // Layouts: q, out, d_out, dq are [B*T, Hq*D]; k, v, dk, dv are [B*T, Hkv*D]; lse and delta are
-// [B, Hq, T]. Query head h reads key/value head g = h / (Hq / Hkv). s_ij = scale * q_i . k_j with
-// scale = 1/sqrt(D); only keys j <= i count.
+// [B, Hq, T]. Query head h reads key/value head g = h / (Hq / Hkv). s_ij = scale * q_i . k_j (scale from
+// the host: 1/sqrt(D), or Gemma's query_pre_attn_scalar^-1/2); only keys j <= i count, and with a sliding
+// window W > 0 only keys i - W < j <= i (transformers' sliding_window_overlay: W keys, the query's own
+// included). Key tiles wholly outside a block's windows are not visited: the forward and dq passes start at
+// the tile of the block's first visible key, the dk/dv pass stops at the tile past its last query.
 //
 //   attn_fwd       one row i per invocation, streaming over key tiles with an online softmax:
 //                    m <- max(m, max_j s_ij);  l <- l * exp(m_old - m) + sum_j exp(s_ij - m);
@@ -56,7 +59,8 @@ struct Params {
   heads: u32,
   kv_heads: u32,
   scale: f32,
-  _pad0: u32,
+  // Sliding window in keys (0: none). The host passes 0 when the window covers the whole sequence.
+  window: u32,
   _pad1: u32,
   _pad2: u32,
 }
@@ -165,6 +169,17 @@ fn stage_q_do(tl: Tile, lid: u32) {
 
 // Row numbers t0..t0+3 of a quad of streamed rows, for masking; the largest of four scores.
 fn quad_rows(t0: u32) -> vec4u { return vec4u(t0) + vec4u(0u, 1u, 2u, 3u); }
+// Which of the keys `keys` query row i sees: causal, and inside the window.
+fn sees(i: u32, keys: vec4u) -> vec4<bool> {
+  return (keys <= vec4u(i)) & ((keys + vec4u(p.window) > vec4u(i)) | vec4<bool>(p.window == 0u));
+}
+// Whether query row i sees any key of the tile starting at j0.
+fn tile_live(i: u32, j0: u32) -> bool { return j0 <= i && (p.window == 0u || j0 + TILE + p.window > i + 1u); }
+// The tile holding the first key that query row0 (the block's first row, which sees the earliest keys) sees.
+fn first_key_tile(row0: u32) -> u32 {
+  if (p.window == 0u || row0 + 1u <= p.window) { return 0u; }
+  return ((row0 + 1u - p.window) / TILE) * TILE;
+}
 fn max4(x: vec4f) -> f32 { return max(max(x.x, x.y), max(x.z, x.w)); }
 
 // The workgroup's batch, head and first row for `heads` heads; valid is false past the grid.
@@ -202,8 +217,8 @@ fn attn_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     var m = NEG_BIG;
     var l = 0.0;
     for (var c4 = 0u; c4 < CHUNK4; c4++) { acc[c4] = vec4f(0.0); }
-    for (var j0 = 0u; j0 < key_end; j0 += TILE) {
-      let live = in_seq && j0 <= i;
+    for (var j0 = first_key_tile(blk.row0); j0 < key_end; j0 += TILE) {
+      let live = in_seq && tile_live(i, j0);
       for (var u = 0u; u < QUADS; u++) { s[u] = vec4f(0.0); }
       // Scores over every chunk; the last chunk visited is oc, which stays staged for the values.
       for (var n = 1u; n <= CHUNKS; n++) {
@@ -223,15 +238,14 @@ fn attn_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
         let tl = Tile(b, g, j0, oc * CHUNK);
         var m_new = m;
         for (var u = 0u; u < QUADS; u++) {
-          let seen = quad_rows(j0 + 4u * u) <= vec4u(i);
-          m_new = max(m_new, max4(select(vec4f(NEG_BIG), s[u] * p.scale, seen)));
+          m_new = max(m_new, max4(select(vec4f(NEG_BIG), s[u] * p.scale, sees(i, quad_rows(j0 + 4u * u)))));
         }
         let rescale = exp(m - m_new);
         l *= rescale;
         for (var c4 = 0u; c4 < CHUNK4; c4++) { if (c4 >= n4_out) { break; } acc[c4] *= rescale; }
         for (var u = 0u; u < QUADS; u++) {
           if (j0 + 4u * u > i) { break; }
-          let e = select(vec4f(0.0), exp(s[u] * p.scale - m_new), quad_rows(j0 + 4u * u) <= vec4u(i));
+          let e = select(vec4f(0.0), exp(s[u] * p.scale - m_new), sees(i, quad_rows(j0 + 4u * u)));
           l += dot(e, vec4f(1.0));
           for (var c4 = 0u; c4 < CHUNK4; c4++) { if (c4 >= n4_out) { break; } acc[c4] = mix_v(e, tl, 4u * u, c4, acc[c4]); }
         }
@@ -274,8 +288,8 @@ fn attn_bwd_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var oc = 0u; oc < CHUNKS; oc++) {
     let n4_out = chunk_vec4s(oc);
     for (var c4 = 0u; c4 < CHUNK4; c4++) { acc[c4] = vec4f(0.0); }
-    for (var j0 = 0u; j0 < key_end; j0 += TILE) {
-      let live = in_seq && j0 <= i;
+    for (var j0 = first_key_tile(blk.row0); j0 < key_end; j0 += TILE) {
+      let live = in_seq && tile_live(i, j0);
       for (var u = 0u; u < QUADS; u++) { s[u] = vec4f(0.0); dp[u] = vec4f(0.0); }
       for (var n = 1u; n <= CHUNKS; n++) {
         let c = (oc + n) % CHUNKS;
@@ -298,7 +312,7 @@ fn attn_bwd_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         let tl = Tile(b, g, j0, oc * CHUNK);
         for (var u = 0u; u < QUADS; u++) {
           if (j0 + 4u * u > i) { break; }
-          let prob = select(vec4f(0.0), exp(s[u] * p.scale - lse_i), quad_rows(j0 + 4u * u) <= vec4u(i));
+          let prob = select(vec4f(0.0), exp(s[u] * p.scale - lse_i), sees(i, quad_rows(j0 + 4u * u)));
           let ds = prob * (dp[u] - delta_i);
           for (var c4 = 0u; c4 < CHUNK4; c4++) { if (c4 >= n4_out) { break; } acc[c4] = mix_k(ds, tl, 4u * u, c4, acc[c4]); }
         }
@@ -322,6 +336,8 @@ fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   let in_seq = j < p.seq;
   let ko = kv_row(b, min(j, p.seq - 1u), g);
   let query_start = (blk.row0 / TILE) * TILE; // queries before the block's first key see none of its keys
+  // With a window, queries from row0 + WG - 1 + W on see none of the block's keys.
+  let query_end = select(p.seq, min(p.seq, blk.row0 + WG - 1u + p.window), p.window != 0u);
 
   var acc_k: array<vec4f, CHUNK4>;
   var acc_v: array<vec4f, CHUNK4>;
@@ -331,8 +347,8 @@ fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     let n4_out = chunk_vec4s(oc);
     for (var c4 = 0u; c4 < CHUNK4; c4++) { acc_k[c4] = vec4f(0.0); acc_v[c4] = vec4f(0.0); }
     for (var h = g * group; h < (g + 1u) * group; h++) {
-      for (var i0 = query_start; i0 < p.seq; i0 += TILE) {
-        let live = in_seq && i0 + TILE > j;
+      for (var i0 = query_start; i0 < query_end; i0 += TILE) {
+        let live = in_seq && i0 + TILE > j && (p.window == 0u || i0 < j + p.window);
         for (var u = 0u; u < QUADS; u++) { s[u] = vec4f(0.0); dp[u] = vec4f(0.0); }
         for (var n = 1u; n <= CHUNKS; n++) {
           let c = (oc + n) % CHUNKS;
@@ -357,8 +373,8 @@ fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
           for (var u = 0u; u < QUADS; u++) {
             let rows = quad_rows(i0 + 4u * u);
             if (rows.w < j) { continue; }
-            if (rows.x >= p.seq) { break; }
-            let seen = (rows >= vec4u(j)) & (rows < vec4u(p.seq));
+            if (rows.x >= p.seq || (p.window != 0u && rows.x >= j + p.window)) { break; }
+            let seen = (rows >= vec4u(j)) & (rows < vec4u(p.seq)) & ((rows < vec4u(j + p.window)) | vec4<bool>(p.window == 0u));
             let r = vec4u(stats) + min(rows, vec4u(p.seq - 1u));
             let prob = select(vec4f(0.0), exp(s[u] * p.scale - vec4f(lse[r.x], lse[r.y], lse[r.z], lse[r.w])), seen);
             let ds = prob * (dp[u] - vec4f(delta[r.x], delta[r.y], delta[r.z], delta[r.w]));

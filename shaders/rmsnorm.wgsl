@@ -1,7 +1,9 @@
 // RMSNorm over the last dimension, forward and backward.
 //
-//   forward:  y = x * r * w,  r = 1 / sqrt(mean(x^2) + eps), r saved per row
-//   backward: dx (+)= r * (g - x * r^2 * mean(g * x)),  g = dy * w   (w is frozen: no dw)
+//   forward:  y = x * r * (w + w_offset),  r = 1 / sqrt(mean(x^2) + eps), r saved per row
+//   backward: dx (+)= r * (g - x * r^2 * mean(g * x)),  g = dy * (w + w_offset)   (w is frozen: no dw)
+// w_offset is 0 for Llama-style norms and 1 for Gemma's, which scale by (1 + w) (the f32 arithmetic transformers'
+// Gemma RMSNorm uses too).
 //
 // Entry points: rmsnorm_forward (bindings 0..4), rmsnorm_backward (bindings 0,1,2,4,5,6).
 // One 64-wide workgroup per row; rows beyond 65535 spill into the y dimension of the grid. The row
@@ -15,6 +17,10 @@ struct Params {
   cols: u32,
   eps: f32,
   accumulate: u32,
+  w_offset: f32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,7 +41,7 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u,
   var ss = 0.0;
   for (var c = lid; c < p.cols; c += RED_WG) { let v = x[base + c]; ss = fma(v, v, ss); }
   let r = inverseSqrt(row_sum(lid, ss, 0u) / f32(p.cols) + p.eps);
-  for (var c = lid; c < p.cols; c += RED_WG) { y[base + c] = x[base + c] * r * w[c]; }
+  for (var c = lid; c < p.cols; c += RED_WG) { y[base + c] = x[base + c] * r * (w[c] + p.w_offset); }
   if (lid == 0u) { rstd[row] = r; }
 }
 
@@ -48,10 +54,10 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u,
   let base = row * p.cols;
   let r = rstd[row];
   var dot = 0.0;
-  for (var c = lid; c < p.cols; c += RED_WG) { dot = fma(dy[base + c] * w[c], x[base + c], dot); }
+  for (var c = lid; c < p.cols; c += RED_WG) { dot = fma(dy[base + c] * (w[c] + p.w_offset), x[base + c], dot); }
   let k = row_sum(lid, dot, 0u) * r * r / f32(p.cols);
   for (var c = lid; c < p.cols; c += RED_WG) {
-    let g = r * (dy[base + c] * w[c] - x[base + c] * k);
+    let g = r * (dy[base + c] * (w[c] + p.w_offset) - x[base + c] * k);
     if (p.accumulate != 0u) { dx[base + c] += g; } else { dx[base + c] = g; }
   }
 }

@@ -72,6 +72,34 @@ EXTRA_TEMPLATES = [
 ]
 
 
+# The architectures with their own layer features (issue 18): drawn after the others so that adding them left
+# the sizes of the earlier templates unchanged; run by default.
+ARCH_TEMPLATES = [
+    dict(name='qwen3-gqa-bf16-tied-qknorm', arch='qwen3', attn='gqa', dtype='BF16', tied=True,
+         targets=ATTN + ['down_proj'], explicit_head_dim=True),
+    dict(name='gemma3-mqa-f16-tied-sliding', arch='gemma3_text', attn='mqa', dtype='F16', tied=True,
+         targets=ATTN + MLP, explicit_head_dim=True, rope='linear'),
+    dict(name='smollm3-gqa-f32-tied-nope', arch='smollm3', attn='gqa', dtype='F32', tied=True,
+         targets=['q_proj', 'k_proj', 'gate_proj', 'up_proj']),
+]
+
+
+def draw_arch_extra(tpl, spec, rng):
+    """Gemma 3: a window shorter than the sequence, explicit layer_types with sliding and global layers, its own
+    local RoPE base and query_pre_attn_scalar. SmolLM3: no_rope_layers with RoPE and NoPE layers."""
+    L = spec['layers'] = max(spec['layers'], 2)
+    if tpl['arch'] == 'gemma3_text':
+        types = ['sliding_attention' if (i + int(rng.integers(0, 2))) % 2 == 0 else 'full_attention' for i in range(L)]
+        types[0], types[-1] = 'sliding_attention', 'full_attention'
+        spec['extra'] = {'sliding_window': int(rng.integers(2, spec['T'])), 'layer_types': types,
+                         'rope_local_base_freq': 10000.0,
+                         'query_pre_attn_scalar': int(rng.choice([16, 24, 256]))}
+    elif tpl['arch'] == 'smollm3':
+        flags = [int(rng.integers(0, 2)) for _ in range(L)]
+        flags[0], flags[-1] = 1, 0
+        spec['extra'] = {'no_rope_layers': flags, 'use_sliding_window': False, 'sliding_window': None}
+
+
 def draw_spec(tpl, rng):
     D = int(rng.choice([6, 10, 14]))
     if tpl['attn'] == 'mqa':
@@ -104,6 +132,8 @@ def draw_spec(tpl, rng):
     spec['lora'] = dict(r=r, alpha=alpha, targets=tpl['targets'],
                         use_rslora=tpl.get('use_rslora', False))
     spec['T'] = int(rng.integers(5, 14))
+    if tpl['arch'] in ('gemma3_text', 'smollm3'):
+        draw_arch_extra(tpl, spec, rng)
     return spec
 
 
@@ -550,18 +580,19 @@ def main():
             print(f'check_cli: {part} not found (run from a built checkout, or pass --cli)',
                   file=sys.stderr)
             sys.exit(2)
-    templates = TEMPLATES + (EXTRA_TEMPLATES if args.extra else [])
+    every = TEMPLATES + EXTRA_TEMPLATES + ARCH_TEMPLATES
+    templates = TEMPLATES + ARCH_TEMPLATES + (EXTRA_TEMPLATES if args.extra else [])
     if args.only:
-        unknown = set(args.only) - {t['name'] for t in TEMPLATES + EXTRA_TEMPLATES}
+        unknown = set(args.only) - {t['name'] for t in every}
         if unknown:
             ap.error(f'unknown configurations {sorted(unknown)}')
-        templates = [t for t in TEMPLATES + EXTRA_TEMPLATES if t['name'] in args.only]
+        templates = [t for t in every if t['name'] in args.only]
     tmp = args.keep or tempfile.mkdtemp(prefix='clora-oracle-')
     os.makedirs(tmp, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     rows = []
     try:
-        for j, tpl in enumerate(TEMPLATES + EXTRA_TEMPLATES):
+        for j, tpl in enumerate(every):
             # draw every template so sizes do not depend on --only / --extra
             root = os.path.join(tmp, tpl['name'])
             spec, model, adapter, ids, labels = make_case(root, tpl, rng, args.seed + 101 * j)

@@ -32,12 +32,18 @@ TORCH_DTYPE_NAME = {'F32': 'float32', 'F16': 'float16', 'BF16': 'bfloat16'}
 # generators shared with check_cli.py
 # ---------------------------------------------------------------------------------------------
 
+ARCH_NAMES = {'llama': 'LlamaForCausalLM', 'qwen2': 'Qwen2ForCausalLM', 'qwen3': 'Qwen3ForCausalLM',
+              'gemma3_text': 'Gemma3ForCausalLM', 'smollm3': 'SmolLM3ForCausalLM'}
+
+
 def hf_config(spec):
-    """spec: dict with arch ('llama' | 'qwen2'), sizes and options -> config.json dict."""
+    """spec: dict with arch (a model_type: 'llama' | 'qwen2' | 'qwen3' | 'gemma3_text' | 'smollm3'), sizes and
+    options -> config.json dict. `extra` entries are copied in last (Gemma's window and pattern, SmolLM3's
+    no_rope_layers, ...)."""
     arch = spec['arch']
     H, nh = spec['hidden'], spec['heads']
     cfg = {
-        'architectures': ['LlamaForCausalLM' if arch == 'llama' else 'Qwen2ForCausalLM'],
+        'architectures': [ARCH_NAMES[arch]],
         'attention_dropout': 0.0,
         'bos_token_id': 1,
         'eos_token_id': 2,
@@ -60,14 +66,24 @@ def hf_config(spec):
     }
     if spec.get('head_dim') is not None:
         cfg['head_dim'] = spec['head_dim']
-    if arch == 'llama':
+    if arch in ('llama', 'smollm3'):
         cfg['attention_bias'] = bool(spec.get('attention_bias', False))
         cfg['mlp_bias'] = bool(spec.get('mlp_bias', False))
         cfg['pretraining_tp'] = 1
-    else:
+    elif arch in ('qwen2', 'qwen3'):
         cfg['max_window_layers'] = spec['layers']
         cfg['sliding_window'] = cfg['max_position_embeddings']
         cfg['use_sliding_window'] = False
+        if arch == 'qwen3':
+            cfg['attention_bias'] = False
+    else:  # Gemma 3 text
+        del cfg['hidden_act']
+        cfg['hidden_activation'] = 'gelu_pytorch_tanh'
+        cfg['attention_bias'] = False
+        cfg['attn_logit_softcapping'] = None
+        cfg['final_logit_softcapping'] = None
+        cfg['pad_token_id'] = 0
+    cfg.update(spec.get('extra', {}))
     return dict(sorted(cfg.items()))
 
 
@@ -81,9 +97,11 @@ def random_weights(cfg, rng, head_gain=1.5):
     shapes = {'q_proj': (nh * D, H), 'k_proj': (nkv * D, H), 'v_proj': (nkv * D, H),
               'o_proj': (H, nh * D), 'gate_proj': (I, H), 'up_proj': (I, H), 'down_proj': (H, I)}
     w = {'model.embed_tokens.weight': rng.normal(0, embed_std, (V, H))}
+    # Gemma's norms scale by (1 + w): the same spread around 1 comes from w ~ N(0, 0.1^2).
+    one = 0 if c['gemma'] else 1
     for i in range(c['num_hidden_layers']):
         p = f'model.layers.{i}.'
-        w[p + 'input_layernorm.weight'] = 1 + rng.normal(0, 0.1, H)
+        w[p + 'input_layernorm.weight'] = one + rng.normal(0, 0.1, H)
         for proj in tl.PROJS:
             out_f, in_f = shapes[proj]
             name = f'{p}{tl.PROJ_BLOCK[proj]}.{proj}.'
@@ -91,8 +109,14 @@ def random_weights(cfg, rng, head_gain=1.5):
             if c['bias'][proj]:
                 w[name + 'bias'] = rng.normal(0, 0.1, out_f)
             if proj == 'o_proj':
-                w[p + 'post_attention_layernorm.weight'] = 1 + rng.normal(0, 0.1, H)
-    w['model.norm.weight'] = 1 + rng.normal(0, 0.1, H)
+                w[p + 'post_attention_layernorm.weight'] = one + rng.normal(0, 0.1, H)
+        if c['qk_norm']:
+            w[p + 'self_attn.q_norm.weight'] = one + rng.normal(0, 0.1, D)
+            w[p + 'self_attn.k_norm.weight'] = one + rng.normal(0, 0.1, D)
+        if c['gemma']:
+            w[p + 'pre_feedforward_layernorm.weight'] = one + rng.normal(0, 0.1, H)
+            w[p + 'post_feedforward_layernorm.weight'] = one + rng.normal(0, 0.1, H)
+    w['model.norm.weight'] = one + rng.normal(0, 0.1, H)
     if not c['tie_word_embeddings']:
         w['lm_head.weight'] = rng.normal(0, lm_head_std, (V, H))
     return w
@@ -208,6 +232,49 @@ FIXTURES = {
         'max_grad_norm': 1.0,
     },
 }
+
+FIXTURES.update({
+    'qwen3-qknorm': {
+        'description': 'Qwen3ForCausalLM, 2 layers, hidden 32, 4 query heads sharing 2 kv heads with explicit '
+                       'head_dim 12 (hidden/heads is 8: q_proj is [48, 32]), per-head q_norm/k_norm [12] before '
+                       'RoPE, no q/k/v bias, intermediate 56, vocab 97, tied embeddings, rope_theta 1e6, BF16 '
+                       'weights; LoRA r=4 alpha=8 on q_proj, k_proj, v_proj, o_proj, gate_proj.',
+        'seed': 4004,
+        'spec': dict(arch='qwen3', hidden=32, intermediate=56, layers=2, heads=4, kv_heads=2, head_dim=12,
+                     vocab=97, tied=True, eps=1e-6, rope_theta=1000000.0, dtype='BF16', max_pos=64,
+                     lora=dict(r=4, alpha=8, targets=['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj'])),
+        'max_grad_norm': 1.0,
+    },
+    'gemma3-sliding': {
+        'description': 'Gemma3ForCausalLM (text), 2 layers from sliding_window_pattern 2: layer 0 slides (window 3 '
+                       'over 7 tokens, RoPE base rope_local_base_freq 1e4, no scaling), layer 1 is global (rope_theta '
+                       '1e6 with linear rope_scaling 2); hidden 48, 3 query heads sharing 1 kv head, head_dim 8, '
+                       'query_pre_attn_scalar 10, (1 + w) RMSNorms (four per layer, q/k norms), embeddings scaled by '
+                       'sqrt(48), GELU-tanh gated MLP of 64, vocab 89, tied, F16 weights; LoRA r=4 alpha=4 on all seven '
+                       'projections.',
+        'seed': 5005,
+        'spec': dict(arch='gemma3_text', hidden=48, intermediate=64, layers=2, heads=3, kv_heads=1, head_dim=8,
+                     vocab=89, tied=True, eps=1e-6, rope_theta=1000000.0, dtype='F16', max_pos=64,
+                     rope_scaling={'rope_type': 'linear', 'factor': 2.0},
+                     extra={'sliding_window': 3, 'sliding_window_pattern': 2, 'rope_local_base_freq': 10000.0,
+                            'query_pre_attn_scalar': 10},
+                     lora=dict(r=4, alpha=4, targets=['q_proj', 'k_proj', 'v_proj', 'o_proj',
+                                                      'gate_proj', 'up_proj', 'down_proj'])),
+        'max_grad_norm': 1.0,
+    },
+    'smollm3-nope': {
+        'description': 'SmolLM3ForCausalLM, 2 layers with no_rope_layers [1, 0] (layer 1 applies no RoPE), hidden 40, '
+                       '5 query heads sharing 1 kv head (head_dim 8), intermediate 72, vocab 83, tied embeddings, '
+                       'rope_theta 5e6, F32 weights; LoRA r=2 alpha=4 on q_proj, k_proj, up_proj, down_proj.',
+        'seed': 6006,
+        'spec': dict(arch='smollm3', hidden=40, intermediate=72, layers=2, heads=5, kv_heads=1,
+                     vocab=83, tied=True, eps=1e-6, rope_theta=5000000.0, dtype='F32', max_pos=64,
+                     extra={'no_rope_layers': [1, 0], 'no_rope_layer_interval': 4, 'use_sliding_window': False,
+                            'sliding_window': None},
+                     lora=dict(r=2, alpha=4, targets=['q_proj', 'k_proj', 'up_proj', 'down_proj'])),
+        'max_grad_norm': 1.0,
+    },
+})
 
 TRAIN = dict(lr=1e-2, betas=[0.9, 0.999], eps=1e-8, weight_decay=0.01, steps=10)
 B, T = 2, 7

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Float64 PyTorch reference of Hugging Face LlamaForCausalLM / Qwen2ForCausalLM with PEFT LoRA.
+"""Float64 PyTorch reference of Hugging Face LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM /
+Gemma3ForCausalLM (text) / SmolLM3ForCausalLM with PEFT LoRA.
 
 This is the oracle the TypeScript engine is checked against. It depends only on torch and numpy
 (no transformers, no safetensors package) and follows the Hugging Face modeling code:
@@ -14,6 +15,16 @@ This is the oracle the TypeScript engine is checked against. It depends only on 
     h = RMSNorm(x)
     x = x + down(silu(gate(h)) * up(h))          (each with optional bias and LoRA)
   logits = RMSNorm(x) lm_head^T                  # lm_head = embed_tokens if tie_word_embeddings
+
+Architecture differences (transformers' modeling files):
+  Qwen3:   per-head RMSNorm q_norm / k_norm (weight [head_dim]) on q and k before RoPE; no q/k/v bias.
+  SmolLM3: layer i applies RoPE only if no_rope_layers[i] == 1 (default: (i + 1) % no_rope_layer_interval != 0).
+  Gemma 3: every RMSNorm scales by (1 + w); embeddings times sqrt(hidden_size); q_norm / k_norm;
+           scores scaled by query_pre_attn_scalar^-0.5; MLP down(gelu_tanh(gate) * up);
+           x = x + post_attention_layernorm(attn);  x = x + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(x)));
+           sliding layers (layer_types, else every sliding_window_pattern-th layer is global) see keys j with
+           i - sliding_window < j <= i and rotate with rope_local_base_freq (no scaling); global layers use
+           rope_theta and rope_scaling.
 
 LoRA on a projection: y += scale * (x A^T) B^T with A [r, in], B [out, r], scale = lora_alpha / r
 (lora_alpha / sqrt(r) with use_rslora); dropout is not applied.
@@ -179,16 +190,27 @@ def read_model_weights(model_dir):
 # config
 # ---------------------------------------------------------------------------------------------
 
+ARCH_MODEL_TYPES = {'LlamaForCausalLM': 'llama', 'Qwen2ForCausalLM': 'qwen2', 'Qwen3ForCausalLM': 'qwen3',
+                    'Gemma3ForCausalLM': 'gemma3_text', 'SmolLM3ForCausalLM': 'smollm3'}
+
+
 def normalize_config(cfg):
     model_type = cfg.get('model_type')
     if model_type is None:
         arch = (cfg.get('architectures') or [''])[0]
-        model_type = {'LlamaForCausalLM': 'llama', 'Qwen2ForCausalLM': 'qwen2'}.get(arch)
-    if model_type not in ('llama', 'qwen2'):
+        model_type = ARCH_MODEL_TYPES.get(arch)
+    if model_type not in ('llama', 'qwen2', 'qwen3', 'gemma3_text', 'smollm3'):
         raise ValueError(f'unsupported model_type {model_type!r}')
-    if cfg.get('hidden_act', 'silu') != 'silu':
+    gemma = model_type == 'gemma3_text'
+    if gemma:
+        if cfg.get('hidden_activation', 'gelu_pytorch_tanh') != 'gelu_pytorch_tanh':
+            raise ValueError(f'unsupported hidden_activation {cfg.get("hidden_activation")!r}')
+        for key in ('attn_logit_softcapping', 'final_logit_softcapping'):
+            if cfg.get(key) is not None:
+                raise ValueError(f'{key} is not supported')
+    elif cfg.get('hidden_act', 'silu') != 'silu':
         raise ValueError(f'unsupported hidden_act {cfg.get("hidden_act")!r}')
-    if model_type == 'qwen2' and cfg.get('use_sliding_window', False):
+    if model_type in ('qwen2', 'qwen3', 'smollm3') and cfg.get('use_sliding_window', False):
         raise ValueError('use_sliding_window is not supported')
     hidden = cfg['hidden_size']
     heads = cfg['num_attention_heads']
@@ -202,7 +224,27 @@ def normalize_config(cfg):
         qkv_bias, o_bias, mlp_bias = True, False, False
     else:
         qkv_bias = o_bias = bool(cfg.get('attention_bias', False))
-        mlp_bias = bool(cfg.get('mlp_bias', False))
+        mlp_bias = bool(cfg.get('mlp_bias', False)) if model_type in ('llama', 'smollm3') else False
+    L = cfg['num_hidden_layers']
+    rope_theta = float(cfg.get('rope_theta', {'gemma3_text': 1e6, 'smollm3': 2e6}.get(model_type, 10000.0)))
+    # Per layer: (rope theta, rope_scaling) or None for no RoPE, and the sliding window (0 = none).
+    layer_rope = [(rope_theta, cfg.get('rope_scaling'))] * L
+    layer_window = [0] * L
+    if model_type == 'smollm3':
+        nrl = cfg.get('no_rope_layers')
+        if nrl is None:
+            interval = cfg.get('no_rope_layer_interval', 4)
+            nrl = [int((i + 1) % interval != 0) for i in range(L)]
+        layer_rope = [layer_rope[i] if nrl[i] else None for i in range(L)]
+    if gemma:
+        types = cfg.get('layer_types')
+        if types is None:
+            pattern = cfg.get('sliding_window_pattern', cfg.get('_sliding_window_pattern', 6))
+            types = ['sliding_attention' if (i + 1) % pattern else 'full_attention' for i in range(L)]
+        local = (float(cfg.get('rope_local_base_freq', 10000.0)), None)
+        window = int(cfg.get('sliding_window', 4096))
+        layer_rope = [local if t == 'sliding_attention' else layer_rope[i] for i, t in enumerate(types)]
+        layer_window = [window if t == 'sliding_attention' else 0 for t in types]
     return {
         'model_type': model_type,
         'hidden_size': hidden,
@@ -213,23 +255,29 @@ def normalize_config(cfg):
         'head_dim': head_dim,
         'vocab_size': cfg['vocab_size'],
         'rms_norm_eps': float(cfg.get('rms_norm_eps', 1e-6)),
-        'rope_theta': float(cfg.get('rope_theta', 10000.0)),
+        'rope_theta': rope_theta,
         'rope_scaling': cfg.get('rope_scaling'),
+        'layer_rope': layer_rope,
+        'layer_window': layer_window,
+        'qk_norm': model_type in ('qwen3', 'gemma3_text'),
+        'gemma': gemma,
+        'attn_scale': (float(cfg.get('query_pre_attn_scalar', 256)) ** -0.5) if gemma else head_dim ** -0.5,
         'partial_rotary_factor': float(cfg.get('partial_rotary_factor', 1.0)),
-        'tie_word_embeddings': bool(cfg.get('tie_word_embeddings', False)),
+        'tie_word_embeddings': bool(cfg.get('tie_word_embeddings', model_type in ('gemma3_text', 'smollm3'))),
         'bias': {'q_proj': qkv_bias, 'k_proj': qkv_bias, 'v_proj': qkv_bias, 'o_proj': o_bias,
                  'gate_proj': mlp_bias, 'up_proj': mlp_bias, 'down_proj': mlp_bias},
     }
 
 
-def rope_inv_freq(cfg):
-    """inv_freq [head_dim/2] float64 after rope_scaling (HF rope_init_fn semantics)."""
+def rope_inv_freq(cfg, base=None, rs='global'):
+    """inv_freq [head_dim/2] float64 after rope_scaling (HF rope_init_fn semantics); base and rs default to the
+    config's global rope_theta and rope_scaling."""
     dim = int(cfg['head_dim'] * cfg['partial_rotary_factor'])
     if dim != cfg['head_dim']:
         raise ValueError('partial_rotary_factor != 1 is not supported')
-    base = cfg['rope_theta']
+    base = cfg['rope_theta'] if base is None else base
     inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(torch.float64) / dim))
-    rs = cfg['rope_scaling']
+    rs = cfg['rope_scaling'] if rs == 'global' else rs
     if not rs:
         return inv_freq
     kind = rs.get('rope_type', rs.get('type'))
@@ -260,6 +308,11 @@ def rotate_half(x):
 
 def rms_norm(x, w, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def gemma_rms_norm(x, w, eps):
+    """Gemma's RMSNorm scales by (1 + w)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + w)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,6 +436,8 @@ class LlamaModel:
         self.cfg = cfg = normalize_config(raw_config)
         self.w = {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in weights.items()}
         self.inv_freq = rope_inv_freq(cfg)
+        # One inverse-frequency vector per layer, or None for a layer without RoPE.
+        self.layer_inv_freq = [None if r is None else rope_inv_freq(cfg, r[0], r[1]) for r in cfg['layer_rope']]
         self._check_weights()
 
     def _check_weights(self):
@@ -400,6 +455,12 @@ class LlamaModel:
             p = f'model.layers.{i}.'
             expect[p + 'input_layernorm.weight'] = (H,)
             expect[p + 'post_attention_layernorm.weight'] = (H,)
+            if c['qk_norm']:
+                expect[p + 'self_attn.q_norm.weight'] = (D,)
+                expect[p + 'self_attn.k_norm.weight'] = (D,)
+            if c['gemma']:
+                expect[p + 'pre_feedforward_layernorm.weight'] = (H,)
+                expect[p + 'post_feedforward_layernorm.weight'] = (H,)
             for proj in PROJS:
                 q = f'{p}{PROJ_BLOCK[proj]}.{proj}.'
                 expect[q + 'weight'] = (out_dim[proj], in_dim[proj])
@@ -423,9 +484,10 @@ class LlamaModel:
             return self.w['model.embed_tokens.weight']
         return self.w['lm_head.weight']
 
-    def rope(self, T):
+    def rope(self, T, inv_freq=None):
+        inv_freq = self.inv_freq if inv_freq is None else inv_freq
         pos = torch.arange(T, dtype=torch.float64)
-        freqs = pos[:, None] * self.inv_freq[None, :]
+        freqs = pos[:, None] * inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         return emb.cos(), emb.sin()
 
@@ -456,29 +518,53 @@ class LlamaModel:
         B, T = ids.shape
         nh, nkv, D = c['num_attention_heads'], c['num_key_value_heads'], c['head_dim']
         eps = c['rms_norm_eps']
-        cos, sin = self.rope(T)
-        mask = torch.full((T, T), float('-inf')).triu(1)
+        gemma = c['gemma']
+        norm = gemma_rms_norm if gemma else rms_norm
+        qi = torch.arange(T)[:, None]
+        kj = torch.arange(T)[None, :]
         x = self.w['model.embed_tokens.weight'][ids]
+        if gemma:
+            x = x * math.sqrt(c['hidden_size'])  # Gemma3TextScaledWordEmbedding, float64 here
         for i in range(c['num_hidden_layers']):
             p = f'model.layers.{i}.'
-            h = rms_norm(x, self.w[p + 'input_layernorm.weight'], eps)
-            q = self.linear(h, i, 'q_proj', adapter).view(B, T, nh, D).transpose(1, 2)
-            k = self.linear(h, i, 'k_proj', adapter).view(B, T, nkv, D).transpose(1, 2)
+            # Causal, and with a sliding window W only keys j > i - W (transformers' sliding_window_overlay).
+            allowed = kj <= qi
+            if c['layer_window'][i]:
+                allowed = allowed & (kj > qi - c['layer_window'][i])
+            mask = torch.zeros(T, T).masked_fill(~allowed, float('-inf'))
+            h = norm(x, self.w[p + 'input_layernorm.weight'], eps)
+            q = self.linear(h, i, 'q_proj', adapter).view(B, T, nh, D)
+            k = self.linear(h, i, 'k_proj', adapter).view(B, T, nkv, D)
             v = self.linear(h, i, 'v_proj', adapter).view(B, T, nkv, D).transpose(1, 2)
-            q = q * cos + rotate_half(q) * sin
-            k = k * cos + rotate_half(k) * sin
+            if c['qk_norm']:
+                q = norm(q, self.w[p + 'self_attn.q_norm.weight'], eps)
+                k = norm(k, self.w[p + 'self_attn.k_norm.weight'], eps)
+            q, k = q.transpose(1, 2), k.transpose(1, 2)
+            if self.layer_inv_freq[i] is not None:
+                cos, sin = self.rope(T, self.layer_inv_freq[i])
+                q = q * cos + rotate_half(q) * sin
+                k = k * cos + rotate_half(k) * sin
             rep = nh // nkv
             k = k.repeat_interleave(rep, dim=1)  # query head j uses kv head j // rep (HF repeat_kv)
             v = v.repeat_interleave(rep, dim=1)
-            scores = q @ k.transpose(-1, -2) / math.sqrt(D) + mask
+            if gemma:
+                scores = (q @ k.transpose(-1, -2)) * c['attn_scale'] + mask
+            else:
+                scores = q @ k.transpose(-1, -2) / math.sqrt(D) + mask
             probs = torch.softmax(scores, dim=-1)
-            o = (probs @ v).transpose(1, 2).reshape(B, T, nh * D)
-            x = x + self.linear(o, i, 'o_proj', adapter)
-            h = rms_norm(x, self.w[p + 'post_attention_layernorm.weight'], eps)
+            o = self.linear((probs @ v).transpose(1, 2).reshape(B, T, nh * D), i, 'o_proj', adapter)
+            if gemma:
+                x = x + norm(o, self.w[p + 'post_attention_layernorm.weight'], eps)
+                h = norm(x, self.w[p + 'pre_feedforward_layernorm.weight'], eps)
+            else:
+                x = x + o
+                h = norm(x, self.w[p + 'post_attention_layernorm.weight'], eps)
             g = self.linear(h, i, 'gate_proj', adapter)
             u = self.linear(h, i, 'up_proj', adapter)
-            x = x + self.linear(torch.nn.functional.silu(g) * u, i, 'down_proj', adapter)
-        x = rms_norm(x, self.w['model.norm.weight'], eps)
+            act = torch.nn.functional.gelu(g, approximate='tanh') if gemma else torch.nn.functional.silu(g)
+            m = self.linear(act * u, i, 'down_proj', adapter)
+            x = x + (norm(m, self.w[p + 'post_feedforward_layernorm.weight'], eps) if gemma else m)
+        x = norm(x, self.w['model.norm.weight'], eps)
         logits = x @ self.lm_head().T
         return (logits, x) if return_hidden else logits
 

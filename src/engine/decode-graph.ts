@@ -7,16 +7,17 @@ import type { BufferRef, Gpu } from '../gpu/context.ts';
 import { Plan } from '../gpu/plan.ts';
 import type { StepParams } from '../gpu/step-params.ts';
 import { recordAttentionDecode, recordKvCacheWrite } from '../gpu/kernels/attention-decode.ts';
-import { recordAdd, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
+import { recordAdd, recordScaleInPlace, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
 import { recordMatmul } from '../gpu/kernels/matmul.ts';
 import { recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
-import { recordRope, ropeTables } from '../gpu/kernels/rope.ts';
-import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
+import { recordRope } from '../gpu/kernels/rope.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { ProjName } from '../model/peft.ts';
 import type { Bank } from './bank.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 import { recordHeadInSlices } from './head-slices.ts';
 import { LoraSites } from './lora-sites.ts';
+import { layerRopeTables } from './rope-layers.ts';
 import { recordVocabGather } from './vocab-table.ts';
 
 export interface DecodePlan {
@@ -56,16 +57,24 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
   const plan = new Plan(`decode.${B}x${maxSeq}`);
   const ids = buf('decode.ids', B);
   const pos = buf('decode.pos', B);
-  const t = ropeTables(ropeInverseFrequencies(cfg), maxSeq);
-  const tables = { cos: buf('rope.cos', t.cos.length), sin: buf('rope.sin', t.sin.length) };
-  gpu.write(tables.cos, t.cos);
-  gpu.write(tables.sin, t.sin);
+  const f = cfg.features;
+  const layerTables = layerRopeTables(cfg, maxSeq, (label, data) => {
+    const b = buf(label, data.length);
+    gpu.write(b, data);
+    return b;
+  });
   const caches = Array.from({ length: cfg.numLayers }, (_, l) => ({ k: buf(`l${l}.cache.k`, B * maxSeq * kvDim), v: buf(`l${l}.cache.v`, B * maxSeq * kvDim) }));
   const x = buf('decode.x', B * H);
   const h = buf('decode.h', B * H);
   const rstd = buf('decode.rstd', B);
   const q = buf('decode.q', B * qDim);
   const k = buf('decode.k', B * kvDim);
+  // Per-head q/k norms read the projections from here and write q and k.
+  const qRaw = f.qkNorm ? buf('decode.q_raw', B * qDim) : null;
+  const kRaw = f.qkNorm ? buf('decode.k_raw', B * kvDim) : null;
+  const rstdHeads = f.qkNorm ? buf('decode.rstd_heads', B * cfg.numHeads) : null;
+  // Sandwich norms: the normalised attention or MLP output before its residual add.
+  const outN = f.sandwichNorms ? buf('decode.out_normed', B * H) : null;
   const v = buf('decode.v', B * kvDim);
   const ctx = buf('decode.ctx', B * qDim);
   const o = buf('decode.o', B * H);
@@ -86,28 +95,42 @@ export function buildDecodePlan(gpu: Gpu, model: { cfg: ModelConfig; weights: Gp
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
 
-  const norm = { rows: B, cols: H, eps: cfg.rmsNormEps };
+  const norm = { rows: B, cols: H, eps: cfg.rmsNormEps, wOffset: f.normOffset };
+  const headNorm = (heads: number) => ({ rows: B * heads, cols: D, eps: cfg.rmsNormEps, wOffset: f.normOffset });
   recordVocabGather(gpu, plan, weights.embed, B, { ids, out: x });
+  if (f.embedScale !== 1) recordScaleInPlace(gpu, plan, B * H, f.embedScale, { dx: x }, 'embed_scale');
   for (let l = 0; l < cfg.numLayers; l++) {
     const w = weights.layers[l];
     recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: h, rstd }, `l${l}.input_norm`);
-    linear(l, 'q_proj', h, q);
-    linear(l, 'k_proj', h, k);
+    if (qRaw && kRaw && rstdHeads) {
+      linear(l, 'q_proj', h, qRaw);
+      linear(l, 'k_proj', h, kRaw);
+      recordRmsNormForward(gpu, plan, headNorm(cfg.numHeads), { x: qRaw, w: w.qNorm!, y: q, rstd: rstdHeads }, `l${l}.q_norm`);
+      recordRmsNormForward(gpu, plan, headNorm(cfg.numKvHeads), { x: kRaw, w: w.kNorm!, y: k, rstd: rstdHeads }, `l${l}.k_norm`);
+    } else {
+      linear(l, 'q_proj', h, q);
+      linear(l, 'k_proj', h, k);
+    }
     linear(l, 'v_proj', h, v);
-    recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numHeads, headDim: D }, { x: q, positions: pos, tables }, `l${l}.rope_q`);
-    recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numKvHeads, headDim: D }, { x: k, positions: pos, tables }, `l${l}.rope_k`);
+    const tables = layerTables[l];
+    if (tables) {
+      recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numHeads, headDim: D }, { x: q, positions: pos, tables }, `l${l}.rope_q`);
+      recordRope(gpu, plan, 'forward', { tokens: B, heads: cfg.numKvHeads, headDim: D }, { x: k, positions: pos, tables }, `l${l}.rope_k`);
+    }
     recordKvCacheWrite(gpu, plan, { batch: B, maxSeq, dim: kvDim }, { src: k, cache: caches[l].k, pos }, `l${l}.cache_k`);
     recordKvCacheWrite(gpu, plan, { batch: B, maxSeq, dim: kvDim }, { src: v, cache: caches[l].v, pos }, `l${l}.cache_v`);
-    recordAttentionDecode(gpu, plan, { batch: B, maxSeq, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: D },
+    recordAttentionDecode(gpu, plan, { batch: B, maxSeq, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: D, scale: f.attentionScale, window: f.layers[l].window },
       { q, kCache: caches[l].k, vCache: caches[l].v, pos, out: ctx }, `l${l}.attn`);
     linear(l, 'o_proj', ctx, o);
-    recordAdd(gpu, plan, B * H, { a: x, b: o, out: mid }, `l${l}.resid_attn`);
+    if (outN) recordRmsNormForward(gpu, plan, norm, { x: o, w: w.attnOutNorm!, y: outN, rstd }, `l${l}.attn_out_norm`);
+    recordAdd(gpu, plan, B * H, { a: x, b: outN ?? o, out: mid }, `l${l}.resid_attn`);
     recordRmsNormForward(gpu, plan, norm, { x: mid, w: w.postNorm, y: h, rstd }, `l${l}.post_norm`);
     linear(l, 'gate_proj', h, gate);
     linear(l, 'up_proj', h, up);
-    recordSwigluForward(gpu, plan, B * I, { gate, up, act }, `l${l}.swiglu`);
+    recordSwigluForward(gpu, plan, B * I, { gate, up, act }, `l${l}.mlp_act`, f.mlpActivation);
     linear(l, 'down_proj', act, down);
-    recordAdd(gpu, plan, B * H, { a: mid, b: down, out: x }, `l${l}.resid_mlp`);
+    if (outN) recordRmsNormForward(gpu, plan, norm, { x: down, w: w.mlpOutNorm!, y: outN, rstd }, `l${l}.mlp_out_norm`);
+    recordAdd(gpu, plan, B * H, { a: mid, b: outN ?? down, out: x }, `l${l}.resid_mlp`);
   }
   recordRmsNormForward(gpu, plan, norm, { x, w: weights.finalNorm, y: h, rstd }, 'final_norm');
   recordHeadInSlices(gpu, plan, { rows: B }, { hidden: h, table: weights.lmHead, logits }, buf, 'lm_head');

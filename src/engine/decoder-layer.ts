@@ -1,5 +1,7 @@
 // One decoder layer of the training plan, forward and backward side by side: pre-norm attention (q/k/v projections,
-// RoPE, fused causal GQA attention, o projection) and the SwiGLU MLP, each projection with its LoRA sites. The forward
+// per-head q/k norms where the architecture has them, RoPE unless the layer has none, fused causal GQA attention with
+// the layer's sliding window, o projection) and the gated MLP (SiLU or GELU-tanh), each projection with its LoRA
+// sites; Gemma's sandwich norms normalise the attention and MLP outputs before their residual adds. The forward
 // writes what the backward reads into a LayerActivations set. Without recomputation every layer has its own set; with
 // it one set serves all layers, and the backward pass re-runs each layer's forward from the layer's input (kept) right
 // before that layer's backward, skipping what the backward does not read.
@@ -26,6 +28,10 @@ export interface LayerActivations {
   lse: BufferRef; ctx: BufferRef; o: BufferRef;
   mid: BufferRef; h2: BufferRef; rstd2: BufferRef;
   gate: BufferRef; up: BufferRef; act: BufferRef; down: BufferRef;
+  /** q/k norms: the projections before the norm, and each head row's rstd. */
+  qk: { qRaw: BufferRef; kRaw: BufferRef; rstdQ: BufferRef; rstdK: BufferRef } | null;
+  /** Sandwich norms: the normalised attention and MLP outputs (what the residual adds read) and their rstd. */
+  sandwich: { oN: BufferRef; rstdO: BufferRef; downN: BufferRef; rstdD: BufferRef } | null;
 }
 
 /** Gradient scratch shared by every layer's backward; `dX` carries d loss / d residual from layer to layer. */
@@ -33,6 +39,10 @@ export interface LayerGradScratch {
   dX: BufferRef; dh: BufferRef;
   dq: BufferRef; dk: BufferRef; dv: BufferRef; dctx: BufferRef; attnDelta: BufferRef;
   dgate: BufferRef; dup: BufferRef; dact: BufferRef;
+  /** q/k norms: d loss / d (q, k before their norms). */
+  dqRaw: BufferRef | null; dkRaw: BufferRef | null;
+  /** Sandwich norms: d loss / d (o, down before their norms). */
+  dO: BufferRef | null; dDown: BufferRef | null;
 }
 
 export interface LayerPlanContext {
@@ -45,7 +55,8 @@ export interface LayerPlanContext {
   seq: number;
   /** [batch * seq] u32 position of each token in its sequence. */
   positions: BufferRef;
-  tables: RopeTables;
+  /** Per layer: its RoPE tables, or null for a layer without RoPE. */
+  tables: (RopeTables | null)[];
 }
 
 /** Token count and the widths the per-layer buffers need. */
@@ -61,6 +72,12 @@ export function allocLayerActivations(alloc: Alloc, cfg: ModelConfig, batch: num
     lse: alloc(`${label}.attn_lse`, batch * cfg.numHeads * seq), ctx: alloc(`${label}.ctx`, N * qDim), o: alloc(`${label}.o`, N * H),
     mid: alloc(`${label}.mid`, N * H), h2: alloc(`${label}.h2`, N * H), rstd2: alloc(`${label}.rstd2`, N),
     gate: alloc(`${label}.gate`, N * I), up: alloc(`${label}.up`, N * I), act: alloc(`${label}.act`, N * I), down: alloc(`${label}.down`, N * H),
+    qk: cfg.features.qkNorm
+      ? { qRaw: alloc(`${label}.q_raw`, N * qDim), kRaw: alloc(`${label}.k_raw`, N * kvDim), rstdQ: alloc(`${label}.rstd_q`, N * cfg.numHeads), rstdK: alloc(`${label}.rstd_k`, N * cfg.numKvHeads) }
+      : null,
+    sandwich: cfg.features.sandwichNorms
+      ? { oN: alloc(`${label}.o_normed`, N * H), rstdO: alloc(`${label}.rstd_o`, N), downN: alloc(`${label}.down_normed`, N * H), rstdD: alloc(`${label}.rstd_down`, N) }
+      : null,
   };
 }
 
@@ -71,6 +88,10 @@ export function allocLayerGradScratch(alloc: Alloc, cfg: ModelConfig, batch: num
     dq: alloc('d.q', N * qDim), dk: alloc('d.k', N * kvDim), dv: alloc('d.v', N * kvDim), dctx: alloc('d.ctx', N * qDim),
     attnDelta: alloc('d.attn_delta', batch * cfg.numHeads * seq),
     dgate: alloc('d.gate', N * I), dup: alloc('d.up', N * I), dact: alloc('d.act', N * I),
+    dqRaw: cfg.features.qkNorm ? alloc('d.q_raw', N * qDim) : null,
+    dkRaw: cfg.features.qkNorm ? alloc('d.k_raw', N * kvDim) : null,
+    dO: cfg.features.sandwichNorms ? alloc('d.o', N * H) : null,
+    dDown: cfg.features.sandwichNorms ? alloc('d.down', N * H) : null,
   };
 }
 
@@ -78,14 +99,15 @@ export function allocLayerGradScratch(alloc: Alloc, cfg: ModelConfig, batch: num
  * Layer l's forward from its input residual `x` into `a`, and the output residual into `out`. With `out` null it is
  * the recomputation before the layer's backward: the down projection's base matmul, its LoRA output and the residual
  * add feed only the layer's output, which the backward pass already has, so only the LoRA branch's saved input side
- * of down_proj runs.
+ * of down_proj runs (with sandwich norms the backward also needs the down projection and its norm's rstd).
  */
 export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef, a: LayerActivations, out: BufferRef | null): void {
   const { gpu, plan, cfg, sites } = c;
   const w = c.weights.layers[l];
   const N = c.batch * c.seq;
   const H = cfg.hiddenSize;
-  const norm = { rows: N, cols: H, eps: cfg.rmsNormEps };
+  const f = cfg.features;
+  const norm = { rows: N, cols: H, eps: cfg.rmsNormEps, wOffset: f.normOffset };
   const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
     const lin = w.proj[proj];
     const args = { a: input, b: lin.weight, bFormat: lin.format, compute: lin.compute, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
@@ -93,24 +115,46 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
   recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: a.h1, rstd: a.rstd1 }, `l${l}.input_norm`);
-  linear('q_proj', a.h1, a.q);
-  linear('k_proj', a.h1, a.k);
+  if (a.qk) {
+    // Per-head RMSNorm of q and k before RoPE: rows of head_dim columns sharing the [head_dim] weight.
+    linear('q_proj', a.h1, a.qk.qRaw);
+    linear('k_proj', a.h1, a.qk.kRaw);
+    recordRmsNormForward(gpu, plan, headNorm(cfg, N, cfg.numHeads), { x: a.qk.qRaw, w: w.qNorm!, y: a.q, rstd: a.qk.rstdQ }, `l${l}.q_norm`);
+    recordRmsNormForward(gpu, plan, headNorm(cfg, N, cfg.numKvHeads), { x: a.qk.kRaw, w: w.kNorm!, y: a.k, rstd: a.qk.rstdK }, `l${l}.k_norm`);
+  } else {
+    linear('q_proj', a.h1, a.q);
+    linear('k_proj', a.h1, a.k);
+  }
   linear('v_proj', a.h1, a.v);
-  recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: a.q, positions: c.positions, tables: c.tables }, `l${l}.rope_q`);
-  recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: a.k, positions: c.positions, tables: c.tables }, `l${l}.rope_k`);
-  recordAttentionForward(gpu, plan, attentionShape(c), { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse }, `l${l}.attn`);
+  const tables = c.tables[l];
+  if (tables) {
+    recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: a.q, positions: c.positions, tables }, `l${l}.rope_q`);
+    recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: a.k, positions: c.positions, tables }, `l${l}.rope_k`);
+  }
+  recordAttentionForward(gpu, plan, attentionShape(c, l), { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse }, `l${l}.attn`);
   linear('o_proj', a.ctx, a.o);
-  recordAdd(gpu, plan, N * H, { a: x, b: a.o, out: a.mid }, `l${l}.resid_attn`);
+  if (a.sandwich) {
+    recordRmsNormForward(gpu, plan, norm, { x: a.o, w: w.attnOutNorm!, y: a.sandwich.oN, rstd: a.sandwich.rstdO }, `l${l}.attn_out_norm`);
+  }
+  recordAdd(gpu, plan, N * H, { a: x, b: a.sandwich ? a.sandwich.oN : a.o, out: a.mid }, `l${l}.resid_attn`);
   recordRmsNormForward(gpu, plan, norm, { x: a.mid, w: w.postNorm, y: a.h2, rstd: a.rstd2 }, `l${l}.post_norm`);
   linear('gate_proj', a.h2, a.gate);
   linear('up_proj', a.h2, a.up);
-  recordSwigluForward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, act: a.act }, `l${l}.swiglu`);
-  if (!out) {
+  recordSwigluForward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, act: a.act }, `l${l}.mlp_act`, f.mlpActivation);
+  if (!out && !a.sandwich) {
     sites?.forwardSaved(l, 'down_proj', a.act);
     return;
   }
   linear('down_proj', a.act, a.down);
-  recordAdd(gpu, plan, N * H, { a: a.mid, b: a.down, out }, `l${l}.resid_mlp`);
+  if (a.sandwich) {
+    recordRmsNormForward(gpu, plan, norm, { x: a.down, w: w.mlpOutNorm!, y: a.sandwich.downN, rstd: a.sandwich.rstdD }, `l${l}.mlp_out_norm`);
+  }
+  if (out) recordAdd(gpu, plan, N * H, { a: a.mid, b: a.sandwich ? a.sandwich.downN : a.down, out }, `l${l}.resid_mlp`);
+}
+
+/** The per-head q/k norm: one row per (token, head), head_dim columns. */
+function headNorm(cfg: ModelConfig, tokens: number, heads: number) {
+  return { rows: tokens * heads, cols: cfg.headDim, eps: cfg.rmsNormEps, wOffset: cfg.features.normOffset };
 }
 
 /**
@@ -123,7 +167,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
   const sites = c.sites!;
   const w = c.weights.layers[l];
   const N = c.batch * c.seq;
-  const norm = { rows: N, cols: cfg.hiddenSize, eps: cfg.rmsNormEps };
+  const norm = { rows: N, cols: cfg.hiddenSize, eps: cfg.rmsNormEps, wOffset: cfg.features.normOffset };
   /** LoRA grads of one projection, and dx (=, or += when accumulate) of its input when wanted. */
   const linear = (proj: ProjName, dy: BufferRef, input: BufferRef, dx: BufferRef | null, accumulate: boolean) => {
     sites.backwardGrads(l, proj, dy, input);
@@ -135,28 +179,51 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
   const needMidGrad = needAttnInner || sites.has(l, 'o_proj');
   const needMlpInner = needMidGrad || sites.has(l, 'gate_proj', 'up_proj');
 
-  linear('down_proj', g.dX, a.act, needMlpInner ? g.dact : null, false);
+  // With sandwich norms the MLP output went through post_feedforward_layernorm: its gradient is that norm's backward.
+  if (a.sandwich) {
+    recordRmsNormBackward(gpu, plan, norm, { x: a.down, w: w.mlpOutNorm!, rstd: a.sandwich.rstdD, dy: g.dX, dx: g.dDown!, accumulate: false }, `l${l}.mlp_out_norm.bwd`);
+  }
+  linear('down_proj', a.sandwich ? g.dDown! : g.dX, a.act, needMlpInner ? g.dact : null, false);
   if (needMlpInner) {
-    recordSwigluBackward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, dAct: g.dact, dGate: g.dgate, dUp: g.dup }, `l${l}.swiglu.bwd`);
+    recordSwigluBackward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, dAct: g.dact, dGate: g.dgate, dUp: g.dup }, `l${l}.mlp_act.bwd`, cfg.features.mlpActivation);
     linear('gate_proj', g.dgate, a.h2, needMidGrad ? g.dh : null, false);
     linear('up_proj', g.dup, a.h2, needMidGrad ? g.dh : null, true);
   }
   if (!needMidGrad) return;
   recordRmsNormBackward(gpu, plan, norm, { x: a.mid, w: w.postNorm, rstd: a.rstd2, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.post_norm.bwd`);
-  linear('o_proj', g.dX, a.ctx, needAttnInner ? g.dctx : null, false);
+  if (a.sandwich) {
+    recordRmsNormBackward(gpu, plan, norm, { x: a.o, w: w.attnOutNorm!, rstd: a.sandwich.rstdO, dy: g.dX, dx: g.dO!, accumulate: false }, `l${l}.attn_out_norm.bwd`);
+  }
+  linear('o_proj', a.sandwich ? g.dO! : g.dX, a.ctx, needAttnInner ? g.dctx : null, false);
   if (!needAttnInner) return;
-  recordAttentionBackward(gpu, plan, attentionShape(c),
+  recordAttentionBackward(gpu, plan, attentionShape(c, l),
     { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse, dOut: g.dctx, delta: g.attnDelta, dq: g.dq, dk: g.dk, dv: g.dv }, `l${l}.attn.bwd`);
-  recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: g.dq, positions: c.positions, tables: c.tables }, `l${l}.rope_q.bwd`);
-  recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: g.dk, positions: c.positions, tables: c.tables }, `l${l}.rope_k.bwd`);
-  linear('q_proj', g.dq, a.h1, below ? g.dh : null, false);
-  linear('k_proj', g.dk, a.h1, below ? g.dh : null, true);
+  const tables = c.tables[l];
+  if (tables) {
+    recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: g.dq, positions: c.positions, tables }, `l${l}.rope_q.bwd`);
+    recordRope(gpu, plan, 'backward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: g.dk, positions: c.positions, tables }, `l${l}.rope_k.bwd`);
+  }
+  let dq = g.dq;
+  let dk = g.dk;
+  if (a.qk) {
+    // Through the per-head norms (their inputs are the projections' outputs).
+    recordRmsNormBackward(gpu, plan, headNorm(cfg, N, cfg.numHeads), { x: a.qk.qRaw, w: w.qNorm!, rstd: a.qk.rstdQ, dy: g.dq, dx: g.dqRaw!, accumulate: false }, `l${l}.q_norm.bwd`);
+    recordRmsNormBackward(gpu, plan, headNorm(cfg, N, cfg.numKvHeads), { x: a.qk.kRaw, w: w.kNorm!, rstd: a.qk.rstdK, dy: g.dk, dx: g.dkRaw!, accumulate: false }, `l${l}.k_norm.bwd`);
+    dq = g.dqRaw!;
+    dk = g.dkRaw!;
+  }
+  linear('q_proj', dq, a.h1, below ? g.dh : null, false);
+  linear('k_proj', dk, a.h1, below ? g.dh : null, true);
   linear('v_proj', g.dv, a.h1, below ? g.dh : null, true);
   if (below) {
     recordRmsNormBackward(gpu, plan, norm, { x, w: w.inputNorm, rstd: a.rstd1, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.input_norm.bwd`);
   }
 }
 
-function attentionShape(c: LayerPlanContext) {
-  return { batch: c.batch, seq: c.seq, heads: c.cfg.numHeads, kvHeads: c.cfg.numKvHeads, headDim: c.cfg.headDim };
+function attentionShape(c: LayerPlanContext, l: number) {
+  const f = c.cfg.features;
+  return {
+    batch: c.batch, seq: c.seq, heads: c.cfg.numHeads, kvHeads: c.cfg.numKvHeads, headDim: c.cfg.headDim,
+    scale: f.attentionScale, window: f.layers[l].window,
+  };
 }

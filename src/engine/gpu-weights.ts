@@ -24,7 +24,14 @@ export interface GpuLinear {
 
 export interface GpuLayer {
   inputNorm: GPUBuffer;
+  /** The norm in front of the MLP: post_attention_layernorm, or Gemma's pre_feedforward_layernorm. */
   postNorm: GPUBuffer;
+  /** Gemma: post_attention_layernorm (on the attention output) and post_feedforward_layernorm (on the MLP output). */
+  attnOutNorm: GPUBuffer | null;
+  mlpOutNorm: GPUBuffer | null;
+  /** Per-head q_norm / k_norm, [head_dim] (Qwen3, Gemma 3). */
+  qNorm: GPUBuffer | null;
+  kNorm: GPUBuffer | null;
   proj: Record<ProjName, GpuLinear>;
 }
 
@@ -101,7 +108,17 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
           out: outDim,
         };
       }
-      layers.push({ inputNorm: await take(`${p}input_layernorm.weight`), postNorm: await take(`${p}post_attention_layernorm.weight`), proj });
+      const f = cfg.features;
+      const sandwich = f.sandwichNorms;
+      layers.push({
+        inputNorm: await take(`${p}input_layernorm.weight`),
+        postNorm: await take(sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`),
+        attnOutNorm: sandwich ? await take(`${p}post_attention_layernorm.weight`) : null,
+        mlpOutNorm: sandwich ? await take(`${p}post_feedforward_layernorm.weight`) : null,
+        qNorm: f.qkNorm ? await take(`${p}self_attn.q_norm.weight`) : null,
+        kNorm: f.qkNorm ? await take(`${p}self_attn.k_norm.weight`) : null,
+        proj,
+      });
     }
     const finalNorm = await take('model.norm.weight');
     const lmHead = cfg.tieWordEmbeddings ? embed : await takeTable('lm_head.weight');

@@ -8,10 +8,10 @@
 import type { BufferRef, Gpu } from '../gpu/context.ts';
 import { Plan } from '../gpu/plan.ts';
 import { StepParams } from '../gpu/step-params.ts';
+import { recordScaleInPlace } from '../gpu/kernels/elementwise.ts';
 import { recordEmbeddingForward } from '../gpu/kernels/embedding.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
-import { ropeTables, type RopeTables } from '../gpu/kernels/rope.ts';
-import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { MemorySavings } from '../model/memory-estimate.ts';
 import { HEAD_KEY, type Bank } from './bank.ts';
 import { recordChunkedLoss } from './chunked-loss.ts';
@@ -21,6 +21,7 @@ import {
 } from './decoder-layer.ts';
 import type { GpuWeights } from './gpu-weights.ts';
 import { LoraSites } from './lora-sites.ts';
+import { layerRopeTables } from './rope-layers.ts';
 import { allocRouterBuffers, recordRouterBackward, recordRouterForward } from './router.ts';
 import { recordVocabGather, wholeTable } from './vocab-table.ts';
 
@@ -124,12 +125,11 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
   const targets = buf('targets', N);
   const positions = buf('positions', N);
   gpu.write(positions, Uint32Array.from({ length: N }, (_, n) => n % seq));
-  const t = ropeTables(ropeInverseFrequencies(cfg), seq);
-  const tablesCos = buf('rope.cos', t.cos.length);
-  const tablesSin = buf('rope.sin', t.sin.length);
-  gpu.write(tablesCos, t.cos);
-  gpu.write(tablesSin, t.sin);
-  const tables: RopeTables = { cos: tablesCos, sin: tablesSin };
+  const tables = layerRopeTables(cfg, seq, (label, data) => {
+    const b = buf(label, data.length);
+    gpu.write(b, data);
+    return b;
+  });
 
   // The residual stream (with a backward, numLayers + 1 entries: each layer's input, then the last output; else two
   // that alternate) and the layer activations.
@@ -162,10 +162,12 @@ export function buildModelPlan(gpu: Gpu, model: GraphModel, mode: PlanMode, batc
 
   // Forward.
   recordVocabGather(gpu, plan, weights.embed, N, { ids, out: resid[0] });
+  // Gemma scales the gathered rows by sqrt(hidden) (transformers casts the scale to the weights' dtype; computing in f32 it is sqrt(hidden)).
+  if (cfg.features.embedScale !== 1) recordScaleInPlace(gpu, plan, N * H, cfg.features.embedScale, { dx: resid[0] }, 'embed_scale');
   if (router && bank) recordRouterForward(gpu, plan, bank, router, { embed: resid[0], mask: promptMask!, seq });
   for (let l = 0; l < cfg.numLayers; l++) recordLayerForward(layers, l, resid[l], actsOf(l), resid[l + 1]);
   const xL = resid[cfg.numLayers];
-  const normShape = { rows: N, cols: H, eps: cfg.rmsNormEps };
+  const normShape = { rows: N, cols: H, eps: cfg.rmsNormEps, wOffset: cfg.features.normOffset };
   const lastRows = mode === 'prefill' ? buf('last_rows', batch).buffer : null;
   if (lastRows) {
     // Only each sequence's last prompt row goes through the final norm and the head: [batch, width] logits, not [batch * seq, width].

@@ -1,7 +1,7 @@
 // Exports a Hugging Face model folder, optionally with a PEFT LoRA adapter merged in or with a trained SAPT model's
 // routed blocks, as the bytes of one ONNX file.
 import { namingFolder, readJson, type FileSource } from '../io/files.ts';
-import { parseModelConfig, type ModelConfig } from '../model/config.ts';
+import { ARCHITECTURE_NAMES, parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { readPeftAdapter, type PeftAdapter } from '../model/peft.ts';
 import { readSaptModel, type SaptModel } from '../model/sapt-files.ts';
 import { loadWeights } from '../model/weights.ts';
@@ -37,6 +37,24 @@ function describeSapt(sapt: SaptModel): string {
   return `${sapt.adapters.length} SAPT blocks (${sapt.config.blocks.join(', ')}; ${describeAdapter(sapt.adapters[0])}), routed by ${sapt.config.pool}-pooled prompt embeddings`;
 }
 
+/** What a model needs that the exported graph (decoder-graph.ts) does not build: empty for Llama and Qwen2. */
+export function exportLacks(cfg: ModelConfig): string[] {
+  const f = cfg.features;
+  const theta = f.layers[0]?.rope?.theta;
+  const lacks: [boolean, string][] = [
+    [f.qkNorm, 'per-head q_norm/k_norm'],
+    [f.normOffset !== 0, 'RMSNorm with (1 + w)'],
+    [f.sandwichNorms, 'the post-attention and pre/post-feedforward norms'],
+    [f.mlpActivation !== 'silu', 'the GELU-tanh gated MLP'],
+    [f.embedScale !== 1, 'the embedding scale'],
+    [f.attentionScale !== 1 / Math.sqrt(cfg.headDim), 'an attention scale other than 1/sqrt(head_dim)'],
+    [f.layers.some((l) => l.window !== 0), 'sliding-window attention'],
+    [f.layers.some((l) => l.rope === null), 'layers without RoPE'],
+    [f.layers.some((l) => l.rope !== null && l.rope.theta !== theta), 'a RoPE base per layer'],
+  ];
+  return lacks.filter(([lacking]) => lacking).map(([, what]) => what);
+}
+
 /**
  * Reads config.json (unsupported architectures are refused there), refuses models over protobuf's 2 GiB
  * limit before reading weights, reads and checks the adapter, loads the weights as float32 (F16 and BF16
@@ -45,6 +63,8 @@ function describeSapt(sapt: SaptModel): string {
 export async function exportOnnx(model: FileSource, opts: ExportOptions = {}): Promise<OnnxExport> {
   const note = opts.onNote ?? (() => {});
   const config = await namingFolder(model, async () => parseModelConfig(await readJson(model, 'config.json'), 'config.json'));
+  const lacking = exportLacks(config);
+  if (lacking.length > 0) throw new Error(`ONNX export does not cover ${ARCHITECTURE_NAMES[config.arch]} yet: the graph lacks ${lacking.join(', ')}`);
   checkProtobufLimit(model.label, config);
 
   if (opts.adapter && opts.sapt) throw new Error('export takes an adapter to merge or a SAPT model, not both');

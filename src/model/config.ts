@@ -1,7 +1,8 @@
 // Normalises a Hugging Face config.json for the supported decoder architectures and derives RoPE frequencies from it.
 import { FormatError } from '../io/errors.ts';
+import { architectureFeatures, type ArchFeatures } from './architectures.ts';
 
-export type Arch = 'llama' | 'qwen2';
+export type Arch = 'llama' | 'qwen2' | 'qwen3' | 'gemma3' | 'smollm3';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -30,19 +31,30 @@ export interface ModelConfig {
   maxPositionEmbeddings: number;
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
+  /** What sets the architecture apart from Llama: norms, activation, attention scale, per-layer RoPE and windows. */
+  features: ArchFeatures;
 }
 
-const ARCHITECTURES: Record<string, Arch> = {
-  LlamaForCausalLM: 'llama',
-  Qwen2ForCausalLM: 'qwen2',
+/** The Hugging Face class name of each architecture (the first entry of config.json's "architectures"). */
+export const ARCHITECTURE_NAMES: Record<Arch, string> = {
+  llama: 'LlamaForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
+  qwen3: 'Qwen3ForCausalLM',
+  gemma3: 'Gemma3ForCausalLM',
+  smollm3: 'SmolLM3ForCausalLM',
 };
-const MODEL_TYPES: Record<string, Arch> = { llama: 'llama', qwen2: 'qwen2' };
+const ARCHITECTURES: Record<string, Arch> = Object.fromEntries(Object.entries(ARCHITECTURE_NAMES).map(([a, n]) => [n, a as Arch]));
+/** Gemma 3's text-only config class says gemma3_text; "gemma3" is the multimodal wrapper, which is not supported. */
+const MODEL_TYPES: Record<string, Arch> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', gemma3_text: 'gemma3', smollm3: 'smollm3' };
 const SUPPORTED_ROPE = ['default', 'linear', 'llama3'];
 
 /** transformers' per-class defaults for fields that configs may leave out. */
-const DEFAULTS: Record<Arch, { rmsNormEps: number; maxPositionEmbeddings: number; bos: number | null; eos: number | null }> = {
-  llama: { rmsNormEps: 1e-6, maxPositionEmbeddings: 2048, bos: 1, eos: 2 },
-  qwen2: { rmsNormEps: 1e-6, maxPositionEmbeddings: 32768, bos: null, eos: null },
+const DEFAULTS: Record<Arch, { rmsNormEps: number; maxPositionEmbeddings: number; bos: number | null; eos: number | null; ropeTheta: number; tied: boolean }> = {
+  llama: { rmsNormEps: 1e-6, maxPositionEmbeddings: 2048, bos: 1, eos: 2, ropeTheta: 10000, tied: false },
+  qwen2: { rmsNormEps: 1e-6, maxPositionEmbeddings: 32768, bos: null, eos: null, ropeTheta: 10000, tied: false },
+  qwen3: { rmsNormEps: 1e-6, maxPositionEmbeddings: 32768, bos: null, eos: null, ropeTheta: 10000, tied: false },
+  gemma3: { rmsNormEps: 1e-6, maxPositionEmbeddings: 131072, bos: 2, eos: 1, ropeTheta: 1000000, tied: true },
+  smollm3: { rmsNormEps: 1e-6, maxPositionEmbeddings: 32768, bos: 128000, eos: 128001, ropeTheta: 2000000, tied: true },
 };
 
 type Json = Record<string, unknown>;
@@ -100,6 +112,7 @@ function resolveArch(c: Json, file: string): Arch {
   }
   const mt = c.model_type;
   if (typeof mt === 'string' && Object.prototype.hasOwnProperty.call(MODEL_TYPES, mt)) return MODEL_TYPES[mt];
+  if (mt === 'gemma3') throw new FormatError(file, `model_type "gemma3" is the multimodal Gemma 3; only its text model is supported (model_type "gemma3_text", ${ARCHITECTURE_NAMES.gemma3})`);
   if (mt === undefined) {
     throw new FormatError(file, `missing "architectures" and "model_type" (supported: ${supported})`);
   }
@@ -162,17 +175,19 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   }
   if (headDim % 2 !== 0) throw new FormatError(file, `head dimension ${headDim} must be even for rotary embeddings`);
 
-  const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new FormatError(file, `hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
-  if (arch === 'qwen2' && c.use_sliding_window === true) {
-    throw new FormatError(file, '"use_sliding_window": true is not supported (sliding-window attention)');
+  if (arch !== 'gemma3') {
+    const act = c.hidden_act ?? 'silu';
+    if (act !== 'silu') throw new FormatError(file, `hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
+  }
+  if ((arch === 'qwen2' || arch === 'qwen3' || arch === 'smollm3') && c.use_sliding_window === true) {
+    throw new FormatError(file, '"use_sliding_window": true is not supported for this architecture (only Gemma 3\'s sliding-window layers are)');
   }
 
   // transformers 5 moved rope_theta and rope_scaling into one "rope_parameters" object.
   const ropeParams = isObject(c.rope_parameters) ? c.rope_parameters : null;
   const ropeTheta = ropeParams && ropeParams.rope_theta !== undefined
     ? positiveNumber(ropeParams.rope_theta, 'rope_parameters.rope_theta', file)
-    : positiveNumber(c.rope_theta, 'rope_theta', file, 10000);
+    : positiveNumber(c.rope_theta, 'rope_theta', file, d.ropeTheta);
   const ropeScaling = ropeParams && c.rope_scaling === undefined
     ? parseRopeScaling(ropeParams, file, 'rope_parameters')
     : parseRopeScaling(c.rope_scaling, file, 'rope_scaling');
@@ -185,7 +200,10 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     eosTokenId = tokenId(c.eos_token_id, 'eos_token_id', file, d.eos);
   }
 
-  const attnBias = arch === 'llama' ? bool(c, 'attention_bias', file, false) : true;
+  // Qwen2 hard-codes bias on q/k/v and none on o; the others switch all four with one flag.
+  const attnBias = arch === 'qwen2' ? true : bool(c, 'attention_bias', file, false);
+  const mlpBias = arch === 'llama' || arch === 'smollm3' ? bool(c, 'mlp_bias', file, false) : false;
+  const features = architectureFeatures(arch, c, file, { hiddenSize, headDim, numLayers, ropeTheta, ropeScaling });
   return {
     arch,
     hiddenSize,
@@ -198,18 +216,12 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     rmsNormEps: positiveNumber(c.rms_norm_eps, 'rms_norm_eps', file, d.rmsNormEps),
     ropeTheta,
     ropeScaling,
-    tieWordEmbeddings: bool(c, 'tie_word_embeddings', file, false),
-    // Qwen2 hard-codes bias on q/k/v and none on o; Llama switches all four with one flag.
-    bias: {
-      q: attnBias,
-      k: attnBias,
-      v: attnBias,
-      o: arch === 'llama' ? attnBias : false,
-      mlp: arch === 'llama' ? bool(c, 'mlp_bias', file, false) : false,
-    },
+    tieWordEmbeddings: bool(c, 'tie_word_embeddings', file, d.tied),
+    bias: { q: attnBias, k: attnBias, v: attnBias, o: arch === 'qwen2' ? false : attnBias, mlp: mlpBias },
     maxPositionEmbeddings: positiveInt(c, 'max_position_embeddings', file, d.maxPositionEmbeddings),
     bosTokenId: tokenId(c.bos_token_id, 'bos_token_id', file, d.bos),
     eosTokenId,
+    features,
   };
 }
 

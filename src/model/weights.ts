@@ -5,6 +5,7 @@ import { readJson, type FileSource } from '../io/files.ts';
 import type { RandomAccessFile } from '../io/random-access.ts';
 import type { ModelConfig } from './config.ts';
 import { readSafetensorsHeader, readTensor, toFloat32, type TensorInfo } from './safetensors.ts';
+import { accountTensors } from './tensor-accounting.ts';
 
 export interface HostTensor {
   shape: number[];
@@ -30,7 +31,7 @@ export interface WeightsProgress {
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
 
-/** Every tensor the architecture reads, with its expected shape; everything else in a checkpoint is ignored. */
+/** Every tensor the architecture reads, with its expected shape (tensor-accounting.ts refuses checkpoints with others). */
 export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
@@ -49,7 +50,15 @@ export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
     if (cfg.bias.k) m.set(`${p}self_attn.k_proj.bias`, [kv]);
     if (cfg.bias.v) m.set(`${p}self_attn.v_proj.bias`, [kv]);
     if (cfg.bias.o) m.set(`${p}self_attn.o_proj.bias`, [H]);
+    if (cfg.features.qkNorm) {
+      m.set(`${p}self_attn.q_norm.weight`, [cfg.headDim]);
+      m.set(`${p}self_attn.k_norm.weight`, [cfg.headDim]);
+    }
     m.set(`${p}post_attention_layernorm.weight`, [H]);
+    if (cfg.features.sandwichNorms) {
+      m.set(`${p}pre_feedforward_layernorm.weight`, [H]);
+      m.set(`${p}post_feedforward_layernorm.weight`, [H]);
+    }
     m.set(`${p}mlp.gate_proj.weight`, [I, H]);
     m.set(`${p}mlp.up_proj.weight`, [I, H]);
     m.set(`${p}mlp.down_proj.weight`, [H, I]);
@@ -67,8 +76,11 @@ export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const fmt = (s: readonly number[]) => `[${s.join(',')}]`;
 
-/** Reads the index and returns, per shard file, the needed tensors it holds, in the index's file order. */
-async function planShards(src: FileSource, needed: Map<string, number[]>): Promise<Map<string, string[]>> {
+/**
+ * Reads the index, accounts for every tensor it lists (before any shard is opened) and returns, per shard file, the
+ * needed tensors it holds, in the index's file order.
+ */
+async function planShards(src: FileSource, cfg: ModelConfig, needed: Map<string, number[]>): Promise<Map<string, string[]>> {
   const index = await readJson(src, INDEX_FILE);
   const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
   if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
@@ -80,10 +92,8 @@ async function planShards(src: FileSource, needed: Map<string, number[]>): Promi
     if (typeof file !== 'string' || file === '') throw new FormatError(INDEX_FILE, `weight_map has a non-string file name ${JSON.stringify(file)}`);
     byFile.set(file, []);
   }
-  for (const name of needed.keys()) {
-    if (!Object.prototype.hasOwnProperty.call(wm, name)) throw new FormatError(INDEX_FILE, `weight_map has no entry for ${name}`);
-    byFile.get(wm[name] as string)!.push(name);
-  }
+  accountTensors(cfg, needed, Object.entries(wm).map(([name, file]) => ({ name, file: file as string })), () => INDEX_FILE);
+  for (const name of needed.keys()) byFile.get(wm[name] as string)!.push(name);
   for (const [file, names] of byFile) if (names.length === 0) byFile.delete(file);
   return byFile;
 }
@@ -125,8 +135,8 @@ export interface WeightReader {
 const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /** Where each needed tensor lives: the files to open, in order, and the tensors each must hold. */
-async function planFiles(src: FileSource, needed: Map<string, number[]>): Promise<Map<string, string[]>> {
-  if (await src.has(INDEX_FILE)) return planShards(src, needed);
+async function planFiles(src: FileSource, cfg: ModelConfig, needed: Map<string, number[]>): Promise<Map<string, string[]>> {
+  if (await src.has(INDEX_FILE)) return planShards(src, cfg, needed);
   if (await src.has(SINGLE_FILE)) return new Map([[SINGLE_FILE, [...needed.keys()]]]);
   const hint = (await src.has('pytorch_model.bin'))
     ? 'only safetensors checkpoints are supported; this folder has pytorch_model.bin'
@@ -144,7 +154,7 @@ export async function openWeights(
   onProgress?: (p: WeightsProgress) => void,
 ): Promise<WeightReader> {
   const needed = expectedWeightShapes(cfg);
-  const plan = await planFiles(src, needed);
+  const plan = await planFiles(src, cfg, needed);
   const files = new Map<string, RandomAccessFile>();
   const where = new Map<string, { file: RandomAccessFile; info: TensorInfo }>();
   const closeAll = () => Promise.all([...files.values()].map((f) => f.close()));
@@ -155,6 +165,9 @@ export async function openWeights(
       const f = await src.open(file);
       files.set(file, f);
       const header = await readSafetensorsHeader(f);
+      if (file === SINGLE_FILE) {
+        accountTensors(cfg, needed, [...header.tensors].map(([name, info]) => ({ name, file, shape: info.shape })), () => SINGLE_FILE);
+      }
       for (const name of names) {
         const info = header.tensors.get(name);
         if (!info) {

@@ -7,6 +7,10 @@ export interface DecodeShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** Multiplies q·k (default 1/sqrt(headDim)). */
+  scale?: number;
+  /** Keys the query sees, itself included (0: all). */
+  window?: number;
 }
 
 /** A copy of `cache` [batch, maxSeq, dim] with src[b] written at position pos[b] (skipped when pos[b] >= maxSeq). */
@@ -25,16 +29,17 @@ export function kvCacheWrite(cache: Vec, src: Vec, pos: Vec, s: { batch: number;
  */
 export function attentionDecode(q: Vec, kCache: Vec, vCache: Vec, pos: Vec, s: DecodeShape): Float64Array {
   const { batch: B, maxSeq: S, heads: H, kvHeads: G, headDim: D } = s;
-  const scale = 1 / Math.sqrt(D);
+  const scale = s.scale ?? 1 / Math.sqrt(D);
   const out = new Float64Array(B * H * D);
   for (let b = 0; b < B; b++) {
     const last = Math.min(pos[b], S - 1);
+    const first = s.window ? Math.max(0, last - s.window + 1) : 0;
     const w = new Float64Array(last + 1);
     for (let h = 0; h < H; h++) {
       const g = Math.floor(h / (H / G));
       const qo = (b * H + h) * D;
       let m = -Infinity;
-      for (let j = 0; j <= last; j++) {
+      for (let j = first; j <= last; j++) {
         const ko = ((b * S + j) * G + g) * D;
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[qo + d] * kCache[ko + d];
@@ -42,10 +47,10 @@ export function attentionDecode(q: Vec, kCache: Vec, vCache: Vec, pos: Vec, s: D
         m = Math.max(m, w[j]);
       }
       let sum = 0;
-      for (let j = 0; j <= last; j++) sum += (w[j] = Math.exp(w[j] - m));
+      for (let j = first; j <= last; j++) sum += (w[j] = Math.exp(w[j] - m));
       for (let d = 0; d < D; d++) {
         let acc = 0;
-        for (let j = 0; j <= last; j++) acc += w[j] * vCache[((b * S + j) * G + g) * D + d];
+        for (let j = first; j <= last; j++) acc += w[j] * vCache[((b * S + j) * G + g) * D + d];
         out[qo + d] = acc / sum;
       }
     }

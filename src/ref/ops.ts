@@ -64,9 +64,9 @@ export function matmulF16Products(a: Vec, b: Vec, M: number, N: number, K: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
-// RMSNorm: y = x * r * w, r = 1/sqrt(mean(x^2) + eps)
+// RMSNorm: y = x * r * (w + wOffset), r = 1/sqrt(mean(x^2) + eps); wOffset 1 is Gemma's (1 + w)
 
-export function rmsnormForward(x: Vec, w: Vec, rows: number, cols: number, eps: number): { y: Float64Array; rstd: Float64Array } {
+export function rmsnormForward(x: Vec, w: Vec, rows: number, cols: number, eps: number, wOffset = 0): { y: Float64Array; rstd: Float64Array } {
   const y = new Float64Array(rows * cols);
   const rstd = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -74,19 +74,19 @@ export function rmsnormForward(x: Vec, w: Vec, rows: number, cols: number, eps: 
     for (let c = 0; c < cols; c++) ss += x[r * cols + c] ** 2;
     const inv = 1 / Math.sqrt(ss / cols + eps);
     rstd[r] = inv;
-    for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] * inv * w[c];
+    for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] * inv * (w[c] + wOffset);
   }
   return { y, rstd };
 }
 
-export function rmsnormBackward(x: Vec, w: Vec, rstd: Vec, dy: Vec, rows: number, cols: number): Float64Array {
+export function rmsnormBackward(x: Vec, w: Vec, rstd: Vec, dy: Vec, rows: number, cols: number, wOffset = 0): Float64Array {
   const dx = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const inv = rstd[r];
     let dot = 0;
-    for (let c = 0; c < cols; c++) dot += dy[r * cols + c] * w[c] * x[r * cols + c];
+    for (let c = 0; c < cols; c++) dot += dy[r * cols + c] * (w[c] + wOffset) * x[r * cols + c];
     const k = (dot * inv * inv) / cols;
-    for (let c = 0; c < cols; c++) dx[r * cols + c] = inv * (dy[r * cols + c] * w[c] - x[r * cols + c] * k);
+    for (let c = 0; c < cols; c++) dx[r * cols + c] = inv * (dy[r * cols + c] * (w[c] + wOffset) - x[r * cols + c] * k);
   }
   return dx;
 }
@@ -123,6 +123,7 @@ export const ropeBackward = (dy: Vec, positions: Vec, invFreq: Vec, tokens: numb
 // ---------------------------------------------------------------------------------------------
 // Causal grouped-query attention. q: [B*T, Hq*D], k, v: [B*T, Hkv*D], probs: [B, Hq, T, T],
 // lse: [B, Hq, T], each row's log-sum-exp of its scaled scores (probs = exp(score - lse)).
+// With a window W > 0, query i sees keys i - W < j <= i (transformers' sliding window); scale defaults to 1/sqrt(D).
 
 export interface AttnShape {
   batch: number;
@@ -130,11 +131,16 @@ export interface AttnShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  scale?: number;
+  window?: number;
 }
+
+/** The first key query i sees. */
+const firstKey = (i: number, window = 0) => (window > 0 ? Math.max(0, i - window + 1) : 0);
 
 export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: Float64Array; probs: Float64Array; lse: Float64Array } {
   const { batch: B, seq: T, heads: H, kvHeads: G, headDim: D } = s;
-  const scale = 1 / Math.sqrt(D);
+  const scale = s.scale ?? 1 / Math.sqrt(D);
   const out = new Float64Array(B * T * H * D);
   const probs = new Float64Array(B * H * T * T);
   const lse = new Float64Array(B * H * T);
@@ -143,20 +149,21 @@ export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: F
       const kh = Math.floor(h / (H / G));
       for (let i = 0; i < T; i++) {
         const row = ((b * H + h) * T + i) * T;
+        const j0 = firstKey(i, s.window);
         let m = -Infinity;
-        for (let j = 0; j <= i; j++) {
+        for (let j = j0; j <= i; j++) {
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[((b * T + i) * H + h) * D + d] * k[((b * T + j) * G + kh) * D + d];
           probs[row + j] = dot * scale;
           m = Math.max(m, dot * scale);
         }
         let sum = 0;
-        for (let j = 0; j <= i; j++) sum += (probs[row + j] = Math.exp(probs[row + j] - m));
-        for (let j = 0; j <= i; j++) probs[row + j] /= sum;
+        for (let j = j0; j <= i; j++) sum += (probs[row + j] = Math.exp(probs[row + j] - m));
+        for (let j = j0; j <= i; j++) probs[row + j] /= sum;
         lse[(b * H + h) * T + i] = m + Math.log(sum);
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j <= i; j++) acc += probs[row + j] * v[((b * T + j) * G + kh) * D + d];
+          for (let j = j0; j <= i; j++) acc += probs[row + j] * v[((b * T + j) * G + kh) * D + d];
           out[((b * T + i) * H + h) * D + d] = acc;
         }
       }
@@ -167,7 +174,7 @@ export function attentionForward(q: Vec, k: Vec, v: Vec, s: AttnShape): { out: F
 
 export function attentionBackward(q: Vec, k: Vec, v: Vec, probs: Vec, dOut: Vec, s: AttnShape): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const { batch: B, seq: T, heads: H, kvHeads: G, headDim: D } = s;
-  const scale = 1 / Math.sqrt(D);
+  const scale = s.scale ?? 1 / Math.sqrt(D);
   const dq = new Float64Array(B * T * H * D);
   const dk = new Float64Array(B * T * G * D);
   const dv = new Float64Array(B * T * G * D);
@@ -178,8 +185,9 @@ export function attentionBackward(q: Vec, k: Vec, v: Vec, probs: Vec, dOut: Vec,
       for (let i = 0; i < T; i++) {
         const row = ((b * H + h) * T + i) * T;
         const qo = ((b * T + i) * H + h) * D;
+        const j0 = firstKey(i, s.window);
         let dot = 0;
-        for (let j = 0; j <= i; j++) {
+        for (let j = j0; j <= i; j++) {
           const vo = ((b * T + j) * G + kh) * D;
           let dp = 0;
           for (let d = 0; d < D; d++) {
@@ -189,7 +197,7 @@ export function attentionBackward(q: Vec, k: Vec, v: Vec, probs: Vec, dOut: Vec,
           dS[j] = dp;
           dot += probs[row + j] * dp;
         }
-        for (let j = 0; j <= i; j++) {
+        for (let j = j0; j <= i; j++) {
           const g = scale * probs[row + j] * (dS[j] - dot);
           const ko = ((b * T + j) * G + kh) * D;
           for (let d = 0; d < D; d++) {
@@ -222,6 +230,33 @@ export function swigluBackward(gate: Vec, up: Vec, dAct: Vec): { dGate: Float64A
     const sg = sigmoid(g);
     dGate[i] = dAct[i] * up[i] * sg * (1 + g * (1 - sg));
     dUp[i] = dAct[i] * g * sg;
+  }
+  return { dGate, dUp };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GELU-tanh-gated MLP activation (Gemma's gelu_pytorch_tanh): act = gelu(g) * u,
+// gelu(g) = g/2 (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
+
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+export function gegluForward(gate: Vec, up: Vec): Float64Array {
+  const out = new Float64Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i];
+    out[i] = 0.5 * g * (1 + Math.tanh(GELU_K * (g + 0.044715 * g ** 3))) * up[i];
+  }
+  return out;
+}
+
+export function gegluBackward(gate: Vec, up: Vec, dAct: Vec): { dGate: Float64Array; dUp: Float64Array } {
+  const dGate = new Float64Array(gate.length);
+  const dUp = new Float64Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i];
+    const t = Math.tanh(GELU_K * (g + 0.044715 * g ** 3));
+    dGate[i] = dAct[i] * up[i] * (0.5 * (1 + t) + 0.5 * g * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * g * g));
+    dUp[i] = dAct[i] * 0.5 * g * (1 + t);
   }
   return { dGate, dUp };
 }

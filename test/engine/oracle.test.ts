@@ -25,7 +25,8 @@ interface Expected {
   train: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_grad_norm: number; steps: number; losses: number[]; grad_norms: number[] };
 }
 
-const FIXTURES = ['llama-gqa', 'qwen2-mqa-tied', 'llama3-f16'];
+const NEW_ARCHITECTURES = ['qwen3-qknorm', 'gemma3-sliding', 'smollm3-nope'];
+const FIXTURES = ['llama-gqa', 'qwen2-mqa-tied', 'llama3-f16', ...NEW_ARCHITECTURES];
 const root = join(import.meta.dirname, '..', 'fixtures', 'oracle');
 
 let gpu: Gpu;
@@ -112,6 +113,30 @@ for (const name of FIXTURES) {
         gpu.bindingLimit = null;
       }
     });
+    if (NEW_ARCHITECTURES.includes(name)) {
+      // The KV-cache decode plan (its own q/k norms, per-layer RoPE, windowed decode attention, sandwich norms) against
+      // the training plan's forward: each greedy token is the argmax of the full forward over the sequence so far.
+      // Gemma's generation runs past its window of 3, so the decode reads only the window's cache slots.
+      it('greedy decoding with the KV cache picks the full forward pass\'s argmax at every step', async () => {
+        const s = await Session.open(gpu, model, { adapter });
+        try {
+          const prompts = expected.ids.map((row) => row.slice(0, 4));
+          const got = await s.generate(prompts, { maxNewTokens: 6, stopIds: [] });
+          for (const [b, prompt] of prompts.entries()) {
+            const seq = [...prompt];
+            for (let step = 0; step < 6; step++) {
+              const [logits] = await s.forward(packSequences([seq], [seq]));
+              const V = logits.length / seq.length;
+              const last = logits.subarray((seq.length - 1) * V);
+              seq.push(last.indexOf(Math.max(...last)));
+            }
+            assert.deepEqual(got[b], seq.slice(prompt.length), `prompt ${b}`);
+          }
+        } finally {
+          s.destroy();
+        }
+      });
+    }
 
     it('ten AdamW steps with global-norm clipping', async () => {
       const t = expected.train;

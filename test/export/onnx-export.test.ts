@@ -249,9 +249,28 @@ describe('refusals', () => {
     files['config.json'] = JSON.stringify({ ...readJsonFile(files, 'config.json'), architectures: ['GPT2LMHeadModel'] });
     await assert.rejects(exportOnnx(memorySource(files, '/models/gpt2-like')), (e: unknown) => {
       assert.ok(e instanceof FormatError, String(e));
-      assert.match(e.message, /^\/models\/gpt2-like\/config\.json: architecture "GPT2LMHeadModel" is not supported \(supported: LlamaForCausalLM, Qwen2ForCausalLM\)$/);
+      assert.match(e.message, /^\/models\/gpt2-like\/config\.json: architecture "GPT2LMHeadModel" is not supported \(supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, SmolLM3ForCausalLM\)$/);
       return true;
     });
+  });
+
+  it('an architecture the graph does not cover: an error naming what the graph lacks, before any weight is read', async () => {
+    const files = folderFiles(join(dir, 'model'));
+    const base = readJsonFile(files, 'config.json') as Record<string, unknown>;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ architectures: ['Qwen3ForCausalLM'] }, /^ONNX export does not cover Qwen3ForCausalLM yet: the graph lacks per-head q_norm\/k_norm$/],
+      [{ architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1, 0] }, /^ONNX export does not cover SmolLM3ForCausalLM yet: the graph lacks layers without RoPE$/],
+      [{ architectures: ['Gemma3ForCausalLM'], hidden_activation: 'gelu_pytorch_tanh', sliding_window: 4, layer_types: ['sliding_attention', 'full_attention'] },
+        /^ONNX export does not cover Gemma3ForCausalLM yet: the graph lacks per-head q_norm\/k_norm, RMSNorm with \(1 \+ w\), the post-attention and pre\/post-feedforward norms, the GELU-tanh gated MLP, the embedding scale, an attention scale other than 1\/sqrt\(head_dim\), sliding-window attention, a RoPE base per layer$/],
+    ];
+    for (const [over, message] of cases) {
+      const model = memorySource({ 'config.json': JSON.stringify({ ...base, ...over }) }, '/models/new');
+      await assert.rejects(exportOnnx(model), (e: unknown) => {
+        assert.ok(e instanceof Error && !(e instanceof FormatError), String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+    }
   });
 
   it('an adapter tensor with a wrong shape: one error naming adapter_model.safetensors, the tensor and both shapes', async () => {

@@ -85,6 +85,41 @@ describe('KV-cache decoding kernels', () => {
     });
   }
 
+  // Sliding window W: the query at position L sees L - W < j <= L. Cache slots before the window hold NaN, so a
+  // kernel that read one (rather than starting at the window) would return NaN. rtol/atol as above.
+  for (const [window, pos] of [[5, [40, 4]], [130, [140, 129]], [1, [7, 0]]] as const) {
+    it(`decode with a sliding window of ${window} reads only the window (positions ${pos.join(',')})`, async () => {
+      const [batch, maxSeq, heads, kvHeads, headDim] = [2, 150, 4, 2, 8];
+      const kvDim = kvHeads * headDim;
+      const s = { batch, maxSeq, heads, kvHeads, headDim, window, scale: 0.27 };
+      const kc = randomArray(batch * maxSeq * kvDim, 36, 1.5), vc = randomArray(batch * maxSeq * kvDim, 37);
+      const poisoned = (c: Float32Array) => {
+        const out = Float32Array.from(c);
+        for (let b = 0; b < batch; b++) out.fill(NaN, b * maxSeq * kvDim, (b * maxSeq + Math.max(0, pos[b] - window + 1)) * kvDim);
+        return out;
+      };
+      const q = randomArray(batch * heads * headDim, 38, 1.5);
+      const out = zeros(batch * heads * headDim);
+      await run((plan) => recordAttentionDecode(gpu, plan, s, { q: up(q), kCache: up(poisoned(kc)), vCache: up(poisoned(vc)), pos: up(Uint32Array.from(pos)), out }));
+      assertClose(await gpu.readF32(out), dec.attentionDecode(q, kc, vc, pos, s), TOL, 'windowed decode');
+    });
+  }
+
+  it('windowed decode reference equals row p of the windowed attention reference (f64)', () => {
+    const [batch, seq, heads, kvHeads, headDim, window] = [2, 9, 6, 2, 4, 3];
+    const kvDim = kvHeads * headDim, qDim = heads * headDim;
+    const q = randomArray(batch * seq * qDim, 39), k = randomArray(batch * seq * kvDim, 40), v = randomArray(batch * seq * kvDim, 41);
+    const full = attentionForward(q, k, v, { batch, seq, heads, kvHeads, headDim, window, scale: 0.5 }).out;
+    for (let p = 0; p < seq; p++) {
+      const qDec = new Float64Array(batch * qDim);
+      for (let b = 0; b < batch; b++) qDec.set(q.subarray((b * seq + p) * qDim, (b * seq + p + 1) * qDim), b * qDim);
+      const got = dec.attentionDecode(qDec, k, v, [p, p], { batch, maxSeq: seq, heads, kvHeads, headDim, window, scale: 0.5 });
+      const want = new Float64Array(batch * qDim);
+      for (let b = 0; b < batch; b++) want.set(full.subarray((b * seq + p) * qDim, (b * seq + p + 1) * qDim), b * qDim);
+      assertClose(got, want, { rtol: 1e-12, atol: 1e-14 }, `f64 windowed decode at ${p}`);
+    }
+  });
+
   it('decode reference equals row p of the full causal attention reference (f64)', () => {
     const [batch, seq, heads, kvHeads, headDim] = [2, 9, 6, 2, 4];
     const kvDim = kvHeads * headDim, qDim = heads * headDim;

@@ -9,7 +9,7 @@ import { recordMatmul, vec4Entry, type MatmulKernel } from '../../src/gpu/kernel
 import { recordRmsNormBackward, recordRmsNormForward } from '../../src/gpu/kernels/rmsnorm.ts';
 import { recordRope, ropeTables } from '../../src/gpu/kernels/rope.ts';
 import { MAX_HEAD_DIM, recordAttentionBackward, recordAttentionForward, type AttentionKernel } from '../../src/gpu/kernels/flash-attention.ts';
-import { recordAccumulate, recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
+import { recordAccumulate, recordAdd, recordDropoutBackwardAdd, recordDropoutForward, recordScaleInPlace, recordSwigluBackward, recordSwigluForward } from '../../src/gpu/kernels/elementwise.ts';
 import { recordEmbeddingBackward, recordEmbeddingForward } from '../../src/gpu/kernels/embedding.ts';
 import { recordCrossEntropy } from '../../src/gpu/kernels/loss.ts';
 import { recordAdamW } from '../../src/gpu/kernels/adamw.ts';
@@ -118,6 +118,23 @@ describe('WGSL kernels vs CPU reference', () => {
     }));
   }
 
+  // Gemma's (1 + w) norm, and per-head q/k norms: rows of head_dim columns. rtol 1e-5, atol 1e-5 as above.
+  it('rmsnorm with the (1 + w) weight offset, on per-head rows', async () => {
+    for (const [rows, cols] of [[5 * 3, 8], [7, 37], [3, 130]] as const) {
+      const x = randomArray(rows * cols, 50, 2), w = randomArray(cols, 51, 0.3), dy = randomArray(rows * cols, 52);
+      const bx = up(x), bw = up(w), bdy = up(dy), by = zeros(rows * cols), brstd = zeros(rows), bdx = zeros(rows * cols);
+      const s = { rows, cols, eps: 1e-6, wOffset: 1 };
+      await run((plan) => {
+        recordRmsNormForward(gpu, plan, s, { x: bx, w: bw, y: by, rstd: brstd });
+        recordRmsNormBackward(gpu, plan, s, { x: bx, w: bw, rstd: brstd, dy: bdy, dx: bdx, accumulate: false });
+      });
+      const r = ref.rmsnormForward(x, w, rows, cols, 1e-6, 1);
+      const tol = { rtol: 1e-5, atol: 1e-5 };
+      assertClose(await gpu.readF32(by, rows * cols), r.y, tol, `y ${rows}x${cols}`);
+      assertClose(await gpu.readF32(bdx, rows * cols), ref.rmsnormBackward(x, w, r.rstd, dy, rows, cols, 1), tol, `dx ${rows}x${cols}`);
+    }
+  });
+
   it('rope forward and backward (odd head count, positions from a buffer)', async () => {
     const [tokens, heads, D] = [7, 3, 10];
     const inv = Float64Array.from({ length: D / 2 }, (_, i) => 1 / Math.pow(10000, (2 * i) / D));
@@ -149,6 +166,21 @@ describe('WGSL kernels vs CPU reference', () => {
     for (const [heads, kvHeads, seq, headDim] of attentionCases) {
       it(`attention forward and backward (${kernel}) heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim}`, async () => {
         await checkAttention({ batch: 2, seq, heads, kvHeads, headDim }, kernel);
+      });
+    }
+  }
+
+  // Sliding windows (query i sees keys i - W < j <= i) with a scale other than 1/sqrt(D): windows smaller than a
+  // 16-key tile and larger, sequences long enough that later 32/64-row blocks skip whole key tiles before their
+  // window (seq 100, W 9: the block at row 64 starts at key tile 48) and that the dk/dv pass stops early; a window as
+  // long as the sequence equals full attention. Head dims the oracle fixtures use (8, 12) plus an odd one.
+  const windowCases: [number, number, number, number, number][] = [
+    [4, 2, 100, 8, 9], [3, 1, 70, 12, 16], [2, 2, 37, 5, 3], [4, 2, 7, 8, 4], [2, 1, 20, 8, 1], [3, 1, 9, 8, 9],
+  ];
+  for (const kernel of ['staged', 'direct'] as const) {
+    for (const [heads, kvHeads, seq, headDim, window] of windowCases) {
+      it(`windowed attention forward and backward (${kernel}) heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim} window=${window}`, async () => {
+        await checkAttention({ batch: 2, seq, heads, kvHeads, headDim, window, scale: 0.3 }, kernel);
       });
     }
   }
@@ -209,6 +241,24 @@ describe('WGSL kernels vs CPU reference', () => {
     assertClose(await gpu.readF32(dg), b.dGate, tol, 'dGate');
     assertClose(await gpu.readF32(du), b.dUp, tol, 'dUp');
     assertClose(await gpu.readF32(sum), g.map((x, i) => x + u[i]), tol, 'add');
+  });
+
+  it('geglu (GELU-tanh gate) forward and backward, and the in-place scale', async () => {
+    const n = 1001;
+    // Gates up to about +-12: tanh saturates, where the exp-based tanh must give exactly +-1.
+    const g = randomArray(n, 53, 4), u = randomArray(n, 54), d = randomArray(n, 55);
+    const bg = up(g), bu = up(u), bd = up(d), act = zeros(n), dg = zeros(n), du = zeros(n), scaled = up(u);
+    await run((plan) => {
+      recordSwigluForward(gpu, plan, n, { gate: bg, up: bu, act }, 'geglu', 'gelu_tanh');
+      recordSwigluBackward(gpu, plan, n, { gate: bg, up: bu, dAct: bd, dGate: dg, dUp: du }, 'geglu.bwd', 'gelu_tanh');
+      recordScaleInPlace(gpu, plan, n, Math.sqrt(40), { dx: scaled });
+    });
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    assertClose(await gpu.readF32(act), ref.gegluForward(g, u), tol, 'act');
+    const b = ref.gegluBackward(g, u, d);
+    assertClose(await gpu.readF32(dg), b.dGate, tol, 'dGate');
+    assertClose(await gpu.readF32(du), b.dUp, tol, 'dUp');
+    assertClose(await gpu.readF32(scaled), u.map((x) => x * Math.fround(Math.sqrt(40))), { rtol: 1e-7, atol: 0 }, 'scale');
   });
 
   it('dropout forward and backward use the reference mask', async () => {

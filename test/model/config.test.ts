@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { FormatError } from '../../src/io/errors.ts';
-import { parseModelConfig, ropeInverseFrequencies, type ModelConfig } from '../../src/model/config.ts';
+import { parseModelConfig, ropeInverseFrequencies, type ModelConfig, type RopeScaling } from '../../src/model/config.ts';
+import type { ArchFeatures } from '../../src/model/architectures.ts';
 import { llamaJson } from './helpers.ts';
 
 const fixture = (name: string): unknown =>
@@ -21,12 +22,20 @@ function throwsFormat(fn: () => unknown, file: string, ...fragments: string[]): 
 
 const noBias = { q: false, k: false, v: false, o: false, mlp: false };
 
+/** The features of a plain Llama-style model: every layer rotates with the global RoPE and sees every earlier key. */
+function llamaFeatures(layers: number, headDim: number, theta: number, scaling: RopeScaling | null = null): ArchFeatures {
+  return {
+    normOffset: 0, qkNorm: false, sandwichNorms: false, mlpActivation: 'silu', attentionScale: 1 / Math.sqrt(headDim), embedScale: 1,
+    layers: Array.from({ length: layers }, () => ({ rope: { theta, scaling }, window: 0 })),
+  };
+}
+
 describe('parseModelConfig on published configs', () => {
   test('SmolLM2-135M', () => {
     assert.deepEqual(parseModelConfig(fixture('smollm2-135m')), {
       arch: 'llama', hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, headDim: 64,
       vocabSize: 49152, rmsNormEps: 1e-5, ropeTheta: 100000, ropeScaling: null, tieWordEmbeddings: true, bias: noBias,
-      maxPositionEmbeddings: 8192, bosTokenId: 0, eosTokenId: 0,
+      maxPositionEmbeddings: 8192, bosTokenId: 0, eosTokenId: 0, features: llamaFeatures(30, 64, 100000),
     } satisfies ModelConfig);
   });
 
@@ -34,7 +43,7 @@ describe('parseModelConfig on published configs', () => {
     assert.deepEqual(parseModelConfig(fixture('tinyllama-1.1b-chat')), {
       arch: 'llama', hiddenSize: 2048, intermediateSize: 5632, numLayers: 22, numHeads: 32, numKvHeads: 4, headDim: 64,
       vocabSize: 32000, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: false, bias: noBias,
-      maxPositionEmbeddings: 2048, bosTokenId: 1, eosTokenId: 2,
+      maxPositionEmbeddings: 2048, bosTokenId: 1, eosTokenId: 2, features: llamaFeatures(22, 64, 10000),
     } satisfies ModelConfig);
   });
 
@@ -44,6 +53,7 @@ describe('parseModelConfig on published configs', () => {
       vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000,
       ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
       tieWordEmbeddings: true, bias: noBias, maxPositionEmbeddings: 131072, bosTokenId: 128000, eosTokenId: 128001,
+      features: llamaFeatures(16, 64, 500000, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 }),
     } satisfies ModelConfig);
   });
 
@@ -52,8 +62,51 @@ describe('parseModelConfig on published configs', () => {
       arch: 'qwen2', hiddenSize: 896, intermediateSize: 4864, numLayers: 24, numHeads: 14, numKvHeads: 2, headDim: 64,
       vocabSize: 151936, rmsNormEps: 1e-6, ropeTheta: 1000000, ropeScaling: null, tieWordEmbeddings: true,
       bias: { q: true, k: true, v: true, o: false, mlp: false },
-      maxPositionEmbeddings: 32768, bosTokenId: 151643, eosTokenId: 151643,
+      maxPositionEmbeddings: 32768, bosTokenId: 151643, eosTokenId: 151643, features: llamaFeatures(24, 64, 1000000),
     } satisfies ModelConfig);
+  });
+
+  test('Qwen3-0.6B: q/k norms, explicit head_dim 128 (hidden/heads is 64), no bias', () => {
+    assert.deepEqual(parseModelConfig(fixture('qwen3-0.6b')), {
+      arch: 'qwen3', hiddenSize: 1024, intermediateSize: 3072, numLayers: 28, numHeads: 16, numKvHeads: 8, headDim: 128,
+      vocabSize: 151936, rmsNormEps: 1e-6, ropeTheta: 1000000, ropeScaling: null, tieWordEmbeddings: true, bias: noBias,
+      maxPositionEmbeddings: 40960, bosTokenId: 151643, eosTokenId: 151645,
+      features: { ...llamaFeatures(28, 128, 1000000), qkNorm: true },
+    } satisfies ModelConfig);
+  });
+
+  test('gemma-3-270m: (1 + w) norms, sandwich norms, GELU-tanh, query_pre_attn_scalar, five sliding layers in six', () => {
+    const cfg = parseModelConfig(fixture('gemma-3-270m'));
+    assert.equal(cfg.arch, 'gemma3');
+    assert.deepEqual([cfg.hiddenSize, cfg.intermediateSize, cfg.numLayers, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.vocabSize], [640, 2048, 18, 4, 1, 256, 262144]);
+    assert.equal(cfg.tieWordEmbeddings, true);
+    assert.deepEqual([cfg.bosTokenId, cfg.eosTokenId], [2, 1]);
+    const f = cfg.features;
+    assert.deepEqual([f.normOffset, f.qkNorm, f.sandwichNorms, f.mlpActivation], [1, true, true, 'gelu_tanh']);
+    assert.equal(f.attentionScale, 1 / 16);
+    assert.equal(f.embedScale, Math.sqrt(640));
+    const globals = f.layers.flatMap((l, i) => (l.window === 0 ? [i] : []));
+    assert.deepEqual(globals, [5, 11, 17]);
+    for (const [i, l] of f.layers.entries()) {
+      assert.deepEqual(l, globals.includes(i) ? { rope: { theta: 1e6, scaling: null }, window: 0 } : { rope: { theta: 10000, scaling: null }, window: 512 }, `layer ${i}`);
+    }
+    // Without layer_types the pattern decides, and rope_scaling applies to the global layers only.
+    const { layer_types: _, ...rest } = fixture('gemma-3-270m') as Record<string, unknown>;
+    const p = parseModelConfig({ ...rest, num_hidden_layers: 4, sliding_window_pattern: 2, rope_scaling: { rope_type: 'linear', factor: 8 } });
+    assert.deepEqual(p.features.layers.map((l) => [l.window, l.rope?.theta, l.rope?.scaling?.type ?? null]),
+      [[512, 10000, null], [0, 1e6, 'linear'], [512, 10000, null], [0, 1e6, 'linear']]);
+  });
+
+  test('SmolLM3-3B: every fourth layer without RoPE', () => {
+    const cfg = parseModelConfig(fixture('smollm3-3b'));
+    assert.equal(cfg.arch, 'smollm3');
+    assert.deepEqual(cfg.features, { ...llamaFeatures(36, 128, 5000000), layers: cfg.features.layers });
+    assert.deepEqual(cfg.features.layers.flatMap((l, i) => (l.rope === null ? [i] : [])), [3, 7, 11, 15, 19, 23, 27, 31, 35]);
+    assert.equal(cfg.bosTokenId, null);
+    // From the interval when the list is absent.
+    const { no_rope_layers: _, ...rest } = fixture('smollm3-3b') as Record<string, unknown>;
+    const p = parseModelConfig({ ...rest, num_hidden_layers: 6, no_rope_layer_interval: 3 });
+    assert.deepEqual(p.features.layers.map((l) => l.rope !== null), [true, true, false, true, true, false]);
   });
 
   test('instruct-style eos list is kept as a list', () => {
@@ -107,7 +160,8 @@ describe('parseModelConfig details', () => {
 describe('parseModelConfig errors', () => {
   test('unsupported architecture lists the supported ones', () => {
     throwsFormat(() => parseModelConfig({ ...llamaJson(), architectures: ['GPT2LMHeadModel'] }, 'gpt2/config.json'),
-      'gpt2/config.json', '"GPT2LMHeadModel" is not supported', 'LlamaForCausalLM', 'Qwen2ForCausalLM');
+      'gpt2/config.json', '"GPT2LMHeadModel" is not supported', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM');
+    throwsFormat(() => parseModelConfig({ ...llamaJson(), architectures: undefined, model_type: 'gemma3' }), 'config.json', 'multimodal', 'gemma3_text');
     throwsFormat(() => parseModelConfig({ ...llamaJson(), architectures: undefined, model_type: 'mistral' }), 'config.json', 'model_type "mistral"', 'LlamaForCausalLM');
     throwsFormat(() => parseModelConfig({ ...llamaJson(), architectures: undefined }), 'config.json', 'missing "architectures" and "model_type"');
     throwsFormat(() => parseModelConfig([1, 2]), 'config.json', 'not a JSON object');
@@ -138,6 +192,13 @@ describe('parseModelConfig errors', () => {
     throwsFormat(() => parseModelConfig(llamaJson({ rope_scaling: { rope_type: 'yarn', factor: 4 } })), 'config.json', 'rope type "yarn"', 'llama3');
     throwsFormat(() => parseModelConfig(llamaJson({ rope_scaling: { type: 'llama3', factor: 8 } })), 'config.json', 'rope_scaling.low_freq_factor');
     throwsFormat(() => parseModelConfig(llamaJson({ rope_scaling: { type: 'linear' } })), 'config.json', 'missing "rope_scaling.factor"');
+    const gemma = fixture('gemma-3-270m') as object;
+    throwsFormat(() => parseModelConfig({ ...gemma, final_logit_softcapping: 30 }), 'config.json', 'final_logit_softcapping', 'soft-capping');
+    throwsFormat(() => parseModelConfig({ ...gemma, attn_logit_softcapping: 50 }), 'config.json', 'attn_logit_softcapping');
+    throwsFormat(() => parseModelConfig({ ...gemma, hidden_activation: 'gelu' }), 'config.json', 'hidden_activation "gelu"');
+    throwsFormat(() => parseModelConfig({ ...gemma, layer_types: ['full_attention'] }), 'config.json', '"layer_types"', '18');
+    throwsFormat(() => parseModelConfig({ ...(fixture('smollm3-3b') as object), no_rope_layers: [1, 0] }), 'config.json', '"no_rope_layers"', '36');
+    throwsFormat(() => parseModelConfig({ ...(fixture('qwen3-0.6b') as object), use_sliding_window: true }), 'config.json', 'use_sliding_window');
   });
 });
 

@@ -87,7 +87,7 @@ describe('expectedWeightShapes', () => {
 });
 
 describe('loadWeights', () => {
-  test('single file; unneeded tensors are ignored', async () => {
+  test('single file; recomputed RoPE buffers are skipped', async () => {
     const cfg = llamaConfig();
     const tensors = randomTensors(expectedWeightShapes(cfg));
     const extra = { 'model.layers.0.self_attn.rotary_emb.inv_freq': { shape: [2], data: new Float32Array([1, 0.1]) } };
@@ -101,7 +101,7 @@ describe('loadWeights', () => {
   test('sharded checkpoint is read shard by shard with progress', async () => {
     const cfg = llamaConfig();
     const tensors = randomTensors(expectedWeightShapes(cfg), 7);
-    const src = recording(sharded(tensors, secondShard, { 'model.unused': { shape: [1], data: new Float32Array(1) } }));
+    const src = recording(sharded(tensors, secondShard));
     const progress: WeightsProgress[] = [];
     const got = await loadWeights(src, cfg, (p) => progress.push(p));
     for (const [name, t] of tensors) assert.deepEqual(got.get(name), t, name);
@@ -112,6 +112,39 @@ describe('loadWeights', () => {
     assert.equal(last.tensorsDone, tensors.size);
     assert.equal(last.tensorsTotal, tensors.size);
     assert.ok(progress.some((p) => p.file === 'model-00001-of-00002.safetensors' && p.filesDone === 0));
+  });
+
+  test('a tensor the architecture does not use is an error naming it and its file, before any shard is read', async () => {
+    const cfg = llamaConfig();
+    const tensors = randomTensors(expectedWeightShapes(cfg), 7);
+    const src = recording(sharded(tensors, secondShard, { 'model.unused': { shape: [1], data: new Float32Array(1) } }));
+    await rejectsFormat(loadWeights(src, cfg), 'model-00001-of-00002.safetensors',
+      'model-00001-of-00002.safetensors: tensor model.unused is not used by LlamaForCausalLM as config.json describes it');
+    assert.deepEqual(src.reads, ['model.safetensors.index.json']);
+    const single = memorySource({ 'model.safetensors': writeSafetensors({ ...Object.fromEntries(tensors), 'model.extra.a': tensors.get('model.norm.weight')!, 'model.extra.b': tensors.get('model.norm.weight')! }) });
+    await rejectsFormat(loadWeights(single, cfg), 'model.safetensors',
+      'model.safetensors: tensor model.extra.a and 1 more (model.extra.b) is not used by LlamaForCausalLM as config.json describes it');
+  });
+
+  test('a Qwen3 checkpoint relabelled LlamaForCausalLM fails on its q_norm/k_norm tensors', async () => {
+    const qwen3 = parseModelConfig({ ...llamaJson(), architectures: ['Qwen3ForCausalLM'], head_dim: 6 });
+    const tensors = randomTensors(expectedWeightShapes(qwen3));
+    assert.deepEqual(tensors.get('model.layers.1.self_attn.k_norm.weight')?.shape, [6]);
+    const asLlama = parseModelConfig({ ...llamaJson(), head_dim: 6 });
+    await rejectsFormat(loadWeights(memorySource({ 'model.safetensors': writeSafetensors(tensors) }), asLlama), 'model.safetensors',
+      'model.safetensors: tensor model.layers.0.self_attn.q_norm.weight and 3 more (model.layers.0.self_attn.k_norm.weight, ' +
+      'model.layers.1.self_attn.q_norm.weight, model.layers.1.self_attn.k_norm.weight) is not used by LlamaForCausalLM as config.json ' +
+      'describes it (q_norm/k_norm are Qwen3\'s or Gemma 3\'s; is "architectures" right?)');
+    // Read as what it is, every tensor is accounted for.
+    assert.equal((await loadWeights(memorySource({ 'model.safetensors': writeSafetensors(tensors) }), qwen3)).size, tensors.size);
+  });
+
+  test('Gemma 3 needs its four norms per layer and q/k norms', () => {
+    const cfg = parseModelConfig({ ...llamaJson(), architectures: ['Gemma3ForCausalLM'], head_dim: 4, tie_word_embeddings: undefined });
+    const names = [...expectedWeightShapes(cfg).keys()].filter((n) => n.startsWith('model.layers.0.') && n.includes('norm'));
+    assert.deepEqual(names.sort(), ['input_layernorm', 'post_attention_layernorm', 'post_feedforward_layernorm', 'pre_feedforward_layernorm',
+      'self_attn.k_norm', 'self_attn.q_norm'].map((n) => `model.layers.0.${n}.weight`));
+    assert.equal(expectedWeightShapes(cfg).has('lm_head.weight'), false, 'Gemma ties its head by default');
   });
 
   test('a shard holding only unneeded tensors is not read', async () => {
@@ -170,7 +203,7 @@ describe('loadWeights', () => {
     const tensors = randomTensors(expectedWeightShapes(cfg));
     tensors.delete('lm_head.weight');
     await rejectsFormat(loadWeights(memorySource({ 'model.safetensors': writeSafetensors(tensors) }), cfg),
-      'model.safetensors', 'model.safetensors: missing tensor lm_head.weight');
+      'model.safetensors', 'model.safetensors: missing tensor lm_head.weight, which LlamaForCausalLM needs');
   });
 
   test('qwen2 bias missing', async () => {
@@ -178,7 +211,7 @@ describe('loadWeights', () => {
     const tensors = randomTensors(expectedWeightShapes(cfg));
     tensors.delete('model.layers.1.self_attn.k_proj.bias');
     await rejectsFormat(loadWeights(memorySource({ 'model.safetensors': writeSafetensors(tensors) }), cfg),
-      'model.safetensors', 'model.safetensors: missing tensor model.layers.1.self_attn.k_proj.bias');
+      'model.safetensors', 'model.safetensors: missing tensor model.layers.1.self_attn.k_proj.bias, which Qwen2ForCausalLM needs');
   });
 
   test('index without an entry for a needed tensor', async () => {
@@ -188,7 +221,7 @@ describe('loadWeights', () => {
     delete index.weight_map['model.layers.0.mlp.gate_proj.weight'];
     files['model.safetensors.index.json'] = JSON.stringify(index);
     await rejectsFormat(loadWeights(memorySource(files), cfg), 'model.safetensors.index.json',
-      'model.safetensors.index.json: weight_map has no entry for model.layers.0.mlp.gate_proj.weight');
+      'model.safetensors.index.json: missing tensor model.layers.0.mlp.gate_proj.weight, which LlamaForCausalLM needs');
   });
 
   test('index pointing at the wrong shard', async () => {

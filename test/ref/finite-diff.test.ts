@@ -45,6 +45,16 @@ describe('reference backward vs finite differences', () => {
     assertClose(dx, numericGrad(x, (x) => dot(ref.rmsnormForward(x, w, rows, cols, 1e-5).y, R)), TOL, 'rmsnorm dx');
   });
 
+  it('rmsnorm with the (1 + w) weight offset', () => {
+    const [rows, cols] = [3, 7];
+    const x = f64(randomArray(rows * cols, 40));
+    const w = f64(randomArray(cols, 41, 0.3));
+    const R = f64(randomArray(rows * cols, 42));
+    const { rstd } = ref.rmsnormForward(x, w, rows, cols, 1e-6, 1);
+    const dx = ref.rmsnormBackward(x, w, rstd, R, rows, cols, 1);
+    assertClose(dx, numericGrad(x, (x) => dot(ref.rmsnormForward(x, w, rows, cols, 1e-6, 1).y, R)), TOL, 'rmsnorm (1 + w) dx');
+  });
+
   it('rope', () => {
     const [tokens, heads, D] = [5, 3, 6];
     const x = f64(randomArray(tokens * heads * D, 7));
@@ -70,6 +80,39 @@ describe('reference backward vs finite differences', () => {
       assertClose(g.dv, numericGrad(v, (x) => L(q, k, x)), TOL, 'dv');
     });
   }
+
+  // Sliding windows of 1 (each query sees only itself), 2 and 4 keys over 7 positions, with a scale other than 1/sqrt(D).
+  for (const window of [1, 2, 4]) {
+    it(`attention with a sliding window of ${window} and scale 0.4`, () => {
+      const s = { batch: 2, seq: 7, heads: 4, kvHeads: 2, headDim: 3, scale: 0.4, window };
+      const q = f64(randomArray(s.batch * s.seq * s.heads * s.headDim, 43));
+      const k = f64(randomArray(s.batch * s.seq * s.kvHeads * s.headDim, 44));
+      const v = f64(randomArray(s.batch * s.seq * s.kvHeads * s.headDim, 45));
+      const R = f64(randomArray(q.length, 46));
+      const { probs } = ref.attentionForward(q, k, v, s);
+      for (let i = 0; i < s.seq; i++) {
+        for (let j = 0; j < s.seq; j++) {
+          const p = probs[i * s.seq + j];
+          if (j > i || j <= i - window) assertClose([p], [0], { rtol: 0, atol: 0 }, `P[${i}][${j}] is outside the window`);
+        }
+      }
+      const g = ref.attentionBackward(q, k, v, probs, R, s);
+      const L = (q: Float64Array, k: Float64Array, v: Float64Array) => dot(ref.attentionForward(q, k, v, s).out, R);
+      assertClose(g.dq, numericGrad(q, (x) => L(x, k, v)), TOL, 'dq');
+      assertClose(g.dk, numericGrad(k, (x) => L(q, x, v)), TOL, 'dk');
+      assertClose(g.dv, numericGrad(v, (x) => L(q, k, x)), TOL, 'dv');
+    });
+  }
+
+  it('geglu (GELU-tanh gate)', () => {
+    const n = 13;
+    const g = f64(randomArray(n, 47, 4));
+    const u = f64(randomArray(n, 48));
+    const R = f64(randomArray(n, 49));
+    const { dGate, dUp } = ref.gegluBackward(g, u, R);
+    assertClose(dGate, numericGrad(g, (x) => dot(ref.gegluForward(x, u), R)), TOL, 'dGate');
+    assertClose(dUp, numericGrad(u, (x) => dot(ref.gegluForward(g, x), R)), TOL, 'dUp');
+  });
 
   it('swiglu', () => {
     const n = 11;

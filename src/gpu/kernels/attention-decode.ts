@@ -22,16 +22,18 @@ export function recordKvCacheWrite(gpu: Gpu, plan: Plan, s: { batch: number; max
 }
 
 /**
- * One new query token per sequence, attending causally to the cache positions 0..pos[b] inclusive (GQA: head h uses kv head floor(h / (heads / kvHeads))), scale 1/sqrt(headDim):
+ * One new query token per sequence, attending causally to the cache positions 0..pos[b] inclusive, or with a sliding
+ * window the last `window` of them (GQA: head h uses kv head floor(h / (heads / kvHeads))), scale 1/sqrt(headDim) unless given:
  *   q [batch, heads*headDim], kCache/vCache [batch, maxSeq, kvHeads*headDim], out [batch, heads*headDim].
  */
-export function recordAttentionDecode(gpu: Gpu, plan: Plan, s: { batch: number; maxSeq: number; heads: number; kvHeads: number; headDim: number },
+export function recordAttentionDecode(gpu: Gpu, plan: Plan,
+  s: { batch: number; maxSeq: number; heads: number; kvHeads: number; headDim: number; scale?: number; window?: number },
   io: { q: Bindable; kCache: Bindable; vCache: Bindable; pos: Bindable; out: Bindable }, label = 'attention_decode'): void {
   if (s.kvHeads < 1 || s.heads % s.kvHeads !== 0) throw new Error(`${label}: ${s.heads} heads are not a multiple of ${s.kvHeads} key/value heads`);
   if (s.headDim < 1 || s.headDim > MAX_HEAD_DIM) throw new Error(`${label}: head dim ${s.headDim} is outside 1..${MAX_HEAD_DIM}`);
   if (s.maxSeq < 1) throw new Error(`${label}: maxSeq must be at least 1`);
   const p = gpu.uniform(`${label}.params`,
-    [s.batch, s.maxSeq, s.heads, s.kvHeads, s.headDim, s.kvHeads * s.headDim, 1 / Math.sqrt(s.headDim), 0],
+    [s.batch, s.maxSeq, s.heads, s.kvHeads, s.headDim, s.kvHeads * s.headDim, s.scale ?? 1 / Math.sqrt(s.headDim), s.window ?? 0],
     ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32']);
   record(gpu, plan, {
     shader, entry: 'attn_decode', label,

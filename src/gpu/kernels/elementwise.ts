@@ -1,4 +1,4 @@
-// Records the SiLU-gated MLP activation, residual add and LoRA dropout dispatches
+// Records the gated MLP activation (SiLU or GELU-tanh), residual add, scaling and LoRA dropout dispatches
 // (shaders/swiglu.wgsl, shaders/elementwise.wgsl).
 import swigluSource from '../../../shaders/swiglu.wgsl';
 import elementwiseSource from '../../../shaders/elementwise.wgsl';
@@ -13,18 +13,23 @@ const swiglu = { name: 'swiglu', code: swigluSource };
 const elementwise = { name: 'elementwise', code: `${stepSource}\n${dropoutMaskSource}\n${elementwiseSource}` };
 const wg = (n: number) => grid(Math.ceil(n / 64));
 
+/** The gate's activation: SiLU (swiglu_*) or GELU with the tanh approximation (geglu_*). */
+export type GateActivation = 'silu' | 'gelu_tanh';
+const ENTRY: Record<GateActivation, string> = { silu: 'swiglu', gelu_tanh: 'geglu' };
+
+/** act = f(gate) * up. */
 export function recordSwigluForward(gpu: Gpu, plan: Plan, n: number,
-  io: { gate: Bindable; up: Bindable; act: Bindable }, label = 'swiglu'): void {
+  io: { gate: Bindable; up: Bindable; act: Bindable }, label = 'swiglu', activation: GateActivation = 'silu'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
-  record(gpu, plan, { shader: swiglu, entry: 'swiglu_forward', label, bindings: { 0: p, 1: io.gate, 2: io.up, 3: io.act }, workgroups: wg(n),
+  record(gpu, plan, { shader: swiglu, entry: `${ENTRY[activation]}_forward`, label, bindings: { 0: p, 1: io.gate, 2: io.up, 3: io.act }, workgroups: wg(n),
     cost: elementwiseCost('swiglu.fwd', n, 5, 2, 1) });
 }
 
 export function recordSwigluBackward(gpu: Gpu, plan: Plan, n: number,
-  io: { gate: Bindable; up: Bindable; dAct: Bindable; dGate: Bindable; dUp: Bindable }, label = 'swiglu.bwd'): void {
+  io: { gate: Bindable; up: Bindable; dAct: Bindable; dGate: Bindable; dUp: Bindable }, label = 'swiglu.bwd', activation: GateActivation = 'silu'): void {
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'u32', 'u32']);
   record(gpu, plan, {
-    shader: swiglu, entry: 'swiglu_backward', label,
+    shader: swiglu, entry: `${ENTRY[activation]}_backward`, label,
     bindings: { 0: p, 1: io.gate, 2: io.up, 4: io.dAct, 5: io.dGate, 6: io.dUp }, workgroups: wg(n),
     // sigmoid (exp, add, div), silu, its derivative and the two products.
     cost: elementwiseCost('swiglu.bwd', n, 10, 3, 2),
@@ -36,6 +41,13 @@ export function recordAdd(gpu: Gpu, plan: Plan, n: number, io: { a: Bindable; b:
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
   record(gpu, plan, { shader: elementwise, entry: 'add', label, bindings: { 0: p, 2: io.a, 3: io.b, 4: io.out }, workgroups: wg(n),
     cost: elementwiseCost('add', n, 1, 2, 1) });
+}
+
+/** dx *= factor, in place (Gemma's embedding scale). */
+export function recordScaleInPlace(gpu: Gpu, plan: Plan, n: number, factor: number, io: { dx: Bindable }, label = 'scale'): void {
+  const p = gpu.uniform(`${label}.params`, [n, 0, factor, 0], ['u32', 'u32', 'f32', 'u32']);
+  record(gpu, plan, { shader: elementwise, entry: 'scale_in_place', label, bindings: { 0: p, 5: io.dx }, workgroups: wg(n),
+    cost: elementwiseCost('scale', n, 1, 1, 1) });
 }
 
 /** dx += b (dx and b must not overlap). */

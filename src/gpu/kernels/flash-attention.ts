@@ -29,6 +29,10 @@ export interface AttentionShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** Multiplies q·k; default 1/sqrt(headDim). */
+  scale?: number;
+  /** Sliding window: query i sees keys i - window < j <= i. 0 or absent: every earlier key. */
+  window?: number;
 }
 
 /**
@@ -60,8 +64,10 @@ function paramsFor(gpu: Gpu, s: AttentionShape, label: string): GPUBuffer {
   if (s.kvHeads < 1 || s.heads % s.kvHeads !== 0) throw new Error(`${label}: ${s.heads} heads are not a multiple of ${s.kvHeads} key/value heads`);
   if (s.headDim < 1 || s.headDim > MAX_HEAD_DIM) throw new Error(`${label}: head dim ${s.headDim} is outside 1..${MAX_HEAD_DIM}`);
   if (s.seq < 1) throw new Error(`${label}: the sequence must have at least one token`);
+  const window = s.window ?? 0;
+  if (!Number.isSafeInteger(window) || window < 0) throw new Error(`${label}: window ${window} must be a non-negative integer`);
   return gpu.uniform(`${label}.params`,
-    [s.batch, s.seq, s.heads, s.kvHeads, 1 / Math.sqrt(s.headDim), 0, 0, 0],
+    [s.batch, s.seq, s.heads, s.kvHeads, s.scale ?? 1 / Math.sqrt(s.headDim), window < s.seq ? window : 0, 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'u32', 'u32']);
 }
 
@@ -92,7 +98,7 @@ function attentionCost(kernel: 'attention.fwd' | 'attention.bwd.dq' | 'attention
 const blocks = (s: AttentionShape, heads: number, rows: number) => grid(s.batch * heads * Math.ceil(s.seq / rows));
 
 /**
- * out = softmax(scale q kᵀ, causal) v, and lse [B, Hq, T], each row's log-sum-exp of its scaled
+ * out = softmax(scale q kᵀ, causal and windowed) v, and lse [B, Hq, T], each row's log-sum-exp of its scaled
  * scores, which is all the backward pass keeps of the probabilities.
  */
 export function recordAttentionForward(gpu: Gpu, plan: Plan, s: AttentionShape,
