@@ -10,8 +10,9 @@
 //
 // attn_decode runs one workgroup per (b, h); the grid is flattened over x and y. Positions are
 // taken in chunks of WG: invocation i scores position j0 + i, the chunk's max and exp-sum are
-// reduced in workgroup memory, and invocation d < D rescales its running output by
-// exp(m_old - m_new) and adds the chunk's weighted values. D must be <= WG.
+// reduced in workgroup memory, and invocation d rescales its running output columns d and d + WG
+// (those below D) by exp(m_old - m_new) and adds the chunk's weighted values. D must be <= 2 * WG
+// (Gemma 3's head_dim is 256).
 //
 // Entry points and bindings: kv_cache_write 0,1,2,3   attn_decode 0,3,4,5,6,7
 
@@ -38,7 +39,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> v_cache: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
-var<workgroup> q_s: array<f32, WG>;
+var<workgroup> q_s: array<f32, 2 * WG>;
 var<workgroup> w_s: array<f32, WG>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> last_pos: u32;
@@ -82,12 +83,14 @@ fn attn_decode(@builtin(workgroup_id) wid: vec3u,
   let kv_base = b * p.max_seq * row_stride + g * D;
   let q_base = (b * p.heads + h) * D;
   if (lid < D) { q_s[lid] = q[q_base + lid]; }
+  if (lid + WG < D) { q_s[lid + WG] = q[q_base + lid + WG]; }
   if (lid == 0u) { last_pos = min(pos[b], p.max_seq - 1u); }
   let L = workgroupUniformLoad(&last_pos);
 
   var m = -3.4e38;
   var l = 0.0;
   var acc = 0.0;
+  var acc_hi = 0.0; // column lid + WG
   let first = select(0u, L + 1u - p.window, p.window != 0u && L + 1u > p.window);
   for (var j0 = first; j0 <= L; j0 += WG) {
     let j = j0 + lid;
@@ -113,7 +116,15 @@ fn attn_decode(@builtin(workgroup_id) wid: vec3u,
         acc = fma(w_s[i], v_cache[kv_base + (j0 + i) * row_stride + lid], acc);
       }
     }
+    if (lid + WG < D) {
+      acc_hi *= correction;
+      let n = min(WG, L + 1u - j0);
+      for (var i = 0u; i < n; i++) {
+        acc_hi = fma(w_s[i], v_cache[kv_base + (j0 + i) * row_stride + lid + WG], acc_hi);
+      }
+    }
     workgroupBarrier();
   }
   if (lid < D) { out[q_base + lid] = acc / l; }
+  if (lid + WG < D) { out[q_base + lid + WG] = acc_hi / l; }
 }

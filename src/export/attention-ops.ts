@@ -1,5 +1,6 @@
 // Causal grouped-query self-attention with Hugging Face rotate-half RoPE as ONNX nodes, and the positions, causal mask and RoPE tables every layer shares, for a dynamic batch and sequence length.
 import type { GraphBuilder } from './graph-builder.ts';
+import { rmsNorm } from './layer-ops.ts';
 import { ropeTables } from '../model/config.ts';
 
 /** Tensors every layer shares, derived once from the input's dynamic shape. */
@@ -73,9 +74,15 @@ export function headShapes(g: GraphBuilder, seq: SequenceTensors, layout: HeadLa
   };
 }
 
+/** A layer's extras: per-head RMSNorm weights [D] of q and k (Qwen3), applied before RoPE; whether it rotates at all (SmolLM3). */
+export interface LayerAttentionOps {
+  qkNorm: { q: string; k: string; eps: number } | null;
+  rope: boolean;
+}
+
 /**
- * softmax(q kᵀ / sqrt(D) + causal mask) v per head (src/ref/ops.ts attentionForward), with RoPE applied to q and
- * k first. q [N, heads·D], k and v [N, kvHeads·D] for N = B·T tokens; returns [N, heads·D]. Grouped-query
+ * softmax(q kᵀ / sqrt(D) + causal mask) v per head (src/ref/ops.ts attentionForward), with q/k norms and RoPE applied
+ * to q and k first, where the layer has them. q [N, heads·D], k and v [N, kvHeads·D] for N = B·T tokens; returns [N, heads·D]. Grouped-query
  * attention needs no copies of k and v: MatMul broadcasts their size-1 group axis over the query heads.
  */
 export function causalSelfAttention(
@@ -85,12 +92,18 @@ export function causalSelfAttention(
   shapes: ReturnType<typeof headShapes>,
   layout: HeadLayout,
   name: string,
+  ops: LayerAttentionOps = { qkNorm: null, rope: true },
 ): string {
-  const q5 = g.op('Reshape', [projections.q, shapes.query], `${name}.q_heads`);
-  const k5 = g.op('Reshape', [projections.k, shapes.keyValue], `${name}.k_heads`);
+  let q5 = g.op('Reshape', [projections.q, shapes.query], `${name}.q_heads`);
+  let k5 = g.op('Reshape', [projections.k, shapes.keyValue], `${name}.k_heads`);
   const v5 = g.op('Reshape', [projections.v, shapes.keyValue], `${name}.v_heads`);
-  const qRot = applyRope(g, q5, seq, layout.headDim, `${name}.q_rope`);
-  const kRot = applyRope(g, k5, seq, layout.headDim, `${name}.k_rope`);
+  if (ops.qkNorm) {
+    // Over each head's last axis, the [D] weight broadcast across tokens and heads.
+    q5 = rmsNorm(g, q5, ops.qkNorm.q, ops.qkNorm.eps, `${name}.q_norm`);
+    k5 = rmsNorm(g, k5, ops.qkNorm.k, ops.qkNorm.eps, `${name}.k_norm`);
+  }
+  const qRot = ops.rope ? applyRope(g, q5, seq, layout.headDim, `${name}.q_rope`) : q5;
+  const kRot = ops.rope ? applyRope(g, k5, seq, layout.headDim, `${name}.k_rope`) : k5;
 
   // [B, T, G, group, D] -> [B, G, group, T, D]; keys straight to [B, G, 1, D, T].
   const qT = g.op('Transpose', [qRot], `${name}.q_t`, { perm: [0, 2, 3, 1, 4] });

@@ -1,6 +1,6 @@
 // Assembles the ONNX ModelProto of a Llama or Qwen2 decoder from its config and float32 weights: input_ids [batch, sequence] to logits [batch, sequence, vocab],
 // optionally with SAPT's routed LoRA blocks (then also prompt_mask [batch, sequence] in and routing [batch, blocks] out).
-import { ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
+import { ARCHITECTURE_NAMES, ropeInverseFrequencies, type ModelConfig } from '../model/config.ts';
 import { adapterLayers, type ProjName } from '../model/peft.ts';
 import type { SaptModel } from '../model/sapt-files.ts';
 import type { HostTensor } from '../model/weights.ts';
@@ -62,7 +62,11 @@ function decoderLayer(
 
   const attnIn = rmsNorm(g, x, w.get(`${p}.input_layernorm.weight`), cfg.rmsNormEps, `${p}.input_layernorm`);
   const qkv = { q: proj('self_attn.q_proj', attnIn), k: proj('self_attn.k_proj', attnIn), v: proj('self_attn.v_proj', attnIn) };
-  const context = causalSelfAttention(g, qkv, attention.seq, attention.shapes, attention.layout, `${p}.self_attn`);
+  const ops = {
+    qkNorm: cfg.features.qkNorm ? { q: w.get(`${p}.self_attn.q_norm.weight`), k: w.get(`${p}.self_attn.k_norm.weight`), eps: cfg.rmsNormEps } : null,
+    rope: cfg.features.layers[layer].rope !== null,
+  };
+  const context = causalSelfAttention(g, qkv, attention.seq, attention.shapes, attention.layout, `${p}.self_attn`, ops);
   const afterAttn = g.op('Add', [x, proj('self_attn.o_proj', context)], `${p}.attn_residual`);
 
   const mlpIn = rmsNorm(g, afterAttn, w.get(`${p}.post_attention_layernorm.weight`), cfg.rmsNormEps, `${p}.post_attention_layernorm`);
@@ -83,7 +87,9 @@ export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string,
   const layout: HeadLayout = { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: cfg.headDim };
 
   const ids = g.input({ name: INPUT_NAME, elemType: 'int64', dims: ['batch', 'sequence'] });
-  const seq = sequenceTensors(g, ids, ropeInverseFrequencies(cfg), cfg.maxPositionEmbeddings);
+  // One RoPE for every rotating layer (exportLacks refuses per-layer bases).
+  const rope = cfg.features.layers.find((l) => l.rope)?.rope ?? { theta: cfg.ropeTheta, scaling: cfg.ropeScaling };
+  const seq = sequenceTensors(g, ids, ropeInverseFrequencies({ headDim: cfg.headDim, ropeTheta: rope.theta, ropeScaling: rope.scaling }), cfg.maxPositionEmbeddings);
   const shapes = headShapes(g, seq, layout);
 
   const embedding = w.get('model.embed_tokens.weight');
@@ -112,7 +118,7 @@ export function buildDecoderModel(cfg: ModelConfig, weights: ReadonlyMap<string,
     opsetImport: [{ domain: '', version: OPSET_VERSION }],
     producerName: 'clora',
     docString: description,
-    graph: g.build(cfg.arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'),
+    graph: g.build(ARCHITECTURE_NAMES[cfg.arch]),
   };
   return { model, nodes: g.nodeCount, initializers: g.initializerCount, weightBytes: g.initializerBytes };
 }

@@ -37,20 +37,18 @@ function describeSapt(sapt: SaptModel): string {
   return `${sapt.adapters.length} SAPT blocks (${sapt.config.blocks.join(', ')}; ${describeAdapter(sapt.adapters[0])}), routed by ${sapt.config.pool}-pooled prompt embeddings`;
 }
 
-/** What a model needs that the exported graph (decoder-graph.ts) does not build: empty for Llama and Qwen2. */
+/** What a model needs that the exported graph (decoder-graph.ts) does not build: empty for Llama, Qwen2, Qwen3 and SmolLM3. */
 export function exportLacks(cfg: ModelConfig): string[] {
   const f = cfg.features;
-  const theta = f.layers[0]?.rope?.theta;
+  const rope = JSON.stringify(f.layers.find((l) => l.rope)?.rope ?? null);
   const lacks: [boolean, string][] = [
-    [f.qkNorm, 'per-head q_norm/k_norm'],
     [f.normOffset !== 0, 'RMSNorm with (1 + w)'],
     [f.sandwichNorms, 'the post-attention and pre/post-feedforward norms'],
     [f.mlpActivation !== 'silu', 'the GELU-tanh gated MLP'],
     [f.embedScale !== 1, 'the embedding scale'],
     [f.attentionScale !== 1 / Math.sqrt(cfg.headDim), 'an attention scale other than 1/sqrt(head_dim)'],
     [f.layers.some((l) => l.window !== 0), 'sliding-window attention'],
-    [f.layers.some((l) => l.rope === null), 'layers without RoPE'],
-    [f.layers.some((l) => l.rope !== null && l.rope.theta !== theta), 'a RoPE base per layer'],
+    [f.layers.some((l) => l.rope !== null && JSON.stringify(l.rope) !== rope), 'a RoPE base per layer'],
   ];
   return lacks.filter(([lacking]) => lacking).map(([, what]) => what);
 }

@@ -193,10 +193,15 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   // LoRA dropout is applied as the thin matmuls load a site's input: it keeps no dropped-out copy.
   const loraPerLayer = shape.targets.length * blocks * shape.rank;
 
-  // Floats per token.
-  const layer = 5 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer;
+  // Floats per token. q/k norms keep the projections before the norm and a rstd per head; sandwich norms keep the
+  // normalised attention and MLP outputs and their rstd (src/engine/decoder-layer.ts).
+  const f = cfg.features;
+  const qkNorm = f.qkNorm ? q + kv + cfg.numHeads + cfg.numKvHeads : 0;
+  const sandwich = f.sandwichNorms ? 2 * H + 2 : 0;
+  const layer = 5 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer + qkNorm + sandwich;
   const layerInputs = (cfg.numLayers + 1) * H;
-  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank;
+  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank
+    + (f.qkNorm ? q + kv : 0) + (f.sandwichNorms ? 2 * H : 0);
   const finalNormAndInputs = H + 1 + 3;
   const perToken = layerInputs + (savings.recompute ? 1 : cfg.numLayers) * layer + backwardScratch + finalNormAndInputs;
   const logitRows = savings.lossChunkRows > 0 ? savings.lossChunkRows : tokens;
@@ -204,8 +209,9 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
 
   const weightsBytes = shape.weightsBytes ?? countParams(cfg) * F32;
   const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * blocks * F32 * 4;
-  // RoPE's cos and sin tables ([seq, headDim / 2] each) and the loss.
-  const perStep = shape.seqLen * cfg.headDim + 1;
+  // RoPE's cos and sin tables ([seq, headDim / 2] each, per distinct RoPE of the layers) and the loss.
+  const ropes = new Set(f.layers.flatMap((l) => (l.rope ? [JSON.stringify(l.rope)] : []))).size;
+  const perStep = ropes * shape.seqLen * cfg.headDim + 1;
   const activationBytes = (tokens * perToken + logits + logitRows + perStep) * F32;
   return {
     weightsBytes, loraBytes, activationBytes,

@@ -37,7 +37,7 @@ interface Expected {
   logits: number[][][];
 }
 
-const FIXTURES = ['llama-gqa', 'qwen2-mqa-tied', 'llama3-f16'];
+const FIXTURES = ['llama-gqa', 'qwen2-mqa-tied', 'llama3-f16', 'qwen3-qknorm', 'smollm3-nope'];
 const fixtureRoot = join(import.meta.dirname, '..', 'fixtures', 'oracle');
 const fixtureDir = (name: string) => join(fixtureRoot, name);
 const readExpected = (name: string) => JSON.parse(readFileSync(join(fixtureDir(name), 'expected.json'), 'utf8')) as Expected;
@@ -258,10 +258,8 @@ describe('refusals', () => {
     const files = folderFiles(join(dir, 'model'));
     const base = readJsonFile(files, 'config.json') as Record<string, unknown>;
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ architectures: ['Qwen3ForCausalLM'] }, /^ONNX export does not cover Qwen3ForCausalLM yet: the graph lacks per-head q_norm\/k_norm$/],
-      [{ architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1, 0] }, /^ONNX export does not cover SmolLM3ForCausalLM yet: the graph lacks layers without RoPE$/],
-      [{ architectures: ['Gemma3ForCausalLM'], hidden_activation: 'gelu_pytorch_tanh', sliding_window: 4, layer_types: ['sliding_attention', 'full_attention'] },
-        /^ONNX export does not cover Gemma3ForCausalLM yet: the graph lacks per-head q_norm\/k_norm, RMSNorm with \(1 \+ w\), the post-attention and pre\/post-feedforward norms, the GELU-tanh gated MLP, the embedding scale, an attention scale other than 1\/sqrt\(head_dim\), sliding-window attention, a RoPE base per layer$/],
+      [{ architectures: ['Gemma3ForCausalLM'], hidden_activation: 'gelu_pytorch_tanh', sliding_window: 4, rope_theta: 1e6, layer_types: ['sliding_attention', 'full_attention'] },
+        /^ONNX export does not cover Gemma3ForCausalLM yet: the graph lacks RMSNorm with \(1 \+ w\), the post-attention and pre\/post-feedforward norms, the GELU-tanh gated MLP, the embedding scale, an attention scale other than 1\/sqrt\(head_dim\), sliding-window attention, a RoPE base per layer$/],
     ];
     for (const [over, message] of cases) {
       const model = memorySource({ 'config.json': JSON.stringify({ ...base, ...over }) }, '/models/new');

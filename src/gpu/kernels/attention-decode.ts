@@ -6,8 +6,8 @@ import { record } from './record.ts';
 import { elementwiseCost, WORD } from '../dispatch-cost.ts';
 
 const shader = { name: 'attention_decode', code: source };
-/** Workgroup size of attn_decode: the largest head dimension it supports. */
-const MAX_HEAD_DIM = 128;
+/** The largest head dimension attn_decode supports: two columns per invocation of its 128-wide workgroup. */
+const MAX_HEAD_DIM = 256;
 
 /** cache[(b*maxSeq + pos[b]) * dim + c] = src[b*dim + c] for b < batch (pos is u32 [batch]). */
 export function recordKvCacheWrite(gpu: Gpu, plan: Plan, s: { batch: number; maxSeq: number; dim: number },

@@ -71,9 +71,11 @@ function paramsFor(gpu: Gpu, s: AttentionShape, label: string): GPUBuffer {
     ['u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'u32', 'u32']);
 }
 
-/** (query, key) pairs the causal mask keeps, over every query head of the batch. */
+/** (query, key) pairs the causal mask and the window keep, over every query head of the batch. */
 function causalPairs(s: AttentionShape): number {
-  return s.batch * s.heads * (s.seq * (s.seq + 1)) / 2;
+  const W = s.window && s.window < s.seq ? s.window : s.seq;
+  // Rows i < W see i + 1 keys, the later ones W.
+  return s.batch * s.heads * ((W * (W + 1)) / 2 + (s.seq - W) * W);
 }
 
 /**
