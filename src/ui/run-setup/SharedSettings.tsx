@@ -1,5 +1,6 @@
 // The settings every method shares (training, text lengths, data, LoRA), as a compact grid of labelled fields.
 import { useId } from 'react';
+import { DEFAULT_PROMPT_DATE } from '../../model/chat-template.ts';
 import { PROJ_NAMES } from '../../model/peft.ts';
 import type { RunSettings } from '../../worker/run-job.ts';
 import {
@@ -52,6 +53,7 @@ export function SharedSettings({ value, onChange, problems, disabled, showHelp }
             <p className="muted run-setup-note">These settings train for {value.epochs} epochs per task; typing a step count replaces that.</p>
           ) : null}
           {g.title === 'Data' ? <EvaluateUnseen value={value} onChange={onChange} disabled={disabled} showHelp={showHelp} /> : null}
+          {g.title === 'Text' ? <ChatThinking value={value} onChange={onChange} disabled={disabled} showHelp={showHelp} /> : null}
           {g.title === 'LoRA' ? <Targets value={value} onChange={onChange} problem={problems.get('lora.targets') ?? null} disabled={disabled} showHelp={showHelp} /> : null}
         </fieldset>
       ))}
@@ -79,6 +81,32 @@ function EvaluateUnseen({ value, onChange, disabled, showHelp }: SwitchProps) {
       </label>
       <span id={helpId} className={showHelp ? 'run-setup-help' : 'run-setup-sr-only'}>
         {EVALUATE_UNSEEN_HELP}
+      </span>
+    </div>
+  );
+}
+
+const THINKING_HELP = 'Chat templates with a thinking switch (Qwen3\'s enable_thinking) render the prompt with thinking on: the answer then follows an empty think block. Off by default. Templates that ask for today\'s date get the fixed date recorded with the run.';
+
+/** Qwen3's enable_thinking for this run's prompts (data-testid="setting-enableThinking"). */
+function ChatThinking({ value, onChange, disabled, showHelp }: SwitchProps) {
+  const helpId = useId();
+  const chat = value.chat ?? { enableThinking: false, date: DEFAULT_PROMPT_DATE };
+  return (
+    <div className="run-setup-check">
+      <label title={THINKING_HELP}>
+        <input
+          type="checkbox"
+          data-testid="setting-enableThinking"
+          checked={chat.enableThinking}
+          disabled={disabled}
+          aria-describedby={helpId}
+          onChange={(e) => onChange({ ...value, chat: { ...chat, enableThinking: e.currentTarget.checked } })}
+        />{' '}
+        Thinking in chat prompts (prompt date {chat.date})
+      </label>
+      <span id={helpId} className={showHelp ? 'run-setup-help' : 'run-setup-sr-only'}>
+        {THINKING_HELP}
       </span>
     </div>
   );

@@ -1,5 +1,6 @@
 // What the "Methods and settings" panel can set: each method's options and the shared run settings, with defaults, help text and validation.
 import { EXPERIMENT_DEFAULTS } from '../../cl/experiment.ts';
+import { DEFAULT_PROMPT_DATE } from '../../model/chat-template.ts';
 import { METHODS } from '../../cl/methods/index.ts';
 import { runProblems } from '../../cl/run-checks.ts';
 import { PROJ_NAMES, type ProjName } from '../../model/peft.ts';
@@ -197,6 +198,8 @@ export function defaultRunSettings(): RunSettings {
     maxTest: null,
     recompute: 'auto',
     memoryBudgetMiB: EXPERIMENT_DEFAULTS.memoryBudgetMiB,
+    // Recorded with every run, so its prompts can be rebuilt exactly: Qwen3's thinking off, a fixed date for templates.
+    chat: { enableThinking: false, date: DEFAULT_PROMPT_DATE },
   };
 }
 
