@@ -1,5 +1,5 @@
 // The main flow: choose a model, add task datasets, pick methods, start a run, follow it, and read its results.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import type { EngineClient, RunSettings } from '../engine-client.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
@@ -62,6 +62,15 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   const { exportAdapter, exportOnnx, error: exportError } = useAdapterExport(client);
 
   const running = runs.active !== null;
+  // The form shows the run in progress: after a reload the resumed run's settings and title, not the defaults.
+  const adopted = useRef<string | null>(null);
+  const activeRecord = runs.active?.record ?? null;
+  useEffect(() => {
+    if (!activeRecord || adopted.current === activeRecord.id) return;
+    adopted.current = activeRecord.id;
+    setSettings(activeRecord.settings);
+    setTitle(activeRecord.title);
+  }, [activeRecord]);
   const shape = useMemo(() => ({
     batchSize: settings.batchSize, seqLen: settings.maxLength, rank: settings.lora.rank, targets: settings.lora.targets,
     blocks: Math.max(1, tasks.length), dropout: settings.lora.dropout,
@@ -159,6 +168,11 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
           </button>
           <span className="muted">Each method trains on the tasks in order; every task seen so far is evaluated after each one. Runs are saved after every task and resume after a reload.</span>
         </div>
+        {activeRecord && tasks.length === 0 ? (
+          <p className="muted" data-testid="run-tasks">
+            “{activeRecord.title}” learns {activeRecord.tasks.join(', ')} on {activeRecord.modelLabel} (its tasks are stored with the run).
+          </p>
+        ) : null}
         {runs.error !== null && <ErrorCallout title="The run stopped" error={runs.error} />}
       </section>
       {runs.active && <RunProgressPanel active={runs.active} onPause={(p) => void runs.pause(p)} onCancel={() => void runs.cancel()} />}

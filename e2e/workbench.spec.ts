@@ -1,0 +1,86 @@
+// The workbench's checks in Chromium: the data check under the tasks (token lengths against the max length, the
+// test split's majority-label score, a suggested max length that the settings take), a file dropped twice refused
+// with a word, an edited column mapping read again, and a combination of settings that cannot run refused up front.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { conflictingStream } from '../test/helpers/streams.ts';
+import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+
+describe('workbench checks (Chromium)', () => {
+  let browser: Browser;
+  let app: AppPage;
+  const dir = mkdtempSync(join(tmpdir(), 'clora-workbench-'));
+  const taskFiles = conflictingStream(dir, 3).slice(0, 2).map((rel) => ({ name: rel.split('/').pop()!, text: readFileSync(join(dir, rel), 'utf8') }));
+
+  before(async () => {
+    browser = await launchBrowser();
+    app = await openApp(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  const drop = async (files: { name: string; text: string }[]) => {
+    const dataTransfer = await app.page.evaluateHandle((fs) => {
+      const dt = new DataTransfer();
+      // A fixed modification time: the same file dropped twice is recognised as the same file.
+      for (const f of fs) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl', lastModified: 1_700_000_000_000 }));
+      return dt;
+    }, files);
+    await app.page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+  };
+
+  it('checks the data: lengths against the max length, majority-label scores, and a suggested max length', { timeout: 180_000 }, async () => {
+    const { page } = app;
+    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
+    await drop(taskFiles);
+    await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
+    const rows = page.locator('[data-testid="data-check"] tr[data-majority]');
+    await rows.nth(1).waitFor({ timeout: 60_000 });
+    // Two labels a task: the most common one holds at least half of the test split.
+    for (const m of await rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-majority'))))) assert.ok(m >= 50 && m <= 100, String(m));
+    assert.equal(await page.locator('[data-testid="data-check"] [data-testid="length-histogram"]').count(), 2);
+    // The suggestion fits every example; Use puts it in the settings.
+    await page.getByTestId('max-length-suggestion').waitFor({ timeout: 60_000 });
+    const suggested = Number(/Suggested max length: (\d+)/.exec(await page.getByTestId('max-length-suggestion').innerText())![1]);
+    assert.ok(suggested >= 16 && suggested % 8 === 0, String(suggested));
+    if (await page.getByTestId('use-max-length').count()) {
+      await page.getByTestId('use-max-length').click();
+      await page.waitForFunction((v) => (document.querySelector('[data-testid="setting-maxLength"]') as HTMLInputElement | null)?.value === String(v), suggested);
+    }
+    // At the suggested length nothing is cut.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="data-check"] tr[data-truncated]')].every((e) => e.getAttribute('data-truncated') === '0'),
+      undefined, { timeout: 60_000 });
+    await screenshot(page, 'workbench-data-check');
+  });
+
+  it('refuses a file dropped twice with a word, and reads a task again through an edited column mapping', { timeout: 120_000 }, async () => {
+    const { page } = app;
+    await drop(taskFiles.slice(0, 1));
+    await page.getByTestId('task-skipped').waitFor();
+    assert.match(await page.getByTestId('task-skipped').innerText(), /already added, as the task "alpha"/);
+    assert.equal(await page.getByTestId('task-row').count(), 2);
+    const alpha = page.locator('[data-testid="task-row"][data-name="alpha"]');
+    await alpha.getByTestId('task-columns-edit').click();
+    await alpha.getByTestId('task-column-output').fill('no_such_column');
+    await alpha.getByTestId('task-columns-apply').click();
+    await alpha.locator('[data-testid="task-error"]').waitFor({ timeout: 30_000 });
+    assert.match(await alpha.getByTestId('task-error').innerText(), /no_such_column/);
+    await alpha.getByTestId('task-columns-edit').click();
+    await alpha.getByTestId('task-column-output').fill('output');
+    await alpha.getByTestId('task-columns-apply').click();
+    await page.locator('[data-testid="task-row"][data-name="alpha"][data-state="ok"]').waitFor({ timeout: 30_000 });
+  });
+
+  it('refuses replay at batch size 1 before the run starts, saying what to change', { timeout: 60_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('setting-batchSize').fill('1');
+    await page.getByTestId('run-problems').waitFor();
+    assert.match(await page.getByTestId('run-problems').innerText(), /replay mixes stored samples .* set the batch size to 2 or more/);
+    assert.ok(await page.getByTestId('run-start-button').isDisabled());
+  });
+});
