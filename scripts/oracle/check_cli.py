@@ -544,6 +544,39 @@ def self_test(keep=None):
     check(row['ok'] and row['logits_err'] == row['logits_base_err'] == row['grad_err'] == 0.0
           and row['loss_err'] == 0.0, f'check_case passes with zero error ({describe(spec, model)})')
 
+    print('Qwen3, Gemma 3, SmolLM3: finite differences and the window')
+    new_specs = {
+        'qwen3 qk-norm': dict(arch='qwen3', hidden=12, intermediate=9, layers=2, heads=2, kv_heads=1, head_dim=4,
+                              vocab=13, tied=True, eps=1e-6, rope_theta=1e6, dtype='F32',
+                              lora=dict(r=2, alpha=3, targets=['q_proj', 'k_proj', 'down_proj'])),
+        'gemma3 sliding + global': dict(arch='gemma3_text', hidden=12, intermediate=9, layers=2, heads=2, kv_heads=1,
+                                        head_dim=4, vocab=13, tied=True, eps=1e-6, rope_theta=1e6, dtype='F32',
+                                        rope_scaling={'rope_type': 'linear', 'factor': 2.0},
+                                        extra={'sliding_window': 2, 'layer_types': ['sliding_attention', 'full_attention'],
+                                               'query_pre_attn_scalar': 7},
+                                        lora=dict(r=2, alpha=3, targets=['q_proj', 'o_proj', 'up_proj'])),
+        'smollm3 nope': dict(arch='smollm3', hidden=12, intermediate=9, layers=2, heads=3, kv_heads=1, vocab=13,
+                             tied=True, eps=1e-6, rope_theta=1e6, dtype='F32', extra={'no_rope_layers': [0, 1]},
+                             lora=dict(r=2, alpha=3, targets=['k_proj', 'v_proj', 'gate_proj'])),
+    }
+    for i, (name, spec) in enumerate(new_specs.items()):
+        model, adapter = mf.write_model_and_adapter(os.path.join(tmp, f'arch{i}'), spec, 300 + i)
+        g = np.random.default_rng(400 + i)
+        ids = g.integers(0, spec['vocab'], size=(2, 6)).tolist()
+        labels = [list(r) for r in ids]
+        labels[0][0] = labels[1][3] = -100
+        worst, n = finite_difference_check(model, adapter, ids, labels)
+        check(worst < 1e-6, f'{name}: analytic vs central-difference gradients, {n} entries, max rel err {worst:.1e}')
+    # Only sliding layers (window 2): logits at position t depend on tokens t-2..t (two layers), not earlier ones.
+    spec = dict(new_specs['gemma3 sliding + global'], extra={'sliding_window': 2, 'layer_types': ['sliding_attention'] * 2})
+    model, _ = mf.write_model_and_adapter(os.path.join(tmp, 'arch-window'), spec, 310)
+    a_ids, b_ids = [[3, 4, 5, 6, 7, 8]], [[9, 4, 5, 6, 7, 8]]
+    with torch.no_grad():
+        la, lb = model.forward(a_ids)[0], model.forward(b_ids)[0]
+    far = float((la[3:] - lb[3:]).abs().max())
+    near = float((la[:3] - lb[:3]).abs().max())
+    check(far == 0.0 and near > 1e-3, f'gemma3 window 2 over 2 layers: token 0 reaches positions 0-2 ({near:.2e}), not 3-5 ({far:.1e})')
+
     print('acceptance configurations generate and run through the oracle')
     rng = np.random.default_rng(0)
     for j, tpl in enumerate(TEMPLATES + EXTRA_TEMPLATES):
