@@ -33,7 +33,7 @@ const { values } = parseArgs({
     'smol-batch': { type: 'string' },
     'smol-seq': { type: 'string' },
     // The plan profiler: --plan [--model NAME|DIR] [--batch N] [--seq N] [--rank N] [--lora-targets all|q,v,...]
-    // [--record-as h100|m2|igpu] [--timestamps] [--reps N] [--json] [--pytorch FILE] [--roles N].
+    // [--record-as h100|m2|igpu] [--timestamps] [--reps N] [--json] [--json-out FILE] [--pytorch FILE] [--roles N].
     plan: { type: 'boolean' },
     model: { type: 'string' },
     batch: { type: 'string' },
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     timestamps: { type: 'boolean' },
     reps: { type: 'string' },
     json: { type: 'boolean' },
+    'json-out': { type: 'string' },
     pytorch: { type: 'string' },
     roles: { type: 'string' },
   },
@@ -77,12 +78,14 @@ async function runPlanProfiler(): Promise<void> {
     f32_peak_fraction: result.timed!.train.gflops / (result.profiles[result.recordedAs].f32Tflops * 1e3),
     pytorch_step_ms: pytorchMs, step_over_pytorch: pytorchMs ? measured / pytorchMs : null,
   };
+  const json = JSON.stringify({ ...result, ...(ratios ? { ratios } : {}) });
+  if (values['json-out']) writeFileSync(values['json-out'], json + '\n');
   if (values.json) {
-    console.log(JSON.stringify({ ...result, ...(ratios ? { ratios } : {}) }));
+    console.log(json);
   } else {
     console.log(formatPlanProfile(result, int('roles', values.roles, 25)));
     if (ratios) {
-      console.log(`\nmeasured step ${measured!.toFixed(2)} ms: ${(100 * ratios.f32_peak_fraction).toFixed(2)} % of ${result.recordedAs}'s f32 peak` +
+      console.log(`\nmeasured step ${measured!.toFixed(2)} ms: ${(100 * ratios.f32_peak_fraction).toPrecision(3)} % of ${result.recordedAs}'s f32 peak` +
         (ratios.step_over_pytorch ? `; ${ratios.step_over_pytorch.toFixed(2)} x PyTorch's ${ratios.pytorch_step_ms!.toFixed(2)} ms step` : values.pytorch ? `; no step_ms in ${values.pytorch}` : ''));
     }
   }

@@ -72,8 +72,9 @@ function resolveModel(model: string): { source: FileSource; note: string | null 
     const m = shapedModel(model);
     return { source: m.source, note: m.note };
   }
-  const bundled = join(import.meta.dirname, '..', 'public', 'models', model);
-  if (/^[\w.-]+$/.test(model) && existsSync(join(bundled, 'config.json'))) return { source: dirSource(bundled), note: null };
+  // Bundled models: under the working directory (a checkout, as the GPU kit runs) or beside this file.
+  const bundled = [join('public', 'models', model), join(import.meta.dirname, '..', 'public', 'models', model)].find((d) => existsSync(join(d, 'config.json')));
+  if (/^[\w.-]+$/.test(model) && bundled) return { source: dirSource(bundled), note: null };
   if (existsSync(join(model, 'config.json'))) return { source: dirSource(model), note: null };
   throw new Error(`--model ${model}: not a named shape (${Object.keys(MODEL_SHAPES).join(', ')}), a bundled model or a folder with a config.json`);
 }

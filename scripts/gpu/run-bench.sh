@@ -2,8 +2,11 @@
 # Runs `npm run bench` on a machine with an NVIDIA GPU but no Node.js or network access, from a checkout that carries
 # gpu-kit/ (made by `npm run gpu:kit`) and, when the machine has no Vulkan loader, .gl/ (Debian's libvulkan1, libegl1
 # and libglvnd0 as .deb files, unpacked here). Then the same LoRA training step in PyTorch + PEFT
-# (bench/pytorch/peft_train_step.py) when python3 has torch, transformers and peft. Figures and JSON go to $OUT
-# (default bench-output/).
+# (bench/pytorch/peft_train_step.py) when python3 has torch, transformers and peft, then the plan profiler on the same
+# step with every dispatch timed by timestamp queries (docs/PROFILER.md): per-kernel-class GPU times, the measured step
+# against PyTorch's and against the f32 peak. Figures and JSON go to $OUT (default bench-output/).
+# PLAN_MODEL (default smollm2-135m), PLAN_BATCH (8), PLAN_SEQ (256), PLAN_TARGETS (all) and PLAN_PROFILE (h100: the
+# profile whose f32 peak the measured rate is compared with) choose the profiled step.
 #   bash scripts/gpu/run-bench.sh [bench arguments, e.g. --full]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +35,15 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 
 if python3 -c 'import torch, transformers, peft' 2>/dev/null; then
   python3 bench/pytorch/peft_train_step.py --out "$out/pytorch.json" 2>&1 | tee "$out/pytorch.txt"
+elif python3 -c 'import torch' 2>/dev/null; then
+  python3 bench/pytorch/peft_train_step.py --impl plain --out "$out/pytorch.json" 2>&1 | tee "$out/pytorch.txt"
 else
-  echo "run-bench: python3 lacks torch, transformers or peft: no PyTorch comparison" | tee "$out/pytorch.txt"
+  echo "run-bench: python3 lacks torch: no PyTorch comparison" | tee "$out/pytorch.txt"
 fi
+
+# The plan profiler with timestamp timings of the same step; --pytorch adds the ratio to PyTorch's step when it ran.
+pytorch_arg=()
+[ -f "$out/pytorch.json" ] && pytorch_arg=(--pytorch "$out/pytorch.json")
+"$kit/kit/node" "$kit/kit/bench.mjs" --plan --timestamps --model "${PLAN_MODEL:-smollm2-135m}" --batch "${PLAN_BATCH:-8}" \
+  --seq "${PLAN_SEQ:-256}" --lora-targets "${PLAN_TARGETS:-all}" --record-as "${PLAN_PROFILE:-h100}" \
+  --json-out "$out/plan.json" "${pytorch_arg[@]}" 2>&1 | tee "$out/plan.txt"

@@ -13,7 +13,9 @@ import type { MemoryPolicy } from '../../src/model/memory-estimate.ts';
 import { PROJ_NAMES, type ProjName } from '../../src/model/peft.ts';
 import { analyticFlops } from '../../src/model/step-flops.ts';
 import { zeroWeightsSource } from '../../bench/model-shapes.ts';
-import { parseTargets, planProfile } from '../../bench/plan-profiler.ts';
+import { parseTargets, planProfile, pytorchStepMs } from '../../bench/plan-profiler.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const LIMITS = DEVICE_PROFILES.h100.limits;
@@ -136,6 +138,15 @@ describe('plan profiler: the model', () => {
     assert.equal(p.thin.dispatches, 1);
     assert.equal(p.thin.flops, 2e7);
     assert.equal(p.flops, 1.02e9 + 1e3);
+  });
+
+  it('reads PyTorch\'s step time from peft_train_step.py\'s JSON for the GPU kit\'s ratio', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clora-pt-'));
+    writeFileSync(join(dir, 'pytorch.json'), JSON.stringify({ impl: 'hf', step_ms: 123.5, tokens_per_s: 16580 }));
+    writeFileSync(join(dir, 'broken.json'), '{"step_ms": "fast"}');
+    assert.equal(pytorchStepMs(join(dir, 'pytorch.json')), 123.5);
+    assert.equal(pytorchStepMs(join(dir, 'broken.json')), null);
+    assert.equal(pytorchStepMs(join(dir, 'missing.json')), null);
   });
 
   it('reads LoRA targets as "all" or a list', () => {
