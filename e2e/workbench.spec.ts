@@ -83,4 +83,31 @@ describe('workbench checks (Chromium)', () => {
     assert.match(await page.getByTestId('run-problems').innerText(), /replay mixes stored samples .* set the batch size to 2 or more/);
     assert.ok(await page.getByTestId('run-start-button').isDisabled());
   });
+
+  it('trains a short run, marks its baselines, and "Edit a copy" puts its settings into the form', { timeout: 10 * 60_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('model-bundled-select').selectOption('tiny-random');
+    await page.getByTestId('model-load').click();
+    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
+    await page.getByTestId('setting-batchSize').fill('4');
+    await page.getByTestId('setting-steps').fill('2');
+    await page.getByTestId('setting-maxTest').fill('4');
+    await page.locator('input[placeholder="named after its tasks and methods"]').fill('short run');
+    await page.getByTestId('run-start-button').click();
+    await page.locator('[data-testid="results-view"][data-live="false"]').waitFor({ timeout: 8 * 60_000 });
+    // Each heatmap has the tasks' majority-label and chance rows; a random model learned nothing, which is marked.
+    const majority = await page.getByTestId('baseline-majority-seqlora').locator('[data-baseline-score]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-baseline-score'))));
+    assert.equal(majority.length, 2);
+    for (const m of majority) assert.ok(m >= 50 && m <= 100, String(m));
+    assert.ok(await page.locator('[data-testid="heatmap-seqlora"] [data-learned-nothing="true"]').count() > 0, 'tiny-random at 2 steps learns nothing');
+    assert.match(await page.getByTestId('learned-nothing').innerText(), /seqlora learned nothing/);
+    assert.equal(await page.locator('[data-testid="metrics-table"] .results-best').count(), 0, 'no vacuous value is highlighted as best');
+    await page.getByTestId('tab-runs').click();
+    await page.getByTestId('run-copy').first().click();
+    await page.getByTestId('run-copy-note').waitFor();
+    assert.match(await page.getByTestId('run-copy-note').innerText(), /its tasks were alpha, beta/);
+    assert.equal(await page.getByTestId('setting-steps').inputValue(), '2');
+    assert.equal(await page.locator('input[placeholder="named after its tasks and methods"]').inputValue(), 'short run (copy)');
+    await screenshot(page, 'workbench-copy');
+  });
 });

@@ -3,8 +3,8 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { AdapterPanel, type AdapterState } from './components/AdapterPanel.tsx';
 import { DemoPanel } from './components/DemoPanel.tsx';
 import { WebGpuUnavailable } from './components/WebGpuUnavailable.tsx';
-import { createEngineClient, type CachedModelInfo, type EngineClient, type StorageUsage } from './engine-client.ts';
-import { ExperimentView, useAdapterExport } from './experiment/ExperimentView.tsx';
+import { createEngineClient, type CachedModelInfo, type EngineClient, type RunRecord, type StorageUsage } from './engine-client.ts';
+import { ExperimentView, useAdapterExport, type RunCopy } from './experiment/ExperimentView.tsx';
 import { useRuns } from './experiment/use-runs.ts';
 import { detectWebGpu, type WebGpuStatus } from './gpu-detect.ts';
 import { Playground } from './playground/Playground.tsx';
@@ -80,6 +80,8 @@ function Workbench() {
   const [client, setClient] = useState<EngineClient | null>(null);
   const [adapter, setAdapter] = useState<AdapterState>({ status: 'loading' });
   const [tab, setTab] = useState<Tab>('experiment');
+  // A stored run's settings to edit as a new run ("Edit a copy" in the Runs view).
+  const [copy, setCopy] = useState<RunCopy | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -117,9 +119,12 @@ function Workbench() {
       </nav>
       {adapter.status === 'error' && <AdapterPanel state={adapter} />}
       {client && (
-        <div hidden={tab !== 'experiment'}><ExperimentView client={client} runs={runs} /></div>
+        <div hidden={tab !== 'experiment'}><ExperimentView client={client} runs={runs} copy={copy} /></div>
       )}
-      {client && tab === 'runs' && <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')} />}
+      {client && tab === 'runs' && (
+        <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')}
+          onCopy={(record) => { setCopy({ settings: record.settings, title: `${record.title} (copy)`, tasks: record.tasks, ticket: Date.now() }); setTab('experiment'); }} />
+      )}
       {client && tab === 'playground' && (
         <Playground runs={runs.runs.filter((r) => r.status === 'done')} loadResults={(id) => client.app.readResults(id)}
           answer={(id, method, task, input) => client.app.answer(id, method, task, input)} />
@@ -140,7 +145,7 @@ type ShownResults =
   | { kind: 'file'; name: string; results: RunResults; ticket: number };
 
 /** Stored runs (open one's results, resume, delete), a results file from disk, and what the browser's storage holds. */
-function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void }) {
+function RunsTab({ client, runs, onResumed, onCopy }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void; onCopy(record: RunRecord): void }) {
   // One set of results is shown at a time: a stored run's or a file's. Each open takes a ticket, and a read that
   // finishes after a later open was asked for is dropped.
   const [shown, setShown] = useState<ShownResults | null>(null);
@@ -200,6 +205,7 @@ function RunsTab({ client, runs, onResumed }: { client: EngineClient; runs: Retu
       <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} activeDone={runs.active?.progress?.done ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
+        onCopy={(id) => { const record = runs.runs.find((r) => r.id === id); if (record) onCopy(record); }}
         onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {selected?.results && (

@@ -16,9 +16,18 @@ import { ModelPanel, type ModelState } from './ModelPanel.tsx';
 import { RunProgressPanel } from './RunProgressPanel.tsx';
 import type { useRuns } from './use-runs.ts';
 
+/** A stored run's settings, title and task names, put into the form to edit as a new run; `ticket` tells copies apart. */
+export interface RunCopy {
+  settings: RunSettings;
+  title: string;
+  tasks: string[];
+  ticket: number;
+}
+
 export interface ExperimentViewProps {
   client: EngineClient;
   runs: ReturnType<typeof useRuns>;
+  copy?: RunCopy | null;
 }
 
 /** Exports a stored adapter as a zip download, or a finished method as an ONNX file; shared by every results view. */
@@ -53,7 +62,7 @@ export function useAdapterExport(client: EngineClient) {
   return { exportAdapter, exportOnnx, error };
 }
 
-export function ExperimentView({ client, runs }: ExperimentViewProps) {
+export function ExperimentView({ client, runs, copy = null }: ExperimentViewProps) {
   const [model, setModel] = useState<ModelState>({ choice: null, report: null });
   const [tasks, setTasks] = useState<TaskRow[]>([]);
   const [settings, setSettings] = useState<RunSettings>(defaultRunSettings);
@@ -62,6 +71,16 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
   const { exportAdapter, exportOnnx, error: exportError } = useAdapterExport(client);
 
   const running = runs.active !== null;
+  // "Edit a copy": the stored run's settings and title (its task files are dropped again; the notice names them).
+  const [copiedTasks, setCopiedTasks] = useState<string[] | null>(null);
+  useEffect(() => {
+    if (!copy || running) return;
+    setSettings(copy.settings);
+    setTitle(copy.title);
+    setCopiedTasks(copy.tasks);
+    // Only a new copy (a new ticket) replaces the form.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [copy?.ticket]);
   // The form shows the run in progress: after a reload the resumed run's settings and title, not the defaults.
   const adopted = useRef<string | null>(null);
   const activeRecord = runs.active?.record ?? null;
@@ -168,6 +187,11 @@ export function ExperimentView({ client, runs }: ExperimentViewProps) {
           </button>
           <span className="muted">Each method trains on the tasks in order; every task seen so far is evaluated after each one. Runs are saved after every task and resume after a reload.</span>
         </div>
+        {copiedTasks && !running ? (
+          <p className="muted" data-testid="run-copy-note">
+            Settings copied from a stored run; its tasks were {copiedTasks.join(', ')}: add their files above (in that order) to run it again.
+          </p>
+        ) : null}
         {activeRecord && tasks.length === 0 ? (
           <p className="muted" data-testid="run-tasks">
             “{activeRecord.title}” learns {activeRecord.tasks.join(', ')} on {activeRecord.modelLabel} (its tasks are stored with the run).

@@ -155,7 +155,7 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
                 {baselines.map((b, t) => {
                   const v = b?.[key] ?? null;
                   return (
-                    <td key={t} data-score={v === null ? 'null' : String(v)}
+                    <td key={t} data-baseline-score={v === null ? 'null' : String(v)}
                       title={v === null ? `${tasks[t].name}: free-text answers` : key === 'majority' ? `${tasks[t].name}: always “${b?.majorityLabel}”: ${v.toFixed(2)}` : `${tasks[t].name}: ${v.toFixed(2)}`}>
                       {v === null ? '—' : formatScore(v)}
                     </td>

@@ -14,12 +14,14 @@ export interface RunRowProps {
   selected: boolean;
   onOpen(): void;
   onResume(): void;
+  /** Puts the run's settings and title into the Experiment form, to edit and start as a new run. */
+  onCopy?(): void;
   onDelete(): Promise<void>;
   onDeleteError(error: unknown): void;
 }
 
 /** Test id `run-row` with `data-id` and `data-status`; `aria-selected` marks the run whose results are open. */
-export function RunRow({ run, now, activeId, selected, onOpen, onResume, onDelete, onDeleteError }: RunRowProps) {
+export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy, onDelete, onDeleteError }: RunRowProps) {
   const tasks = summarizeNames(run.tasks ?? []);
   const methods = summarizeNames(runMethods(run), 4, 16);
   const active = run.id === activeId;
@@ -71,6 +73,11 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onDelet
         {canResume(run, activeId) ? (
           <button type="button" className="button runs-button runs-button-primary" onClick={onResume} disabled={activeId !== null} title={activeId !== null ? 'Another run is in progress' : 'Resume from the last finished task'} data-testid="run-resume">
             Resume
+          </button>
+        ) : null}
+        {onCopy ? (
+          <button type="button" className="button runs-button" onClick={onCopy} data-testid="run-copy" title="Open the Experiment form with this run's settings and title, to change them and start a new run">
+            Edit a copy
           </button>
         ) : null}
         <DeleteWithConfirm
