@@ -33,7 +33,7 @@ const { values } = parseArgs({
     'smol-batch': { type: 'string' },
     'smol-seq': { type: 'string' },
     // The plan profiler: --plan [--model NAME|DIR] [--batch N] [--seq N] [--rank N] [--lora-targets all|q,v,...]
-    // [--record-as h100|m2|igpu] [--timestamps] [--reps N] [--json] [--json-out FILE] [--pytorch FILE] [--roles N].
+    // [--record-as h100|m2|igpu] [--memory-budget MIB] [--timestamps] [--reps N] [--json] [--json-out FILE] [--pytorch FILE] [--roles N].
     plan: { type: 'boolean' },
     model: { type: 'string' },
     batch: { type: 'string' },
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     reps: { type: 'string' },
     json: { type: 'boolean' },
     'json-out': { type: 'string' },
+    'memory-budget': { type: 'string' },
     pytorch: { type: 'string' },
     roles: { type: 'string' },
   },
@@ -70,6 +71,8 @@ async function runPlanProfiler(): Promise<void> {
     model: values.model ?? 'smollm2-135m', batch: int('batch', values.batch, 8), seq: int('seq', values.seq, 256),
     rank: int('rank', values.rank, 8), targets: parseTargets(values['lora-targets'] ?? 'all'), recordAs: values['record-as'],
     timingGpu, reps: int('reps', values.reps, 3),
+    // A fixed budget in MiB instead of the one derived from the recording profile's limits.
+    ...(values['memory-budget'] ? { memory: { budgetBytes: int('memory-budget', values['memory-budget'], 1) * 2 ** 20 } } : {}),
   });
   const pytorchMs = values.pytorch ? pytorchStepMs(values.pytorch) : null;
   const measured = result.timed?.train.measured_ms;
