@@ -20,6 +20,8 @@
 //   attn_bwd_dkdv  one key row j of kv head g per invocation, over every query head h of g's group
 //                  and every query i >= j:
 //                    dv_j = sum_h sum_i P_ij d_out_i,   dk_j = scale * sum_h sum_i dS_ij q_i
+//                  or, with SPLIT_HEADS (GPUs, where B * Hkv * T / WG workgroups are too few), one query head
+//                  per invocation, into per-head partials that shaders/slice_sum.wgsl sums in head order
 // Each output element has exactly one writer, so no atomics are needed.
 //
 // Entry points and the bindings each uses:
@@ -52,6 +54,7 @@ const CHUNK = 64u;
 const CHUNK4 = 16u; // CHUNK in vec4s
 const NEG_BIG = -3.0e38;
 override CHUNKS: u32 = (HEAD_DIM + CHUNK - 1u) / CHUNK;
+override SPLIT_HEADS: bool = false;
 
 struct Params {
   batch: u32,
@@ -327,11 +330,23 @@ fn attn_bwd_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(WG)
 fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
-  let blk = block_of(wid, nwg, p.kv_heads);
+  let group = p.heads / p.kv_heads;
+  // SPLIT_HEADS: a workgroup per query head h of the group instead of one per kv head, writing its share of dk and
+  // dv to slice h % group of [group, B*T, Hkv*D] partials (bound as dk and dv), which slice_sum.wgsl adds up.
+  var blk: Block;
+  if (SPLIT_HEADS) { blk = block_of(wid, nwg, p.heads); } else { blk = block_of(wid, nwg, p.kv_heads); }
   if (!blk.valid) { return; }
   let b = blk.b;
-  let g = blk.head;
-  let group = p.heads / p.kv_heads;
+  var g = blk.head;
+  var h_begin = g * group;
+  var h_end = h_begin + group;
+  var part = 0u;
+  if (SPLIT_HEADS) {
+    g = blk.head / group;
+    h_begin = blk.head;
+    h_end = blk.head + 1u;
+    part = (blk.head % group) * p.batch * p.seq * p.kv_heads * HEAD_DIM;
+  }
   let j = blk.row0 + lid;
   let in_seq = j < p.seq;
   let ko = kv_row(b, min(j, p.seq - 1u), g);
@@ -346,7 +361,7 @@ fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   for (var oc = 0u; oc < CHUNKS; oc++) {
     let n4_out = chunk_vec4s(oc);
     for (var c4 = 0u; c4 < CHUNK4; c4++) { acc_k[c4] = vec4f(0.0); acc_v[c4] = vec4f(0.0); }
-    for (var h = g * group; h < (g + 1u) * group; h++) {
+    for (var h = h_begin; h < h_end; h++) {
       for (var i0 = query_start; i0 < query_end; i0 += TILE) {
         let live = in_seq && i0 + TILE > j && (p.window == 0u || i0 < j + p.window);
         for (var u = 0u; u < QUADS; u++) { s[u] = vec4f(0.0); dp[u] = vec4f(0.0); }
@@ -390,8 +405,8 @@ fn attn_bwd_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     if (in_seq) {
       for (var c4 = 0u; c4 < CHUNK4; c4++) {
         if (c4 >= n4_out) { break; }
-        store_dk(ko, oc * CHUNK + 4u * c4, acc_k[c4] * p.scale);
-        store_dv(ko, oc * CHUNK + 4u * c4, acc_v[c4]);
+        store_dk(ko + part, oc * CHUNK + 4u * c4, acc_k[c4] * p.scale);
+        store_dv(ko + part, oc * CHUNK + 4u * c4, acc_v[c4]);
       }
     }
   }

@@ -185,7 +185,19 @@ describe('WGSL kernels vs CPU reference', () => {
     }
   }
 
-  async function checkAttention(s: ref.AttnShape, kernel: AttentionKernel): Promise<void> {
+  // The dk/dv pass split by query head (GPUs with few key blocks): per-head partials summed in head order.
+  for (const kernel of ['staged', 'direct'] as const) {
+    for (const [heads, kvHeads, seq, headDim] of [[4, 2, 37, 32], [3, 1, 70, 5], [6, 2, 13, 7], [4, 2, 37, 130], [3, 3, 9, 8]] as const) {
+      it(`attention backward (${kernel}) with dk/dv split by query head, heads=${heads} kv=${kvHeads} seq=${seq} D=${headDim}`, async () => {
+        await checkAttention({ batch: 2, seq, heads, kvHeads, headDim }, kernel, true);
+      });
+    }
+    it(`windowed attention backward (${kernel}) with dk/dv split by query head, heads=4 kv=2 seq=100 D=8 window=9`, async () => {
+      await checkAttention({ batch: 2, seq: 100, heads: 4, kvHeads: 2, headDim: 8, window: 9, scale: 0.3 }, kernel, true);
+    });
+  }
+
+  async function checkAttention(s: ref.AttnShape, kernel: AttentionKernel, splitHeads = false): Promise<void> {
     const N = s.batch * s.seq;
     const q = randomArray(N * s.heads * s.headDim, 11, 1.5);
     const k = randomArray(N * s.kvHeads * s.headDim, 12, 1.5);
@@ -194,10 +206,11 @@ describe('WGSL kernels vs CPU reference', () => {
     const bq = up(q), bk = up(k), bv = up(v), bdo = up(dOut);
     const rows = s.batch * s.heads * s.seq;
     const out = zeros(q.length), lse = zeros(rows), delta = zeros(rows), dq = zeros(q.length), dk = zeros(k.length), dv = zeros(v.length);
-    await run((plan) => {
+    const plan = await run((plan) => {
       recordAttentionForward(gpu, plan, s, { q: bq, k: bk, v: bv, out, lse }, 'attention', kernel);
-      recordAttentionBackward(gpu, plan, s, { q: bq, k: bk, v: bv, out, lse, dOut: bdo, delta, dq, dk, dv }, 'attention.bwd', kernel);
+      recordAttentionBackward(gpu, plan, s, { q: bq, k: bk, v: bv, out, lse, dOut: bdo, delta, dq, dk, dv }, 'attention.bwd', kernel, { splitHeads });
     });
+    assert.equal(plan.dispatchCount, splitHeads ? 4 : 3);
     const f = ref.attentionForward(q, k, v, s);
     const g = ref.attentionBackward(q, k, v, f.probs, dOut, s);
     // Softmax of O(1) scores and sums over <= seq terms in f32, the backward recomputing the

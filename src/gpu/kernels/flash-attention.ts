@@ -3,13 +3,18 @@ import source from '../../../shaders/flash_attention.wgsl';
 import f32Access from '../../../shaders/flash_attention_f32.wgsl';
 import vec4Access from '../../../shaders/flash_attention_vec4.wgsl';
 import stagingSource from '../../../shaders/flash_attention_staging.wgsl';
+import sliceSumSource from '../../../shaders/slice_sum.wgsl';
 import { grid, type Bindable, type Gpu, type ShaderSource } from '../context.ts';
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
+import { deviceScratch } from '../scratch.ts';
 import { WORD, type DispatchCost } from '../dispatch-cost.ts';
 
 const STAGING = shaderSections(stagingSource);
+const sliceSum = { name: 'slice_sum', code: sliceSumSource };
+/** Workgroups that fill a large GPU (an H100's 132 SMs): the dk/dv pass splits its work by query head below this. */
+const FILL_WORKGROUPS = 132;
 /** By operand access (vec4 or f32 arrays), then by staging ('staged' or 'direct'). */
 const shaders = Object.fromEntries(([['vec4', vec4Access], ['f32', f32Access]] as const).map(([access, accessCode]) => [access,
   Object.fromEntries((['staged', 'direct'] as const).map((staging) => [staging, {
@@ -120,19 +125,42 @@ export function recordAttentionForward(gpu: Gpu, plan: Plan, s: AttentionShape,
  */
 export function recordAttentionBackward(gpu: Gpu, plan: Plan, s: AttentionShape,
   io: { q: Bindable; k: Bindable; v: Bindable; out: Bindable; lse: Bindable; dOut: Bindable; delta: Bindable; dq: Bindable; dk: Bindable; dv: Bindable },
-  label = 'attention.bwd', kernel: AttentionKernel = 'auto'): void {
+  label = 'attention.bwd', kernel: AttentionKernel = 'auto', opts: { splitHeads?: boolean } = {}): void {
   const p = paramsFor(gpu, s, label);
   const { shader, rows, constants } = variantFor(gpu, s, kernel);
+  const group = s.heads / s.kvHeads;
   record(gpu, plan, {
     shader, entry: 'attn_bwd_dq', label: `${label}.dq`, constants,
     bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 4: io.out, 5: io.lse, 6: io.dOut, 7: io.delta, 8: io.dq },
     workgroups: blocks(s, s.heads, rows),
     cost: attentionCost('attention.bwd.dq', s),
   });
+  const kvBlocks = s.batch * s.kvHeads * Math.ceil(s.seq / rows);
+  const split = opts.splitHeads ?? (kernel === 'auto' && !gpu.adapter.isSoftware && group > 1 && kvBlocks < FILL_WORKGROUPS);
+  const dkdv = { 0: p, 1: io.q, 2: io.k, 3: io.v, 5: io.lse, 6: io.dOut, 7: io.delta };
+  const cost = attentionCost('attention.bwd.dkdv', s);
+  if (!split) {
+    record(gpu, plan, {
+      shader, entry: 'attn_bwd_dkdv', label: `${label}.dkdv`, constants,
+      bindings: { ...dkdv, 9: io.dk, 10: io.dv }, workgroups: blocks(s, s.kvHeads, rows), cost,
+    });
+    return;
+  }
+  // A workgroup per query head: per-head partials of dk and dv (dv's at a bindable offset), then their sum in head order.
+  const n = s.batch * s.seq * s.kvHeads * s.headDim;
+  const slices = group * n * WORD;
+  const dvAt = Math.ceil(slices / 256) * 256;
+  const parts = deviceScratch(gpu, 'attention.dkdv_partials', dvAt + slices);
   record(gpu, plan, {
-    shader, entry: 'attn_bwd_dkdv', label: `${label}.dkdv`, constants,
-    bindings: { 0: p, 1: io.q, 2: io.k, 3: io.v, 5: io.lse, 6: io.dOut, 7: io.delta, 9: io.dk, 10: io.dv },
-    workgroups: blocks(s, s.kvHeads, rows),
-    cost: attentionCost('attention.bwd.dkdv', s),
+    shader, entry: 'attn_bwd_dkdv', label: `${label}.dkdv`, constants: { ...constants, SPLIT_HEADS: true },
+    bindings: { ...dkdv, 9: { buffer: parts, offset: 0, size: slices }, 10: { buffer: parts, offset: dvAt, size: slices } },
+    workgroups: blocks(s, s.heads, rows), cost: { ...cost, bytes: cost.bytes + 2 * (group - 1) * n * WORD },
+  });
+  const sp = gpu.uniform(`${label}.dkdv_sum.params`, [n, group, dvAt / WORD, 0], ['u32', 'u32', 'u32', 'u32']);
+  record(gpu, plan, {
+    shader: sliceSum, entry: 'slice_sum', label: `${label}.dkdv_sum`,
+    bindings: { 0: sp, 1: { buffer: parts, offset: 0, size: dvAt + slices }, 2: io.dk, 3: io.dv },
+    workgroups: grid(Math.ceil(n / 64)),
+    cost: { kernel: 'slice_sum', flops: 2 * (group - 1) * n, bytes: 2 * (group + 1) * n * WORD },
   });
 }

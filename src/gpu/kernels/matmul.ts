@@ -13,6 +13,7 @@ import splitkSource from '../../../shaders/matmul_splitk.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import { section, shaderSections } from '../shader-sections.ts';
 import type { Plan } from '../plan.ts';
+import { deviceScratch } from '../scratch.ts';
 import { unusedStepParams } from '../step-params.ts';
 import { record } from './record.ts';
 import { WORD, type DispatchCost } from '../dispatch-cost.ts';
@@ -199,7 +200,7 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     record(gpu, plan, { ...tiled, bindings, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)], label, cost: matmulCost(args) });
     return;
   }
-  const partials = { buffer: partialsBuffer(gpu, split.bytes), offset: 0, size: split.bytes };
+  const partials = { buffer: deviceScratch(gpu, 'matmul.splitk_partials', split.bytes), offset: 0, size: split.bytes };
   const cost = matmulCost(args);
   // The partial products write [splits, M, N] instead of C; the reduction reads them and does C's traffic.
   record(gpu, plan, {
@@ -223,20 +224,4 @@ function splitOf(gpu: Gpu, M: number, N: number, K: number, wanted: number): { k
   const kSplit = Math.ceil(Math.ceil(K / target) / TILE_K) * TILE_K;
   const splits = Math.ceil(K / kSplit);
   return splits > 1 ? { kSplit, splits, bytes: splits * M * N * WORD } : null;
-}
-
-const partials = new WeakMap<Gpu, GPUBuffer>();
-
-/**
- * Split-K's partial sums: one scratch buffer per device shared by every split matmul (each reduction runs right after
- * its partial products, and dispatches run in order), replaced by a larger one when a plan needs more; plans recorded
- * earlier keep the buffer they bound.
- */
-function partialsBuffer(gpu: Gpu, bytes: number): GPUBuffer {
-  let buffer = partials.get(gpu);
-  if (!buffer || buffer.size < bytes) {
-    buffer = gpu.createBuffer('matmul.splitk_partials', bytes);
-    partials.set(gpu, buffer);
-  }
-  return buffer;
 }
