@@ -21,6 +21,9 @@ export const FIXED_ADAPTER_METHODS: Readonly<Record<string, string>> = {
   inclora: 'the sum of its task LoRAs',
   olora: 'the sum of its task LoRAs',
   oracle: "the asked task's own LoRA",
+  opcm: 'its merged adapter (the per-task LoRAs merged by OPCM)',
+  'merge-ta': 'its merged adapter (lambda times the sum of the per-task LoRAs)',
+  'merge-avg': 'its merged adapter (the average of the per-task LoRAs)',
 };
 
 /** Method kinds known to choose their LoRA modules per prompt, with how. */

@@ -3,9 +3,12 @@ import { createConpetDynamic } from './conpet-dynamic.ts';
 import { createEwc } from './ewc.ts';
 import { createIncLora, createOracle } from './inclora.ts';
 import { createLwf } from './lwf.ts';
+import { createMergeAvg } from './merge-avg.ts';
+import { createMergeTa } from './merge-ta.ts';
 import type { ContinualMethod, MethodOptions } from './method.ts';
 import { createMtl } from './mtl.ts';
 import { createOLora } from './olora.ts';
+import { createOpcm } from './opcm.ts';
 import { createConpetStatic, createReplay } from './replay.ts';
 import { createSapt } from './sapt.ts';
 import { createSeqLora } from './single-lora.ts';
@@ -22,6 +25,9 @@ export const METHODS: Record<string, { create: (opts: MethodOptions) => Continua
   'conpet-dynamic': { create: createConpetDynamic, summary: 'a LoRA module per task chosen by a learnt selector' },
   mtl: { create: createMtl, summary: 'one LoRA trained on all tasks jointly (upper bound)' },
   oracle: { create: createOracle, summary: 'a LoRA per task, the true task picks it (upper bound of selection)' },
+  opcm: { create: createOpcm, summary: 'a LoRA per task merged into one: projected off the merge\'s top directions, norm-rescaled' },
+  'merge-ta': { create: createMergeTa, summary: 'a LoRA per task merged into one: lambda times their sum (task arithmetic)' },
+  'merge-avg': { create: createMergeAvg, summary: 'a LoRA per task merged into one: their running average' },
 };
 
 export function createMethod(name: string, opts: MethodOptions = {}): ContinualMethod {
