@@ -21,10 +21,16 @@ export const FIXED_ADAPTER_METHODS: Readonly<Record<string, string>> = {
   inclora: 'the sum of its task LoRAs',
   olora: 'the sum of its task LoRAs',
   oracle: "the asked task's own LoRA",
-  opcm: 'its merged adapter (the per-task LoRAs merged by OPCM)',
-  'merge-ta': 'its merged adapter (lambda times the sum of the per-task LoRAs)',
-  'merge-avg': 'its merged adapter (the average of the per-task LoRAs)',
+  opcm: 'its OPCM merge of the task LoRAs',
+  'merge-ta': 'its task-arithmetic merge of the task LoRAs',
+  'merge-avg': 'its average of the task LoRAs',
 };
+
+/** The method kinds that write, after each task, their merged adapter under `merged/<task>/` beside the task's own LoRA. */
+export const MERGING_KINDS: readonly string[] = ['opcm', 'merge-ta', 'merge-avg'];
+
+/** A method folder's subfolder of PEFT adapters: every method's `adapters/`, or the merging methods' `merged/`. */
+export type AdapterRoot = 'adapters' | 'merged';
 
 /** Method kinds known to choose their LoRA modules per prompt, with how. */
 const PER_PROMPT_METHODS: Readonly<Record<string, string>> = {

@@ -1,6 +1,7 @@
 // The worker's API for the app beyond the demo: task inspection, model choice with a memory estimate,
 // continual-learning runs kept in IndexedDB (start, pause, resume, cancel), stored results, adapters,
 // storage use and the playground. Everything here runs in the engine worker.
+import type { AdapterRoot } from '../cl/fixed-adapter.ts';
 import { METHODS } from '../cl/methods/index.ts';
 import type { PlaygroundAnswer } from '../cl/playground.ts';
 import type { PlaygroundAnswerer } from '../cl/playground-backend.ts';
@@ -249,10 +250,13 @@ export const appApi = {
     await (await db()).storage('runs').remove(id);
   },
 
-  /** A stored adapter folder of a run (PEFT: adapter_config.json + adapter_model.safetensors). */
-  async adapterFiles(id: string, method: string, folder: string): Promise<{ name: string; data: Uint8Array }[]> {
+  /**
+   * A stored adapter folder of a run (PEFT: adapter_config.json + adapter_model.safetensors), under the method's
+   * `adapters/` or, for the merged adapters of merging methods, `merged/`.
+   */
+  async adapterFiles(id: string, method: string, folder: string, root: AdapterRoot = 'adapters'): Promise<{ name: string; data: Uint8Array }[]> {
     const storage = (await db()).storage(`runs/${id}`);
-    const prefix = `${method}/adapters/${folder}`;
+    const prefix = `${method}/${root}/${folder}`;
     const paths = await storage.list(prefix);
     if (paths.length === 0) throw new Error(`run ${id} has no adapter ${prefix}`);
     const out: { name: string; data: Uint8Array }[] = [];
@@ -277,8 +281,8 @@ export const appApi = {
   },
 
   /** The adapter folders a method saved (one per task or stage). */
-  async adapterFolders(id: string, method: string): Promise<string[]> {
-    return listFolders((await db()).storage(`runs/${id}`), `${method}/adapters`);
+  async adapterFolders(id: string, method: string, root: AdapterRoot = 'adapters'): Promise<string[]> {
+    return listFolders((await db()).storage(`runs/${id}`), `${method}/${root}`);
   },
 
   async storageUsage(): Promise<StorageUsage> {

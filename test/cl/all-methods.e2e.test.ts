@@ -16,6 +16,50 @@ import { dirSource } from '../../src/io/node-files.ts';
 import { parseSafetensors } from '../../src/model/safetensors.ts';
 import { onnxRun, openOnnx } from '../helpers/onnx-runtime.ts';
 import { conflictingStream } from '../helpers/streams.ts';
+import { ContinualMerge, type MergeKind } from '../../src/cl/merge/factored-merge.ts';
+import { taskFactors } from '../../src/cl/methods/merge-base.ts';
+import { toFloat32 } from '../../src/model/safetensors.ts';
+import type { HostTensor } from '../../src/model/weights.ts';
+
+/** A PEFT folder's tensors and scale (alpha / r). */
+function readAdapter(folder: string): { tensors: Map<string, HostTensor>; scale: number; rank: number; alpha: number } {
+  const cfg = JSON.parse(readFileSync(join(folder, 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number; use_rslora?: boolean };
+  const file = parseSafetensors(new Uint8Array(readFileSync(join(folder, 'adapter_model.safetensors'))));
+  const tensors = new Map<string, HostTensor>();
+  for (const [k, e] of file.tensors) tensors.set(k, { shape: [...e.shape], data: toFloat32(e) });
+  return { tensors, scale: cfg.use_rslora ? cfg.lora_alpha / Math.sqrt(cfg.r) : cfg.lora_alpha / cfg.r, rank: cfg.r, alpha: cfg.lora_alpha };
+}
+
+/** Merges a method folder's task LoRAs again and compares with its merged adapters: relative errors of ΔW and merged ranks per task. */
+function remerge(dir: string, kind: MergeKind, tasks: string[]): { errors: number[]; ranks: number[] } {
+  const merge = new ContinualMerge({ kind, alpha: 0.5, lambda: 0.3, rankCap: null });
+  const errors: number[] = [];
+  const ranks: number[] = [];
+  for (const t of tasks) {
+    const own = readAdapter(join(dir, 'adapters', t));
+    merge.add(taskFactors(own.tensors), own.scale);
+    const written = readAdapter(join(dir, 'merged', t));
+    assert.equal(written.alpha, written.rank, 'a merged adapter has lora_alpha = r (scale 1)');
+    ranks.push(written.rank);
+    let diff = 0;
+    let ref = 0;
+    for (const [site, f] of taskFactors(written.tensors)) {
+      const m = merge.factors(site);
+      for (let o = 0; o < f.out; o++) {
+        for (let i = 0; i < f.in; i++) {
+          let a = 0;
+          for (let k = 0; k < f.rank; k++) a += f.b[o * f.rank + k] * f.a[k * f.in + i];
+          let b = 0;
+          for (let k = 0; k < m.rank; k++) b += m.b[o * m.rank + k] * m.a[k * m.in + i];
+          diff += (a * written.scale - b) ** 2;
+          ref += b * b;
+        }
+      }
+    }
+    errors.push(Math.sqrt(diff / ref));
+  }
+  return { errors, ranks };
+}
 
 describe('every method end to end (clora run, WebGPU)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'clora-all-'));
@@ -37,7 +81,7 @@ describe('every method end to end (clora run, WebGPU)', () => {
   const methods = names.map((m) => m === 'conpet-dynamic' ? { method: m, selectorSteps: 2 } : m === 'sapt' ? { method: m, bottleneck: 8 } : m);
   let reference: RunResults | null = null;
 
-  it('runs all eleven methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, async () => {
+  it('runs all fourteen methods and writes their matrices, metrics and artifacts', { timeout: 40 * 60_000 }, async () => {
     const { results, out } = run(dir, { ...base, methods });
     reference = results;
     assert.deepEqual(Object.keys(results.methods), names);
@@ -77,6 +121,15 @@ describe('every method end to end (clora run, WebGPU)', () => {
     for (const name of ['replay', 'sapt', 'conpet-static', 'conpet-dynamic']) {
       assert.ok(readFileSync(join(out, name, 'replay', 'alpha.jsonl'), 'utf8').trim().length > 0, `${name} keeps samples of alpha`);
     }
+    // Merging methods: each task's own LoRA and the merged adapter after it; the merged one reproduces the merge of the
+    // task LoRAs (redone here from the files), has rank <= t·r and lora_alpha = r, and exports to ONNX like any adapter.
+    for (const name of ['opcm', 'merge-ta', 'merge-avg']) {
+      const { errors, ranks } = remerge(join(out, name), name as MergeKind, ['alpha', 'beta']);
+      for (const e of errors) assert.ok(e <= 1e-6, `${name}: merged adapters vs their task LoRAs merged again: ${errors}`);
+      assert.ok(ranks[0] <= 4 && ranks[1] <= 8, `${name}: merged ranks ${ranks}`);
+    }
+    const merged = await exportOnnx(dirSource(TINY_MODEL), { adapter: dirSource(join(out, 'opcm', 'merged', 'beta')) });
+    assert.ok(merged.bytes.length > 0);
     const routerKeys = [...parseSafetensors(new Uint8Array(readFileSync(join(out, 'sapt', 'router.safetensors')))).tensors.keys()];
     for (const k of ['router.down.weight', 'router.up.weight', 'router.norm.weight', 'router.norm.bias', 'router.keys']) assert.ok(routerKeys.includes(k), `router file has ${k}`);
     const refs = JSON.parse(readFileSync(join(out, 'sapt', 'references.json'), 'utf8')) as number[][];

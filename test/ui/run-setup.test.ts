@@ -336,6 +336,26 @@ describe('RunSetupPanel markup', () => {
     assert.match(html, />ARM KL ratio <code[^>]*>klRatio<\/code><\/label>/);
   });
 
+  test('the merging methods are in the picker with their options and help', () => {
+    let methods = addMethod([], 'opcm');
+    // A second entry of each starts open, showing its options.
+    for (const m of ['opcm', 'merge-ta', 'merge-ta', 'merge-avg', 'merge-avg']) methods = addMethod(methods, m);
+    const html = render({ ...defaultRunSettings(), methods: addMethod(methods, 'opcm') });
+    const found = ids(html);
+    for (const id of [
+      'method-toggle-opcm', 'method-toggle-merge-ta', 'method-toggle-merge-avg', 'method-options-opcm', 'method-options-merge-ta', 'method-options-merge-avg',
+      'method-option-opcm-2-alpha', 'method-option-opcm-2-rankCap', 'method-option-merge-ta-2-lambda', 'method-option-merge-ta-2-rankCap', 'method-option-merge-avg-2-rankCap',
+    ]) {
+      assert.ok(found.includes(id), id);
+    }
+    assert.deepEqual(methodOptionSpecs('opcm').map((o) => [o.key, o.default]), [['alpha', 0.5], ['rankCap', 0]]);
+    assert.deepEqual(methodOptionSpecs('merge-ta').map((o) => [o.key, o.default]), [['lambda', 0.3], ['rankCap', 0]]);
+    assert.deepEqual(methodOptionSpecs('merge-avg').map((o) => [o.key, o.default]), [['rankCap', 0]]);
+    assert.match(html, />Spectrum share α <code[^>]*>alpha<\/code><\/label>/);
+    assert.match(html, />Scaling λ <code[^>]*>lambda<\/code><\/label>/);
+    assert.match(html, /dominant singular directions/);
+  });
+
   test('problems are listed and fields marked', () => {
     const html = render({ ...defaultRunSettings(), lr: 0 });
     assert.ok(ids(html).includes('settings-problems'));

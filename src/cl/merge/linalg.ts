@@ -23,14 +23,19 @@ export function fromArray(rows: number, cols: number, data: ArrayLike<number>): 
 export function matmul(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}x${a.cols} times ${b.rows}x${b.cols}`);
   const out = zeros(a.rows, b.cols);
+  // Local references to the arrays: the inner loop then compiles to plain loads and stores.
+  const ad = a.data;
+  const bd = b.data;
+  const od = out.data;
   const n = b.cols;
+  const K = a.cols;
   for (let i = 0; i < a.rows; i++) {
     const o = i * n;
-    for (let k = 0; k < a.cols; k++) {
-      const v = a.data[i * a.cols + k];
+    for (let k = 0; k < K; k++) {
+      const v = ad[i * K + k];
       if (v === 0) continue;
       const bo = k * n;
-      for (let j = 0; j < n; j++) out.data[o + j] += v * b.data[bo + j];
+      for (let j = 0; j < n; j++) od[o + j] += v * bd[bo + j];
     }
   }
   return out;
@@ -40,16 +45,19 @@ export function matmul(a: Mat, b: Mat): Mat {
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}x${a.cols})ᵀ times ${b.rows}x${b.cols}`);
   const out = zeros(a.cols, b.cols);
+  const ad = a.data;
+  const bd = b.data;
+  const od = out.data;
   const m = a.cols;
   const n = b.cols;
   for (let k = 0; k < a.rows; k++) {
     const ao = k * m;
     const bo = k * n;
     for (let i = 0; i < m; i++) {
-      const v = a.data[ao + i];
+      const v = ad[ao + i];
       if (v === 0) continue;
       const o = i * n;
-      for (let j = 0; j < n; j++) out.data[o + j] += v * b.data[bo + j];
+      for (let j = 0; j < n; j++) od[o + j] += v * bd[bo + j];
     }
   }
   return out;
@@ -59,11 +67,15 @@ export function matmulTN(a: Mat, b: Mat): Mat {
 export function matmulNT(a: Mat, b: Mat): Mat {
   if (a.cols !== b.cols) throw new Error(`matmulNT: ${a.rows}x${a.cols} times (${b.rows}x${b.cols})ᵀ`);
   const out = zeros(a.rows, b.rows);
+  const ad = a.data;
+  const bd = b.data;
   const K = a.cols;
   for (let i = 0; i < a.rows; i++) {
     for (let j = 0; j < b.rows; j++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += a.data[i * K + k] * b.data[j * K + k];
+      const ao = i * K;
+      const bo = j * K;
+      for (let k = 0; k < K; k++) s += ad[ao + k] * bd[bo + k];
       out.data[i * b.rows + j] = s;
     }
   }

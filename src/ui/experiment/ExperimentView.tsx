@@ -11,7 +11,7 @@ import { runProblems } from '../../cl/run-checks.ts';
 import { budgetBytesOf } from '../../cl/experiment.ts';
 import { ResultsView } from '../results/ResultsView.tsx';
 import { downloadBlob } from '../results/download.ts';
-import { adapterFolderFor, zipAdapter } from './adapter-export.ts';
+import { adapterFolderFor, adapterRootFor, zipAdapter } from './adapter-export.ts';
 import { ModelPanel, type ModelState } from './ModelPanel.tsx';
 import { RunProgressPanel } from './RunProgressPanel.tsx';
 import type { useRuns } from './use-runs.ts';
@@ -49,12 +49,14 @@ export function useAdapterExport(client: EngineClient) {
         downloadBlob(new Blob([zipAdapter(name, sapt) as BlobPart], { type: 'application/zip' }), `${name}.zip`);
         return;
       }
-      const folders = await client.app.adapterFolders(runId, method);
+      const root = adapterRootFor(results, method);
+      const folders = await client.app.adapterFolders(runId, method, root);
       const folder = adapterFolderFor(folders, results, method, stage);
       if (!folder) throw new Error(`${method} saved no adapter for task ${stage + 1} (saved: ${folders.join(', ') || 'none'})`);
-      const files = await client.app.adapterFiles(runId, method, folder);
-      const zip = zipAdapter(`${method}-${folder}`, files);
-      downloadBlob(new Blob([zip as BlobPart], { type: 'application/zip' }), `${method}-${folder}.zip`);
+      const files = await client.app.adapterFiles(runId, method, folder, root);
+      const name = root === 'merged' ? `${method}-merged-${folder}` : `${method}-${folder}`;
+      const zip = zipAdapter(name, files);
+      downloadBlob(new Blob([zip as BlobPart], { type: 'application/zip' }), `${name}.zip`);
     } catch (e) {
       setError(e);
     }

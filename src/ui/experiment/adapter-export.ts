@@ -1,5 +1,6 @@
 // Packs a stored PEFT adapter folder (adapter_config.json + adapter_model.safetensors) into a zip for download.
 import { zipSync } from 'fflate';
+import { MERGING_KINDS, type AdapterRoot } from '../../cl/fixed-adapter.ts';
 import type { RunResults } from '../../cl/runner.ts';
 
 /**
@@ -11,6 +12,11 @@ export function adapterFolderFor(folders: readonly string[], results: RunResults
   const task = results.tasks[stage]?.name;
   const candidates = results.methods[method]?.matrix === null ? ['joint'] : [`after-${task}`, `${task}`];
   return candidates.find((c) => folders.includes(c)) ?? null;
+}
+
+/** Where a method's downloadable adapter of a stage lives: merging methods answer with their merged adapter. */
+export function adapterRootFor(results: RunResults, method: string): AdapterRoot {
+  return MERGING_KINDS.includes(results.methods[method]?.method ?? '') ? 'merged' : 'adapters';
 }
 
 /** A zip with the folder's files under `<folder>/`, the layout PEFT's from_pretrained reads. */

@@ -57,6 +57,12 @@ function memorySpecs(use: string): MethodOptionSpec[] {
   ];
 }
 
+/** The rank cap every merging method takes. */
+const RANK_CAP: NumberSpec = {
+  key: 'rankCap', label: 'Merged rank cap', default: 0, min: 0, step: 1, integer: true,
+  help: 'Largest rank of the merged adapter on each projection: after every task the merged task vector keeps only its this many largest singular directions. 0: no cap (the merged rank grows by at most the LoRA rank a task).',
+};
+
 /** Every method's options, keyed by the names METHODS uses; defaults are those of the method's create function. */
 export const METHOD_OPTIONS: Readonly<Record<string, readonly MethodOptionSpec[]>> = {
   seqlora: [],
@@ -141,6 +147,21 @@ export const METHOD_OPTIONS: Readonly<Record<string, readonly MethodOptionSpec[]
   ],
   mtl: [],
   oracle: [],
+  opcm: [
+    {
+      key: 'alpha', label: 'Spectrum share α', default: 0.5, min: 0, max: 1, step: 0.05,
+      help: 'Each new task’s LoRA is projected away from the merged adapter’s dominant singular directions, those holding this share of the sum of its singular values (the rest only lose their diagonal part); then the merge is rescaled to the mean norm of the task LoRAs. The paper’s default is 0.5.',
+    },
+    RANK_CAP,
+  ],
+  'merge-ta': [
+    {
+      key: 'lambda', label: 'Scaling λ', default: 0.3, min: 0, step: 0.05,
+      help: 'The merged adapter is λ times the sum of the task LoRAs (task arithmetic), each trained alone from the base model. Must be positive; 0.3 is FusionBench’s default.',
+    },
+    RANK_CAP,
+  ],
+  'merge-avg': [RANK_CAP],
 };
 
 /** The options of a method (none for an unknown name). */
