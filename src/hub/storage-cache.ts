@@ -167,3 +167,29 @@ export function storageHubCache(storage: RunStorage, root = 'hub', opts: { chunk
     },
   };
 }
+
+/**
+ * Forgets one commit of a repository in a Hub cache kept by `storageHubCache`: its snapshot, the refs that point to it,
+ * and every blob no remaining snapshot of the repository points to (chunks and all); with no snapshot left, the
+ * repository's whole folder. What other commits still use stays.
+ */
+export async function removeHubSnapshot(storage: RunStorage, repo: string, commit: string, root = 'hub'): Promise<void> {
+  const repoDir = `${root}/models--${repo.split('/').join('--')}`;
+  await storage.remove(`${repoDir}/snapshots/${commit}`);
+  const remaining = (await storage.list(`${repoDir}/snapshots`)).filter((p) => p.split('/').length > repoDir.split('/').length + 2);
+  if (remaining.length === 0) {
+    await storage.remove(repoDir);
+    return;
+  }
+  for (const ref of await storage.list(`${repoDir}/refs`)) {
+    const bytes = await storage.read(ref);
+    if (bytes && decodeText(bytes).trim() === commit) await storage.remove(ref);
+  }
+  const used = new Set<string>();
+  for (const path of remaining) {
+    const bytes = await storage.read(path);
+    if (bytes) used.add((JSON.parse(decodeText(bytes)) as Pointer).etag);
+  }
+  const blobs = new Set((await storage.list(`${repoDir}/blobs`)).map((p) => p.slice(`${repoDir}/blobs/`.length).split('/')[0]));
+  for (const etag of blobs) if (!used.has(etag)) await storage.remove(`${repoDir}/blobs/${etag}`);
+}

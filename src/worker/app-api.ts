@@ -23,7 +23,7 @@ import { workerOrtDecoders } from './ort-webgpu.ts';
 import type { BaseModelRef } from '../model/peft.ts';
 import type { ChatSettings } from '../data/prompt.ts';
 import { previewPrompts, type PromptPreview } from '../data/prompt-preview.ts';
-import { countingSource, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
+import { countingSource, deleteCachedModel, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
 import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 
 /** What the model panel shows while a model is fetched, copied or loaded. */
@@ -300,7 +300,7 @@ export const appApi = {
       current.session.destroy();
       current = null;
     }
-    await (await db()).storage('models').remove(id);
+    await deleteCachedModel((await db()).storage(), id);
   },
 
   /**

@@ -8,7 +8,7 @@ import { MissingFileError } from '../io/errors.ts';
 import { INDEX_FILE, SINGLE_FILE } from '../model/weights.ts';
 import { snapshotModel, type HubProgress } from '../hub/client.ts';
 import { normaliseEndpoint } from '../hub/repo-id.ts';
-import { storageHubCache } from '../hub/storage-cache.ts';
+import { removeHubSnapshot, storageHubCache } from '../hub/storage-cache.ts';
 
 /** The model a person chose. `cached` names a model already copied into the database. */
 export type ModelChoice =
@@ -164,6 +164,17 @@ export async function listCachedModels(storage: RunStorage): Promise<CachedModel
     if (info) out.push(info);
   }
   return out.sort((a, b) => b.saved - a.saved);
+}
+
+/**
+ * Deletes a stored model: its folder under models/, and for a hub model the commit's snapshot in the Hub cache with the
+ * blobs no other stored commit of that repository uses, so deleting frees the weights' space.
+ */
+export async function deleteCachedModel(storage: RunStorage, id: string): Promise<void> {
+  const info = await readJsonFile<CachedModelInfo>(storage, `models/${id}/${MODEL_INFO}`);
+  await storage.remove(`models/${id}`);
+  const hub = info ? HUB_ORIGIN.exec(info.origin) : null;
+  if (hub) await removeHubSnapshot(storage, hub[1], hub[2]);
 }
 
 /**

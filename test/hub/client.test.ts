@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { snapshotModel, type HubProgress, type SnapshotOptions } from '../../src/hub/client.ts';
 import { HubError } from '../../src/hub/errors.ts';
 import { nodeHubCache, repoCacheDir, hubEnv } from '../../src/hub/node-cache.ts';
-import { storageHubCache } from '../../src/hub/storage-cache.ts';
+import { removeHubSnapshot, storageHubCache } from '../../src/hub/storage-cache.ts';
+import { deleteCachedModel, listCachedModels, openModel } from '../../src/worker/model-store.ts';
 import { memoryStorage } from '../../src/cl/storage.ts';
 import { parseModelRef } from '../../src/hub/repo-id.ts';
 import { commitHash, gitBlobId, sha256Hex, startStandInHub, type StandInHub } from '../helpers/hub-server.ts';
@@ -244,6 +245,44 @@ describe('Hub client: the token', () => {
 });
 
 describe('Hub client: the app\'s cache in a RunStorage (chunked, as in IndexedDB)', () => {
+  it('forgets a commit: its snapshot, the refs to it and the blobs only it used; the last commit takes the repository folder', async () => {
+    const storage = memoryStorage();
+    const cache = storageHubCache(storage, 'hub', { chunkBytes: 40_000, chunkMs: 60_000 });
+    await snapshotModel(cache, parseModelRef('org/tiny@v1'), opts());
+    await snapshotModel(cache, parseModelRef('org/tiny'), opts());
+    const dir = 'hub/models--org--tiny';
+    const blobOf = (w: Uint8Array) => `${dir}/blobs/${sha256Hex(w)}/`;
+    const has = async (prefix: string) => (await storage.list(dir)).some((p) => p.startsWith(prefix));
+    assert.ok(await has(blobOf(W1)) && await has(blobOf(W2)));
+
+    await removeHubSnapshot(storage, 'org/tiny', C2);
+    assert.equal(await has(`${dir}/snapshots/${C2}/`), false);
+    assert.equal(await has(blobOf(W2)), false, 'the blob only the forgotten commit used is gone, chunks and all');
+    assert.equal(await has(`${dir}/refs/main`), false, 'main pointed to the forgotten commit');
+    assert.equal(await cache.readRef('org/tiny', 'v1'), C1);
+    hub.log.length = 0;
+    const kept = await snapshotModel(cache, parseModelRef(`org/tiny@${C1}`), opts());
+    assert.deepEqual(await kept.source.read('model.safetensors'), W1);
+    assert.equal(await kept.source.readText('config.json'), '{"model_type":"llama"}', 'a blob both commits used stays');
+    assert.equal(hub.log.length, 0, 'the kept commit reads from the cache');
+
+    await removeHubSnapshot(storage, 'org/tiny', C1);
+    assert.deepEqual(await storage.list('hub'), []);
+  });
+
+  it('deleting a stored hub model frees its files in the Hub cache', async () => {
+    const storage = memoryStorage();
+    const opened = await openModel(storage, { kind: 'hub', repo: 'org/tiny', revision: C1, hubUrl: hub.endpoint });
+    assert.equal(opened.kept.kind, 'cached');
+    const id = opened.kept.kind === 'cached' ? opened.kept.id : '';
+    assert.deepEqual((await listCachedModels(storage)).map((m) => m.id), [id]);
+    assert.ok((await storage.list('hub')).length > 0);
+    await deleteCachedModel(storage, id);
+    assert.deepEqual(await listCachedModels(storage), []);
+    assert.deepEqual(await storage.list('hub'), [], 'no chunk of the model is left');
+    assert.deepEqual(await storage.list('models'), []);
+  });
+
   it('stores a download in chunks, resumes it after a reload from the chunks already stored, and reads the weights back by range', async () => {
     const storage = memoryStorage();
     hub.faults.push({ pathEndsWith: 'model.safetensors', kind: 'cut', afterBytes: 150_000 });
