@@ -3,7 +3,8 @@
 // onnxruntime-web's on the same models (WebGPU on the same device when it can run, else its wasm backend), on the
 // adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
-// `--plan` runs the plan profiler instead (bench/plan-profiler.ts, docs/PROFILER.md).
+// `--plan` runs the plan profiler instead (bench/plan-profiler.ts, docs/PROFILER.md); `--real-shapes` the released models'
+// shapes with their load's peak memory (bench/real-shapes.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeGpu } from '../src/gpu/node-device.ts';
@@ -22,6 +23,7 @@ import { runBrowserComparison } from './browser/run.ts';
 import { comparisonHeader, compareForward, formatComparisonRow, pickOrtBackend } from './forward-comparison.ts';
 import { BENCH_LORA, benchModels, benchModelSource, type BenchModel } from './models.ts';
 import { formatPlanProfile, parseTargets, planProfile, pytorchStepMs } from './plan-profiler.ts';
+import { runRealShapes } from './real-shapes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +50,9 @@ const { values } = parseArgs({
     'memory-budget': { type: 'string' },
     pytorch: { type: 'string' },
     roles: { type: 'string' },
+    // Released models' shapes: --real-shapes [--models a,b] [--batch N] [--seq N] (bench/real-shapes.ts).
+    'real-shapes': { type: 'boolean' },
+    models: { type: 'string' },
   },
 });
 const smolBatch = values['smol-batch'] === undefined ? undefined : Number(values['smol-batch']);
@@ -55,6 +60,15 @@ const smolSeq = values['smol-seq'] === undefined ? undefined : Number(values['sm
 
 if (values.plan) {
   await runPlanProfiler();
+  process.exit(0);
+}
+
+if (values['real-shapes']) {
+  await runRealShapes({
+    models: values.models?.split(',').map((m) => m.trim()).filter(Boolean),
+    batch: values.batch === undefined ? undefined : Number(values.batch),
+    seq: values.seq === undefined ? undefined : Number(values.seq),
+  });
   process.exit(0);
 }
 
