@@ -6,6 +6,7 @@ import { DEFAULT_PROMPT_DATE, parsePromptDate } from '../model/chat-template.ts'
 import type { ChatSettings } from '../data/prompt.ts';
 import type { ColumnMap } from '../data/parse.ts';
 import { METHODS } from './methods/index.ts';
+import { folderNameProblem } from './run-checks.ts';
 import type { MethodOptions } from './methods/method.ts';
 
 export interface TaskRef {
@@ -98,8 +99,15 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     if (!isObject(t) || typeof t.path !== 'string') return fail(`tasks[${i}]`, 'must be a path or {"path", "name"?, "instruction"?, "columns"?}');
     for (const key of Object.keys(t)) if (!['path', 'name', 'instruction', 'columns'].includes(key)) fail(`tasks[${i}].${key}`, 'is not a task field (path, name, instruction, columns)');
     const ref: TaskRef = { path: t.path as string };
-    if (t.name !== undefined) ref.name = String(t.name);
-    if (t.instruction !== undefined) ref.instruction = String(t.instruction);
+    if (t.name !== undefined) {
+      const bad = typeof t.name === 'string' ? folderNameProblem(t.name) : 'is not a string';
+      if (bad) fail(`tasks[${i}].name`, `${bad}: results and adapters are stored under the task's name, so give a plain name such as "sentiment", got ${JSON.stringify(t.name)}`);
+      ref.name = t.name as string;
+    }
+    if (t.instruction !== undefined) {
+      if (typeof t.instruction !== 'string') fail(`tasks[${i}].instruction`, `must be a string, got ${JSON.stringify(t.instruction)}`);
+      ref.instruction = t.instruction as string;
+    }
     if (t.columns !== undefined) {
       if (!isObject(t.columns)) fail(`tasks[${i}].columns`, 'must map input/output/instruction to column names');
       ref.columns = t.columns as ColumnMap;

@@ -8,11 +8,13 @@ import { fsStorage } from '../cl/fs-storage.ts';
 import { parseExperiment, type Experiment } from '../cl/experiment.ts';
 import { runExperiment, type RunProgress, type RunResults } from '../cl/runner.ts';
 import { assertRunnable, runProblems } from '../cl/run-checks.ts';
-import { checkTaskNames, loadTaskStream } from '../data/load.ts';
+import { baseName, stemOf } from '../data/byte-source.ts';
+import { checkTaskNames, loadTaskStream, type TaskEntry } from '../data/load.ts';
 import { taskEntryForPath } from '../data/node-load.ts';
 import type { Task } from '../data/task.ts';
 import { Session } from '../engine/session.ts';
 import { createNodeGpu } from '../gpu/node-device.ts';
+import { FormatError, MissingFileError } from '../io/errors.ts';
 import { parseJson } from '../io/files.ts';
 import { openModelArg } from './model-arg.ts';
 
@@ -64,23 +66,67 @@ export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'write' | 'isTT
   };
 }
 
-/** Loads the experiment's tasks in order, each with its own name, instruction and column mapping. */
-async function loadTasks(exp: Experiment, baseDir: string): Promise<Task[]> {
+/** The name a task of the experiment goes by: its own "name", else its file name without extension (a folder's name). */
+function defaultTaskName(entry: TaskEntry): string {
+  return entry.kind === 'file' ? stemOf(entry.source.name) : baseName(entry.folder);
+}
+
+/**
+ * Loads the experiment's tasks in order, each with its own name, instruction and column mapping. Every path is
+ * found and every name checked before any file is read, so a missing file or a name used twice is reported
+ * without parsing large files first; one file may be listed twice under two names (two tasks). Errors name the
+ * experiment file and the task's field, or the task file as the experiment writes its path.
+ */
+async function loadTasks(exp: Experiment, baseDir: string, expLabel: string): Promise<Task[]> {
+  const entries = exp.tasks.map((ref, i): TaskEntry => {
+    let entry: TaskEntry;
+    try {
+      entry = taskEntryForPath(resolve(baseDir, ref.path));
+    } catch (e) {
+      const why = e instanceof MissingFileError ? 'does not exist' : `cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+      throw new Error(`${expLabel}: "tasks[${i}]": ${ref.path} ${why} (looked for ${resolve(baseDir, ref.path)}; paths are relative to the experiment file's folder)`);
+    }
+    return ref.name !== undefined ? { ...entry, name: ref.name } : entry;
+  });
+  const firstWith = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const name = entry.name ?? defaultTaskName(entry);
+    const first = firstWith.get(name);
+    if (first !== undefined) {
+      throw new Error(`${expLabel}: "tasks[${first}]" (${exp.tasks[first].path}) and "tasks[${i}]" (${exp.tasks[i].path}) are both named "${name}"; `
+        + 'results and adapters are stored by task name, so give one of them its own "name"');
+    }
+    firstWith.set(name, i);
+  });
   const tasks: Task[] = [];
-  for (const ref of exp.tasks) {
-    const entry = taskEntryForPath(resolve(baseDir, ref.path));
-    const [task] = await loadTaskStream([entry], {
-      seed: exp.seed, testFraction: exp.testFraction,
-      ...(ref.name ? { name: ref.name } : {}),
-      ...(ref.instruction ? { instruction: ref.instruction } : {}),
-      ...(ref.columns ? { columns: ref.columns } : {}),
-      ...(exp.maxTrain ? { maxTrain: exp.maxTrain } : {}),
-      ...(exp.maxTest ? { maxTest: exp.maxTest } : {}),
-    });
-    tasks.push(task);
+  for (const [i, ref] of exp.tasks.entries()) {
+    try {
+      const [task] = await loadTaskStream([entries[i]], {
+        seed: exp.seed, testFraction: exp.testFraction,
+        ...(ref.instruction ? { instruction: ref.instruction } : {}),
+        ...(ref.columns ? { columns: ref.columns } : {}),
+        ...(exp.maxTrain ? { maxTrain: exp.maxTrain } : {}),
+        ...(exp.maxTest ? { maxTest: exp.maxTest } : {}),
+      });
+      tasks.push(task);
+    } catch (e) {
+      throw namingTaskPath(e, ref.path, `${expLabel}: "tasks[${i}]" (${ref.path})`);
+    }
   }
   checkTaskNames(tasks);
   return tasks;
+}
+
+/**
+ * The error of reading one task, said in the experiment's terms: a FormatError about the task's own file names it
+ * by the path the experiment gives (not only its base name); any other error is prefixed with the task's field.
+ */
+function namingTaskPath(e: unknown, path: string, field: string): Error {
+  if (e instanceof FormatError) {
+    const file = e.file === baseName(path) ? path : e.file;
+    return new FormatError(file, e.problem, { line: e.line, detail: e.detail, cause: e });
+  }
+  return new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
 export async function runCommand(argv: string[], usageError: (message: string) => Error): Promise<RunResults | null> {
@@ -96,7 +142,7 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   const exp = parseExperiment(parseJson(readFileSync(file, 'utf8'), positionals[0]), positionals[0]);
   const baseDir = dirname(file);
   const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet });
-  const tasks = await loadTasks(exp, baseDir);
+  const tasks = await loadTasks(exp, baseDir, positionals[0]);
   // Combinations that cannot run are refused before the GPU is opened, with what to change; notes go to stderr.
   const checked = { settings: exp, tasks: tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) };
   assertRunnable(checked, positionals[0]);

@@ -30,6 +30,26 @@ function detectNewline(text: string): '\n' | '\r\n' | '\r' {
 }
 
 /**
+ * Refuses a header that names a column twice (case and surrounding spaces ignored, as columns are matched):
+ * which of the two holds the data would be a guess. Blank names are left alone (unnamed index columns).
+ */
+function checkHeader(row: readonly string[], file: string, line: number): void {
+  const seen = new Map<string, number>();
+  row.forEach((name, at) => {
+    const key = name.trim().toLowerCase();
+    if (key === '') return;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new FormatError(file, `the header names column "${name.trim()}" twice (columns ${first + 1} and ${at + 1})`, {
+        line,
+        detail: 'rename or remove one of them',
+      });
+    }
+    seen.set(key, at);
+  });
+}
+
+/**
  * Parses a CSV (comma, RFC 4180 quoting) or TSV (tab, no quoting: quotes are ordinary characters, as in GLUE's
  * files) file whose first row names the columns. Text is decoded chunk by chunk and handed to papaparse's
  * `Papa.Parser` the way its own chunked streamers do it: each call parses the unfinished record left over from the
@@ -69,6 +89,7 @@ export async function parseDelimitedFile(
     const row = step.data[0];
     if (row.length === 1 && row[0].trim() === '') return; // empty line
     if (header === null) {
+      checkHeader(row, file, rowLine);
       header = row;
       plan = planFields(row, columns, 'column', file, rowLine);
       return;

@@ -43,6 +43,8 @@ async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined
       try {
         value = JSON.parse(text);
       } catch (e) {
+        // JSON.parse is iterative in V8 today; should an engine run out of stack, say so rather than "malformed".
+        if (e instanceof RangeError) throw new FormatError(file, 'a JSON value nested too deeply to read', { line, detail: 'a record is an object of text fields', cause: e });
         throw new FormatError(file, 'malformed JSON line', { line, detail: e instanceof Error ? e.message : String(e), cause: e });
       }
       collector.addObject(value, line);

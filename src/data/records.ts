@@ -1,5 +1,6 @@
 // Maps parsed records (JSON objects, CSV rows) to examples: field names, value checks, per-record instructions and splits.
 import { FormatError } from '../io/errors.ts';
+import { describe, kindOf, preview } from '../io/value-preview.ts';
 import type { Example, SplitName } from './task.ts';
 
 /** Field or column names chosen by the caller; each overrides the automatic choice for its role. */
@@ -55,9 +56,20 @@ function describeNames(names: readonly string[]): string {
  */
 export function planFields(names: readonly string[], columns: ColumnMap | undefined, kind: Kind, file: string, line: number): FieldPlan<number> {
   const lower = names.map((n) => n.trim().toLowerCase());
+  // Names are matched case-insensitively, so two that differ only in case would leave the choice to their order.
+  const unique = (at: number, role: string): number => {
+    const again = lower.indexOf(lower[at], at + 1);
+    if (again >= 0) {
+      throw new FormatError(file, `${kind}s "${names[at]}" and "${names[again]}" both match the ${role}`, { line, detail: `keep one of them` });
+    }
+    return at;
+  };
   const find = (role: 'input' | 'output' | 'instruction', candidates: readonly string[], required: boolean): number | null => {
-    const wanted = columns?.[role];
+    const wanted: unknown = columns?.[role];
     if (wanted !== undefined) {
+      if (typeof wanted !== 'string' || wanted.trim() === '') {
+        throw new Error(`columns.${role} must be a ${kind} name (a non-empty string), got ${preview(wanted)}`);
+      }
       const at = lower.indexOf(wanted.trim().toLowerCase());
       if (at < 0) {
         throw new FormatError(file, `missing ${kind} "${wanted}" given for the ${role}`, {
@@ -65,11 +77,11 @@ export function planFields(names: readonly string[], columns: ColumnMap | undefi
           detail: `available ${kind}s: ${describeNames(names)}`,
         });
       }
-      return at;
+      return unique(at, role);
     }
     for (const c of candidates) {
       const at = lower.indexOf(c);
-      if (at >= 0) return at;
+      if (at >= 0) return unique(at, role);
     }
     if (!required) return null;
     throw new FormatError(file, `missing ${role} ${kind}: expected one of ${candidates.join(', ')}`, {
@@ -87,16 +99,27 @@ export function planFields(names: readonly string[], columns: ColumnMap | undefi
   return { input, output, instruction, split: splitAt >= 0 ? splitAt : null };
 }
 
-/** Text of a scalar field; arrays give their first element (benchmark outputs are lists of accepted answers). */
+/**
+ * Text of a field: a string, number or boolean as written; a list gives its first element (benchmark outputs are
+ * lists of accepted answers), which must itself be one of those. Nothing deeper is unwrapped, so the depth of what
+ * is read is bounded whatever the file holds.
+ */
 function textOf(value: unknown, role: string, file: string, line: number): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return null;
-    return textOf(value[0], role, file, line);
+  let v = value;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return null;
+    v = v[0];
+    if (v !== null && typeof v === 'object') {
+      throw new FormatError(file, `${role} is a list whose first element is ${kindOf(v)}, not text`, {
+        line,
+        detail: `got ${preview(value)}; give text, or a list of texts (the first one is used)`,
+      });
+    }
   }
-  throw new FormatError(file, `${role} is not text`, { line, detail: `got ${JSON.stringify(value).slice(0, 80)}` });
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new FormatError(file, `${role} is not text`, { line, detail: `got ${preview(value)}; give text, or a list of texts (the first one is used)` });
 }
 
 /**
@@ -128,7 +151,7 @@ export class ExampleCollector {
   /** Adds a JSON record; keys are matched case-insensitively, and the choice is cached while records keep the same keys. */
   addObject(value: unknown, line: number): void {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new FormatError(this.file, 'record is not a JSON object', { line, detail: `got ${JSON.stringify(value)?.slice(0, 80)}` });
+      throw new FormatError(this.file, 'record is not a JSON object', { line, detail: `got ${describe(value)}; each record must be an object such as {"input": ..., "output": ...}` });
     }
     const rec = value as Record<string, unknown>;
     const keys = Object.keys(rec);
@@ -201,7 +224,7 @@ export class ExampleCollector {
     const text = typeof value === 'string' ? value.trim().toLowerCase() : '';
     const split = Object.prototype.hasOwnProperty.call(SPLIT_VALUES, text) ? SPLIT_VALUES[text] : undefined;
     if (split === undefined) {
-      throw new FormatError(this.file, `split must be train, test or dev, got ${JSON.stringify(value)}`, { line });
+      throw new FormatError(this.file, `split must be train, test or dev, got ${preview(value)}`, { line });
     }
     this.splits!.push(split);
   }

@@ -118,6 +118,15 @@ describe('parseExperiment: rejected files', () => {
     rejects(withFields({ tasks: [{ path: 'a', columns: 'text' }] }), /"tasks\[0\]\.columns" must map/);
   });
 
+  it('keeps a task\'s name and instruction, and refuses ones that are not plain strings or cannot be a folder', () => {
+    const exp = parseExperiment(withFields({ tasks: [{ path: 'a.jsonl', name: 'renamed', instruction: 'Say.' }, { path: 'a.jsonl', name: 'b' }] }), FILE);
+    assert.deepEqual(exp.tasks, [{ path: 'a.jsonl', name: 'renamed', instruction: 'Say.' }, { path: 'a.jsonl', name: 'b' }]);
+    rejects(withFields({ tasks: [{ path: 'a.jsonl', name: '../escape' }] }), /exp\.json: "tasks\[0\]\.name" contains a slash.* got "\.\.\/escape"/);
+    rejects(withFields({ tasks: [{ path: 'a.jsonl', name: '' }] }), /"tasks\[0\]\.name" is empty/);
+    rejects(withFields({ tasks: [{ path: 'a.jsonl', name: 5 }] }), /"tasks\[0\]\.name" is not a string/);
+    rejects(withFields({ tasks: [{ path: 'a.jsonl', instruction: ['x'] }] }), /"tasks\[0\]\.instruction" must be a string, got \["x"\]/);
+  });
+
   it('rejects missing methods and an unknown method, listing the known ones', () => {
     const known = Object.keys(METHODS).join(', ');
     rejects(withFields({ methods: [] }), new RegExp(`"methods" must list methods \\(known: ${known}\\)`));

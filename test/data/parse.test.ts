@@ -92,6 +92,27 @@ describe('JSONL', () => {
     await rejectsWith(parse('o.jsonl', jsonl({ input: 'a', output: { x: 1 } })), /^o\.jsonl:1: answer is not text/);
   });
 
+  test('two fields that differ only in case are refused when one is read', async () => {
+    await rejectsWith(parse('k.jsonl', jsonl({ text: 'a', label: 'x', Label: 'y' })), 'k.jsonl:1: fields "label" and "Label" both match the output (keep one of them)');
+    await rejectsWith(parse('k.jsonl', jsonl({ TEXT: 'a', text: 'b', label: 'x' })), /^k\.jsonl:1: fields "TEXT" and "text" both match the input/);
+    // Fields nobody reads may repeat in any case.
+    assert.equal((await parse('k.jsonl', jsonl({ text: 'a', label: 'x', note: 1, NOTE: 2 }))).examples.length, 1);
+  });
+
+  test('a list answer gives its first text; a list of lists or of objects is refused, however deep, without recursing', async () => {
+    assert.deepEqual((await parse('l.jsonl', jsonl({ input: 'a', output: ['x', 'y'] }))).examples, [{ input: 'a', output: 'x' }]);
+    await rejectsWith(parse('l.jsonl', jsonl({ input: 'a', output: [['x']] })), /^l\.jsonl:1: answer is a list whose first element is a list, not text \(got \[\["x"\]\]; give text/);
+    await rejectsWith(parse('l.jsonl', jsonl({ input: [{ a: 1 }], output: 'x' })), /^l\.jsonl:1: input is a list whose first element is an object, not text/);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const deepLine = jsonl({ text: 'a', label: 'b' }) + `{"text": ${deep}, "label": "x"}\n`;
+    await rejectsWith(parse('deep.jsonl', deepLine), /^deep\.jsonl:2: input is a list whose first element is a list, not text \(got \[\[\[\[…\]\]\]\]; give text/);
+    await rejectsWith(parse('deep.json', `[{"text": "a", "label": "b"},\n{"text": "c", "label": ${deep}}]`), /^deep\.json:2: answer is a list whose first element is a list/);
+    const deepObject = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    await rejectsWith(parse('deep.jsonl', `{"text": "a", "label": ${deepObject}}\n`), /^deep\.jsonl:1: answer is not text \(got \{"a": \{"a": \{"a": \{…\}\}\}\}; /);
+    await rejectsWith(parse('deep.jsonl', `${deep}\n`), /^deep\.jsonl:1: record is not a JSON object \(got \[\[\[\[…\]\]\]\] \(a list\); /);
+    await rejectsWith(parse('deep.jsonl', `{"text": "a", "label": "b", "split": ${deep}}\n`), /^deep\.jsonl:1: split must be train, test or dev, got \[\[\[\[…\]\]\]\]$/);
+  });
+
   test('the columns option picks other fields', async () => {
     const r = await parse('c.jsonl', jsonl({ prompt: 'a', completion: 'b', input: 'ignored' }), { columns: { input: 'Prompt', output: 'completion' } });
     assert.deepEqual(r.examples, [{ input: 'a', output: 'b' }]);
@@ -265,6 +286,16 @@ describe('CSV and TSV', () => {
       await rejectsWith(parse('q.csv', 'text,label\na,b\n"c,d\n\ne,f\n', {}, chunk), 'q.csv:3: malformed CSV (Quoted field unterminated)');
       await rejectsWith(parse('q.csv', 'text,label\na,b\n"c"x,d\n', {}, chunk), 'q.csv:3: malformed CSV (Trailing quote on quoted field is malformed)');
     }
+  });
+
+  test('a header naming a column twice is refused with its line and both positions, case and spaces ignored', async () => {
+    for (const chunk of [1, 5, 1 << 16]) {
+      await rejectsWith(parse('d.csv', 'text,label,label\na,b,c\n', {}, chunk), 'd.csv:1: the header names column "label" twice (columns 2 and 3) (rename or remove one of them)');
+      await rejectsWith(parse('d.tsv', '\n\nText\tlabel\t text \na\tb\tc\n', {}, chunk), /^d\.tsv:3: the header names column "text" twice \(columns 1 and 3\)/);
+    }
+    // Unnamed columns (a saved index column, or two) are no choice to make.
+    const r = await parse('i.csv', ',text,label,\n0,a,b,\n');
+    assert.deepEqual(r.examples, [{ input: 'a', output: 'b' }]);
   });
 
   test('a header alone or an empty file has no examples', async () => {
