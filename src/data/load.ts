@@ -1,9 +1,9 @@
 // Builds Tasks from files: seeded train/test splits of a single file, the benchmark folder layout, and ordered task streams.
 import { FormatError, MissingFileError } from '../io/errors.ts';
-import { createRng, shuffled } from '../model/rng.ts';
 import { baseName, stemOf, type ByteSource } from './byte-source.ts';
 import { parseTaskFile, type ColumnMap, type ParseResult } from './parse.ts';
-import { DEFAULT_INSTRUCTION, labelSet, type Example, type Task } from './task.ts';
+import { CAP_SEED_OFFSET, cappedIndices, columnSplit, seededSplit, selectFromFile, type SplitIndices } from './select.ts';
+import { DEFAULT_INSTRUCTION, labelSet, type Example, type SplitName, type Task } from './task.ts';
 
 /** Progress of one file of a task: bytes read so far, its size when known, and its name. */
 export type LoadProgress = (bytesRead: number, totalBytes: number | null, file: string) => void;
@@ -41,12 +41,6 @@ function checkCap(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer, got ${v}`);
 }
 
-/** At most `max` items: all of them in file order when they fit, else a seeded random subset. */
-function capped<T>(items: T[], max: number | undefined, seed: number): T[] {
-  if (max === undefined || items.length <= max) return items;
-  return shuffled(items, createRng(seed)).slice(0, max);
-}
-
 function validateOptions(opts: LoadOptions): void {
   const f = opts.testFraction;
   if (f !== undefined && !(f > 0 && f < 1)) throw new Error(`testFraction must be between 0 and 1 (exclusive), got ${f}`);
@@ -68,11 +62,7 @@ function makeTask(
   splits: { train: Example[]; test: Example[]; dev: Example[] },
   opts: LoadOptions,
 ): Task {
-  const seed = opts.seed ?? 0;
-  // Different seeds per split so that capping train and test draws independent subsets.
-  const train = capped(splits.train, opts.maxTrain, seed + 1);
-  const test = capped(splits.test, opts.maxTest, seed + 2);
-  const dev = capped(splits.dev, opts.maxDev, seed + 3);
+  const { train, test, dev } = splits;
   return {
     name,
     instruction: opts.instruction ?? instruction ?? DEFAULT_INSTRUCTION,
@@ -84,48 +74,116 @@ function makeTask(
   };
 }
 
-/** Splits a single file's examples: by its "split" column when it has one, else a seeded shuffle. */
+/** The examples at `indices`, from a parse that kept them (`kept.indices` says which record each one is). */
+function pick(kept: ParseResult, indices: Int32Array): Example[] {
+  if (kept.indices === undefined) return Array.from(indices, (i) => kept.examples[i]);
+  const at = new Map<number, Example>();
+  kept.indices.forEach((record, k) => at.set(record, kept.examples[k]));
+  return Array.from(indices, (i) => at.get(i)!);
+}
+
+/** A file's examples in the splits `selection` names (record indices). */
+function pickSplits(kept: ParseResult, selection: SplitIndices): { train: Example[]; test: Example[]; dev: Example[] } {
+  return { train: pick(kept, selection.train), test: pick(kept, selection.test), dev: pick(kept, selection.dev) };
+}
+
+/** Splits a single file's examples: by its "split" column when it has one, else a seeded shuffle (no caps). */
 export function splitExamples(file: string, parsed: ParseResult, opts: LoadOptions): { train: Example[]; test: Example[]; dev: Example[] } {
-  const { examples, splits } = parsed;
-  if (splits !== null) {
-    const out = { train: [] as Example[], test: [] as Example[], dev: [] as Example[] };
-    examples.forEach((ex, i) => out[splits[i]].push(ex));
-    if (out.train.length === 0) throw new FormatError(file, 'the "split" field marks no example as train');
-    if (out.test.length === 0) throw new FormatError(file, 'the "split" field marks no example as test');
-    return out;
+  const total = parsed.total ?? parsed.examples.length;
+  const split = parsed.splits !== null ? columnSplit(file, parsed.splits) : seededSplit(file, total, opts.testFraction, opts.seed);
+  return pickSplits(parsed, split);
+}
+
+/**
+ * Reads one file keeping only the records `choose` picks once the file's records are counted, in at most two passes
+ * over its bytes. The first pass reads and checks every record, holding only the first `hold` of them; when the file
+ * has no more records than that, `choose` picks from those and the file is read once. Otherwise a second pass keeps
+ * the chosen records alone. Either way no more than `hold` records, or the chosen ones, are held at once.
+ */
+async function readChosen(
+  source: ByteSource,
+  opts: LoadOptions,
+  hold: number,
+  choose: (first: ParseResult) => SplitIndices,
+): Promise<{ parsed: ParseResult; splits: { train: Example[]; test: Example[]; dev: Example[] } }> {
+  const size = source.size;
+  const report = opts.onProgress;
+  // The bytes of both passes count toward the progress; a file that fits in the first pass jumps to the end.
+  const progress = (offset: number) => (report ? (read: number) => report(offset + read, size === null ? null : 2 * size, source.name) : undefined);
+  const first = await parseTaskFile(source, { columns: opts.columns, onProgress: progress(0), keep: (i) => i < hold });
+  const total = first.total ?? first.examples.length;
+  const selection = choose(first);
+  if (total <= hold) {
+    if (report && size !== null) report(2 * size, 2 * size, source.name);
+    return { parsed: first, splits: pickSplits(first, selection) };
   }
-  const n = examples.length;
-  if (n < 2) throw new FormatError(file, `needs at least 2 examples to split into train and test, found ${n}`);
-  const nTest = Math.min(n - 1, Math.max(1, Math.round(n * (opts.testFraction ?? 0.2))));
-  const order = shuffled(examples, createRng(opts.seed ?? 0));
-  return { test: order.slice(0, nTest), train: order.slice(nTest), dev: [] };
+  const wanted = new Uint8Array(total);
+  for (const list of [selection.train, selection.test, selection.dev]) for (const i of list) wanted[i] = 1;
+  const second = await parseTaskFile(source, { columns: opts.columns, onProgress: progress(size ?? 0), keep: (i) => i < total && wanted[i] === 1 });
+  const again = second.total ?? second.examples.length;
+  if (again !== total) {
+    throw new FormatError(source.name, 'the file changed while it was being read', { detail: `${total} records at first, ${again} the second time` });
+  }
+  return { parsed: second, splits: pickSplits(second, selection) };
+}
+
+/** Whether any cap is set: only then is a file read in two passes (see readChosen). */
+function anyCap(opts: LoadOptions): boolean {
+  return opts.maxTrain !== undefined || opts.maxTest !== undefined || opts.maxDev !== undefined;
 }
 
 /**
  * One task from one file. Without a "split" field the examples are shuffled with `seed` and `testFraction` of
- * them (rounded, at least 1, leaving at least 1 for training) become the test split; dev is then empty.
+ * them (rounded, at least 1, leaving at least 1 for training) become the test split; dev is then empty. Caps keep
+ * a seeded random subset of a split (all of it, in order, when it fits), and only the examples kept are held
+ * (see readChosen): exactly those, in the same order, that capping the whole shuffled file in memory keeps.
  */
 export async function loadTaskFromFile(source: ByteSource, opts: LoadOptions = {}): Promise<Task> {
   validateOptions(opts);
-  const parsed = await parseTaskFile(source, { columns: opts.columns, onProgress: progressFor(opts, source.name) });
-  const splits = splitExamples(source.name, parsed, opts);
-  return makeTask(opts.name ?? stemOf(source.name), source.name, parsed.instruction, splits, opts);
+  const file = source.name;
+  const choose = (p: ParseResult) => selectFromFile(file, p.total ?? p.examples.length, p.splits, opts);
+  let parsed: ParseResult;
+  let splits: { train: Example[]; test: Example[]; dev: Example[] };
+  if (anyCap(opts)) {
+    // The caps given bound what the first pass holds; a split without a cap is kept whole, by the second pass.
+    const hold = (opts.maxTrain ?? 0) + (opts.maxTest ?? 0) + (opts.maxDev ?? 0);
+    ({ parsed, splits } = await readChosen(source, opts, hold, choose));
+  } else {
+    parsed = await parseTaskFile(source, { columns: opts.columns, onProgress: progressFor(opts, file) });
+    splits = pickSplits(parsed, choose(parsed));
+  }
+  return makeTask(opts.name ?? stemOf(file), file, parsed.instruction, splits, opts);
+}
+
+/** One split file of a benchmark folder, capped to `max` with its split's seed; read once unless the cap binds. */
+async function readBenchmarkSplit(source: ByteSource, split: SplitName, max: number | undefined, opts: LoadOptions): Promise<{ parsed: ParseResult; examples: Example[] }> {
+  if (max === undefined) {
+    const parsed = await parseTaskFile(source, { columns: opts.columns, onProgress: progressFor(opts, source.name) });
+    return { parsed, examples: parsed.examples };
+  }
+  const seed = (opts.seed ?? 0) + CAP_SEED_OFFSET[split];
+  const all = (p: ParseResult): SplitIndices => {
+    const records = Int32Array.from({ length: p.total ?? p.examples.length }, (_, i) => i);
+    return { train: cappedIndices(records, max, seed), test: new Int32Array(0), dev: new Int32Array(0) };
+  };
+  const { parsed, splits } = await readChosen(source, opts, max, all);
+  return { parsed, examples: splits.train };
 }
 
 /**
  * One task from a benchmark folder (SAPT / O-LoRA layout): train and test files are required, dev is optional,
- * and the instruction is the "Definition" (joined with a space) of the train file, else of test or dev.
+ * and the instruction is the "Definition" (joined with a space) of the train file, else of test or dev. Each file
+ * is capped by its split's maximum (see readBenchmarkSplit).
  */
 export async function loadBenchmarkTask(folderName: string, files: BenchmarkFiles, opts: LoadOptions = {}): Promise<Task> {
   validateOptions(opts);
   const hint = 'a benchmark task folder needs train.json and test.json (dev.json is optional)';
   if (!files.train) throw new MissingFileError('train.json', folderName, hint);
   if (!files.test) throw new MissingFileError('test.json', folderName, hint);
-  const read = (src: ByteSource) => parseTaskFile(src, { columns: opts.columns, onProgress: progressFor(opts, src.name) });
-  const train = await read(files.train);
-  const test = await read(files.test);
-  const dev = files.dev ? await read(files.dev) : null;
-  const instruction = train.instruction ?? test.instruction ?? dev?.instruction ?? null;
+  const train = await readBenchmarkSplit(files.train, 'train', opts.maxTrain, opts);
+  const test = await readBenchmarkSplit(files.test, 'test', opts.maxTest, opts);
+  const dev = files.dev ? await readBenchmarkSplit(files.dev, 'dev', opts.maxDev, opts) : null;
+  const instruction = train.parsed.instruction ?? test.parsed.instruction ?? dev?.parsed.instruction ?? null;
   return makeTask(opts.name ?? baseName(folderName), folderName, instruction, { train: train.examples, test: test.examples, dev: dev?.examples ?? [] }, opts);
 }
 

@@ -2,7 +2,7 @@
 import Papa from 'papaparse';
 import { FormatError } from '../io/errors.ts';
 import type { ByteSource } from './byte-source.ts';
-import { ExampleCollector, planFields, type ColumnMap, type FieldPlan, type ParseResult } from './records.ts';
+import { ExampleCollector, planFields, type ColumnMap, type FieldPlan, type KeepFilter, type ParseResult } from './records.ts';
 import { countNewlines, readTextChunks, type ProgressCallback } from './text-stream.ts';
 
 /** A record still open after this many characters is refused: it is almost surely an unclosed quote. */
@@ -61,9 +61,10 @@ export async function parseDelimitedFile(
   delimiter: ',' | '\t',
   columns: ColumnMap | undefined,
   onProgress?: ProgressCallback,
+  keep?: KeepFilter,
 ): Promise<ParseResult> {
   const file = source.name;
-  const collector = new ExampleCollector(file, columns);
+  const collector = new ExampleCollector(file, columns, keep);
   let header: string[] | null = null;
   let plan: FieldPlan<number> | null = null;
 

@@ -2,7 +2,7 @@
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { FormatError } from '../io/errors.ts';
 import type { ByteSource } from './byte-source.ts';
-import { ExampleCollector, type ColumnMap, type ParseResult } from './records.ts';
+import { ExampleCollector, type ColumnMap, type KeepFilter, type ParseResult } from './records.ts';
 import { readChunks, Utf8ChunkDecoder, type ProgressCallback } from './text-stream.ts';
 
 const NEWLINE = 0x0a;
@@ -52,9 +52,9 @@ function definitionText(value: unknown, file: string, line: number): string {
  * is handed over as soon as its closing brace arrives, with the line its opening brace is on. Records already
  * emitted are dropped from the parser's stack (`keepStack: false`), so memory holds only the examples.
  */
-export async function parseJsonFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback): Promise<ParseResult> {
+export async function parseJsonFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback, keep?: KeepFilter): Promise<ParseResult> {
   const file = source.name;
-  const collector = new ExampleCollector(file, columns);
+  const collector = new ExampleCollector(file, columns, keep);
   const decoder = new Utf8ChunkDecoder(file);
   const lines = new LineIndex();
   const tokenizer = new Tokenizer();

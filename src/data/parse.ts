@@ -3,10 +3,10 @@ import { FormatError } from '../io/errors.ts';
 import { extensionOf, type ByteSource } from './byte-source.ts';
 import { parseDelimitedFile } from './parse-csv.ts';
 import { parseJsonFile } from './parse-json.ts';
-import { ExampleCollector, type ColumnMap, type ParseResult } from './records.ts';
+import { ExampleCollector, type ColumnMap, type KeepFilter, type ParseResult } from './records.ts';
 import { forEachLine, type ProgressCallback } from './text-stream.ts';
 
-export type { ChosenFields, ColumnMap, ParseResult } from './records.ts';
+export type { ChosenFields, ColumnMap, KeepFilter, ParseResult } from './records.ts';
 export type { ProgressCallback } from './text-stream.ts';
 
 export type DataFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
@@ -20,6 +20,8 @@ export interface ParseOptions {
   onProgress?: ProgressCallback;
   /** Overrides the format the extension implies. */
   format?: DataFormat;
+  /** Holds only these records (by index in file order); the rest are still read and checked (see ParseResult.indices). */
+  keep?: KeepFilter;
 }
 
 /** The format a file name's extension implies; throws FormatError for anything else. */
@@ -32,9 +34,9 @@ export function formatOf(name: string): DataFormat {
 }
 
 /** JSON Lines: one record per line; blank lines are skipped. */
-async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback): Promise<ParseResult> {
+async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback, keep?: KeepFilter): Promise<ParseResult> {
   const file = source.name;
-  const collector = new ExampleCollector(file, columns);
+  const collector = new ExampleCollector(file, columns, keep);
   await forEachLine(
     source,
     (text, line) => {
@@ -65,13 +67,13 @@ export async function parseTaskFile(source: ByteSource, opts: ParseOptions = {})
   const format = opts.format ?? formatOf(source.name);
   switch (format) {
     case 'jsonl':
-      return parseJsonlFile(source, opts.columns, opts.onProgress);
+      return parseJsonlFile(source, opts.columns, opts.onProgress, opts.keep);
     case 'json':
-      return parseJsonFile(source, opts.columns, opts.onProgress);
+      return parseJsonFile(source, opts.columns, opts.onProgress, opts.keep);
     case 'csv':
-      return parseDelimitedFile(source, ',', opts.columns, opts.onProgress);
+      return parseDelimitedFile(source, ',', opts.columns, opts.onProgress, opts.keep);
     case 'tsv':
-      return parseDelimitedFile(source, '\t', opts.columns, opts.onProgress);
+      return parseDelimitedFile(source, '\t', opts.columns, opts.onProgress, opts.keep);
     default:
       throw new FormatError(source.name, `unsupported format ${JSON.stringify(format)}`);
   }

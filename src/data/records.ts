@@ -26,7 +26,14 @@ export interface ParseResult {
   splits: SplitName[] | null;
   /** The names chosen for the first record (later JSON records with other keys may use others); null when unknown. */
   fields?: ChosenFields | null;
+  /** Records in the file (`examples.length` unless a `keep` filter left some out). */
+  total?: number;
+  /** With a `keep` filter: the record index (0-based, file order) of each example kept. */
+  indices?: number[];
 }
+
+/** Which records (by 0-based index in file order) a parse keeps; every record is still read and checked. */
+export type KeepFilter = (index: number) => boolean;
 
 /** Names looked for, in this order of preference, compared case-insensitively. */
 export const INPUT_NAMES = ['input', 'text', 'sentence', 'question', 'content', 'review'] as const;
@@ -130,6 +137,13 @@ export class ExampleCollector {
   private readonly examples: Example[] = [];
   /** Per-record instruction, parallel to `examples` (null where a record has none). */
   private readonly instructions: (string | null)[] = [];
+  /** Record index of each kept example, when a keep filter is given. */
+  private readonly indices: number[] = [];
+  /** Records read, kept or not. */
+  private total = 0;
+  /** The first record's instruction, and whether every record so far had the same: the shared-instruction rule needs only these. */
+  private firstInstruction: string | null = null;
+  private sameInstruction = true;
   private anyInstruction = false;
   /** First line whose input was empty but whose record carried an instruction (valid only if instructions get prepended). */
   private emptyInputLine: number | null = null;
@@ -139,13 +153,15 @@ export class ExampleCollector {
   private lastPlan: FieldPlan<string> | null = null;
   private firstFields: ChosenFields | null = null;
 
+  /** `keep`: the records to hold (all when absent); the others are read, checked and counted, then dropped. */
   constructor(
     readonly file: string,
     private readonly columns: ColumnMap | undefined,
+    private readonly keep?: KeepFilter,
   ) {}
 
   get count(): number {
-    return this.examples.length;
+    return this.total;
   }
 
   /** Adds a JSON record; keys are matched case-insensitively, and the choice is cached while records keep the same keys. */
@@ -208,6 +224,13 @@ export class ExampleCollector {
     }
     this.readSplit(fields.split, line);
     if (instructionText !== null) this.anyInstruction = true;
+    const index = this.total++;
+    if (index === 0) this.firstInstruction = instructionText;
+    else if (instructionText !== this.firstInstruction) this.sameInstruction = false;
+    if (this.keep !== undefined) {
+      if (!this.keep(index)) return;
+      this.indices.push(index);
+    }
     this.examples.push({ input, output });
     this.instructions.push(instructionText);
   }
@@ -234,11 +257,11 @@ export class ExampleCollector {
    * "Definition"); when given, per-record instructions are always prepended to their inputs.
    */
   finish(definition: string | null): ParseResult {
-    if (this.examples.length === 0) throw new FormatError(this.file, 'no examples in the file');
+    if (this.total === 0) throw new FormatError(this.file, 'no examples in the file');
     let instruction = definition;
     if (this.anyInstruction) {
-      const first = this.instructions[0];
-      const shared = definition === null && first !== null && this.instructions.every((s) => s === first);
+      const first = this.firstInstruction;
+      const shared = definition === null && first !== null && this.sameInstruction;
       if (shared) {
         if (this.emptyInputLine !== null) throw new FormatError(this.file, 'empty input', { line: this.emptyInputLine });
         instruction = first;
@@ -251,6 +274,9 @@ export class ExampleCollector {
         }
       }
     }
-    return { examples: this.examples, instruction, splits: this.splits, fields: this.firstFields };
+    return {
+      examples: this.examples, instruction, splits: this.splits, fields: this.firstFields, total: this.total,
+      ...(this.keep !== undefined ? { indices: this.indices } : {}),
+    };
   }
 }

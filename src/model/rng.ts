@@ -68,11 +68,13 @@ export function createRng(seed: number): Rng {
   return rngFromState([sm(), sm(), sm(), sm()]);
 }
 
-/** Fisher-Yates shuffle of `items` in place, drawing from `rng`; returns `items`. */
-export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
+/** Fisher-Yates shuffle of `items` (an array or a typed array) in place, drawing from `rng`; returns `items`. */
+export function shuffleInPlace<A extends { length: number; [i: number]: unknown }>(items: A, rng: Rng): A {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rng.uniform() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
+    const t = items[i];
+    items[i] = items[j];
+    items[j] = t;
   }
   return items;
 }
