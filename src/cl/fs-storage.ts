@@ -1,8 +1,9 @@
 // A RunStorage over a folder on disk (Node only), whose commits are atomic across crashes through temporary files, fsync and a journal.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nodeRandomAccess } from '../io/node-files.ts';
+import { describeWriteError, makeFolders, withDeadline } from '../io/node-folders.ts';
 import { ancestors, checkPath, isUnder, prepareCommit, readBlobs, RESERVED_PREFIX, type RunStorage } from './storage.ts';
 
 /** The points of a commit at which `FsStorageOptions.onCommitStep` is called, in order. */
@@ -25,6 +26,18 @@ export interface FsStorageOptions {
    * again. The commit then rejects with the thrown error.
    */
   onCommitStep?: (step: CommitStep) => void;
+  /**
+   * Test hook called before each file is written (the probe file on opening; a commit's journal, then every temporary
+   * file), with its absolute path. An error thrown from it fails that write as the file system would (a full disk: give it
+   * `code: 'ENOSPC'`), and the commit cleans up as after any failed write.
+   */
+  beforeWrite?: (file: string) => void;
+  /**
+   * How long opening may take (creating the folder, writing and removing a probe file, finishing an earlier commit)
+   * before it fails naming the folder: a folder on a hung network mount, or a file system that never answers, would
+   * otherwise stall the run forever. Default 30 s.
+   */
+  openTimeoutMs?: number;
 }
 
 const JOURNAL = `${RESERVED_PREFIX}commit-`;
@@ -85,6 +98,19 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Writes and removes a file in `root`, so that a folder that cannot be written fails before any work is done. */
+async function probe(root: string, options: FsStorageOptions): Promise<void> {
+  const file = join(root, `${TEMP}probe-${randomBytes(6).toString('hex')}`);
+  try {
+    options.beforeWrite?.(file);
+    await writeDurable(file, 'clora write test\n');
+    await unlink(file);
+  } catch (err) {
+    await unlinkIfPresent(file).catch(() => undefined);
+    throw describeWriteError(err, root, 'writing a test file in the folder');
+  }
+}
+
 async function unlinkIfPresent(p: string): Promise<void> {
   try {
     await unlink(p);
@@ -124,11 +150,23 @@ function parseJournal(label: string, text: string): Journal {
  * committed name is the commit point; then each temporary file is renamed over its target and the
  * journal is deleted. Renames within a folder are atomic, so a reader after a crash and reopen sees
  * either every new version or every previous one. One process at a time may write a folder.
+ *
+ * Opening writes and removes a probe file, so a folder that cannot be written (read-only, forbidden, full) fails here,
+ * before any work, and opening fails after `openTimeoutMs` on a file system that never answers. A write that fails
+ * for a reason the user can fix (full disk, quota, read-only, permissions) names the file or folder and what to do.
+ * Once open, the folder is never recreated: a commit into a folder that was removed meanwhile is refused.
  */
 export async function fsStorage(dir: string, options: FsStorageOptions = {}): Promise<RunStorage> {
   const root = resolve(dir);
+  const timeout = options.openTimeoutMs ?? 30_000;
+  return withDeadline(openFolder(root, options), timeout, () =>
+    `${root}: the file system did not answer within ${Math.round(timeout / 1000)} s while opening the folder (creating it and writing a test file); choose a folder on a local, writable disk`);
+}
+
+async function openFolder(root: string, options: FsStorageOptions): Promise<RunStorage> {
   const label = root;
-  await mkdir(root, { recursive: true });
+  await makeFolders(root);
+  await probe(root, options);
   const abs = (rel: string): string => (rel === '' ? root : join(root, ...rel.split('/')));
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -195,6 +233,8 @@ export async function fsStorage(dir: string, options: FsStorageOptions = {}): Pr
   async function commitNow(input: Record<string, Uint8Array | string>): Promise<void> {
     const batch = prepareCommit(label, input);
     if (batch.size === 0) return;
+    // The folder is the run: one removed while the run was writing (a user deleting it) is not brought back.
+    if ((await exists(root)) !== 'dir') throw new Error(`${root}: the folder was removed while the run was writing to it; nothing was written and it was not recreated`);
     const paths = [...batch.keys()];
     for (const path of paths) {
       for (const a of ancestors(path)) {
@@ -212,15 +252,25 @@ export async function fsStorage(dir: string, options: FsStorageOptions = {}): Pr
     const committedFile = join(root, `${JOURNAL}${id}.json`);
     const folders = foldersOf(paths);
     let committed = false;
+    // What the commit was writing when it failed, for the error message: the file it names is the one that failed.
+    let writing = { doing: 'writing the commit journal into the folder', path: root };
+    // Folders this commit created, removed again if it is undone (a full disk must not leave empty folders behind).
+    const made: string[] = [];
     try {
+      options.beforeWrite?.(pendingFile);
       await writeDurable(pendingFile, JSON.stringify(journal));
       await syncDir(root);
       hook({ step: 'journal-pending' });
       for (const e of entries) {
-        await mkdir(abs(parentOf(e.path)), { recursive: true });
+        writing = { doing: 'creating the folder', path: abs(parentOf(e.path)) };
+        made.push(...(await makeFolders(abs(parentOf(e.path)))));
+        // Named by its final path: the temporary name means nothing to the user.
+        writing = { doing: 'writing', path: abs(e.path) };
+        options.beforeWrite?.(abs(e.temp));
         await writeDurable(abs(e.temp), batch.get(e.path)!);
         hook({ step: 'temp-written', path: e.path });
       }
+      writing = { doing: 'completing the commit in', path: root };
       for (const f of folders) await syncDir(abs(f));
       await rename(pendingFile, committedFile);
       await syncDir(root);
@@ -236,17 +286,20 @@ export async function fsStorage(dir: string, options: FsStorageOptions = {}): Pr
       hook({ step: 'done' });
     } catch (err) {
       if (err instanceof SimulatedCrash) throw err.cause;
+      let after: string;
       if (!committed) {
         // Nothing is in place yet: undo, leaving the previous versions as they were.
         await rollBack(journal).catch(() => undefined);
         await unlinkIfPresent(pendingFile).catch(() => undefined);
+        for (const f of made.reverse()) await rmdir(f).catch(() => undefined);
+        after = 'Nothing of this write was kept; the files written before are intact.';
       } else {
         // Past the commit point: finish now if possible; otherwise the next open will.
-        await rollForward(journal)
+        after = await rollForward(journal)
           .then(() => unlinkIfPresent(committedFile))
-          .catch(() => undefined);
+          .then(() => 'The write was completed nevertheless.', () => 'The write will be completed when the folder is next opened.');
       }
-      throw err;
+      throw describeWriteError(err, writing.path, writing.doing, after);
     }
   }
 

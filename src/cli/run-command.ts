@@ -171,6 +171,12 @@ export async function runCommand(argv: string[], usageError: (message: string) =
       process.stderr.write(`wrote ${resolve(values.out, 'results.json')} in ${formatSeconds(results.seconds)}\n`);
     }
     return results;
+  } catch (err) {
+    // A full disk or a folder that became read-only names the file and the fix (fs-storage); what is done is kept.
+    if ((err as { path?: unknown } | null)?.path !== undefined && /^E(NOSPC|DQUOT|ROFS|ACCES|PERM)$/.test(String((err as { code?: unknown }).code))) {
+      throw new Error(`${(err as Error).message} Then continue the run with: clora run ${positionals[0]} --out ${values.out} --resume`, { cause: err });
+    }
+    throw err;
   } finally {
     session.destroy();
     gpu.device.destroy();

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fsStorage, type CommitStep } from '../../src/cl/fs-storage.ts';
+import { withDeadline } from '../../src/io/node-folders.ts';
 
 const made: string[] = [];
 const fresh = () => {
@@ -156,7 +157,7 @@ describe('fsStorage crash safety', () => {
         if (st.step === 'temp-written') writeFileSync(join(dir, 'blocker'), 'a file where a folder is needed');
       },
     });
-    await assert.rejects(failing.commit({ 'a.json': 'A', 'blocker/b.json': 'B' }), /ENOTDIR|EEXIST/);
+    await assert.rejects(failing.commit({ 'a.json': 'A', 'blocker/b.json': 'B' }), /blocker is a file/);
     assert.deepEqual(leftovers(dir), [], 'temporary files and the pending journal are removed at once');
     assert.equal(await (await fsStorage(dir)).read('a.json'), null);
     assert.equal(await version(dir), 1);
@@ -169,5 +170,78 @@ describe('fsStorage crash safety', () => {
     await assert.rejects(s.commit({ '../sibling.txt': 'x' }), /escape/);
     await assert.rejects(s.commit({ 'ok.txt': 'x', [join(parent, 'abs.txt')]: 'x' }), /absolute/);
     assert.deepEqual(tree(parent), ['root']);
+  });
+});
+
+/** An error as the file system gives it: `code` set, Node's message. */
+const fsError = (code: string) => Object.assign(new Error(`${code}: simulated, write`), { code });
+
+describe('fsStorage write failures a user can fix', () => {
+  it('names the file a full disk stopped, says what to do, and keeps nothing of the commit', async () => {
+    const dir = fresh();
+    await (await fsStorage(dir)).commit(V1);
+    let writes = 0;
+    const full = await fsStorage(dir, {
+      // The disk fills up at every second temporary file: ENOSPC comes from the write that does not fit.
+      beforeWrite: (file) => {
+        if (file.includes('.clora-tmp-') && !file.includes('probe') && ++writes % 2 === 0) throw fsError('ENOSPC');
+      },
+    });
+    const err = await full.commit(V2).then(() => null, (e: unknown) => e as Error & { code?: string; path?: string });
+    assert.ok(err, 'the commit must fail');
+    const second = join(dir, ...Object.keys(V2)[1].split('/'));
+    assert.equal(err.message, `writing ${second} failed: the disk is full (ENOSPC); free some space on that disk, or choose a folder on another one. Nothing of this write was kept; the files written before are intact.`);
+    assert.equal(err.code, 'ENOSPC');
+    assert.equal(err.path, second);
+    assert.deepEqual(leftovers(dir), [], 'no temporary file or journal is left');
+    assert.equal(await version(dir), 1);
+    // A commit into new folders leaves none of them behind either.
+    await assert.rejects(full.commit({ 'new/deeper/a.json': 'A', 'new/deeper/b.json': 'B' }), /^Error: writing .*b\.json failed: the disk is full/);
+    assert.ok(!existsSync(join(dir, 'new')), 'the folders the failed commit created are removed');
+  });
+
+  for (const [code, says] of [['EDQUOT', /the disk quota is used up \(EDQUOT\); delete some files/], ['EROFS', /the file system is read-only \(EROFS\); choose a folder on a writable disk/], ['EACCES', /permission denied \(EACCES\); choose a folder you may write to/]] as const) {
+    it(`names the folder when the journal cannot be written (${code})`, async () => {
+      const dir = fresh();
+      await (await fsStorage(dir)).commit(V1);
+      const s = await fsStorage(dir, { beforeWrite: (file) => { if (file.includes('.clora-commit-')) throw fsError(code); } });
+      await assert.rejects(s.commit(V2), (e: Error) => {
+        assert.match(e.message, new RegExp(`^writing the commit journal into the folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} failed: `));
+        assert.match(e.message, says);
+        return true;
+      });
+      assert.deepEqual(leftovers(dir), []);
+      assert.equal(await version(dir), 1);
+    });
+  }
+
+  it('refuses at opening a folder it cannot write, naming it, before any work', async () => {
+    const dir = fresh();
+    await assert.rejects(fsStorage(dir, { beforeWrite: () => { throw fsError('EROFS'); } }),
+      new RegExp(`^Error: writing a test file in the folder ${dir} failed: the file system is read-only \\(EROFS\\)`));
+    assert.deepEqual(tree(dir), [], 'the probe file is gone');
+  });
+
+  it('fails at once, naming the folder, where mkdir never settles (/proc)', async () => {
+    const t0 = performance.now();
+    // Node's recursive mkdir spins forever here: the kernel answers ENOENT although /proc exists.
+    await assert.rejects(fsStorage('/proc/clora-out/run'), /^Error: creating the folder \/proc\/clora-out failed: its parent exists but the file system there does not take new folders \(ENOENT\)/);
+    assert.ok(performance.now() - t0 < 5000, 'no hang');
+  });
+
+  it('gives up opening after its deadline on a file system that never answers', async () => {
+    const never = new Promise<never>(() => {});
+    await assert.rejects(withDeadline(never, 50, () => 'the folder did not answer'), /^Error: the folder did not answer$/);
+    assert.equal(await withDeadline(Promise.resolve(7), 50, () => 'late'), 7);
+  });
+
+  it('does not recreate a folder removed while a run writes to it', async () => {
+    const parent = fresh();
+    const dir = join(parent, 'out');
+    const s = await fsStorage(dir);
+    await s.commit(V1);
+    rmSync(dir, { recursive: true });
+    await assert.rejects(s.commit(V2), new RegExp(`^Error: ${dir}: the folder was removed while the run was writing to it; nothing was written and it was not recreated$`));
+    assert.deepEqual(tree(parent), []);
   });
 });
