@@ -9,7 +9,7 @@ import { looksLikeModelId, parseModelRef, type ModelRef } from '../hub/repo-id.t
 import type { FileSource } from '../io/files.ts';
 import { dirSource } from '../io/node-files.ts';
 import type { BaseModelRef } from '../model/peft.ts';
-import { bundledModelDir } from './bundled-model.ts';
+import { bundledModelDir, bundledModelNamed } from './bundled-model.ts';
 
 export interface OpenedModel {
   source: FileSource;
@@ -41,7 +41,8 @@ export function downloadPrinter(out: NodeJS.WriteStream, repo: string): (p: HubP
 }
 
 /**
- * Opens what `--model` names (undefined: the bundled demo model). A relative folder is taken from `baseDir`.
+ * Opens what `--model` names (undefined: the bundled demo model). A relative folder is taken from `baseDir`; a bare
+ * name that is no folder there and names a bundled model (public/models/<name>) is that model.
  * `where` names the flag or field in errors.
  */
 export async function openModelArg(arg: string | undefined | null, where: string, opts: { baseDir?: string; quiet?: boolean; env?: NodeJS.ProcessEnv; usageError?: (message: string) => Error } = {}): Promise<OpenedModel> {
@@ -56,6 +57,9 @@ export async function openModelArg(arg: string | undefined | null, where: string
     // The folder as PEFT's from_pretrained would be given it: its absolute path on this machine.
     return { source: dirSource(dir), base: { name: dir, revision: null } };
   }
+  // A bare name that is no folder here names a bundled model ("tiny-random"), as the app's exported experiments do.
+  const bundled = bundledModelNamed(arg);
+  if (bundled !== null) return { source: dirSource(bundled), base: { name: arg, revision: null } };
   if (!looksLikeModelId(arg)) throw usage(`${where}: ${arg} is not a folder, nor a Hugging Face model id (org/name[@revision])`);
   let ref: ModelRef;
   try {

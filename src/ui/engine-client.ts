@@ -5,7 +5,7 @@ import type { AppApi } from '../worker/app-api.ts';
 import type { DemoEvent, DemoOptions, DemoSummary, GpuReport } from '../worker/protocol.ts';
 
 export type { DemoEvent, DemoOptions, DemoSummary, GpuReport, ModelSummary } from '../worker/protocol.ts';
-export type { DataCheckOptions, DataCheckReport, ModelReport, ModelStatus } from '../worker/app-api.ts';
+export type { DataCheckOptions, DataCheckReport, ImportedExperiment, ModelReport, ModelStatus } from '../worker/app-api.ts';
 export type {
   RunEvent, RunRecord, RunSettings, ModelChoice, TaskInput, TaskInspection, StorageUsage, CachedModelInfo, PlaygroundAnswer, TrainingShape,
 } from '../worker/app-api.ts';
@@ -95,7 +95,7 @@ function appClient(remote: Comlink.Remote<EngineWorkerApi>, call: <T>(start: () 
   const names: Record<keyof AppApi, true> = {
     inspectTask: true, checkTaskData: true, previewPrompts: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true, runIsHeld: true,
     listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, saptFolderFiles: true, storageUsage: true, listModels: true,
-    deleteModel: true, answer: true, exportMethodOnnx: true,
+    deleteModel: true, answer: true, exportMethodOnnx: true, runTaskInputs: true, exportExperiment: true, importExperiment: true,
   };
   return Object.fromEntries(Object.keys(names).map((n) => [n, wrap(n as keyof AppApi)])) as unknown as AppClient;
 }

@@ -25,6 +25,10 @@ import type { ChatSettings } from '../data/prompt.ts';
 import { previewPrompts, type PromptPreview } from '../data/prompt-preview.ts';
 import { countingSource, deleteCachedModel, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
 import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
+import { exportRun, importExperiment, unzipFiles, type ImportedExperiment } from './experiment-files.ts';
+import { taskInputsOf } from './task-files.ts';
+import { deleteRunAndFiles } from './run-removal.ts';
+import type { PathedFile } from '../io/files.ts';
 
 /** What the model panel shows while a model is fetched, copied or loaded. */
 export interface ModelStatus {
@@ -244,10 +248,35 @@ export const appApi = {
     return readJsonFile<RunResults>((await db()).storage(`runs/${id}`), 'results.json');
   },
 
+  /** Deletes a run, and the task files no other stored run names. */
   async deleteRun(id: string): Promise<void> {
     if (controller?.runningId === id) throw new Error('this run is in progress; cancel it before deleting it');
     if (playground?.runId === id) closePlayground();
-    await (await db()).storage('runs').remove(id);
+    await deleteRunAndFiles(await db(), id);
+  },
+
+  /** A stored run's task files as task inputs again, to run it again or to edit a copy of it. */
+  async runTaskInputs(id: string): Promise<TaskInput[]> {
+    const database = await db();
+    const record = await readRunRecord(database.storage('runs'), id);
+    if (!record) throw new Error(`there is no run "${id}" in this browser's storage`);
+    if (!record.taskFiles) throw new Error(`the run “${record.title}” was stored before runs kept their task files; add its files (${record.tasks.join(', ')}) again`);
+    return taskInputsOf(database.storage(), record.taskFiles, `run “${record.title}”`);
+  },
+
+  /** A stored run as a zip of experiment.json and its task files, what `clora run` takes once unpacked. */
+  async exportExperiment(id: string): Promise<{ fileName: string; bytes: Uint8Array; note: string | null }> {
+    const database = await db();
+    const record = await readRunRecord(database.storage('runs'), id);
+    if (!record) throw new Error(`there is no run "${id}" in this browser's storage`);
+    return exportRun(database.storage(), record);
+  },
+
+  /** An experiment file with its task files, from a dropped or picked folder, or from a zip (a single .zip file). */
+  async importExperiment(files: PathedFile[], from: string): Promise<ImportedExperiment> {
+    const zip = files.length === 1 && /\.zip$/i.test(files[0].path) ? files[0] : null;
+    if (zip) return importExperiment(unzipFiles(new Uint8Array(await zip.file.arrayBuffer()), zip.file.name), zip.file.name);
+    return importExperiment(files, from);
   },
 
   /**
@@ -344,4 +373,5 @@ export const appApi = {
 };
 
 export type AppApi = typeof appApi;
+export type { ImportedExperiment };
 export type { RunEvent, RunRecord, RunSettings, ModelChoice, TaskInput, TaskInspection, StorageUsage, CachedModelInfo, PlaygroundAnswer, TrainingShape };

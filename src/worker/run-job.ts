@@ -12,6 +12,7 @@ import type { FileSource } from '../io/files.ts';
 import type { ProjName } from '../model/peft.ts';
 import type { AppDatabase } from '../storage/idb-storage.ts';
 import { openModel, type ModelChoice } from './model-store.ts';
+import { storeTaskInputs, withTaskFileLock, type StoredTask } from './task-files.ts';
 
 /** Everything of an experiment but the model and the task files, which the app supplies itself. */
 export type RunSettings = Omit<Experiment, 'model' | 'tasks'>;
@@ -31,6 +32,11 @@ export interface RunRecord {
   model: ModelChoice;
   modelLabel: string;
   tasks: string[];
+  /**
+   * The task files the run was started with, by content hash (src/worker/task-files.ts), committed with the record;
+   * absent in runs stored before task files were kept.
+   */
+  taskFiles?: StoredTask[];
   settings: RunSettings;
   /** Fraction of the run done when it was last saved. */
   done: number;
@@ -119,12 +125,19 @@ export class RunController {
       emit({ type: 'status', message: 'Preparing the model' });
       const verb = spec.model.kind === 'hub' ? 'Downloading the model' : 'Copying the model into browser storage';
       const model = await openModel(this.root, spec.model, (p) => emit({ type: 'status', message: `${verb} (${p.file}, ${p.index + 1} of ${p.files})`, loaded: p.loaded, total: p.total }));
+      emit({ type: 'status', message: 'Keeping the task files with the run' });
       const now = Date.now();
-      const record: RunRecord = {
-        id: newRunId(now), title: spec.title, created: now, updated: now, status: 'running', error: null,
-        model: model.kept, modelLabel: model.label, tasks: tasks.map((t) => t.name), settings: spec.settings, done: 0,
-      };
-      await writeJsonFiles(this.runs, { [`${record.id}/${RUN_FILE}`]: record, [`${record.id}/${TASKS_FILE}`]: tasks });
+      const id = newRunId(now);
+      // The record, the parsed tasks and the task files not stored yet go in one commit: no run names a missing file.
+      const record = await withTaskFileLock(async () => {
+        const kept = await storeTaskInputs(this.root, spec.tasks);
+        const rec: RunRecord = {
+          id, title: spec.title, created: now, updated: now, status: 'running', error: null,
+          model: model.kept, modelLabel: model.label, tasks: tasks.map((t) => t.name), taskFiles: kept.tasks, settings: spec.settings, done: 0,
+        };
+        await this.root.commit({ ...kept.files, ...jsonFiles({ [`runs/${id}/${RUN_FILE}`]: rec, [`runs/${id}/${TASKS_FILE}`]: tasks }) });
+        return rec;
+      });
       return await this.execute(record, tasks, model.source, false, emit);
     } finally {
       this.release(slot);
@@ -234,6 +247,11 @@ export class RunController {
       throw lost ? new Error(why) : error;
     }
   }
+}
+
+/** Values as the JSON files writeJsonFiles writes (two-space indent, trailing newline), to commit with other files. */
+function jsonFiles(files: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([path, value]) => [path, JSON.stringify(value, null, 2) + '\n']));
 }
 
 /** The Web Locks API where the runtime has it (browsers and their workers; not Node). */
