@@ -3,7 +3,7 @@ import type { LegendEntry, MethodSeries } from './series.ts';
 import { CHAR_W, escapeXml, n2, PAD, svgEnd, svgStart, TITLE_H, titleWidth, truncate } from './svg.ts';
 
 /** A line of a panel: drawn in its colour, dashed when asked, with a dot on every point. */
-export type ChartLine = Pick<MethodSeries, 'label' | 'color' | 'dashed' | 'points'>;
+export type ChartLine = Pick<MethodSeries, 'label' | 'color' | 'dashed' | 'points'> & { dash?: readonly number[] };
 
 /** One axis shared by every panel. */
 export interface ChartAxis {
@@ -35,7 +35,8 @@ const GAP = 16;
 /** Plot area inside a panel: room for the panel title above, tick labels left and below. */
 const PLOT = { left: 36, right: 10, top: 24, bottom: 34 };
 
-const dash = (dashed: boolean): string => (dashed ? ' stroke-dasharray="6 4"' : '');
+const dash = (dashed: boolean, pattern?: readonly number[]): string =>
+  (pattern && pattern.length > 0 ? ` stroke-dasharray="${pattern.join(' ')}"` : pattern || !dashed ? '' : ' stroke-dasharray="6 4"');
 const label = (v: number): string => String(Math.round(v * 10) / 10);
 
 /** Lays the legend entries out in rows that fit `width`; returns the SVG lines and the height used. */
@@ -51,7 +52,7 @@ function legendLines(entries: readonly LegendEntry[], top: number, width: number
     }
     const y = top + row * LEGEND_ROW_H + LEGEND_ROW_H / 2;
     lines.push(
-      `<g class="legend-entry"><line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + SWATCH_W)}" y2="${n2(y)}" stroke="${e.color}" stroke-width="3"${dash(e.dashed)}/>` +
+      `<g class="legend-entry"><line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + SWATCH_W)}" y2="${n2(y)}" stroke="${e.color}" stroke-width="3"${dash(e.dashed, e.dash)}/>` +
         `<text x="${n2(x + SWATCH_W + 6)}" y="${n2(y)}" dominant-baseline="central" fill="#374151">${escapeXml(e.label)}</text></g>`,
     );
     x += w;
@@ -109,7 +110,7 @@ export function panelGridSvg(input: PanelGridSvgInput): string {
       const pts = line.points.map((p) => `${n2(sx(p.x))},${n2(sy(p.y))}`);
       out.push(
         `<g class="series"><title>${escapeXml(line.label)}</title>` +
-          `<polyline points="${pts.join(' ')}" fill="none" stroke="${line.color}" stroke-width="2" stroke-linejoin="round"${dash(line.dashed)}/>` +
+          `<polyline points="${pts.join(' ')}" fill="none" stroke="${line.color}" stroke-width="2" stroke-linejoin="round"${dash(line.dashed, line.dash)}/>` +
           pts.map((p) => {
             const [cx, cy] = p.split(',');
             return `<circle cx="${cx}" cy="${cy}" r="2.5" fill="${line.color}"/>`;

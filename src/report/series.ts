@@ -58,6 +58,8 @@ export interface LegendEntry {
   color: string;
   /** Joint methods are drawn as dashed reference lines. */
   dashed: boolean;
+  /** A dash pattern of its own (a run's line style in a comparison), in place of the plain dashes of `dashed`. */
+  dash?: readonly number[];
 }
 
 /** The legend of the forgetting curves: every method of the run in order, joint ones labelled and dashed. */

@@ -4,6 +4,7 @@ import { AdapterPanel, type AdapterState } from './components/AdapterPanel.tsx';
 import { DemoPanel } from './components/DemoPanel.tsx';
 import { WebGpuUnavailable } from './components/WebGpuUnavailable.tsx';
 import { createEngineClient, type CachedModelInfo, type EngineClient, type RunRecord, type StorageUsage } from './engine-client.ts';
+import { CompareTab } from './compare/CompareTab.tsx';
 import { ExperimentView, useAdapterExport, type RunCopy } from './experiment/ExperimentView.tsx';
 import { useRuns } from './experiment/use-runs.ts';
 import { detectWebGpu, type WebGpuStatus } from './gpu-detect.ts';
@@ -66,11 +67,12 @@ function TopBar() {
   );
 }
 
-type Tab = 'experiment' | 'runs' | 'playground' | 'gpu';
+type Tab = 'experiment' | 'runs' | 'compare' | 'playground' | 'gpu';
 
 const TABS: { id: Tab; label: string }[] = [
   { id: 'experiment', label: 'Experiment' },
   { id: 'runs', label: 'Runs & storage' },
+  { id: 'compare', label: 'Compare' },
   { id: 'playground', label: 'Playground' },
   { id: 'gpu', label: 'GPU check' },
 ];
@@ -124,6 +126,12 @@ function Workbench() {
       {client && tab === 'runs' && (
         <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')}
           onCopy={(record) => { setCopy({ settings: record.settings, title: `${record.title} (copy)`, tasks: record.tasks, ticket: Date.now() }); setTab('experiment'); }} />
+      )}
+      {client && (
+        // Kept mounted, like the experiment, so the picked runs stay picked while another view is open.
+        <div hidden={tab !== 'compare'}>
+          <CompareTab runs={runs.runs} readResults={(id) => client.app.readResults(id)} refresh={runs.refresh} visible={tab === 'compare'} />
+        </div>
       )}
       {client && tab === 'playground' && (
         <Playground runs={runs.runs.filter((r) => r.status === 'done')} loadResults={(id) => client.app.readResults(id)}

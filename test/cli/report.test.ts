@@ -209,7 +209,8 @@ describe('report over several runs', () => {
     // Spread: the sample SD of two values is |a - b| / sqrt(2).
     assert.match(ap, new RegExp(`\\| seq \\| ${seq1.toFixed(1)} \\| ${seq2.toFixed(1)} \\| ${((seq1 + seq2) / 2).toFixed(1)} \\| ${(Math.abs(seq1 - seq2) / Math.SQRT2).toFixed(1)} \\|`));
     assert.match(ap, /\| live \|\s+\|\s+\|\s+\|\s+\|/, 'a method still running in run 1 and absent from run 2: blank, no mean, no spread');
-    assert.match(ap, /\| mtl \| 80\.0 \| 80\.0 \| 80\.0 \| 0\.0 \|/);
+    assert.match(ap, /\| mtl \| 80\.0 \| 80\.0 \| 80\.0 \| 0\.0 \| 2 \|/, 'n: two runs have the value');
+    assert.match(md, /> The runs differ in task order \(order 1: alpha → .* → gamma; order 2: gamma → .* → alpha\), methods \(order 1: seq, live, mtl; order 2: seq, mtl\)\./);
     assert.doesNotMatch(md, /matched by position/, 'the same tasks in another order need no notice');
     assert.match(md, /\[order-1\/report\.md\]\(order-1\/report\.md\)/);
     assert.match(md, /gamma → beta/, 'the second run\'s task order');
@@ -221,7 +222,8 @@ describe('report over several runs', () => {
     const renamed = sampleRun();
     renamed.tasks = renamed.tasks.map((t, i) => (i === 0 ? { ...t, name: 'delta' } : t));
     const md = comparisonFiles([runs[0], { label: 'x', results: renamed }], 't')[0].content;
-    assert.match(md, /> The runs name their tasks differently \("order 1": alpha, .*; "x": delta, .*\), so tasks are matched by position/);
+    assert.match(md, /> The runs name their tasks differently, so tasks are matched by position \(task k of each run with task k of the others\): task 1 is "alpha" in "order 1", "delta" in "x"\./);
+    assert.doesNotMatch(md, /differ in/, 'the same settings: no list of differences');
     const shorter = sampleRun();
     shorter.tasks = shorter.tasks.slice(0, 2);
     assert.throws(() => comparisonFiles([runs[0], { label: 'x', results: shorter }], 't'), /"x" has 2 tasks, "order 1" 3: runs compare only over the same number of tasks/);

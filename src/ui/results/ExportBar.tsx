@@ -2,7 +2,7 @@
 import type { RunResults } from '../../cl/runner.ts';
 import { fileSlug } from '../../report/tables.ts';
 import { metricsCsv, scoresCsv } from './csv.ts';
-import { downloadText } from './download.ts';
+import { saveText } from './download.ts';
 import './results.css';
 
 export interface ExportBarProps {
@@ -15,13 +15,7 @@ export interface ExportBarProps {
 /** Test ids `export-json`, `export-csv` and `export-metrics-csv`. */
 export function ExportBar({ results, title, onError }: ExportBarProps) {
   const base = title && title.trim() !== '' ? fileSlug(title) : 'clora';
-  const save = (fileName: string, mime: string, make: () => string) => {
-    try {
-      downloadText(make(), fileName, mime);
-    } catch (error) {
-      onError(`Could not export ${fileName}`, error);
-    }
-  };
+  const save = (fileName: string, mime: string, make: () => string) => saveText(fileName, mime, make, onError);
   return (
     <div className="results-exports" role="group" aria-label="Export results">
       <button type="button" className="button" data-testid="export-json" onClick={() => save(`${base}-results.json`, 'application/json', () => JSON.stringify(results, null, 2))}>

@@ -10,7 +10,8 @@ export interface ExportableChartProps {
   /** Test id of the frame; the PNG button gets `<testId>-png`. */
   testId: string;
   title: ReactNode;
-  series: readonly MethodSeries[];
+  /** The lines; `dash` (a comparison's line style per run) overrides the plain dashes of `dashed`. */
+  series: readonly (MethodSeries & { dash?: readonly number[] })[];
   /** Reference lines drawn thin and dotted under the series (a task's majority-label and chance scores); not counted in data-series. */
   baselines?: readonly Pick<MethodSeries, 'label' | 'color' | 'points'>[];
   /** File name of the PNG download. */
@@ -32,6 +33,21 @@ export interface ExportableChartProps {
 
 const DASH = [6, 4];
 
+/** The axes of a forgetting-curve chart over T training stages: stages 1..T (0..2 for one task), scores 0..100, no legend of its own. */
+export function stageAxes(T: number) {
+  return { xLabel: 'after training task', yLabel: 'score', xMin: T > 1 ? 1 : 0, xMax: T > 1 ? T : 2, yMin: 0, yMax: 100, showLegend: false } as const;
+}
+
+/** The caption of a task's chart: its 1-based index, its name and how it is scored. */
+export function TaskChartTitle({ task, name, metric }: { task: number; name: string; metric: string }) {
+  return (
+    <>
+      <span className="results-task-index">{task + 1}</span> {name}
+      <span className="muted results-metric-name"> · {metric}</span>
+    </>
+  );
+}
+
 /**
  * The frame carries `data-series` (number of series drawn) and `data-points` (their total points)
  * next to its test id, for end-to-end checks.
@@ -41,7 +57,7 @@ export function ExportableChart(props: ExportableChartProps) {
   const frameRef = useRef<HTMLElement>(null);
   const lines = useMemo<Series[]>(
     () => [
-      ...series.map((s) => ({ label: s.label, color: s.color, points: s.points, dash: s.dashed ? DASH : undefined })),
+      ...series.map((s) => ({ label: s.label, color: s.color, points: s.points, dash: s.dash ? [...s.dash] : s.dashed ? DASH : undefined })),
       ...(baselines ?? []).map((b) => ({ label: b.label, color: b.color, points: b.points, dash: [2, 3], reference: true })),
     ],
     [series, baselines],

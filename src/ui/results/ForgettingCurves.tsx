@@ -1,7 +1,7 @@
 // A grid of small charts, one per task, with every method's score on that task after each training stage.
 import { useMemo, useState } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import { ExportableChart } from './ExportableChart.tsx';
+import { ExportableChart, stageAxes, TaskChartTitle } from './ExportableChart.tsx';
 import { MethodLegend } from './MethodLegend.tsx';
 import { forgettingSeries, methodLegend } from '../../report/series.ts';
 import { fileSlug, metricLabel } from '../../report/tables.ts';
@@ -45,24 +45,13 @@ export function ForgettingCurves({ results, live = false, onError }: ForgettingC
           <ExportableChart
             key={c.task}
             testId={`forgetting-chart-${c.task}`}
-            title={
-              <>
-                <span className="results-task-index">{c.task + 1}</span> {c.name}
-                <span className="muted results-metric-name"> · {metricLabel(results.tasks[c.task].metric)}</span>
-              </>
-            }
+            title={<TaskChartTitle task={c.task} name={c.name} metric={metricLabel(results.tasks[c.task].metric)} />}
             series={c.series.filter((x) => !hidden.has(x.label))}
             baselines={baselineLines(results, c.task)}
             fileName={`forgetting-task-${c.task + 1}-${fileSlug(c.name)}.png`}
             imageTitle={`Task ${c.task + 1}: ${c.name}`}
-            xLabel="after training task"
-            yLabel="score"
-            xMin={T > 1 ? 1 : 0}
-            xMax={T > 1 ? T : 2}
-            yMin={0}
-            yMax={100}
+            {...stageAxes(T)}
             height={210}
-            showLegend={false}
             emptyText={live ? 'No score on this task yet…' : 'No scores on this task.'}
             onError={onError}
           />

@@ -4,21 +4,23 @@ import './results.css';
 
 export interface MethodLegendProps {
   entries: readonly LegendEntry[];
+  /** The list's accessible name; "Methods" by default. */
+  label?: string;
   /** Labels of the entries hidden from the charts; with `onToggle`, each entry is a button that hides or shows its method. */
   hidden?: ReadonlySet<string>;
   onToggle?: (label: string) => void;
 }
 
 /** A row of coloured line swatches with labels; clickable (aria-pressed = shown) when the charts let methods be hidden. */
-export function MethodLegend({ entries, hidden, onToggle }: MethodLegendProps) {
+export function MethodLegend({ entries, label = 'Methods', hidden, onToggle }: MethodLegendProps) {
   if (entries.length === 0) return null;
   const swatch = (e: LegendEntry) => (
     <svg width="26" height="10" aria-hidden="true">
-      <line x1="1" y1="5" x2="25" y2="5" stroke={e.color} strokeWidth="3" strokeDasharray={e.dashed ? '6 4' : undefined} />
+      <line x1="1" y1="5" x2="25" y2="5" stroke={e.color} strokeWidth="3" strokeDasharray={e.dash ? e.dash.join(' ') || undefined : e.dashed ? '6 4' : undefined} />
     </svg>
   );
   return (
-    <ul className="results-legend" aria-label="Methods">
+    <ul className="results-legend" aria-label={label}>
       {entries.map((e) => (
         <li key={e.label} className="results-legend-item">
           {onToggle ? (

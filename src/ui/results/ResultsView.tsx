@@ -1,5 +1,5 @@
 // The results view of a continual-learning run: metrics, forgetting curves, score heatmaps, losses, routing, samples and exports.
-import { useCallback, useMemo, useState, type ReactNode } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { exportsToOnnx } from '../../cl/fixed-adapter.ts';
 import type { RunResults } from '../../cl/runner.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
@@ -13,6 +13,7 @@ import { RoutingWeights } from './RoutingWeights.tsx';
 import { SamplePredictions } from './SamplePredictions.tsx';
 import { ScoreHeatmap } from './ScoreHeatmap.tsx';
 import { ScoreScaleKey } from './ScoreScaleKey.tsx';
+import { Section } from './Section.tsx';
 import { methodNames } from '../../report/series.ts';
 import { completedStages } from '../../report/tables.ts';
 import './results.css';
@@ -33,19 +34,6 @@ export interface ResultsViewProps {
 interface ExportFailure {
   title: string;
   error: unknown;
-}
-
-/** A titled card of the results view. */
-function Section({ title, note, children, testId }: { title: string; note?: ReactNode; children: ReactNode; testId?: string }) {
-  return (
-    <section className="card results-section" data-testid={testId}>
-      <header className="card-header">
-        <h2>{title}</h2>
-      </header>
-      {note ? <p className="muted results-section-note">{note}</p> : null}
-      {children}
-    </section>
-  );
 }
 
 /** Model, device, size and duration of the run, in one line. */

@@ -16,6 +16,8 @@ export interface ScoreHeatmapProps {
   /** When given, an "ONNX" button downloads the method as it finished, exported to ONNX; resolves when saved. */
   onExportOnnx?: (methodName: string) => Promise<void>;
   onError: (title: string, error: unknown) => void;
+  /** Put before the SVG's file name (a comparison names its files after the run): `<filePrefix>-heatmap-<method>.svg`. */
+  filePrefix?: string;
 }
 
 /**
@@ -23,7 +25,8 @@ export interface ScoreHeatmapProps {
  * `null` for a cell not evaluated, which is left blank). The diagonal (a task right after training
  * it) is framed. A joint method shows one row of its final scores.
  */
-export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, onError }: ScoreHeatmapProps) {
+export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, onError, filePrefix }: ScoreHeatmapProps) {
+  const svgName = `${filePrefix ? `${filePrefix}-` : ''}heatmap-${fileSlug(method)}.svg`;
   const [exportingOnnx, setExportingOnnx] = useState(false);
   const rows = useMemo(() => stageRows(results, method), [results, method]);
   const done = useMemo(() => new Set(completedStages(results.methods[method])), [results, method]);
@@ -39,7 +42,7 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
   const saveSvg = () => {
     try {
       const svg = methodHeatmapSvg(results, method);
-      downloadText(svg, `heatmap-${fileSlug(method)}.svg`, 'image/svg+xml');
+      downloadText(svg, svgName, 'image/svg+xml');
     } catch (error) {
       onError(`Could not save the ${method} heatmap as SVG`, error);
     }
@@ -69,7 +72,7 @@ export function ScoreHeatmap({ results, method, onExportAdapter, onExportOnnx, o
           {method}
           {joint ? <span className="tag results-tag">joint</span> : null}
         </span>
-        <button type="button" className="results-mini-button" onClick={saveSvg} data-testid={`export-svg-${method}`} title={`Save as heatmap-${fileSlug(method)}.svg`}>
+        <button type="button" className="results-mini-button" onClick={saveSvg} data-testid={`export-svg-${method}`} title={`Save as ${svgName}`}>
           SVG
         </button>
         {onExportOnnx ? (

@@ -27,6 +27,15 @@ export function downloadText(text: string, fileName: string, mime: string): void
   downloadBlob(new Blob([text], { type: `${mime};charset=utf-8` }), fileName);
 }
 
+/** `downloadText` of what `make` returns; a failure to make or save it goes to `onError` with a title naming the file. */
+export function saveText(fileName: string, mime: string, make: () => string, onError: (title: string, error: unknown) => void): void {
+  try {
+    downloadText(make(), fileName, mime);
+  } catch (error) {
+    onError(`Could not export ${fileName}`, error);
+  }
+}
+
 function loadImage(src: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
     const img = new Image();
