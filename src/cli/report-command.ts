@@ -15,7 +15,8 @@ export const REPORT_HELP = `  clora report RESULTS.json [MORE.json ...] --out DI
       per method. Several results files (runs of the same tasks, e.g. in other orders or seeds; tasks
       named differently are matched by position, with a notice): DIR/report.md holds AP, F.Ra, BWT
       and FWT of every method per run with their mean, spread (SD) and n over the runs that have
-      a value, and what differs between the runs (model, settings, task order); each
+      a value, and what differs between the runs (model, settings, task order),
+      DIR/forgetting-curves.svg the runs' curves overlaid (a line per run and method); each
       run's own report goes to a folder named after the run (made file-safe: "order 1" writes
       DIR/order-1/); --names names the runs (default "run 1", "run 2", ...).
       Prints {"out": DIR, "files": [...]}. --title sets the heading. Needs no GPU.`;

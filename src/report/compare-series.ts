@@ -2,7 +2,7 @@
 // method (line style by run) or by run (line style by method), with the tasks' baselines; for the app and the SVG.
 import type { RunResults } from '../cl/runner.ts';
 import { paletteColor } from './color-scale.ts';
-import { matchTasks, type LabelledRun, type TaskMatch } from './comparison.ts';
+import { matchTasks, type LabelledRun, type TaskMatch } from './task-match.ts';
 import { panelGridSvg } from './line-chart-svg.ts';
 import { forgettingSeries, methodNames, type LegendEntry, type MethodSeries } from './series.ts';
 import { metricLabel } from './tables.ts';

@@ -4,15 +4,14 @@
 import type { RunResults } from '../cl/runner.ts';
 import { formatCount } from './format.ts';
 import { escapeMarkdown, markdownTable, oneDecimal } from './markdown.ts';
-import { REPORT_FILE, reportFiles, type ReportFile } from './report.ts';
+import { CURVES_FILE, REPORT_FILE, reportFiles, type ReportFile } from './report.ts';
 import { methodNames } from './series.ts';
+import { defaultColorBy, overlayCurvesSvg } from './compare-series.ts';
+import { matchTasks, type LabelledRun } from './task-match.ts';
 import { fileSlug, HIGHER_IS_BETTER, METRIC_KEYS, METRIC_TITLES, metricsRows, vacuousMetric, type MetricKey, type MetricsRow } from './tables.ts';
 
-export interface LabelledRun {
-  /** How the run is named in the tables and its folder ("order 1"). */
-  label: string;
-  results: RunResults;
-}
+
+export { matchTasks, type LabelledRun, type TaskMatch } from './task-match.ts';
 
 /** Each run's folder: its label made file-safe, `-2`, `-3`, ... where labels end up alike. */
 export function runFolders<Run extends { label: string }>(runs: readonly Run[]): string[] {
@@ -133,28 +132,6 @@ export function comparisonProblem(runs: readonly LabelledRun[]): string | null {
   return `"${other.label}" has ${other.results.tasks.length} tasks, "${runs[0].label}" ${T}: runs compare only over the same number of tasks`;
 }
 
-/** How the tasks of the runs are put together (runs of the same number of tasks; see `comparisonProblem`). */
-export interface TaskMatch {
-  /**
-   * True when every run has the same task names (in any order): the j-th matched task is the first run's task j and
-   * each run's task of that name. False when names differ: task j of each run, by position.
-   */
-  byName: boolean;
-  /** index[j][r]: the 0-based index, in run r's order, of the j-th matched task. */
-  index: number[][];
-  /** names[j][r]: that task's name in run r. */
-  names: string[][];
-}
-
-const sortedNames = (r: LabelledRun) => r.results.tasks.map((t) => t.name).slice().sort().join('\u0000');
-
-/** Matches the runs' tasks by name when every run names the same tasks, else by position. */
-export function matchTasks(runs: readonly LabelledRun[]): TaskMatch {
-  const byName = runs.every((r) => sortedNames(r) === sortedNames(runs[0]));
-  const index = runs[0].results.tasks.map((task, j) => runs.map((r) => (byName ? r.results.tasks.findIndex((t) => t.name === task.name) : j)));
-  return { byName, index, names: index.map((row) => row.map((t, r) => runs[r].results.tasks[t].name)) };
-}
-
 /**
  * A notice when the runs' task names differ as sets (renamed tasks): they are then matched by position, and the
  * notice names each pair (the positions whose names differ). Null when every run has the same tasks (in any order).
@@ -226,10 +203,11 @@ export function comparisonMarkdown(runs: readonly LabelledRun[], title: string):
     escapeMarkdown(r.results.device || ''), oneDecimal(r.results.seconds), `[${folders[i]}/${REPORT_FILE}](${folders[i]}/${REPORT_FILE})`,
   ]), false), '');
   for (const key of METRIC_KEYS) out.push(`## ${METRIC_TITLES[key]}`, '', metricAcrossRuns(runs, key), '');
+  out.push('## Forgetting curves', '', `![Forgetting curves of the runs overlaid: each run's methods on each task after each training stage](${CURVES_FILE})`, '');
   return out.join('\n');
 }
 
-/** report.md with the tables across runs, and each run's full report under its folder. */
+/** report.md with the tables across runs, the runs' curves overlaid (forgetting-curves.svg), and each run's full report under its folder. */
 export function comparisonFiles(runs: readonly LabelledRun[], title: string): ReportFile[] {
   if (runs.length < 2) throw new Error('a comparison needs at least two runs');
   const problem = comparisonProblem(runs);
@@ -237,6 +215,7 @@ export function comparisonFiles(runs: readonly LabelledRun[], title: string): Re
   const folders = runFolders(runs);
   return [
     { name: REPORT_FILE, content: comparisonMarkdown(runs, title) },
+    { name: CURVES_FILE, content: overlayCurvesSvg(runs, title, defaultColorBy(runs)) },
     ...runs.flatMap((r, i) => reportFiles(r.results, { title: `${title}: ${r.label}` }).map((f) => ({ ...f, name: `${folders[i]}/${f.name}` }))),
   ];
 }

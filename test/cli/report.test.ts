@@ -215,6 +215,13 @@ describe('report over several runs', () => {
     assert.match(md, /\[order-1\/report\.md\]\(order-1\/report\.md\)/);
     assert.match(md, /gamma → beta/, 'the second run\'s task order');
     assert.deepEqual(files.filter((f) => f.name.endsWith('report.md')).map((f) => f.name), ['report.md', 'order-1/report.md', 'order-2/report.md']);
+    // The runs' curves overlaid: a panel per task; on alpha (order 1's first, order 2's last), order 1's three methods and order 2's two.
+    assert.match(md, /!\[Forgetting curves of the runs overlaid[^\]]*\]\(forgetting-curves\.svg\)/);
+    const svg = parseXml(files.find((f) => f.name === 'forgetting-curves.svg')!.content);
+    const panels = findAll(svg, 'g').filter((g) => g.attrs.class === 'panel');
+    assert.equal(panels.length, 3);
+    const titles = findAll(panels[0], 'g').filter((g) => g.attrs.class === 'series').map((g) => findAll(g, 'title')[0].text);
+    assert.deepEqual(titles, ['order 1 · seq', 'order 1 · live', 'order 1 · mtl (joint)', 'order 2 · seq', 'order 2 · mtl (joint)']);
     assert.equal(files.find((f) => f.name === 'order-2/report.md')!.content.split('\n')[0], '# Two orders: order 2');
   });
 

@@ -52,27 +52,34 @@ export function CompareTab({ runs, readResults, refresh, visible }: CompareTabPr
   const [over, setOver] = useState(false);
   const fileCounter = useRef(0);
 
-  useEffect(() => {
-    if (visible) void refresh().catch((e: unknown) => console.error('listing the runs failed', e));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [visible]);
-
   const pickedStored = (id: string) => picks.some((p) => p.kind === 'stored' && p.id === id);
   const pickedFile = (key: string) => picks.some((p) => p.kind === 'file' && p.key === key);
 
+  /** Reads a stored run's results (again): a run still training has more each time. */
+  const readStored = (id: string, first: boolean) => {
+    if (first) setStored((s) => ({ ...s, [id]: { state: 'loading' } }));
+    readResults(id).then(
+      (results) => setStored((s) => ({ ...s, [id]: results ? { state: 'ok', results } : { state: 'none' } })),
+      (error: unknown) => setStored((s) => ({ ...s, [id]: { state: 'error', error } })),
+    );
+  };
   const toggleStored = (id: string) => {
     if (pickedStored(id)) {
       setPicks((ps) => ps.filter((p) => !(p.kind === 'stored' && p.id === id)));
       return;
     }
     setPicks((ps) => [...ps, { kind: 'stored', id }]);
-    if (stored[id]?.state === 'ok') return;
-    setStored((s) => ({ ...s, [id]: { state: 'loading' } }));
-    readResults(id).then(
-      (results) => setStored((s) => ({ ...s, [id]: results ? { state: 'ok', results } : { state: 'none' } })),
-      (error: unknown) => setStored((s) => ({ ...s, [id]: { state: 'error', error } })),
-    );
+    readStored(id, stored[id]?.state !== 'ok');
   };
+
+  // Shown again: the list of runs, and the picked runs' results, may have changed meanwhile (a run went on training).
+  useEffect(() => {
+    if (!visible) return;
+    void refresh().catch((e: unknown) => console.error('listing the runs failed', e));
+    for (const p of picks) if (p.kind === 'stored') readStored(p.id, false);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [visible]);
+
   const toggleFile = (key: string) => setPicks((ps) => (pickedFile(key) ? ps.filter((p) => !(p.kind === 'file' && p.key === key)) : [...ps, { kind: 'file', key }]));
   const removeFile = (key: string) => {
     setPicks((ps) => ps.filter((p) => !(p.kind === 'file' && p.key === key)));
@@ -115,7 +122,8 @@ export function CompareTab({ runs, readResults, refresh, visible }: CompareTabPr
       }
       const s = stored[p.id];
       const record = runs.find((r) => r.id === p.id);
-      return s?.state === 'ok' ? [{ name: record?.title || p.id, results: s.results, source: { kind: 'stored', id: p.id } }] : [];
+      // A run deleted since it was picked drops out.
+      return s?.state === 'ok' && record ? [{ name: record.title || p.id, results: s.results, source: { kind: 'stored', id: p.id } }] : [];
     });
     const labels = uniqueLabels(ready.map((r) => r.name));
     return ready.map((r, i) => ({ label: labels[i], results: r.results, source: r.source }));
