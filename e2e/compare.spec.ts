@@ -1,7 +1,8 @@
 // The Compare view in Chromium: two runs stored in the app's IndexedDB (the published real-data runs in two task
 // orders, cut to three methods) and a CLI results.json with its tasks renamed, compared: curves overlaid with a legend
 // that hides lines, matrices side by side, the metrics' mean, SD and n against values computed here from the
-// matrices, the notices on renamed tasks and differing settings, and the exports named after the runs.
+// matrices, the notices on renamed tasks and differing settings, and the exports named after the runs; then two
+// short runs trained in the app, the second with another learning rate, compared in the same way.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { RunResults } from '../src/cl/runner.ts';
+import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -193,6 +195,61 @@ describe('comparing runs (Chromium)', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot(page, 'compare-renamed-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('compares two runs trained here, the second with another learning rate', { timeout: 10 * 60_000 }, async () => {
+    // A fresh browser profile: only these two runs are stored.
+    const trained = await openApp(browser);
+    const { page } = trained;
+    const taskFiles = conflictingStream(dir, 3).slice(0, 2).map((rel) => ({ name: rel.split('/').pop()!, text: readFileSync(join(dir, rel), 'utf8') }));
+    await page.getByTestId('model-bundled-select').selectOption('tiny-random', { timeout: 90_000 });
+    await page.getByTestId('model-load').click();
+    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
+    const dataTransfer = await page.evaluateHandle((fs) => {
+      const dt = new DataTransfer();
+      for (const f of fs) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
+      return dt;
+    }, taskFiles);
+    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
+    await page.getByTestId('setting-batchSize').fill('4');
+    await page.getByTestId('setting-steps').fill('2');
+    await page.getByTestId('setting-maxTest').fill('4');
+    for (const [title, lr] of [['lr 0.01', '0.01'], ['lr 0.02', '0.02']]) {
+      await page.getByTestId('setting-lr').fill(lr);
+      await page.locator('input[placeholder="named after its tasks and methods"]').fill(title);
+      await page.getByTestId('run-start-button').click();
+      await page.getByTestId('run-progress').waitFor({ timeout: 60_000 });
+      await page.getByTestId('run-progress').waitFor({ state: 'detached', timeout: 8 * 60_000 });
+    }
+    await page.getByTestId('tab-compare').click();
+    await page.getByRole('checkbox', { name: 'Compare lr 0.01' }).check({ timeout: 30_000 });
+    await page.getByRole('checkbox', { name: 'Compare lr 0.02' }).check();
+    const view = page.locator('[data-testid="compare-view"][data-runs="2"]');
+    await view.waitFor({ timeout: 30_000 });
+    assert.equal(await view.getAttribute('data-matched-by'), 'name');
+    assert.match(await page.getByTestId('compare-notice-settings').innerText(), /lr: lr 0\.01: 0\.01; lr 0\.02: 0\.02/);
+    // Each run trained the default methods on both tasks: a line per run and method on each task's chart, a matrix per run and method.
+    const methods = await page.locator('[data-testid="compare-metrics"] tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')!));
+    assert.ok(methods.length >= 1);
+    for (const t of [0, 1]) assert.equal(await page.getByTestId(`compare-chart-${t}`).getAttribute('data-series'), String(2 * methods.length));
+    assert.equal(await page.getByTestId('compare-matrix').count(), 2 * methods.length);
+    for (const method of methods) {
+      // AP from each run's matrix as shown (its last row), against the table's mean, SD and n.
+      const aps: number[] = [];
+      for (const run of ['lr 0.01', 'lr 0.02']) {
+        const last = await page.locator(`[data-testid="compare-matrix"][data-run="${run}"] [data-testid="heatmap-${method}"] tbody tr[data-stage="1"] td[data-score]`)
+          .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-score'))));
+        assert.equal(last.length, 2);
+        aps.push(mean(last));
+      }
+      const ap = page.locator(`[data-testid="compare-metrics"] tr[data-method="${method}"] td[data-metric="ap"]`);
+      assert.equal(await ap.getAttribute('data-n'), '2');
+      assert.ok(Math.abs(Number(await ap.getAttribute('data-mean')) - mean(aps)) < 1e-9, `${method} AP mean`);
+      assert.ok(Math.abs(Number(await ap.getAttribute('data-sd')) - sd(aps)) < 1e-9, `${method} AP SD`);
+    }
+    await screenshot(page, 'compare-trained');
+    assert.deepEqual(trained.pageErrors, []);
   });
 
   it('raised no uncaught errors in the page or the worker', () => {
