@@ -222,8 +222,11 @@ describe('comparing runs (Chromium)', () => {
       await page.getByTestId('run-progress').waitFor({ timeout: 60_000 });
       await page.getByTestId('run-progress').waitFor({ state: 'detached', timeout: 8 * 60_000 });
     }
-    await page.getByTestId('tab-compare').click();
-    await page.getByRole('checkbox', { name: 'Compare lr 0.01' }).check({ timeout: 30_000 });
+    // One run picked from the Runs view (its Compare button opens the Compare view with it ticked), the other there.
+    await page.getByTestId('tab-runs').click();
+    await page.getByTestId('run-row').filter({ hasText: 'lr 0.01' }).getByTestId('run-compare').click({ timeout: 30_000 });
+    await page.getByTestId('compare-tab').waitFor({ state: 'visible' });
+    assert.equal(await page.getByRole('checkbox', { name: 'Compare lr 0.01' }).isChecked(), true);
     await page.getByRole('checkbox', { name: 'Compare lr 0.02' }).check();
     const view = page.locator('[data-testid="compare-view"][data-runs="2"]');
     await view.waitFor({ timeout: 30_000 });

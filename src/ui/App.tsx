@@ -84,6 +84,8 @@ function Workbench() {
   const [tab, setTab] = useState<Tab>('experiment');
   // A stored run's settings to edit as a new run ("Edit a copy" in the Runs view).
   const [copy, setCopy] = useState<RunCopy | null>(null);
+  // A stored run to add to the comparison ("Compare" in the Runs view); the ticket makes a repeated ask a new one.
+  const [comparePick, setComparePick] = useState<{ id: string; ticket: number } | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -125,12 +127,13 @@ function Workbench() {
       )}
       {client && tab === 'runs' && (
         <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')}
+          onCompare={(id) => { setComparePick({ id, ticket: Date.now() }); setTab('compare'); }}
           onCopy={(record) => { setCopy({ settings: record.settings, title: `${record.title} (copy)`, tasks: record.tasks, ticket: Date.now() }); setTab('experiment'); }} />
       )}
       {client && (
         // Kept mounted, like the experiment, so the picked runs stay picked while another view is open.
         <div hidden={tab !== 'compare'}>
-          <CompareTab runs={runs.runs} readResults={(id) => client.app.readResults(id)} refresh={runs.refresh} visible={tab === 'compare'} />
+          <CompareTab runs={runs.runs} readResults={(id) => client.app.readResults(id)} refresh={runs.refresh} visible={tab === 'compare'} add={comparePick} />
         </div>
       )}
       {client && tab === 'playground' && (
@@ -153,7 +156,9 @@ type ShownResults =
   | { kind: 'file'; name: string; results: RunResults; ticket: number };
 
 /** Stored runs (open one's results, resume, delete), a results file from disk, and what the browser's storage holds. */
-function RunsTab({ client, runs, onResumed, onCopy }: { client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void; onCopy(record: RunRecord): void }) {
+function RunsTab({ client, runs, onResumed, onCopy, onCompare }: {
+  client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void; onCopy(record: RunRecord): void; onCompare(id: string): void;
+}) {
   // One set of results is shown at a time: a stored run's or a file's. Each open takes a ticket, and a read that
   // finishes after a later open was asked for is dropped.
   const [shown, setShown] = useState<ShownResults | null>(null);
@@ -214,6 +219,7 @@ function RunsTab({ client, runs, onResumed, onCopy }: { client: EngineClient; ru
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
         onCopy={(id) => { const record = runs.runs.find((r) => r.id === id); if (record) onCopy(record); }}
+        onCompare={onCompare}
         onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}
       {selected?.results && (

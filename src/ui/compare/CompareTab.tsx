@@ -22,6 +22,8 @@ export interface CompareTabProps {
   refresh(): Promise<void>;
   /** Whether the view is on screen. */
   visible: boolean;
+  /** A stored run to pick (the Runs view's "Compare"); each new ticket picks it if it is not picked yet. */
+  add?: { id: string; ticket: number } | null;
 }
 
 /** A stored run's results as read for the comparison. */
@@ -44,7 +46,7 @@ const COLUMNS = ['Compare', 'Run', 'Model', 'Tasks', 'Methods', 'Status'];
  * in through `compare-files-input` (several at once) or a drop on `compare-drop-zone`, and are listed as `compare-file`
  * rows with their own checkbox ("Compare <file name>") and a Remove button. Two picks or more show the comparison.
  */
-export function CompareTab({ runs, readResults, refresh, visible }: CompareTabProps) {
+export function CompareTab({ runs, readResults, refresh, visible, add = null }: CompareTabProps) {
   const [picks, setPicks] = useState<Choice[]>([]);
   const [stored, setStored] = useState<Record<string, StoredResults>>({});
   const [files, setFiles] = useState<OpenedFile[]>([]);
@@ -79,6 +81,11 @@ export function CompareTab({ runs, readResults, refresh, visible }: CompareTabPr
     for (const p of picks) if (p.kind === 'stored') readStored(p.id, false);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [visible]);
+
+  useEffect(() => {
+    if (add && !pickedStored(add.id)) toggleStored(add.id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [add?.ticket]);
 
   const toggleFile = (key: string) => setPicks((ps) => (pickedFile(key) ? ps.filter((p) => !(p.kind === 'file' && p.key === key)) : [...ps, { kind: 'file', key }]));
   const removeFile = (key: string) => {

@@ -22,6 +22,8 @@ export interface RunHistoryProps {
   onResume(id: string): void;
   /** Opens the Experiment form with a copy of the run's settings. */
   onCopy?(id: string): void;
+  /** Adds a run to the comparison and opens the Compare view. */
+  onCompare?(id: string): void;
   /** Deletes a run after the inline confirmation; a rejection is shown above the table. */
   onDelete(id: string): Promise<void>;
 }
@@ -35,7 +37,7 @@ interface DeleteFailure {
 const COLUMNS = ['Run', 'Model', 'Tasks', 'Methods', 'Created', 'Status', 'Progress', 'Actions'];
 
 /** Test id `run-history`; rows are `run-row` (see RunRow), sorted newest first whatever order `runs` has. */
-export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOpen, onResume, onCopy, onDelete }: RunHistoryProps) {
+export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOpen, onResume, onCopy, onCompare, onDelete }: RunHistoryProps) {
   const now = useNow();
   // The stored record's `done` is written after each task; the active run's row shows the live progress instead.
   const sorted = useMemo(() => newestFirst(runs).map((r) => (r.id === activeId && activeDone !== null ? { ...r, done: activeDone } : r)),
@@ -71,6 +73,7 @@ export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOp
               onOpen={() => onOpen(run.id)}
               onResume={() => onResume(run.id)}
               onCopy={onCopy ? () => onCopy(run.id) : undefined}
+              onCompare={onCompare ? () => onCompare(run.id) : undefined}
               onDelete={async () => {
                 setFailure(null);
                 await onDelete(run.id);

@@ -16,12 +16,14 @@ export interface RunRowProps {
   onResume(): void;
   /** Puts the run's settings and title into the Experiment form, to edit and start as a new run. */
   onCopy?(): void;
+  /** Adds the run to the comparison and opens the Compare view. */
+  onCompare?(): void;
   onDelete(): Promise<void>;
   onDeleteError(error: unknown): void;
 }
 
 /** Test id `run-row` with `data-id` and `data-status`; `aria-selected` marks the run whose results are open. */
-export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy, onDelete, onDeleteError }: RunRowProps) {
+export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy, onCompare, onDelete, onDeleteError }: RunRowProps) {
   const tasks = summarizeNames(run.tasks ?? []);
   const methods = summarizeNames(runMethods(run), 4, 16);
   const active = run.id === activeId;
@@ -73,6 +75,11 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy,
         {canResume(run, activeId) ? (
           <button type="button" className="button runs-button runs-button-primary" onClick={onResume} disabled={activeId !== null} title={activeId !== null ? 'Another run is in progress' : 'Resume from the last finished task'} data-testid="run-resume">
             Resume
+          </button>
+        ) : null}
+        {onCompare ? (
+          <button type="button" className="button runs-button" onClick={onCompare} data-testid="run-compare" title="Add this run to the comparison (Compare view)">
+            Compare
           </button>
         ) : null}
         {onCopy ? (
