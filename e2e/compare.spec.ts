@@ -224,6 +224,13 @@ describe('comparing runs (Chromium)', () => {
     }
     // One run picked from the Runs view (its Compare button opens the Compare view with it ticked), the other there.
     await page.getByTestId('tab-runs').click();
+    // The results view's files are named after the run too.
+    const runsTab = page.getByTestId('runs-tab');
+    await runsTab.getByTestId('run-row').filter({ hasText: 'lr 0.01' }).getByTestId('run-open').click({ timeout: 30_000 });
+    const [heatmapSvg] = await Promise.all([page.waitForEvent('download'), runsTab.locator('[data-testid^="export-svg-"]').first().click()]);
+    assert.match(heatmapSvg.suggestedFilename(), /^lr-0\.01-heatmap-[\w-]+\.svg$/);
+    const [curvePng] = await Promise.all([page.waitForEvent('download'), runsTab.getByTestId('forgetting-chart-0-png').click()]);
+    assert.match(curvePng.suggestedFilename(), /^lr-0\.01-forgetting-task-1-alpha\.png$/);
     await page.getByTestId('run-row').filter({ hasText: 'lr 0.01' }).getByTestId('run-compare').click({ timeout: 30_000 });
     await page.getByTestId('compare-tab').waitFor({ state: 'visible' });
     assert.equal(await page.getByRole('checkbox', { name: 'Compare lr 0.01' }).isChecked(), true);

@@ -12,9 +12,14 @@ export interface ExportBarProps {
   onError: (title: string, error: unknown) => void;
 }
 
+/** The start of a run's export file names: its title made file-safe, or "clora" without one. */
+export function exportBase(title: string | null | undefined): string {
+  return title && title.trim() !== '' ? fileSlug(title) : 'clora';
+}
+
 /** Test ids `export-json`, `export-csv` and `export-metrics-csv`. */
 export function ExportBar({ results, title, onError }: ExportBarProps) {
-  const base = title && title.trim() !== '' ? fileSlug(title) : 'clora';
+  const base = exportBase(title);
   const save = (fileName: string, mime: string, make: () => string) => saveText(fileName, mime, make, onError);
   return (
     <div className="results-exports" role="group" aria-label="Export results">

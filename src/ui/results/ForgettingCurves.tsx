@@ -12,13 +12,15 @@ export interface ForgettingCurvesProps {
   results: RunResults;
   live?: boolean;
   onError: (title: string, error: unknown) => void;
+  /** The run's file-name base: each chart's PNG is `<fileBase>-forgetting-task-<k>-<name>.png`. */
+  fileBase?: string;
 }
 
 /**
  * One chart per task t (test id `forgetting-chart-<t>`): x = training stage 1..T, y = score 0..100,
  * one line per method; joint methods are dashed flat lines at their final score.
  */
-export function ForgettingCurves({ results, live = false, onError }: ForgettingCurvesProps) {
+export function ForgettingCurves({ results, live = false, onError, fileBase = 'clora' }: ForgettingCurvesProps) {
   const curves = useMemo(() => forgettingSeries(results), [results]);
   const legend = useMemo(() => methodLegend(results), [results]);
   // Methods hidden through the legend, by their legend label (which is their series' label).
@@ -48,7 +50,7 @@ export function ForgettingCurves({ results, live = false, onError }: ForgettingC
             title={<TaskChartTitle task={c.task} name={c.name} metric={metricLabel(results.tasks[c.task].metric)} />}
             series={c.series.filter((x) => !hidden.has(x.label))}
             baselines={baselineLines(results, c.task)}
-            fileName={`forgetting-task-${c.task + 1}-${fileSlug(c.name)}.png`}
+            fileName={`${fileBase}-forgetting-task-${c.task + 1}-${fileSlug(c.name)}.png`}
             imageTitle={`Task ${c.task + 1}: ${c.name}`}
             {...stageAxes(T)}
             height={210}

@@ -4,7 +4,7 @@ import { exportsToOnnx } from '../../cl/fixed-adapter.ts';
 import type { RunResults } from '../../cl/runner.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { formatCount, formatElapsed } from '../../report/format.ts';
-import { ExportBar } from './ExportBar.tsx';
+import { ExportBar, exportBase } from './ExportBar.tsx';
 import { ForgettingCurves } from './ForgettingCurves.tsx';
 import { LossCurves } from './LossCurves.tsx';
 import { MetricDefinitions } from './MetricDefinitions.tsx';
@@ -60,6 +60,8 @@ export function ResultsView({ results, live = false, title = null, onExportAdapt
     setFailure({ title, error });
   }, []);
   const names = useMemo(() => methodNames(results), [results]);
+  // Every chart and heatmap file is named after the run, as the exports of the bar are.
+  const fileBase = exportBase(title);
   const routed = useMemo(() => names.filter((n) => results.methods[n]?.routing), [names, results]);
 
   const header = (
@@ -103,21 +105,21 @@ export function ResultsView({ results, live = false, title = null, onExportAdapt
             title="Forgetting curves"
             note="Each task's score after every training stage; a falling line is forgetting. Dashed flat lines are joint (multi-task) training, the usual upper bound."
           >
-            <ForgettingCurves results={results} live={live} onError={onError} />
+            <ForgettingCurves results={results} live={live} onError={onError} fileBase={fileBase} />
           </Section>
 
           <Section title="Score matrices" note="Row k: after training task k; column t: the score on task t. The framed diagonal is each task right after learning it.">
             <ScoreScaleKey />
             <div className="results-heatmap-grid">
               {names.map((n) => (
-                <ScoreHeatmap key={n} results={results} method={n} onExportAdapter={onExportAdapter} onError={onError}
+                <ScoreHeatmap key={n} results={results} method={n} onExportAdapter={onExportAdapter} onError={onError} filePrefix={fileBase}
                   onExportOnnx={!live && onExportOnnx && exportsToOnnx(results.methods[n].method) && completedStages(results.methods[n]).length > 0 ? onExportOnnx : undefined} />
               ))}
             </div>
           </Section>
 
           <Section title="Training loss" note="Every optimizer step of a method, across its tasks in order, counts one global step.">
-            <LossCurves results={results} live={live} onError={onError} />
+            <LossCurves results={results} live={live} onError={onError} fileBase={fileBase} />
           </Section>
 
           {routed.length > 0 ? (
