@@ -6,7 +6,9 @@ import { DEFAULT_PROMPT_DATE, parsePromptDate } from '../model/chat-template.ts'
 import type { ChatSettings } from '../data/prompt.ts';
 import type { ColumnMap } from '../data/parse.ts';
 import { METHODS } from './methods/index.ts';
-import { folderNameProblem } from './run-checks.ts';
+import { folderNameProblem, resultNameProblem } from './run-checks.ts';
+import { closestName, didYouMean } from '../io/closest-name.ts';
+import { describe, preview } from '../io/value-preview.ts';
 import type { MethodOptions } from './methods/method.ts';
 
 export interface TaskRef {
@@ -76,51 +78,93 @@ const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' 
 
 const KNOWN = ['model', 'tasks', 'methods', 'seed', 'steps', 'epochs', 'batchSize', 'lr', 'maxLength', 'maxNewTokens', 'lora',
   'evaluateUnseen', 'testFraction', 'maxTrain', 'maxTest', 'recompute', 'memoryBudgetMiB', 'description', 'chat'];
+const TASK_FIELDS = ['path', 'name', 'instruction', 'columns'];
+const COLUMN_ROLES = ['input', 'output', 'instruction'] as const;
+const LORA_FIELDS = ['rank', 'alpha', 'dropout', 'targets'];
+const CHAT_FIELDS = ['enableThinking', 'date'];
+/** Names people reach for that mean a known field under another name. */
+const ALIASES: Record<string, string> = {
+  learningrate: 'lr', learning_rate: 'lr', batch: 'batchSize', batch_size: 'batchSize', epoch: 'epochs', data: 'tasks', datasets: 'tasks',
+  method: 'methods', maxtrainexamples: 'maxTrain', maxtestexamples: 'maxTest', max_seq_length: 'maxLength', seqlen: 'maxLength',
+};
 
-/** Validates a parsed experiment file; `file` names it in errors. */
+/** `; did you mean ...?` for a mistyped field: a known one by spelling or alias, or a LoRA or chat setting put at the top level. */
+function fieldHint(key: string, known: readonly string[], nested?: Record<string, readonly string[]>): string {
+  const alias = ALIASES[key.toLowerCase()];
+  if (alias && known.includes(alias)) return `; did you mean "${alias}"?`;
+  for (const [parent, fields] of Object.entries(nested ?? {})) {
+    const near = closestName(key, fields);
+    if (near !== null) return `; did you mean "${parent}": {"${near}": ...}?`;
+  }
+  return didYouMean(key, known);
+}
+
+/** Validates a parsed experiment file; `file` names it in errors. Every error names the field and what it must be. */
 export function parseExperiment(json: unknown, file: string): Experiment {
   const fail = (field: string, problem: string): never => {
     throw new Error(`${file}: "${field}" ${problem}`);
   };
-  if (!isObject(json)) throw new Error(`${file}: an experiment must be a JSON object`);
-  for (const key of Object.keys(json)) if (!KNOWN.includes(key)) fail(key, `is not a known field (known: ${KNOWN.join(', ')})`);
+  if (!isObject(json)) throw new Error(`${file}: an experiment must be a JSON object {"tasks": [...], "methods": [...], "steps": N, ...}, got ${describe(json)}`);
+  const onlyKnown = (obj: Json, prefix: string, known: readonly string[], what: string, nested?: Record<string, readonly string[]>) => {
+    for (const key of Object.keys(obj)) {
+      if (!known.includes(key)) fail(`${prefix}${key}`, `is not ${what}${fieldHint(key, known, nested)} (known: ${known.join(', ')})`);
+    }
+  };
+  onlyKnown(json, '', KNOWN, 'a known field', { lora: LORA_FIELDS, chat: CHAT_FIELDS });
   const int = (field: string, v: unknown, min: number): number => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}, got ${describe(v)}`);
     return v as number;
   };
   const num = (field: string, v: unknown, ok: (n: number) => boolean, rule: string): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(field, `must be ${rule}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a number (${rule}), got ${describe(v)}`);
+    if (!ok(v as number)) fail(field, `must be ${rule}, got ${describe(v)}`);
     return v as number;
   };
-  if (json.model !== undefined && (typeof json.model !== 'string' || json.model.length === 0)) fail('model', 'must name a model folder or a Hugging Face id org/name[@revision] (or be left out for the bundled demo model)');
-  if (!Array.isArray(json.tasks) || json.tasks.length === 0) fail('tasks', 'must be a non-empty list of task files or folders');
+  const bool = (field: string, v: unknown): boolean | undefined => {
+    if (v !== undefined && typeof v !== 'boolean') fail(field, `must be true or false, got ${describe(v)}`);
+    return v as boolean | undefined;
+  };
+  if (json.model !== undefined && (typeof json.model !== 'string' || json.model.trim().length === 0)) {
+    fail('model', `must name a model folder or a Hugging Face id org/name[@revision] (or be left out for the bundled demo model), got ${describe(json.model)}`);
+  }
+  if (json.description !== undefined && typeof json.description !== 'string') fail('description', `must be a string, got ${describe(json.description)}`);
+  if (!Array.isArray(json.tasks) || json.tasks.length === 0) fail('tasks', `must be a non-empty list of task files or folders, got ${describe(json.tasks)}`);
   const tasks = (json.tasks as unknown[]).map((t, i): TaskRef => {
-    if (typeof t === 'string') return { path: t };
-    if (!isObject(t) || typeof t.path !== 'string') return fail(`tasks[${i}]`, 'must be a path or {"path", "name"?, "instruction"?, "columns"?}');
-    for (const key of Object.keys(t)) if (!['path', 'name', 'instruction', 'columns'].includes(key)) fail(`tasks[${i}].${key}`, 'is not a task field (path, name, instruction, columns)');
-    const ref: TaskRef = { path: t.path as string };
+    const field = `tasks[${i}]`;
+    const checkPath = (path: unknown, at: string): string => {
+      if (typeof path !== 'string') return fail(at, `must be the path of a task file or folder (a string), got ${describe(path)}`);
+      if (path.trim() === '') fail(at, 'is an empty path; give a task file or folder, relative to the experiment file');
+      if (path.includes('\0')) fail(at, 'contains a NUL character');
+      return path;
+    };
+    if (typeof t === 'string') return { path: checkPath(t, field) };
+    if (!isObject(t)) return fail(field, `must be a path or {"path", "name"?, "instruction"?, "columns"?}, got ${describe(t)}`);
+    onlyKnown(t, `${field}.`, TASK_FIELDS, 'a task field');
+    if (t.path === undefined) fail(field, 'must be a path or {"path", "name"?, "instruction"?, "columns"?}: "path" is missing');
+    const ref: TaskRef = { path: checkPath(t.path, `${field}.path`) };
     if (t.name !== undefined) {
       const bad = typeof t.name === 'string' ? folderNameProblem(t.name) : 'is not a string';
-      if (bad) fail(`tasks[${i}].name`, `${bad}: results and adapters are stored under the task's name, so give a plain name such as "sentiment", got ${JSON.stringify(t.name)}`);
+      if (bad) fail(`${field}.name`, `${bad}: results and adapters are stored under the task's name, so give a plain name such as "sentiment", got ${describe(t.name)}`);
       ref.name = t.name as string;
     }
     if (t.instruction !== undefined) {
-      if (typeof t.instruction !== 'string') fail(`tasks[${i}].instruction`, `must be a string, got ${JSON.stringify(t.instruction)}`);
+      if (typeof t.instruction !== 'string') fail(`${field}.instruction`, `must be a string, got ${describe(t.instruction)}`);
       ref.instruction = t.instruction as string;
     }
-    if (t.columns !== undefined) {
-      if (!isObject(t.columns)) fail(`tasks[${i}].columns`, 'must map input/output/instruction to column names');
-      ref.columns = t.columns as ColumnMap;
-    }
+    if (t.columns !== undefined) ref.columns = parseColumns(t.columns, `${field}.columns`, fail);
     return ref;
   });
-  if (!Array.isArray(json.methods) || json.methods.length === 0) fail('methods', `must list methods (known: ${Object.keys(METHODS).join(', ')})`);
+  const known = Object.keys(METHODS);
+  if (!Array.isArray(json.methods) || json.methods.length === 0) fail('methods', `must list methods (known: ${known.join(', ')}), got ${describe(json.methods)}`);
   const methods = (json.methods as unknown[]).map((m, i): MethodRef => {
     const spec = typeof m === 'string' ? { method: m } : m;
-    if (!isObject(spec) || typeof spec.method !== 'string') return fail(`methods[${i}]`, 'must be a method name or {"method": name, ...options}');
+    if (!isObject(spec) || typeof spec.method !== 'string') return fail(`methods[${i}]`, `must be a method name or {"method": name, ...options}, got ${describe(m)}`);
     const method = spec.method as string;
-    if (!METHODS[method]) fail(`methods[${i}]`, `names unknown method "${method}" (known: ${Object.keys(METHODS).join(', ')})`);
-    if (spec.name !== undefined && (typeof spec.name !== 'string' || spec.name.length === 0)) fail(`methods[${i}].name`, 'must be a non-empty string');
+    if (!Object.hasOwn(METHODS, method)) fail(`methods[${i}]`, `names unknown method ${preview(method)}${didYouMean(method, known)} (known: ${known.join(', ')})`);
+    if (spec.name !== undefined) {
+      const bad = typeof spec.name === 'string' ? resultNameProblem(spec.name) : 'is not a string';
+      if (bad) fail(`methods[${i}].name`, `${bad}: each method's files go in a folder of that name, so give a plain name such as "${method}-2", got ${describe(spec.name)}`);
+    }
     const name = typeof spec.name === 'string' ? spec.name : method;
     const options: MethodOptions = { ...spec };
     delete options.method;
@@ -132,33 +176,38 @@ export function parseExperiment(json: unknown, file: string): Experiment {
     }
     return { method, name, options };
   });
-  const names = methods.map((m) => m.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) fail('methods', `lists "${dup}" twice; give one of them a distinct "name"`);
+  // Folders named alike but for case are one folder on macOS and Windows.
+  const names = methods.map((m) => m.name.toLowerCase());
+  const dup = names.findIndex((n, i) => names.indexOf(n) !== i);
+  if (dup >= 0) fail('methods', `lists "${methods[dup].name}" twice${methods[names.indexOf(names[dup])].name !== methods[dup].name ? ` (as "${methods[names.indexOf(names[dup])].name}" and "${methods[dup].name}", one folder where case is ignored)` : ''}; give one of them a distinct "name"`);
   if (json.steps !== undefined && json.epochs !== undefined) fail('steps', 'and "epochs" cannot both be given');
   const steps = json.steps !== undefined ? int('steps', json.steps, 1) : null;
   const epochs = json.epochs !== undefined ? num('epochs', json.epochs, (v) => v > 0, 'positive') : null;
   if (steps === null && epochs === null) fail('steps', 'or "epochs" is required');
   const loraIn = json.lora === undefined ? {} : json.lora;
-  if (!isObject(loraIn)) fail('lora', 'must be an object {rank, alpha, dropout, targets}');
+  if (!isObject(loraIn)) fail('lora', `must be an object {rank, alpha, dropout, targets}, got ${describe(loraIn)}`);
   const l = loraIn as Json;
-  for (const key of Object.keys(l)) if (!['rank', 'alpha', 'dropout', 'targets'].includes(key)) fail(`lora.${key}`, 'is not a LoRA setting (rank, alpha, dropout, targets)');
-  if (json.evaluateUnseen !== undefined && typeof json.evaluateUnseen !== 'boolean') fail('evaluateUnseen', 'must be true or false');
-  if (json.recompute !== undefined && json.recompute !== 'auto' && typeof json.recompute !== 'boolean') fail('recompute', `must be "auto", true or false, got ${JSON.stringify(json.recompute)}`);
+  onlyKnown(l, 'lora.', LORA_FIELDS, 'a LoRA setting');
+  bool('evaluateUnseen', json.evaluateUnseen);
+  if (json.recompute !== undefined && json.recompute !== 'auto' && typeof json.recompute !== 'boolean') fail('recompute', `must be "auto", true or false, got ${describe(json.recompute)}`);
   const targets = l.targets === undefined ? EXPERIMENT_DEFAULTS.lora.targets : l.targets;
   if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => PROJ_NAMES.includes(t as ProjName))) {
-    fail('lora.targets', `must list projections among ${PROJ_NAMES.join(', ')}`);
+    const wrong = Array.isArray(targets) ? targets.find((t) => !PROJ_NAMES.includes(t as ProjName)) : undefined;
+    const hint = typeof wrong === 'string' ? didYouMean(wrong, PROJ_NAMES) : '';
+    fail('lora.targets', `must list projections among ${PROJ_NAMES.join(', ')}, got ${describe(targets)}${hint}`);
   }
+  if (new Set(targets as string[]).size !== (targets as string[]).length) fail('lora.targets', `lists a projection twice, got ${describe(targets)}`);
   const chatIn = json.chat === undefined ? {} : json.chat;
-  if (!isObject(chatIn)) fail('chat', 'must be an object {enableThinking, date}');
+  if (!isObject(chatIn)) fail('chat', `must be an object {enableThinking, date}, got ${describe(chatIn)}`);
   const ch = chatIn as Json;
-  for (const key of Object.keys(ch)) if (!['enableThinking', 'date'].includes(key)) fail(`chat.${key}`, 'is not a chat setting (enableThinking, date)');
-  if (ch.enableThinking !== undefined && typeof ch.enableThinking !== 'boolean') fail('chat.enableThinking', 'must be true or false');
+  onlyKnown(ch, 'chat.', CHAT_FIELDS, 'a chat setting');
+  bool('chat.enableThinking', ch.enableThinking);
   if (ch.date !== undefined) {
     try {
-      parsePromptDate(String(ch.date));
+      if (typeof ch.date !== 'string') throw new Error('not a string');
+      parsePromptDate(ch.date);
     } catch {
-      fail('chat.date', `must be a YYYY-MM-DD date, got ${JSON.stringify(ch.date)}`);
+      fail('chat.date', `must be a YYYY-MM-DD date, got ${describe(ch.date)}`);
     }
   }
   return {
@@ -188,4 +237,20 @@ export function parseExperiment(json: unknown, file: string): Experiment {
       : num('memoryBudgetMiB', json.memoryBudgetMiB, (v) => v > 0, 'positive or "auto"'),
     chat: { enableThinking: ch.enableThinking === true, date: ch.date === undefined ? DEFAULT_PROMPT_DATE : String(ch.date) },
   };
+}
+
+/** A task's "columns": which field or column of its file holds each role, each a non-empty name. */
+function parseColumns(value: unknown, field: string, fail: (field: string, problem: string) => never): ColumnMap {
+  const shape = '{"input"?: name, "output"?: name, "instruction"?: name} naming fields or columns of the task file';
+  if (!isObject(value)) return fail(field, `must map input/output/instruction to column names: ${shape}, got ${describe(value)}`);
+  const out: ColumnMap = {};
+  for (const [role, name] of Object.entries(value)) {
+    if (!(COLUMN_ROLES as readonly string[]).includes(role)) {
+      const meant = ({ label: 'output', answer: 'output', target: 'output', text: 'input', prompt: 'input' } as Record<string, string>)[role.toLowerCase()];
+      fail(`${field}.${role}`, `is not a role${meant ? `; did you mean "${meant}"?` : didYouMean(role, COLUMN_ROLES)} (columns maps ${COLUMN_ROLES.join(', ')} to names in the file: ${shape})`);
+    }
+    if (typeof name !== 'string' || name.trim() === '') fail(`${field}.${role}`, `must be the name of a field or column of the task file (a non-empty string), got ${describe(name)}`);
+    out[role as (typeof COLUMN_ROLES)[number]] = name as string;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
 // tasks, methods and settings that each parse on their own but cannot run (or would run without doing what
 // they say) are refused up front, each with the field it concerns and what to change.
 import type { Experiment } from './experiment.ts';
+import { RESERVED_PREFIX } from './storage.ts';
 
 /** What the checks look at: the settings of an experiment and, where known, what each task holds. */
 export interface RunCheckInput {
@@ -29,7 +30,14 @@ export function folderNameProblem(name: string): string | null {
   if (name.trim() === '') return 'is empty';
   if (name === '.' || name === '..') return `cannot be "${name}"`;
   if (/[/\\\0]/.test(name)) return 'contains a slash, a backslash or a NUL character';
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'contains a control character (a tab, a line break)';
+  if (name.startsWith(RESERVED_PREFIX)) return `starts with "${RESERVED_PREFIX}", which the run's storage keeps for itself`;
   return null;
+}
+
+/** Why `name` cannot name a method's results (its folder, beside the run's own files), or null. */
+export function resultNameProblem(name: string): string | null {
+  return folderNameProblem(name) ?? (RESERVED.includes(name.toLowerCase()) ? "is taken by the run's own files" : null);
 }
 
 /** Methods whose batches mix in stored samples, which needs at least one row besides the new data. */
@@ -45,16 +53,16 @@ export function runProblems({ settings, tasks }: RunCheckInput): RunProblem[] {
     const label = `Task ${i + 1} ("${t.name}"${t.source && t.source !== t.name ? `, ${t.source}` : ''})`;
     const bad = folderNameProblem(t.name);
     if (bad) error(`tasks[${i}].name`, `${label}: its name ${bad}; results and adapters are stored under the task's name, so rename it.`);
-    const first = seen.get(t.name);
-    if (first !== undefined) error(`tasks[${i}].name`, `Tasks ${first + 1} and ${i + 1} are both named "${t.name}"; results and adapters are stored by task name, so rename one.`);
-    else seen.set(t.name, i);
+    // Names alike but for case are one folder on macOS and Windows.
+    const first = seen.get(t.name.toLowerCase());
+    if (first !== undefined) error(`tasks[${i}].name`, `Tasks ${first + 1} and ${i + 1} are both named "${t.name}"${tasks[first].name !== t.name ? ` (as "${tasks[first].name}" and "${t.name}", one folder where case is ignored)` : ''}; results and adapters are stored by task name, so rename one.`);
+    else seen.set(t.name.toLowerCase(), i);
     if (t.train === 0) error(`tasks[${i}]`, `${label} has no training examples; give it more data or lower the test fraction.`);
     if (t.test === 0) error(`tasks[${i}]`, `${label} has no test examples; give it a test split or raise the test fraction.`);
   });
   settings.methods.forEach((m, i) => {
-    const bad = folderNameProblem(m.name);
+    const bad = resultNameProblem(m.name);
     if (bad) error(`methods[${i}].name`, `Method "${m.name}": its result name ${bad}; each method's files go in a folder of that name, so rename it.`);
-    else if (RESERVED.includes(m.name)) error(`methods[${i}].name`, `Method "${m.name}": the name is taken by the run's own files; rename it.`);
     if (MIXES_STORED_ROWS.includes(m.method) && settings.batchSize < 2) {
       error('batchSize', `${m.name} mixes stored samples of earlier tasks into every batch beside new ones, which needs at least 2 rows; set the batch size to 2 or more.`);
     }

@@ -1,6 +1,10 @@
 // Shared plumbing of the `clora` subcommands that read files without a GPU: their arguments (with --json and --help), and JSON files read with one-line errors that start with the file name.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { firstInvalidUtf8 } from '../data/text-stream.ts';
+import { FormatError } from '../io/errors.ts';
+import { parseJson } from '../io/files.ts';
+import { nonUtf8Encoding, NOT_UTF8_ADVICE, SNIFF_BYTES } from '../io/text-encoding.ts';
 
 const COMMON = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -48,8 +52,45 @@ export function readJson(file: string): unknown {
     throw new Error(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new Error(`${file}: invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * The parsed contents of the JSON file `file`, as `readJson` reads it but with the line of a problem. Errors start
+ * with `label` (default: `file`) and say what to do: a missing path and a folder are refused with `usage` (a usage
+ * error) when given; a UTF-8 byte-order mark is dropped; UTF-16 or UTF-32 text, bytes that are not UTF-8 and
+ * invalid JSON are FormatErrors.
+ */
+export function readJsonFile(file: string, label = file, usage?: (message: string) => Error): unknown {
+  const refuse = (message: string): never => {
+    throw usage ? usage(message) : new Error(message);
+  };
+  let bytes: Uint8Array;
+  try {
+    if (statSync(file).isDirectory()) {
+      const inside = readdirSync(file).filter((n) => n.toLowerCase().endsWith('.json')).sort();
+      const shown = inside.length > 0 ? ` (it holds ${inside.slice(0, 5).join(', ')}${inside.length > 5 ? ', ...' : ''})` : '';
+      refuse(`${label}: is a folder, not a JSON file; pass the JSON file itself${shown}`);
+    }
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return refuse(`${label}: no such file`);
+    if (code === undefined) throw err;
+    throw new Error(`${label}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const encoding = nonUtf8Encoding(bytes.subarray(0, SNIFF_BYTES), true);
+  if (encoding) throw new FormatError(label, 'not UTF-8 text', { line: 1, detail: encoding });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); // drops a byte-order mark
+  } catch (err) {
+    const at = firstInvalidUtf8(bytes);
+    const line = at < 0 ? undefined : bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
+    throw new FormatError(label, 'invalid UTF-8', { line, detail: `byte offset ${Math.max(at, 0)}; ${NOT_UTF8_ADVICE}`, cause: err });
+  }
+  return parseJson(text, label);
 }

@@ -1,7 +1,7 @@
 // `clora run EXPERIMENT.json --out DIR`: loads the model and the task stream named by an experiment
 // file, runs every method through the continual-learning runner on the GPU with a progress bar on
 // stderr, and writes results.json, the adapters and the replay samples under DIR.
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fsStorage } from '../cl/fs-storage.ts';
@@ -15,7 +15,7 @@ import type { Task } from '../data/task.ts';
 import { Session } from '../engine/session.ts';
 import { createNodeGpu } from '../gpu/node-device.ts';
 import { FormatError, MissingFileError } from '../io/errors.ts';
-import { parseJson } from '../io/files.ts';
+import { readJsonFile } from './command-io.ts';
 import { openModelArg } from './model-arg.ts';
 
 export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--quiet]
@@ -88,15 +88,17 @@ async function loadTasks(exp: Experiment, baseDir: string, expLabel: string): Pr
     }
     return ref.name !== undefined ? { ...entry, name: ref.name } : entry;
   });
-  const firstWith = new Map<string, number>();
+  // Names alike but for case are one folder on macOS and Windows.
+  const firstWith = new Map<string, { at: number; name: string }>();
   entries.forEach((entry, i) => {
     const name = entry.name ?? defaultTaskName(entry);
-    const first = firstWith.get(name);
+    const first = firstWith.get(name.toLowerCase());
     if (first !== undefined) {
-      throw new Error(`${expLabel}: "tasks[${first}]" (${exp.tasks[first].path}) and "tasks[${i}]" (${exp.tasks[i].path}) are both named "${name}"; `
+      const both = first.name === name ? `both named "${name}"` : `named "${first.name}" and "${name}", one folder where case is ignored`;
+      throw new Error(`${expLabel}: "tasks[${first.at}]" (${exp.tasks[first.at].path}) and "tasks[${i}]" (${exp.tasks[i].path}) are ${both}; `
         + 'results and adapters are stored by task name, so give one of them its own "name"');
     }
-    firstWith.set(name, i);
+    firstWith.set(name.toLowerCase(), { at: i, name });
   });
   const tasks: Task[] = [];
   for (const [i, ref] of exp.tasks.entries()) {
@@ -138,8 +140,7 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   if (positionals.length !== 1) throw usageError('run needs one experiment file: clora run EXPERIMENT.json --out DIR');
   if (!values.out) throw usageError('run needs --out DIR');
   const file = resolve(positionals[0]);
-  if (!existsSync(file) || !statSync(file).isFile()) throw usageError(`${positionals[0]}: no such file`);
-  const exp = parseExperiment(parseJson(readFileSync(file, 'utf8'), positionals[0]), positionals[0]);
+  const exp = parseExperiment(readJsonFile(file, positionals[0], usageError), positionals[0]);
   const baseDir = dirname(file);
   const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet });
   const tasks = await loadTasks(exp, baseDir, positionals[0]);

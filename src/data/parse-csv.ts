@@ -73,10 +73,11 @@ export async function parseDelimitedFile(
   let base = 0; // absolute character offset of text[0]
   let consumed = 0; // absolute offset just past the last complete row
   let line = 1; // line of the row starting at `consumed`
+  let lineBreak: '\n' | '\r' = '\n'; // the character counted as a line break: '\r' in a CR-only file
 
   const rowError = (e: PapaError, rowLine: number, rowStart: number): FormatError => {
     const at = typeof e.index === 'number' ? Math.max(0, e.index) : rowStart - base;
-    const errLine = rowLine + countNewlines(text, rowStart - base, Math.min(at, text.length));
+    const errLine = rowLine + countNewlines(text, rowStart - base, Math.min(at, text.length), lineBreak);
     return new FormatError(file, 'malformed CSV', { line: errLine, detail: e.message ?? e.code });
   };
 
@@ -84,7 +85,7 @@ export async function parseDelimitedFile(
     const rowStart = consumed;
     const rowLine = line;
     const end = step.meta.cursor;
-    line += countNewlines(text, rowStart - base, end - base);
+    line += countNewlines(text, rowStart - base, end - base, lineBreak);
     consumed = end;
     if (step.errors.length > 0) throw rowError(step.errors[0], rowLine, rowStart);
     const row = step.data[0];
@@ -131,7 +132,9 @@ export async function parseDelimitedFile(
         if (text.length > MAX_RECORD_CHARS) throw new FormatError(file, 'malformed CSV', { line: 1, detail: `no line break in the first ${MAX_RECORD_CHARS} characters` });
         continue;
       }
-      parser = makeParser(detectNewline(text));
+      const newline = detectNewline(text);
+      if (newline === '\r') lineBreak = '\r';
+      parser = makeParser(newline);
     }
     parse(false);
   }

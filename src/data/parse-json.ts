@@ -6,6 +6,7 @@ import { ExampleCollector, type ColumnMap, type KeepFilter, type ParseResult } f
 import { readChunks, Utf8ChunkDecoder, type ProgressCallback } from './text-stream.ts';
 
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 
 /** Turns byte offsets of the stream fed to the tokenizer into 1-based lines, for the chunk being written. */
 class LineIndex {
@@ -15,8 +16,12 @@ class LineIndex {
   private scanAt = 0;
   private scanLine = 1;
 
-  /** Moves on to the next chunk, which starts at stream offset `start` on line `line`. */
-  next(chunk: Uint8Array, start: number, line: number): void {
+  /** The byte lines end at: '\n' (also ending '\r\n'), or '\r' in a file whose lines end at a lone '\r'. */
+  private lineBreak = NEWLINE;
+
+  /** Moves on to the next chunk, which starts at stream offset `start` on line `line`; `crOnly` as the decoder found. */
+  next(chunk: Uint8Array, start: number, line: number, crOnly: boolean): void {
+    this.lineBreak = crOnly ? CARRIAGE_RETURN : NEWLINE;
     this.chunk = chunk;
     this.chunkStart = start;
     this.chunkLine = line;
@@ -33,12 +38,25 @@ class LineIndex {
       this.scanLine = this.chunkLine;
     }
     const end = Math.min(rel, this.chunk.length);
-    for (let nl = this.chunk.indexOf(NEWLINE, this.scanAt); nl !== -1 && nl < end; nl = this.chunk.indexOf(NEWLINE, nl + 1)) {
+    for (let nl = this.chunk.indexOf(this.lineBreak, this.scanAt); nl !== -1 && nl < end; nl = this.chunk.indexOf(this.lineBreak, nl + 1)) {
       this.scanLine++;
       this.scanAt = nl + 1;
     }
     return this.scanLine;
   }
+}
+
+/**
+ * A tokenizer error in the user's terms: @streamparser/json's messages name its internal state and chunk offsets
+ * ('Unexpected "x" at chunk position "27" (absolute position "27") in state START'); the line is given apart.
+ */
+function tokenizerProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/in state ENDED/.test(message)) {
+    return 'more than one JSON value: a .json file is one array of records [{...}, {...}]; for one object per line, name the file .jsonl';
+  }
+  const plain = message.replace(/ at chunk position "\d+" \(absolute position "\d+"\)/, '').replace(/ in state [A-Z_]+$/, '');
+  return `${plain}; a .json file is one array of records [{"input": "...", "output": "..."}, ...]`;
 }
 
 function definitionText(value: unknown, file: string, line: number): string {
@@ -102,8 +120,7 @@ export async function parseJsonFile(source: ByteSource, columns: ColumnMap | und
 
   const fail = (e: unknown, line: number): never => {
     if (e instanceof FormatError) throw e;
-    const detail = e instanceof Error ? e.message : String(e);
-    throw new FormatError(file, 'malformed JSON', { line, detail, cause: e });
+    throw new FormatError(file, 'malformed JSON', { line, detail: tokenizerProblem(e), cause: e });
   };
 
   // The tokenizer skips a leading byte-order mark itself and counts it in its offsets, as LineIndex does.
@@ -111,7 +128,7 @@ export async function parseJsonFile(source: ByteSource, columns: ColumnMap | und
   for await (const chunk of readChunks(source, onProgress)) {
     const lineAtStart = decoder.line;
     decoder.decode(chunk); // validates UTF-8 and counts lines; the tokenizer decodes strings itself
-    lines.next(chunk, fed, lineAtStart);
+    lines.next(chunk, fed, lineAtStart, decoder.crOnly);
     try {
       tokenizer.write(chunk);
     } catch (e) {
@@ -130,7 +147,9 @@ export async function parseJsonFile(source: ByteSource, columns: ColumnMap | und
     fail(e, decoder.line);
   }
   if (root === 'object' && !sawInstances) {
-    throw new FormatError(file, 'no examples in the file', { detail: 'expected an "Instances" array of records' });
+    throw new FormatError(file, 'no examples in the file', {
+      detail: 'expected an "Instances" array of records; a .json file is an array of records [{...}, {...}] or {"Definition": "...", "Instances": [...]}',
+    });
   }
   return collector.finish(definition);
 }

@@ -1,5 +1,6 @@
 // Reads one task file (JSONL, JSON, CSV or TSV) into examples, incrementally, failing whole with a FormatError naming file and line.
 import { FormatError } from '../io/errors.ts';
+import { describe } from '../io/value-preview.ts';
 import { extensionOf, type ByteSource } from './byte-source.ts';
 import { parseDelimitedFile } from './parse-csv.ts';
 import { parseJsonFile } from './parse-json.ts';
@@ -33,13 +34,23 @@ export function formatOf(name: string): DataFormat {
   });
 }
 
+/** What to do about a line of a .jsonl file that is not JSON, guessing from what the line looks like. */
+function jsonlHint(text: string, line: number, unterminated: boolean): string {
+  const t = text.trim();
+  if (unterminated && line > 1 && t.startsWith('{')) return 'the last line ends without closing its record: is the file cut short?';
+  if (line === 1 && t.startsWith('[')) return 'the file looks like a JSON array: name it .json, or write one object per line';
+  if (t === '{' || (t.startsWith('{') && !t.endsWith('}'))) return 'a .jsonl file holds one whole JSON object per line; a record spread over several lines belongs in a .json array';
+  if (line === 1 && !t.startsWith('{') && /[,\t]/.test(t)) return 'the file looks like CSV or TSV: name it .csv or .tsv';
+  return 'each line of a .jsonl file must be one JSON object, such as {"input": "...", "output": "..."}';
+}
+
 /** JSON Lines: one record per line; blank lines are skipped. */
 async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback, keep?: KeepFilter): Promise<ParseResult> {
   const file = source.name;
   const collector = new ExampleCollector(file, columns, keep);
   await forEachLine(
     source,
-    (text, line) => {
+    (text, line, unterminated) => {
       if (text.trim() === '') return;
       let value: unknown;
       try {
@@ -47,7 +58,13 @@ async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined
       } catch (e) {
         // JSON.parse is iterative in V8 today; should an engine run out of stack, say so rather than "malformed".
         if (e instanceof RangeError) throw new FormatError(file, 'a JSON value nested too deeply to read', { line, detail: 'a record is an object of text fields', cause: e });
-        throw new FormatError(file, 'malformed JSON line', { line, detail: e instanceof Error ? e.message : String(e), cause: e });
+        throw new FormatError(file, 'malformed JSON line', { line, detail: `${e instanceof Error ? e.message : String(e)}; ${jsonlHint(text, line, unterminated === true)}`, cause: e });
+      }
+      if (Array.isArray(value)) {
+        throw new FormatError(file, 'record is not a JSON object', {
+          line,
+          detail: `got ${describe(value)}; a .jsonl file holds one object per line${line === 1 ? ' (for one JSON array of records, name the file .json)' : ''}`,
+        });
       }
       collector.addObject(value, line);
     },

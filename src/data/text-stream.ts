@@ -1,22 +1,24 @@
 // Incremental UTF-8 decoding of a ByteSource with exact line numbers for invalid bytes, and a streaming line splitter.
 import { FormatError } from '../io/errors.ts';
+import { nonUtf8Encoding, NOT_UTF8_ADVICE, SNIFF_BYTES } from '../io/text-encoding.ts';
 import type { ByteSource } from './byte-source.ts';
 
 /** Called after every chunk with the bytes read so far and the total when known. */
 export type ProgressCallback = (bytesRead: number, totalBytes: number | null) => void;
 
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 
-/** Number of '\n' in `text`. */
-export function countNewlines(text: string, from = 0, to = text.length): number {
+/** Number of line breaks in `text` between `from` and `to`: of '\n' (also ending '\r\n'), or of `lineBreak`. */
+export function countNewlines(text: string, from = 0, to = text.length, lineBreak: '\n' | '\r' = '\n'): number {
   let n = 0;
-  for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) n++;
+  for (let at = text.indexOf(lineBreak, from); at !== -1 && at < to; at = text.indexOf(lineBreak, at + 1)) n++;
   return n;
 }
 
-function countNewlineBytes(bytes: Uint8Array, to: number): number {
+function countNewlineBytes(bytes: Uint8Array, to: number, lineBreak = NEWLINE): number {
   let n = 0;
-  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < to; at = bytes.indexOf(NEWLINE, at + 1)) n++;
+  for (let at = bytes.indexOf(lineBreak); at !== -1 && at < to; at = bytes.indexOf(lineBreak, at + 1)) n++;
   return n;
 }
 
@@ -76,12 +78,20 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /**
  * A fatal TextDecoder in stream mode that keeps count of lines, so a bad byte is reported as
  * `file:line: invalid UTF-8` with the exact line even when the bad sequence straddles two chunks.
- * A leading byte-order mark is dropped.
+ * A leading byte-order mark is dropped. Text in UTF-16 or UTF-32 (recognised from the first bytes) and NUL bytes,
+ * which no text file holds, are refused with what the file is and what to do. Lines end at '\n' or '\r\n', or at
+ * '\r' in a file whose first line break is a lone '\r' (old Mac files).
  */
 export class Utf8ChunkDecoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   /** Bytes at the end of the last chunk that start a character the next chunk completes. */
   private pending: Uint8Array = new Uint8Array(0);
+  /** The first bytes, kept until the encoding has been recognised (then null). */
+  private head: Uint8Array | null = new Uint8Array(0);
+  /** The line-break character counted: '\n', or '\r' in a CR-only file; null until the first line break. */
+  private lineBreak: '\n' | '\r' | null = null;
+  /** The last text ended in '\r' before the line-break style was known. */
+  private pendingCr = false;
   /** 1-based line at the current position. */
   line = 1;
   /** Bytes decoded so far. */
@@ -89,31 +99,99 @@ export class Utf8ChunkDecoder {
 
   constructor(readonly file: string) {}
 
+  /** True when lines end at a lone '\r' (known from the first line break on). */
+  get crOnly(): boolean {
+    return this.lineBreak === '\r';
+  }
+
   decode(chunk: Uint8Array): string {
+    if (this.head !== null) this.checkEncoding(chunk, false);
     let text: string;
     try {
       text = this.decoder.decode(chunk, { stream: true });
     } catch (e) {
+      // Bytes of UTF-16 or UTF-32 are invalid UTF-8 too: say which it is, even when fewer bytes than usual were seen
+      // (the first bytes, this chunk's included, are still held while the encoding is undecided).
+      const found = this.head === null ? null : nonUtf8Encoding(this.head, true);
+      if (found) throw new FormatError(this.file, 'not UTF-8 text', { line: 1, detail: found });
       const joined = concat(this.pending, chunk);
       const at = firstInvalidUtf8(joined);
-      const line = this.line + (at < 0 ? 0 : countNewlineBytes(joined, at));
+      const line = this.line + (at < 0 ? 0 : countNewlineBytes(joined, at, this.lineBreakByte(joined, at)));
       const offset = this.bytes - this.pending.length + Math.max(at, 0);
-      throw new FormatError(this.file, 'invalid UTF-8', { line, detail: `byte offset ${offset}`, cause: e });
+      throw new FormatError(this.file, 'invalid UTF-8', { line, detail: `byte offset ${offset}; ${NOT_UTF8_ADVICE}`, cause: e });
+    }
+    const nul = text.indexOf('\0');
+    if (nul >= 0) {
+      // UTF-16 shows as NUL bytes; said as such even when fewer bytes than usual have been seen.
+      const found = this.head === null ? null : nonUtf8Encoding(this.head, true);
+      if (found) throw new FormatError(this.file, 'not UTF-8 text', { line: 1, detail: found });
+      this.countLines(text.slice(0, nul));
+      throw new FormatError(this.file, 'a NUL byte: this is not a text file', { line: this.line, detail: NOT_UTF8_ADVICE });
     }
     const tailWindow = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : concat(this.pending, chunk);
     this.pending = incompleteTail(tailWindow);
-    this.line += countNewlines(text);
+    this.countLines(text);
     this.bytes += chunk.length;
     return text;
   }
 
   /** Flushes the decoder; throws when the file ends inside a multi-byte character. */
   end(): string {
+    if (this.head !== null) this.checkEncoding(new Uint8Array(0), true);
     try {
       return this.decoder.decode();
     } catch (e) {
-      throw new FormatError(this.file, 'invalid UTF-8', { line: this.line, detail: 'the file ends inside a multi-byte character', cause: e });
+      throw new FormatError(this.file, 'invalid UTF-8', { line: this.line, detail: `the file ends inside a multi-byte character; ${NOT_UTF8_ADVICE}`, cause: e });
     }
+  }
+
+  /** The byte that ends lines in `bytes` before `to`: as already known, else as the first line break there says. */
+  private lineBreakByte(bytes: Uint8Array, to: number): number {
+    if (this.lineBreak !== null) return this.lineBreak === '\r' ? CARRIAGE_RETURN : NEWLINE;
+    for (let i = 0; i < to; i++) {
+      if (bytes[i] === NEWLINE) return NEWLINE;
+      if (bytes[i] === CARRIAGE_RETURN) return bytes[i + 1] === NEWLINE ? NEWLINE : CARRIAGE_RETURN;
+    }
+    return NEWLINE;
+  }
+
+  /** Adds `chunk` to the first bytes and refuses the file once they show UTF-16 or UTF-32. */
+  private checkEncoding(chunk: Uint8Array, final: boolean): void {
+    const head = concat(this.head!, chunk.subarray(0, SNIFF_BYTES));
+    const found = nonUtf8Encoding(head, final);
+    if (found === undefined) {
+      this.head = head;
+      return;
+    }
+    this.head = null;
+    if (found !== null) throw new FormatError(this.file, 'not UTF-8 text', { line: 1, detail: found });
+  }
+
+  /** Moves `line` past the line breaks of `text`, choosing the style at the first break. */
+  private countLines(text: string): void {
+    if (text === '') return;
+    if (this.lineBreak === null) {
+      if (this.pendingCr) {
+        this.pendingCr = false;
+        this.lineBreak = text[0] === '\n' ? '\n' : '\r';
+        if (this.lineBreak === '\r') this.line++;
+      } else {
+        const lf = text.indexOf('\n');
+        const cr = text.indexOf('\r');
+        if (cr >= 0 && (lf < 0 || cr < lf)) {
+          if (cr === text.length - 1) {
+            this.pendingCr = true;
+            return;
+          }
+          this.lineBreak = text[cr + 1] === '\n' ? '\n' : '\r';
+        } else if (lf >= 0) {
+          this.lineBreak = '\n';
+        } else {
+          return;
+        }
+      }
+    }
+    this.line += countNewlines(text, 0, text.length, this.lineBreak);
   }
 }
 
@@ -141,24 +219,43 @@ export async function* readTextChunks(source: ByteSource, onProgress?: ProgressC
 
 /**
  * Calls `onLine` for every line of a source with its 1-based number, reading incrementally: only the current
- * chunk and the unfinished line are held. A trailing '\r' is removed; the last line needs no newline.
+ * chunk and the unfinished line are held. Lines end at '\n', '\r\n' or a lone '\r' (old Mac files, whose lines
+ * the user means as lines); the last line needs no line break (`unterminated` is then true).
  */
 export async function forEachLine(
   source: ByteSource,
-  onLine: (text: string, line: number) => void,
+  onLine: (text: string, line: number, unterminated?: boolean) => void,
   onProgress?: ProgressCallback,
 ): Promise<void> {
   let carry = '';
   let line = 1;
-  const emit = (text: string) => onLine(text.endsWith('\r') ? text.slice(0, -1) : text, line++);
   for await (const piece of readTextChunks(source, onProgress)) {
     const text = carry + piece;
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      emit(text.slice(start, nl));
-      start = nl + 1;
+    // The next '\r' and '\n' at or after `start`, each looked up again only once passed, so a text without one
+    // is scanned for it once.
+    let cr = text.indexOf('\r');
+    let lf = text.indexOf('\n');
+    for (;;) {
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        if (cr === text.length - 1) break; // maybe the first half of '\r\n': the next piece tells
+        end = cr;
+        next = text[cr + 1] === '\n' ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        break;
+      }
+      onLine(text.slice(start, end), line++);
+      start = next;
     }
     carry = start === 0 ? text : text.slice(start);
   }
-  if (carry.length > 0) emit(carry);
+  if (carry.endsWith('\r')) onLine(carry.slice(0, -1), line);
+  else if (carry.length > 0) onLine(carry, line, true);
 }

@@ -28,6 +28,8 @@ export function decodeText(bytes: Uint8Array): string {
 
 /** JSON.parse that reports failures as a FormatError naming the file and, when the engine says where, the line. */
 export function parseJson(text: string, file: string): unknown {
+  // A byte-order mark is no part of the JSON; editors on Windows write one.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -101,7 +101,14 @@ describe('parseExperiment: rejected files', () => {
   });
 
   it('rejects an unknown field, naming it and listing the known ones', () => {
-    rejects(withFields({ stepz: 10 }), /exp\.json: "stepz" is not a known field \(known: model, tasks, methods, .*steps, epochs/);
+    rejects(withFields({ stepz: 10 }), /exp\.json: "stepz" is not a known field; did you mean "steps"\? \(known: model, tasks, methods, .*steps, epochs/);
+    rejects(withFields({ maxTrian: 10 }), /exp\.json: "maxTrian" is not a known field; did you mean "maxTrain"\? \(known: /);
+    rejects(withFields({ learning_rate: 1e-4 }), /"learning_rate" is not a known field; did you mean "lr"\?/);
+    rejects(withFields({ rank: 4 }), /"rank" is not a known field; did you mean "lora": \{"rank": \.\.\.\}\?/);
+    rejects(withFields({ zzzzzz: 1 }), /"zzzzzz" is not a known field \(known: /);
+    rejects(withFields({ lora: { rnak: 4 } }), /"lora\.rnak" is not a LoRA setting; did you mean "rank"\? \(known: rank, alpha, dropout, targets\)/);
+    rejects(withFields({ tasks: [{ path: 'a.jsonl', nmae: 'x' }] }), /"tasks\[0\]\.nmae" is not a task field; did you mean "name"\? \(known: path, name, instruction, columns\)/);
+    rejects(withFields({ chat: { enable_thinking: true } }), /"chat\.enable_thinking" is not a chat setting; did you mean "enableThinking"\?/);
   });
 
   it('leaves a missing model to the bundled demo model and rejects an empty one', () => {
@@ -127,6 +134,48 @@ describe('parseExperiment: rejected files', () => {
     rejects(withFields({ tasks: [{ path: 'a.jsonl', instruction: ['x'] }] }), /"tasks\[0\]\.instruction" must be a string, got \["x"\]/);
   });
 
+  it('says which type a field must have and which it got', () => {
+    rejects(withFields({ lr: '0.001' }), /exp\.json: "lr" must be a number \(positive\), got "0\.001" \(a string\)/);
+    rejects(withFields({ steps: '10' }), /"steps" must be an integer >= 1, got "10" \(a string\)/);
+    rejects(withFields({ seed: null }), /"seed" must be an integer >= 0, got null/);
+    rejects(withFields({ maxTest: 2.5 }), /"maxTest" must be an integer >= 1, got 2\.5 \(a number\)/);
+    rejects(withFields({ evaluateUnseen: 'yes' }), /"evaluateUnseen" must be true or false, got "yes" \(a string\)/);
+    rejects(withFields({ description: ['x'] }), /"description" must be a string, got \["x"\] \(a list\)/);
+    rejects(withFields({ chat: { enableThinking: 1 } }), /"chat\.enableThinking" must be true or false, got 1/);
+    rejects(withFields({ chat: { date: 20250101 } }), /"chat\.date" must be a YYYY-MM-DD date, got 20250101/);
+    rejects(withFields({ lora: { targets: ['q_proj', 'v_prj'] } }), /"lora\.targets" must list projections among .*, got \["q_proj", "v_prj"\] \(a list\); did you mean "v_proj"\?/);
+    rejects(withFields({ lora: { targets: ['q_proj', 'q_proj'] } }), /"lora\.targets" lists a projection twice/);
+    const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000));
+    rejects(withFields({ seed: deep }), /"seed" must be an integer >= 0, got \[\[\[\[…\]\]\]\] \(a list\)/);
+  });
+
+  it('checks a task\'s path and columns: a string path, and roles mapped to non-empty names', () => {
+    rejects(withFields({ tasks: [''] }), /"tasks\[0\]" is an empty path/);
+    rejects(withFields({ tasks: [{ path: 5 }] }), /"tasks\[0\]\.path" must be the path of a task file or folder \(a string\), got 5 \(an integer\)/);
+    rejects(withFields({ tasks: [{ name: 'x' }] }), /"tasks\[0\]" must be a path or .*: "path" is missing/);
+    rejects(withFields({ tasks: [{ path: 'a', columns: { input: 5 } }] }), /"tasks\[0\]\.columns\.input" must be the name of a field or column of the task file \(a non-empty string\), got 5 \(an integer\)/);
+    rejects(withFields({ tasks: [{ path: 'a', columns: { output: '' } }] }), /"tasks\[0\]\.columns\.output" must be the name/);
+    rejects(withFields({ tasks: [{ path: 'a', columns: { label: 'y' } }] }), /"tasks\[0\]\.columns\.label" is not a role; did you mean "output"\? \(columns maps input, output, instruction/);
+    rejects(withFields({ tasks: [{ path: 'a', columns: ['text'] }] }), /"tasks\[0\]\.columns" must map input\/output\/instruction/);
+    const exp = parseExperiment(withFields({ tasks: [{ path: 'a', columns: { input: 'body', output: 'label' } }] }), FILE);
+    assert.deepEqual(exp.tasks[0].columns, { input: 'body', output: 'label' });
+  });
+
+  it('refuses a method that is not a known one, even a name every object has, suggesting the nearest', () => {
+    for (const name of ['toString', 'constructor', '__proto__', '../escape']) rejects(withFields({ methods: [name] }), /"methods\[0\]" names unknown method/);
+    rejects(withFields({ methods: ['seq-lora'] }), /"methods\[0\]" names unknown method "seq-lora"; did you mean "seqlora"\? \(known: /);
+    rejects(withFields({ methods: [{ method: 'Replay' }] }), /names unknown method "Replay"; did you mean "replay"\?/);
+    rejects(withFields({ methods: [{ method: 'ewc', lamda: 100 }] }), /method "ewc": unknown option "lamda"; did you mean "lambda"\? \(known: lambda, fisherBatches\)/);
+  });
+
+  it('refuses a result name that is not a plain folder name, or taken by the run\'s files, before anything trains', () => {
+    rejects(withFields({ methods: [{ method: 'seqlora', name: '../escape' }] }), /"methods\[0\]\.name" contains a slash, a backslash or a NUL character: each method's files go in a folder of that name/);
+    rejects(withFields({ methods: [{ method: 'seqlora', name: 'results.json' }] }), /"methods\[0\]\.name" is taken by the run's own files/);
+    rejects(withFields({ methods: [{ method: 'seqlora', name: '.clora-x' }] }), /"methods\[0\]\.name" starts with "\.clora-"/);
+    rejects(withFields({ methods: [{ method: 'seqlora', name: 7 }] }), /"methods\[0\]\.name" is not a string/);
+    rejects(withFields({ methods: ['sapt', { method: 'seqlora', name: 'SAPT' }] }), /"methods" lists "SAPT" twice \(as "sapt" and "SAPT", one folder where case is ignored\)/);
+  });
+
   it('rejects missing methods and an unknown method, listing the known ones', () => {
     const known = Object.keys(METHODS).join(', ');
     rejects(withFields({ methods: [] }), new RegExp(`"methods" must list methods \\(known: ${known}\\)`));
@@ -139,7 +188,6 @@ describe('parseExperiment: rejected files', () => {
     rejects(withFields({ methods: [{ method: 'sapt', routerLr: 0 }] }), /method "sapt": routerLr must be positive, got 0/);
     rejects(withFields({ methods: [{ method: 'sapt', pool: 'avg' }] }), /method "sapt": pool must be one of "max", "mean", got "avg"/);
     rejects(withFields({ methods: [{ method: 'olora', lambda2: -0.5 }] }), /method "olora": lambda2 must be non-negative, got -0\.5/);
-    rejects(withFields({ methods: [{ method: 'ewc', lamda: 100 }] }), /method "ewc": unknown option "lamda" \(known: lambda, fisherBatches\)/);
     rejects(withFields({ methods: [{ method: 'replay', replayShare: 1 }] }), /method "replay": replayShare must be in \(0, 1\)/);
     rejects(withFields({ methods: [{ method: 'conpet-dynamic', topK: 0 }] }), /method "conpet-dynamic": topK must be a positive integer/);
     rejects(withFields({ methods: [{ method: 'inclora', lambda1: 0.5 }] }), /method "inclora": unknown option "lambda1" \(known: none\)/);

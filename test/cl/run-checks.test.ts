@@ -1,7 +1,7 @@
 // The checks a run passes before it starts (src/cl/run-checks.ts), shared by the app and `clora run`.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertRunnable, folderNameProblem, runProblems, type RunCheckInput } from '../../src/cl/run-checks.ts';
+import { assertRunnable, folderNameProblem, resultNameProblem, runProblems, type RunCheckInput } from '../../src/cl/run-checks.ts';
 import type { MethodRef } from '../../src/cl/experiment.ts';
 
 const m = (method: string, name = method): MethodRef => ({ method, name, options: {} });
@@ -45,6 +45,15 @@ describe('run checks', () => {
     assert.deepEqual(found.map((p) => p.field), ['methods[0].name', 'methods[1].name']);
     assert.equal(folderNameProblem('ok name'), null);
     assert.equal(folderNameProblem(' '), 'is empty');
+  });
+
+  it('names with control characters or the storage\'s reserved prefix, and names alike but for case, are refused', () => {
+    assert.match(folderNameProblem('a\tb')!, /control character/);
+    assert.match(folderNameProblem('.clora-tmp')!, /starts with "\.clora-"/);
+    assert.equal(resultNameProblem('Results.json'), "is taken by the run's own files");
+    const found = errors(input([m('seqlora'), m('ewc', 'SeqLoRA')], [{ name: 'spam' }, { name: 'Spam' }]));
+    assert.deepEqual(found.map((p) => p.field), ['tasks[1].name']);
+    assert.match(found[0].message, /\(as "spam" and "Spam", one folder where case is ignored\)/);
   });
 
   it('without the oracle, a note (not an error) says FWT stays empty', () => {

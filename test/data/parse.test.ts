@@ -141,7 +141,7 @@ describe('invalid UTF-8', () => {
     const bytes = new Uint8Array([...good, ...withBadByte('{"input": "ab', [0xff], 'cd", "output": "x"}\n'), ...line('{"input": "z", "output": "y"}')]);
     const offset = good.length + enc.encode('{"input": "ab').length;
     for (const chunk of [1, 2, 3, 5, 64, 1 << 16]) {
-      await rejectsWith(parse('u.jsonl', bytes, {}, chunk), `u.jsonl:3: invalid UTF-8 (byte offset ${offset})`);
+      await rejectsWith(parse('u.jsonl', bytes, {}, chunk), `u.jsonl:3: invalid UTF-8 (byte offset ${offset}; the file must be UTF-8 text: save it as UTF-8 (is it binary, or in Latin-1 or Windows-1252?))`);
     }
   });
 
@@ -154,7 +154,7 @@ describe('invalid UTF-8', () => {
 
   test('a file ending inside a character names its last line', async () => {
     const bytes = new Uint8Array([...good, 0x7b, 0xe2, 0x82]);
-    await rejectsWith(parse('u.jsonl', bytes, {}, 2), 'u.jsonl:3: invalid UTF-8 (the file ends inside a multi-byte character)');
+    await rejectsWith(parse('u.jsonl', bytes, {}, 2), /^u\.jsonl:3: invalid UTF-8 \(the file ends inside a multi-byte character; the file must be UTF-8 text/);
   });
 
   test('JSON and CSV files are checked too', async () => {
@@ -227,7 +227,7 @@ describe('JSON', () => {
 
   test('other top-level shapes are refused', async () => {
     await rejectsWith(parse('s.json', '"hello"'), 's.json:1: expected a JSON array of records or an object with "Instances"');
-    await rejectsWith(parse('o.json', '{"data": [{"input": "a", "output": "b"}]}'), 'o.json: no examples in the file (expected an "Instances" array of records)');
+    await rejectsWith(parse('o.json', '{"data": [{"input": "a", "output": "b"}]}'), /^o\.json: no examples in the file \(expected an "Instances" array of records; a \.json file is an array of records/);
     await rejectsWith(parse('o.json', '{"Instances": {"a": {"input": "a", "output": "b"}}}'), 'o.json:1: "Instances" must be an array of records');
     await rejectsWith(parse('e.json', '[]'), 'e.json: no examples in the file');
     await rejectsWith(parse('e.json', '  '), 'e.json: no examples in the file (the file is empty)');
@@ -312,5 +312,56 @@ describe('formats', () => {
     await rejectsWith(parse('README', 'x'), 'README: unsupported extension (none) (expected one of .jsonl, .json, .csv, .tsv)');
     const r = await parse('data.txt', jsonl({ input: 'a', output: 'b' }), { format: 'jsonl' });
     assert.equal(r.examples.length, 1);
+  });
+});
+
+describe('encodings, line endings and files of another format', () => {
+  const records = '{"text": "a b", "label": "x"}\n{"text": "c d", "label": "y"}\n';
+  const utf16le = (text: string) => new Uint8Array(Buffer.from(text, 'utf16le'));
+  const utf16be = (text: string) => new Uint8Array(Buffer.from(text, 'utf16le').swap16());
+
+  test('UTF-16 and UTF-32, with or without a byte-order mark, are named as such in every format and chunking', async () => {
+    // A byte-order mark is recognised once its bytes have arrived: sources give far larger first chunks than 4 bytes.
+    for (const chunk of [4, 5, 1 << 16]) {
+      await rejectsWith(parse('a.jsonl', Uint8Array.of(0xff, 0xfe, ...utf16le(records)), {}, chunk), /^a\.jsonl:1: not UTF-8 text \(the file is UTF-16 \(little-endian, with a byte-order mark\) text; save it as UTF-8 text\)$/);
+      await rejectsWith(parse('a.json', Uint8Array.of(0xfe, 0xff, ...utf16be('[{"text": "a", "label": "b"}]')), {}, chunk), /^a\.json:1: not UTF-8 text \(the file is UTF-16 \(big-endian, with a byte-order mark\)/);
+      await rejectsWith(parse('a.jsonl', utf16le(records), {}, chunk), /^a\.jsonl:1: not UTF-8 text \(the file is UTF-16 \(little-endian, without a byte-order mark\) text: every other byte is NUL; save it as UTF-8 text\)$/);
+      await rejectsWith(parse('a.csv', utf16be('text,label\na,b\n'), {}, chunk), /^a\.csv:1: not UTF-8 text \(the file is UTF-16 \(big-endian, without a byte-order mark\)/);
+      await rejectsWith(parse('a.tsv', Uint8Array.of(0xff, 0xfe, 0, 0, 0x74, 0, 0, 0), {}, chunk), /^a\.tsv:1: not UTF-8 text \(the file is UTF-32 \(little-endian/);
+    }
+    // Without a mark, two bytes tell (one for little-endian text); bytes arriving one at a time still do.
+    for (const chunk of [1, 2, 3]) await rejectsWith(parse('a.jsonl', utf16le(records), {}, chunk), /^a\.jsonl:1: not UTF-8 text \(the file is UTF-16 \(little-endian, without a byte-order mark\)/);
+    for (const chunk of [2, 3]) await rejectsWith(parse('a.json', utf16be('[{"text": "a", "label": "b"}]'), {}, chunk), /^a\.json:1: not UTF-8 text \(the file is UTF-16 \(big-endian, without a byte-order mark\)/);
+  });
+
+  test('a NUL byte names its line; bytes that are not UTF-8 say what the file must be', async () => {
+    await rejectsWith(parse('n.jsonl', records + '{"text": "a\u0000", "label": "x"}\n'), /^n\.jsonl:3: a NUL byte: this is not a text file \(the file must be UTF-8 text: save it as UTF-8/);
+    await rejectsWith(parse('z.csv', Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0)), /^z\.csv:1: a NUL byte: this is not a text file/);
+    await rejectsWith(parse('l.csv', Uint8Array.of(...enc.encode('text,label\ncaf'), 0xe9, ...enc.encode(',x\n'))), /^l\.csv:2: invalid UTF-8 \(byte offset 14; the file must be UTF-8 text: save it as UTF-8 \(is it binary, or in Latin-1 or Windows-1252\?\)\)$/);
+  });
+
+  test('CR-only line endings are line breaks in every format, and errors name the right line', async () => {
+    for (const chunk of [1, 2, 1 << 16]) {
+      const cr = records.replace(/\n/g, '\r');
+      assert.deepEqual((await parse('cr.jsonl', cr, {}, chunk)).examples, [{ input: 'a b', output: 'x' }, { input: 'c d', output: 'y' }]);
+      await rejectsWith(parse('cr.jsonl', `${cr}\r{"text": "q", "label": }\r`, {}, chunk), /^cr\.jsonl:4: malformed JSON line/);
+      await rejectsWith(parse('cr.jsonl', `${cr}{"text": "q", "label": ""}`, {}, chunk), 'cr.jsonl:3: empty answer');
+      await rejectsWith(parse('cr.jsonl', Uint8Array.of(...enc.encode(cr), 0xc3, 0x28), {}, chunk), /^cr\.jsonl:3: invalid UTF-8/);
+      assert.deepEqual((await parse('cr.csv', 'text,label\ra,b\r"c\rd",e\r', {}, chunk)).examples, [{ input: 'a', output: 'b' }, { input: 'c\rd', output: 'e' }]);
+      await rejectsWith(parse('cr.csv', 'text,label\ra,b\r"c\rd",e\rf\r', {}, chunk), 'cr.csv:5: row has 1 field, the header has 2');
+      await rejectsWith(parse('cr.json', '[\r{"text": "a", "label": "b"},\r{"text": "c", "label": ""}\r]', {}, chunk), 'cr.json:3: empty answer');
+      // Mixed endings: CRLF and LF lines count once each.
+      await rejectsWith(parse('m.jsonl', `${records.replace('\n', '\r\n')}\n{"text": "q", "label": ""}\n`, {}, chunk), 'm.jsonl:4: empty answer');
+    }
+  });
+
+  test('a file in another format than its extension says which format it looks like', async () => {
+    await rejectsWith(parse('a.jsonl', '[\n  {"text": "a", "label": "b"}\n]\n'), /^a\.jsonl:1: malformed JSON line \(.*; the file looks like a JSON array: name it \.json, or write one object per line\)$/);
+    await rejectsWith(parse('a.jsonl', '[{"text": "a", "label": "b"}]\n'), /^a\.jsonl:1: record is not a JSON object \(got .* \(a list\); a \.jsonl file holds one object per line \(for one JSON array of records, name the file \.json\)\)$/);
+    await rejectsWith(parse('a.jsonl', '{\n  "text": "a",\n  "label": "b"\n}\n'), /^a\.jsonl:1: malformed JSON line \(.*; a \.jsonl file holds one whole JSON object per line/);
+    await rejectsWith(parse('a.jsonl', 'text,label\na,b\n'), /^a\.jsonl:1: malformed JSON line \(.*; the file looks like CSV or TSV: name it \.csv or \.tsv\)$/);
+    await rejectsWith(parse('a.json', records), /^a\.json:2: malformed JSON \(more than one JSON value: a \.json file is one array of records \[\{\.\.\.\}, \{\.\.\.\}\]; for one object per line, name the file \.jsonl\)$/);
+    await rejectsWith(parse('a.json', '[{"text": "a", "label": "b"}] x'), /^a\.json:1: malformed JSON \(Unexpected "x"; a \.json file is one array of records/);
+    await rejectsWith(parse('t.jsonl', `${records}{"text": "c d", "lab`), /^t\.jsonl:3: malformed JSON line \(.*; the last line ends without closing its record: is the file cut short\?\)$/);
   });
 });

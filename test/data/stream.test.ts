@@ -163,6 +163,6 @@ describe('UTF-8 checks', () => {
     assert.equal(d.decode(enc.encode('one\ntwo\nth')), 'one\ntwo\nth');
     assert.equal(d.decode(Uint8Array.of(0x72, 0xe2)), 'r');
     assert.equal(d.line, 3);
-    assert.throws(() => d.decode(Uint8Array.of(0x82, 0x41)), { message: 'f.txt:3: invalid UTF-8 (byte offset 11)' });
+    assert.throws(() => d.decode(Uint8Array.of(0x82, 0x41)), { message: /^f\.txt:3: invalid UTF-8 \(byte offset 11; the file must be UTF-8 text/ });
   });
 });

@@ -10,6 +10,8 @@ import { shuffleInPlace, type Rng } from '../../model/rng.ts';
 import type { HostTensor } from '../../model/weights.ts';
 import type { Example, Task } from '../../data/task.ts';
 import type { ScoreMetric } from '../scoring.ts';
+import { didYouMean } from '../../io/closest-name.ts';
+import { preview } from '../../io/value-preview.ts';
 import type { MethodState } from './state.ts';
 
 /** A task with its examples tokenised once for the whole run. */
@@ -92,7 +94,7 @@ export type MethodOptions = Record<string, unknown>;
 export function numberOption(opts: MethodOptions, key: string, def: number, check: (v: number) => boolean, rule: string, method: string): number {
   const v = opts[key];
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) throw new Error(`method "${method}": ${key} must be ${rule}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) throw new Error(`method "${method}": ${key} must be ${rule}, got ${preview(v)}`);
   return v;
 }
 
@@ -101,7 +103,7 @@ export function choiceOption<T extends string>(opts: MethodOptions, key: string,
   const v = opts[key];
   if (v === undefined) return def;
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-    throw new Error(`method "${method}": ${key} must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(v)}`);
+    throw new Error(`method "${method}": ${key} must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${preview(v)}`);
   }
   return v as T;
 }
@@ -109,7 +111,7 @@ export function choiceOption<T extends string>(opts: MethodOptions, key: string,
 export function checkOptions(opts: MethodOptions, allowed: readonly string[], method: string): void {
   for (const key of Object.keys(opts)) {
     if (key === 'method' || key === 'name') continue;
-    if (!allowed.includes(key)) throw new Error(`method "${method}": unknown option "${key}" (known: ${allowed.join(', ') || 'none'})`);
+    if (!allowed.includes(key)) throw new Error(`method "${method}": unknown option "${key}"${didYouMean(key, allowed)} (known: ${allowed.join(', ') || 'none'})`);
   }
 }
 
