@@ -30,8 +30,13 @@ export interface StorageUsage {
 
 /** An open app database; `storage(prefix)` hands out RunStorages over folders of it. */
 export interface AppDatabase {
-  /** A RunStorage whose paths are relative to the folder `prefix` ("" or omitted: the whole database). */
-  storage(prefix?: string): RunStorage;
+  /**
+   * A RunStorage whose paths are relative to the folder `prefix` ("" or omitted: the whole database). With `requires`
+   * (a full path, such as a run's record "runs/r1/run.json"), every commit first checks, in its own transaction, that
+   * this file still exists, and is refused with a RecordGoneError otherwise: files of a run deleted meanwhile (from
+   * another tab) are never recreated.
+   */
+  storage(prefix?: string, opts?: { requires?: string }): RunStorage;
   /** Bytes stored in total and per folder, with the browser's quota estimate where there is one. */
   usage(): Promise<StorageUsage>;
   /** Closes the connection; later operations on its storages fail. */
@@ -64,6 +69,15 @@ export class StorageQuotaError extends Error {
     );
     this.storage = storage;
     this.bytes = bytes;
+  }
+}
+
+/** A commit refused because the file it requires (a run's record) is gone; nothing from the commit was saved. */
+export class RecordGoneError extends Error {
+  override readonly name = 'RecordGoneError';
+
+  constructor(storage: string, readonly required: string) {
+    super(`${storage}: ${required} no longer exists (it was deleted, perhaps from another tab), so nothing from this commit was saved and the deleted files are not recreated`);
   }
 }
 
@@ -108,7 +122,7 @@ export async function openAppDatabase(opts: OpenAppDatabaseOptions = {}): Promis
   // Let another tab upgrade or delete the database instead of blocking it.
   db.addEventListener('versionchange', () => db.close());
   return {
-    storage: (prefix = '') => idbStorage(db, dbLabel, checkPath(dbLabel, prefix, true)),
+    storage: (prefix = '', opts = {}) => idbStorage(db, dbLabel, checkPath(dbLabel, prefix, true), opts.requires === undefined ? null : checkPath(dbLabel, opts.requires)),
     usage: () => usageOf(db, dbLabel),
     close: () => db.close(),
   };
@@ -145,8 +159,8 @@ function failure(label: string, operation: string, err: unknown): Error {
 
 const isQuotaError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'QuotaExceededError';
 
-/** A RunStorage over the keys under the folder `prefix` (already checked) of an open database. */
-function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
+/** A RunStorage over the keys under the folder `prefix` (already checked) of an open database; see AppDatabase.storage for `requires`. */
+function idbStorage(db: AppDB, dbLabel: string, prefix: string, requires: string | null): RunStorage {
   const label = prefix === '' ? dbLabel : `${dbLabel} ${prefix}`;
   const full = (path: string): string => joinPath(prefix, path);
   const relative = (key: string): string => (prefix === '' ? key : key.slice(prefix.length + 1));
@@ -216,6 +230,8 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     const tx = db.transaction(FILES, 'readwrite');
     const pending: Promise<unknown>[] = [tx.done];
     try {
+      // In the commit's transaction, so a removal cannot slip in between the check and the writes.
+      if (requires !== null && (await tx.store.getKey(requires)) === undefined) throw new RecordGoneError(label, requires);
       for (const path of batch.keys()) await checkNoConflict(tx.store, full(path));
       for (const [path, data] of batch) {
         // A Blob is stored as given (the browser copies it apart from the record, without loading it); new Blob and
@@ -229,7 +245,7 @@ function idbStorage(db: AppDB, dbLabel: string, prefix: string): RunStorage {
     } catch (err) {
       abortQuietly(tx);
       await Promise.allSettled(pending);
-      if (err instanceof PathConflictError) throw err;
+      if (err instanceof PathConflictError || err instanceof RecordGoneError) throw err;
       if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageQuotaError(label, bytes, batch.size, err);
       throw failure(label, `commit ${batch.size} ${batch.size === 1 ? 'file' : 'files'} (nothing from this commit was saved)`, err);
     }

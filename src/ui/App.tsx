@@ -215,7 +215,7 @@ function RunsTab({ client, runs, onResumed, onCopy, onCompare }: {
   return (
     <div className="runs-tab" data-testid="runs-tab">
       {error !== null && <ErrorCallout title="Storage could not be read" error={error} />}
-      <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} activeDone={runs.active?.progress?.done ?? null} selectedId={selected?.id ?? null}
+      <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} heldIds={runs.held} activeDone={runs.active?.progress?.done ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
         onCopy={(id) => { const record = runs.runs.find((r) => r.id === id); if (record) onCopy(record); }}

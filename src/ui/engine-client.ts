@@ -93,7 +93,7 @@ function appClient(remote: Comlink.Remote<EngineWorkerApi>, call: <T>(start: () 
     call(() => r[name](...args.map((a) => (typeof a === 'function' ? Comlink.proxy(a as (...x: unknown[]) => unknown) : a))));
   // A record over every key, so a method added to the worker's API cannot be forgotten here.
   const names: Record<keyof AppApi, true> = {
-    inspectTask: true, checkTaskData: true, previewPrompts: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true, runIsHeld: true,
+    inspectTask: true, checkTaskData: true, previewPrompts: true, methods: true, describeModel: true, startRun: true, resumeRun: true, pauseRun: true, cancelRun: true, activeRun: true, runIsHeld: true, heldRuns: true,
     listRuns: true, readResults: true, deleteRun: true, adapterFiles: true, adapterFolders: true, saptFolderFiles: true, storageUsage: true, listModels: true,
     deleteModel: true, answer: true, exportMethodOnnx: true, runTaskInputs: true, exportExperiment: true, importExperiment: true,
   };

@@ -18,13 +18,13 @@ import { SAPT_CONFIG_FILE, SAPT_ROUTER_FILE, saptAdapterFolder } from '../model/
 import { fileSlug } from '../report/tables.ts';
 import { formatBytes } from '../report/format.ts';
 import { listFolders, openAppDatabase, type AppDatabase, type StorageUsage } from '../storage/idb-storage.ts';
-import { getGpu, wasLost } from './gpu.ts';
+import { getGpu } from './gpu.ts';
 import { workerOrtDecoders } from './ort-webgpu.ts';
 import type { BaseModelRef } from '../model/peft.ts';
 import type { ChatSettings } from '../data/prompt.ts';
 import { previewPrompts, type PromptPreview } from '../data/prompt-preview.ts';
 import { countingSource, deleteCachedModel, listCachedModels, MODEL_INFO, openModel, type CachedModelInfo, type ModelChoice, type ModelCopyProgress } from './model-store.ts';
-import { listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
+import { heldRunIds, listRunRecords, openRunMethod, readRunRecord, RunController, runIsHeld, withRunLock, type RunEvent, type RunHost, type RunRecord, type RunSettings } from './run-job.ts';
 import { exportRun, importExperiment, unzipFiles, type ImportedExperiment } from './experiment-files.ts';
 import { taskInputsOf } from './task-files.ts';
 import { deleteRunAndFiles } from './run-removal.ts';
@@ -117,7 +117,6 @@ async function host(): Promise<RunHost> {
   const info = adapter.info;
   return {
     db: await db(), session: sessionFor, device: `${info.vendor} ${info.architecture} ${info.description}`.trim(),
-    deviceLost: () => current !== null && wasLost(current.device),
   };
 }
 
@@ -240,6 +239,11 @@ export const appApi = {
     return runIsHeld(id);
   },
 
+  /** The runs some tab of this browser is training now (this worker's own run included). */
+  async heldRuns(): Promise<string[]> {
+    return heldRunIds();
+  },
+
   async listRuns(): Promise<RunRecord[]> {
     return listRunRecords((await db()).storage('runs'));
   },
@@ -252,7 +256,9 @@ export const appApi = {
   async deleteRun(id: string): Promise<void> {
     if (controller?.runningId === id) throw new Error('this run is in progress; cancel it before deleting it');
     if (playground?.runId === id) closePlayground();
-    await deleteRunAndFiles(await db(), id);
+    // Holding the run's lock: refused while another tab trains it, and no tab can start it while it is removed.
+    const database = await db();
+    await withRunLock(id, 'delete it here', () => deleteRunAndFiles(database, id));
   },
 
   /** A stored run's task files as task inputs again, to run it again or to edit a copy of it. */

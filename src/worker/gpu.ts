@@ -25,12 +25,6 @@ export interface Gpu {
 }
 
 let current: Promise<Gpu> | null = null;
-const lostDevices = new WeakSet<GPUDevice>();
-
-/** True once `device` has been lost (a later getGpu() requests a new one). */
-export function wasLost(device: GPUDevice): boolean {
-  return lostDevices.has(device);
-}
 
 /** The worker's device, requested on first use and again after a loss. */
 export function getGpu(): Promise<Gpu> {
@@ -60,7 +54,6 @@ async function acquire(): Promise<Gpu> {
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'clora worker device' });
   const gpuState = { adapter, device, acquireMs: performance.now() - t0 };
   void device.lost.then((info) => {
-    lostDevices.add(device);
     console.warn(`WebGPU device lost (${info.reason}): ${info.message}`);
     if (current && gpuState.device === device) current = null;
   });

@@ -8,9 +8,10 @@ import { readJsonFile, writeJsonFiles, type RunStorage } from '../cl/storage.ts'
 import { loadTaskInputs, type TaskInput } from '../data/inspect.ts';
 import type { Task } from '../data/task.ts';
 import type { Session } from '../engine/session.ts';
+import { describeLoss, deviceLoss } from '../gpu/device-loss.ts';
 import type { FileSource } from '../io/files.ts';
 import type { ProjName } from '../model/peft.ts';
-import type { AppDatabase } from '../storage/idb-storage.ts';
+import { RecordGoneError, type AppDatabase } from '../storage/idb-storage.ts';
 import { openModel, type ModelChoice } from './model-store.ts';
 import { storeTaskInputs, withTaskFileLock, type StoredTask } from './task-files.ts';
 
@@ -81,8 +82,6 @@ export interface RunHost {
   db: AppDatabase;
   session: SessionProvider;
   device: string;
-  /** True once the device the sessions use has been lost. */
-  deviceLost?: () => boolean;
 }
 
 /** The run a controller is executing: its id ('new' while it is being set up), cancel switch and pause state. */
@@ -169,7 +168,10 @@ export class RunController {
       a.wake?.();
       a.wake = null;
     }
-    await this.update(a.id, { status: paused ? 'paused' : 'running' });
+    // A record deleted meanwhile is not written back: the run's next commit is refused and stops it with the reason.
+    await this.update(a.id, { status: paused ? 'paused' : 'running' }).catch((e: unknown) => {
+      if (!(e instanceof RecordGoneError)) throw e;
+    });
     return true;
   }
 
@@ -193,15 +195,16 @@ export class RunController {
 
   private async update(id: string, change: Partial<RunRecord>): Promise<RunRecord> {
     const rec = await readRunRecord(this.runs, id);
-    if (!rec) throw new Error(`run "${id}" disappeared from storage`);
+    if (!rec) throw new RecordGoneError(this.runs.label, `runs/${id}/${RUN_FILE}`);
     const next = { ...rec, ...change, updated: Date.now() };
-    await writeJsonFiles(this.runs, { [`${id}/${RUN_FILE}`]: next });
+    // Guarded like the run's files: a record deleted between the read and this write is not written back.
+    await writeJsonFiles(this.host.db.storage('runs', { requires: recordPath(id) }), { [`${id}/${RUN_FILE}`]: next });
     return next;
   }
 
-  /** Runs `record` while holding its lock, so that two tabs never train the same run. */
+  /** Runs `record` while holding its lock, so that two tabs never train the same run and none deletes it meanwhile. */
   private execute(record: RunRecord, tasks: Task[], source: FileSource, resume: boolean, emit: (e: RunEvent) => void): Promise<RunRecord> {
-    return withRunLock(record.id, () => this.executeLocked(record, tasks, source, resume, emit));
+    return withRunLock(record.id, 'resume it here', () => this.executeLocked(record, tasks, source, resume, emit));
   }
 
   private async executeLocked(record: RunRecord, tasks: Task[], source: FileSource, resume: boolean, emit: (e: RunEvent) => void): Promise<RunRecord> {
@@ -215,7 +218,8 @@ export class RunController {
     let startDone: number | null = null;
     try {
       const results = await runExperiment({
-        session, tasks, experiment: toExperiment(record, tasks), storage: this.host.db.storage(`runs/${id}`), device: this.host.device, resume,
+        // Every commit checks that the record is still there: a run deleted meanwhile is not recreated.
+        session, tasks, experiment: toExperiment(record, tasks), storage: this.host.db.storage(`runs/${id}`, { requires: recordPath(id) }), device: this.host.device, resume,
         signal: active.abort.signal,
         waitWhilePaused: () => active.paused && !active.abort.signal.aborted ? new Promise<void>((res) => { active.wake = res; }) : Promise.resolve(),
         onProgress: (p) => {
@@ -237,13 +241,18 @@ export class RunController {
       return done;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const lost = this.host.deviceLost?.() || isDeviceLoss(message);
+      // Classified by the device's state, not the error's text: a destroyed or crashed device fails a step in many ways.
+      const loss = active.abort.signal.aborted ? null : await deviceLoss(session.gpu.device);
+      const lost = loss !== null;
       const status: RunStatus = active.abort.signal.aborted ? 'cancelled' : lost ? 'interrupted' : 'failed';
-      const why = lost ? `the GPU device was lost (${message}); resume the run to continue from its last checkpoint` : message;
+      const why = loss ? `the GPU device was lost (${describeLoss(loss)}); resume the run to continue from its last checkpoint` : message;
       // The record may not be writable either (a full disk): the error that stopped the run is the one to report.
       const rec = await this.update(id, { status, error: status === 'cancelled' ? null : why, done: lastDone }).catch(() => null);
       if (rec) emit({ type: 'record', record: rec });
       if (status === 'cancelled' && rec) return rec;
+      if (error instanceof RecordGoneError) {
+        throw new Error(`the run “${record.title}” was deleted while it was training (from another tab or window of this browser); training stopped, and none of its files were written back`, { cause: error });
+      }
       throw lost ? new Error(why) : error;
     }
   }
@@ -259,30 +268,50 @@ function webLocks(): LockManager | null {
   return (globalThis.navigator as Navigator | undefined)?.locks ?? null;
 }
 
+const LOCK_PREFIX = 'clora-run-';
+
 export function runLockName(id: string): string {
-  return `clora-run-${id}`;
+  return `${LOCK_PREFIX}${id}`;
 }
 
-/** Calls `fn` holding the run's lock; fails at once when another tab holds it. */
-async function withRunLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+/** The full path of a run's record in the database. */
+function recordPath(id: string): string {
+  return `runs/${id}/${RUN_FILE}`;
+}
+
+/** The error for a change refused because a tab is training the run: what was refused, and where to stop it. */
+export class RunHeldError extends Error {
+  override readonly name = 'RunHeldError';
+
+  constructor(readonly runId: string, action: string) {
+    super(`the run "${runId}" is being trained in another tab or window of this browser, so you cannot ${action}; pause or cancel it in that tab first (or close that tab)`);
+  }
+}
+
+/**
+ * Calls `fn` holding the run's lock, so that no other tab trains, resumes or deletes the run meanwhile; fails at once
+ * with a RunHeldError naming `action` when another tab (or this worker) holds it. Without Web Locks (Node), runs `fn`.
+ */
+export async function withRunLock<T>(id: string, action: string, fn: () => Promise<T>): Promise<T> {
   const locks = webLocks();
   if (!locks) return fn();
   return locks.request(runLockName(id), { ifAvailable: true }, async (lock) => {
-    if (!lock) throw new Error(`the run "${id}" is being trained in another tab of this browser`);
+    if (!lock) throw new RunHeldError(id, action);
     return fn();
   }) as Promise<T>;
 }
 
-/** True when another tab (or this one) is training the run now. */
-export async function runIsHeld(id: string): Promise<boolean> {
+/** The runs some tab of this browser (this one included) is training now: their locks are held. */
+export async function heldRunIds(): Promise<string[]> {
   const locks = webLocks();
-  if (!locks) return false;
+  if (!locks) return [];
   const state = await locks.query();
-  return (state.held ?? []).some((l) => l.name === runLockName(id));
+  return (state.held ?? []).flatMap((l) => (l.name?.startsWith(LOCK_PREFIX) ? [l.name.slice(LOCK_PREFIX.length)] : []));
 }
 
-function isDeviceLoss(message: string): boolean {
-  return /device (was )?lost|GPUDevice.*lost|device is lost/i.test(message);
+/** True when another tab (or this one) is training the run now. */
+export async function runIsHeld(id: string): Promise<boolean> {
+  return (await heldRunIds()).includes(id);
 }
 
 function modelKey(choice: ModelChoice): string {

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunStorage } from '../../src/cl/storage.ts';
 import { contents, describeRunStorageContract, text } from '../helpers/storage-contract.ts';
-import { listFolders, openAppDatabase, StorageQuotaError, type AppDatabase } from '../../src/storage/idb-storage.ts';
+import { listFolders, openAppDatabase, RecordGoneError, StorageQuotaError, type AppDatabase } from '../../src/storage/idb-storage.ts';
 
 const opened: AppDatabase[] = [];
 after(() => {
@@ -58,6 +58,25 @@ describe('IndexedDB storage scoped to a folder', () => {
     await assert.rejects(db.storage('runs/r1').commit({ 'x.json': '1' }), /IndexedDB "clora" runs\/r1: cannot write x\.json: runs\/r1 \(this storage's own folder\) is a file/);
     await assert.rejects(db.storage('models/tiny').commit({ 'x.json': '1' }), /cannot write x\.json: models \(outside this storage\) is a file/);
     assert.deepEqual(await contents(db.storage()), { models: 'another', 'runs/r1': 'a file' });
+  });
+
+  it('refuses every commit once the file it requires (a run\'s record) is gone, and writes nothing', async () => {
+    const db = await freshDatabase();
+    await db.storage().commit({ 'runs/r1/run.json': '{}' });
+    const run = db.storage('runs/r1', { requires: 'runs/r1/run.json' });
+    await run.commit({ 'ewc/state.json': '1' });
+    assert.deepEqual(await contents(db.storage()), { 'runs/r1/ewc/state.json': '1', 'runs/r1/run.json': '{}' });
+    // Deleted from another tab: the training tab's next commit must not bring the run back.
+    await db.storage('runs').remove('r1');
+    await assert.rejects(run.commit({ 'ewc/state.json': '2', 'results.json': '{}' }), (e: Error) => {
+      assert.ok(e instanceof RecordGoneError);
+      assert.equal(e.message, 'IndexedDB "clora" runs/r1: runs/r1/run.json no longer exists (it was deleted, perhaps from another tab), so nothing from this commit was saved and the deleted files are not recreated');
+      return true;
+    });
+    // Not even the record itself, through a storage that requires it.
+    await assert.rejects(db.storage('runs', { requires: 'runs/r1/run.json' }).commit({ 'r1/run.json': '{"status":"done"}' }), RecordGoneError);
+    assert.deepEqual(await contents(db.storage()), {});
+    assert.throws(() => db.storage('runs/r1', { requires: '../run.json' }), /invalid path/);
   });
 
   it('rejects an invalid folder prefix when the storage is made', async () => {

@@ -173,6 +173,13 @@ describe('run list helpers', () => {
     assert.equal(canDelete({ id: 'r1' }, 'r2'), true);
     assert.equal(canDelete({ id: 'r1' }, null), true);
   });
+
+  test('a run another tab is training offers neither Resume nor Delete, whatever its stored status', () => {
+    for (const s of RUN_STATUSES) assert.equal(canResume({ id: 'r1', status: s }, null, true), false, s);
+    assert.equal(canDelete({ id: 'r1' }, null, true), false);
+    assert.equal(canDelete({ id: 'r1' }, 'r2', true), false);
+    assert.equal(canDelete({ id: 'r1' }, 'r2', false), true);
+  });
 });
 
 describe('storage usage', () => {

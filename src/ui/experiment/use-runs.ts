@@ -24,6 +24,8 @@ export interface ActiveRun {
 
 export interface RunsState {
   runs: RunRecord[];
+  /** Runs some tab of this browser is training now (their Web Locks are held), this tab's own included. */
+  held: string[];
   active: ActiveRun | null;
   /** The run of the last start/resume, kept after it ends so its results stay on screen. */
   lastId: string | null;
@@ -70,8 +72,11 @@ async function heldForAWhile(app: AppClient, id: string): Promise<boolean> {
   return true;
 }
 
+/** How often a tab asks which runs other tabs are training. */
+const HELD_POLL_MS = 1500;
+
 export function useRuns(app: AppClient | null) {
-  const [state, setState] = useState<RunsState>({ runs: [], active: null, lastId: null, error: null });
+  const [state, setState] = useState<RunsState>({ runs: [], held: [], active: null, lastId: null, error: null });
   const resumedOnce = useRef(false);
 
   const refresh = useCallback(async () => {
@@ -114,6 +119,33 @@ export function useRuns(app: AppClient | null) {
     const results = await app.readResults(id).catch(() => null);
     void follow((onEvent) => app.resumeRun(id, onEvent), { ...EMPTY_ACTIVE, status: 'Resuming from the last checkpoint', results, losses: lossesFromResults(results), notice });
   }, [app, follow]);
+
+  // Runs trained in other tabs: asked every HELD_POLL_MS, and the list is read again when that set changes (a run
+  // started, finished or was deleted there) or while another tab trains (its status and progress move), so this tab
+  // never offers Resume or Delete on a run another tab trains.
+  useEffect(() => {
+    if (!app) return;
+    let last = '';
+    let stopped = false;
+    const poll = async () => {
+      const held = (await app.heldRuns().catch(() => null))?.sort() ?? null;
+      if (stopped || held === null) return;
+      const own = await app.activeRun().catch(() => null);
+      const elsewhere = held.some((id) => id !== own);
+      if (held.join('\n') === last && !elsewhere) return;
+      if (held.join('\n') !== last) {
+        last = held.join('\n');
+        setState((s) => ({ ...s, held }));
+      }
+      await refresh().catch(() => {});
+    };
+    void poll();
+    const timer = setInterval(() => void poll(), HELD_POLL_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [app, refresh]);
 
   // After a reload, a run stored as running or paused-by-nobody is not running in this new worker: resume it.
   useEffect(() => {

@@ -12,6 +12,8 @@ export interface RunHistoryProps {
   runs: RunRecord[];
   /** The run the worker is executing (its Resume and Delete are not offered). */
   activeId: string | null;
+  /** Runs some tab of this browser is training (their locks are held): those of other tabs offer no Resume or Delete. */
+  heldIds?: readonly string[];
   /** The active run's progress as the worker reports it (0..1), newer than its stored record's; null when none. */
   activeDone?: number | null;
   /** The run whose results are open (its row is highlighted). */
@@ -37,7 +39,7 @@ interface DeleteFailure {
 const COLUMNS = ['Run', 'Model', 'Tasks', 'Methods', 'Created', 'Status', 'Progress', 'Actions'];
 
 /** Test id `run-history`; rows are `run-row` (see RunRow), sorted newest first whatever order `runs` has. */
-export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOpen, onResume, onCopy, onCompare, onDelete }: RunHistoryProps) {
+export function RunHistory({ runs, activeId, heldIds = [], activeDone = null, selectedId, onOpen, onResume, onCopy, onCompare, onDelete }: RunHistoryProps) {
   const now = useNow();
   // The stored record's `done` is written after each task; the active run's row shows the live progress instead.
   const sorted = useMemo(() => newestFirst(runs).map((r) => (r.id === activeId && activeDone !== null ? { ...r, done: activeDone } : r)),
@@ -69,6 +71,7 @@ export function RunHistory({ runs, activeId, activeDone = null, selectedId, onOp
               run={run}
               now={now}
               activeId={activeId}
+              heldElsewhere={run.id !== activeId && heldIds.includes(run.id)}
               selected={run.id === selectedId}
               onOpen={() => onOpen(run.id)}
               onResume={() => onResume(run.id)}

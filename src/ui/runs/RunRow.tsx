@@ -3,7 +3,7 @@ import type { RunRecord } from '../../worker/run-job.ts';
 import { DeleteWithConfirm } from './DeleteWithConfirm.tsx';
 import { ProgressCell } from './ProgressCell.tsx';
 import { RelativeTime } from './RelativeTime.tsx';
-import { canDelete, canResume, progressPercent, runMethods, showsError, summarizeNames, truncateText } from './run-format.ts';
+import { canDelete, canResume, HELD_ELSEWHERE, progressPercent, runMethods, showsError, summarizeNames, truncateText } from './run-format.ts';
 import { StatusBadge } from './StatusBadge.tsx';
 import './runs.css';
 
@@ -11,6 +11,8 @@ export interface RunRowProps {
   run: RunRecord;
   now: number;
   activeId: string | null;
+  /** Another tab of this browser is training the run (it holds the run's lock): no Resume or Delete here. */
+  heldElsewhere?: boolean;
   selected: boolean;
   onOpen(): void;
   onResume(): void;
@@ -22,8 +24,11 @@ export interface RunRowProps {
   onDeleteError(error: unknown): void;
 }
 
-/** Test id `run-row` with `data-id` and `data-status`; `aria-selected` marks the run whose results are open. */
-export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy, onCompare, onDelete, onDeleteError }: RunRowProps) {
+/**
+ * Test id `run-row` with `data-id`, `data-status` and `data-held` (trained in another tab); `aria-selected` marks the
+ * run whose results are open.
+ */
+export function RunRow({ run, now, activeId, heldElsewhere = false, selected, onOpen, onResume, onCopy, onCompare, onDelete, onDeleteError }: RunRowProps) {
   const tasks = summarizeNames(run.tasks ?? []);
   const methods = summarizeNames(runMethods(run), 4, 16);
   const active = run.id === activeId;
@@ -33,6 +38,7 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy,
       data-testid="run-row"
       data-id={run.id}
       data-status={run.status}
+      data-held={heldElsewhere ? 'elsewhere' : undefined}
       aria-selected={selected}
     >
       <th scope="row" className="runs-title-cell">
@@ -40,6 +46,11 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy,
           {truncateText(run.title || run.id, 48)}
         </span>
         {active ? <span className="tag runs-active-tag">in progress</span> : null}
+        {heldElsewhere && !active ? (
+          <span className="tag runs-active-tag" title={HELD_ELSEWHERE} data-testid="run-held">
+            training in another tab
+          </span>
+        ) : null}
         <span className="runs-id muted">{run.id}</span>
       </th>
       <td className="runs-model" title={run.modelLabel}>
@@ -72,7 +83,7 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy,
         <button type="button" className="button runs-button" onClick={onOpen} aria-pressed={selected} data-testid="run-open">
           Open
         </button>
-        {canResume(run, activeId) ? (
+        {canResume(run, activeId, heldElsewhere) ? (
           <button type="button" className="button runs-button runs-button-primary" onClick={onResume} disabled={activeId !== null} title={activeId !== null ? 'Another run is in progress' : 'Resume from the last finished task'} data-testid="run-resume">
             Resume
           </button>
@@ -91,8 +102,8 @@ export function RunRow({ run, now, activeId, selected, onOpen, onResume, onCopy,
           subject={`run ${run.title || run.id}`}
           onDelete={onDelete}
           onError={onDeleteError}
-          disabled={!canDelete(run, activeId)}
-          disabledReason="This run is in progress; cancel it before deleting it"
+          disabled={!canDelete(run, activeId, heldElsewhere)}
+          disabledReason={heldElsewhere && !active ? HELD_ELSEWHERE : 'This run is in progress; cancel it before deleting it'}
         />
       </td>
     </tr>

@@ -135,12 +135,18 @@ export function newestFirst<T extends Pick<RunRecord, 'id' | 'created'>>(runs: r
 
 const RESUMABLE: ReadonlySet<string> = new Set<RunStatus>(['paused', 'interrupted', 'cancelled', 'failed']);
 
-/** Whether a run can be resumed: it stopped before finishing (paused, interrupted, cancelled, failed) and is not the run in progress. */
-export function canResume(run: Pick<RunRecord, 'id' | 'status'>, activeId: string | null): boolean {
-  return RESUMABLE.has(run.status) && run.id !== activeId;
+/**
+ * Whether a run can be resumed: it stopped before finishing (paused, interrupted, cancelled, failed), is not the run in
+ * progress, and no other tab is training it (`heldElsewhere`).
+ */
+export function canResume(run: Pick<RunRecord, 'id' | 'status'>, activeId: string | null, heldElsewhere = false): boolean {
+  return RESUMABLE.has(run.status) && run.id !== activeId && !heldElsewhere;
 }
 
-/** Whether a run can be deleted: any run but the one in progress. */
-export function canDelete(run: Pick<RunRecord, 'id'>, activeId: string | null): boolean {
-  return run.id !== activeId;
+/** Whether a run can be deleted: any run but the one in progress here or in another tab (`heldElsewhere`). */
+export function canDelete(run: Pick<RunRecord, 'id'>, activeId: string | null, heldElsewhere = false): boolean {
+  return run.id !== activeId && !heldElsewhere;
 }
+
+/** Why a run held by another tab offers no Resume or Delete here. */
+export const HELD_ELSEWHERE = 'This run is being trained in another tab or window of this browser; pause or cancel it there first';
