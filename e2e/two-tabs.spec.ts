@@ -107,7 +107,9 @@ describe('a run trained in one tab, seen from another (WebGPU on SwiftShader)', 
     assert.equal(await row.getByTestId('run-held').innerText(), 'training in another tab');
     assert.equal(await row.getByTestId('run-resume').count(), 0, 'no Resume for a run another tab holds, even paused');
     assert.equal(await row.getByTestId('run-delete').isDisabled(), true);
-    assert.match((await row.getByTestId('run-delete').getAttribute('title')) ?? '', /being trained in another tab or window of this browser; pause or cancel it there first/);
+    // It names the tab: the training tab's title starts with "Training".
+    assert.match((await row.getByTestId('run-delete').getAttribute('title')) ?? '', /being trained in another tab or window of this browser \(the one whose title starts with “Training”\); pause or cancel it there first/);
+    assert.match(await page.title(), /^Training \d+% \(paused\) · 2 tasks × seqlora · clora/);
     // The second tab did not resume it as an orphan of a closed page.
     assert.equal(await other.getByTestId('run-notice').count(), 0);
     await screenshot(other, 'two-tabs-held');

@@ -13,6 +13,7 @@ import { ResultsView } from './results/ResultsView.tsx';
 import { OpenResultsFile } from './runs/OpenResultsFile.tsx';
 import { RunHistory } from './runs/RunHistory.tsx';
 import { StoragePanel } from './runs/StoragePanel.tsx';
+import { useTrainingTitle } from './runs/use-training-title.ts';
 import type { RunResults } from '../cl/runner.ts';
 import { parseRunResultsText } from '../report/results-file.ts';
 import { ErrorCallout } from './components/ErrorCallout.tsx';
@@ -110,6 +111,8 @@ function Workbench() {
   }, []);
 
   const runs = useRuns(client?.app ?? null);
+  const training = runs.active?.record ?? null;
+  useTrainingTitle(training ? { title: training.title || training.id, done: runs.active?.progress?.done ?? training.done, paused: training.status === 'paused' } : null);
 
   return (
     <main className="page workbench">

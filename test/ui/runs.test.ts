@@ -14,8 +14,9 @@ import { backendNoteText } from '../../src/ui/playground/backend-note.ts';
 import type { AnswerBackendReport } from '../../src/cl/playground-backend.ts';
 import {
   canDelete, canResume, formatDate, formatDateTime, formatPercent, newestFirst, progressPercent, relativeTime, RUN_STATUSES, runMethods, showsError,
-  statusInfo, summarizeNames, truncateText,
+  statusInfo, summarizeNames, truncateText, HELD_ELSEWHERE, TRAINING_TITLE_PREFIX,
 } from '../../src/ui/runs/run-format.ts';
+import { trainingTitle } from '../../src/ui/runs/use-training-title.ts';
 import {
   describeOrigin, folderBytes, foldersUnder, modelBytes, modelStorageRows, quotaShare, runBytes, runsUsingModel, runStorageRows, sumBytes,
 } from '../../src/ui/runs/storage-usage.ts';
@@ -179,6 +180,14 @@ describe('run list helpers', () => {
     assert.equal(canDelete({ id: 'r1' }, null, true), false);
     assert.equal(canDelete({ id: 'r1' }, 'r2', true), false);
     assert.equal(canDelete({ id: 'r1' }, 'r2', false), true);
+  });
+
+  test('a training tab\'s title starts with the word the other tabs name it by', () => {
+    assert.equal(trainingTitle('clora', null), 'clora');
+    assert.equal(trainingTitle('clora', { title: 'sweep', done: 0.426, paused: false }), 'Training 42% · sweep · clora');
+    assert.equal(trainingTitle('clora', { title: 'sweep', done: null, paused: true }), 'Training (paused) · sweep · clora');
+    assert.ok(trainingTitle('clora', { title: 'x', done: 0, paused: false }).startsWith(TRAINING_TITLE_PREFIX));
+    assert.match(HELD_ELSEWHERE, new RegExp(`title starts with “${TRAINING_TITLE_PREFIX}”`));
   });
 });
 

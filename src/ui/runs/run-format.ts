@@ -148,5 +148,8 @@ export function canDelete(run: Pick<RunRecord, 'id'>, activeId: string | null, h
   return run.id !== activeId && !heldElsewhere;
 }
 
+/** What the title of a tab training a run starts with (use-training-title.ts), so that other tabs can name it. */
+export const TRAINING_TITLE_PREFIX = 'Training';
+
 /** Why a run held by another tab offers no Resume or Delete here. */
-export const HELD_ELSEWHERE = 'This run is being trained in another tab or window of this browser; pause or cancel it there first';
+export const HELD_ELSEWHERE = `This run is being trained in another tab or window of this browser (the one whose title starts with “${TRAINING_TITLE_PREFIX}”); pause or cancel it there first`;
