@@ -186,8 +186,39 @@ export function runDifferences(runs: readonly LabelledRun[]): RunDifference[] {
   return out;
 }
 
+/** A run's methods with the options they ran with, where known (the app's stored runs keep them; results.json does not). */
+export interface RunMethodOptions {
+  methods?: readonly { name: string; options?: object }[];
+}
+
+/**
+ * The method options ("replay.bufferSize") whose values differ between the runs that recorded them, each run's value
+ * in order ("not recorded" for a run without them, "—" for a run without the method). Empty when fewer than two runs
+ * recorded their options.
+ */
+export function methodOptionDifferences(runs: readonly RunMethodOptions[]): RunDifference[] {
+  const known = runs.filter((r) => r.methods);
+  if (known.length < 2) return [];
+  const perRun = runs.map((r) => {
+    if (!r.methods) return null;
+    const out = new Map<string, string>();
+    for (const m of r.methods) for (const [k, v] of flatSettings((m.options ?? {}) as Record<string, unknown>, `${m.name}.`)) out.set(k, v);
+    return { out, names: new Set(r.methods.map((m) => m.name)) };
+  });
+  // Each option's field and the method it belongs to (a method's name may itself hold a dot).
+  const fields = new Map<string, string>();
+  for (const r of runs) for (const m of r.methods ?? []) for (const k of flatSettings((m.options ?? {}) as Record<string, unknown>, `${m.name}.`).keys()) if (!fields.has(k)) fields.set(k, m.name);
+  const diffs: RunDifference[] = [];
+  for (const [field, method] of fields) {
+    const values = perRun.map((p) => (p === null ? 'not recorded' : !p.names.has(method) ? '—' : p.out.get(field) ?? 'default'));
+    const recorded = values.filter((v, i) => perRun[i] !== null && v !== '—');
+    if (new Set(recorded).size > 1) diffs.push({ field, values });
+  }
+  return diffs;
+}
+
 /** One sentence listing the differences (each run's value in run order), or null when the runs agree on everything. */
-export function differencesNotice(runs: readonly LabelledRun[], differences = runDifferences(runs)): string | null {
+export function differencesNotice(runs: readonly LabelledRun[], differences: readonly RunDifference[] = runDifferences(runs)): string | null {
   if (differences.length === 0) return null;
   return `The runs differ in ${differences.map((d) => `${d.field} (${d.values.map((v, r) => `${runs[r].label}: ${v}`).join('; ')})`).join(', ')}.`;
 }

@@ -8,7 +8,8 @@ import type { MethodResult, RunResults } from '../../src/cl/runner.ts';
 import { paletteColor } from '../../src/report/color-scale.ts';
 import { defaultColorBy, LINE_DASHES, overlayCurvesSvg, overlayLegend, overlayPanels } from '../../src/report/compare-series.ts';
 import {
-  bestMeans, comparisonFileBase, comparisonNotice, differencesNotice, matchTasks, methodSummaries, runDifferences, spreadOf, type LabelledRun,
+  bestMeans, comparisonFileBase, comparisonNotice, differencesNotice, matchTasks, methodOptionDifferences, methodSummaries, runDifferences, spreadOf,
+  type LabelledRun,
 } from '../../src/report/comparison.ts';
 import { comparisonCsv, COMPARISON_CSV_HEADER } from '../../src/ui/compare/compare-export.ts';
 import { fileRunLabel, uniqueLabels } from '../../src/ui/compare/labels.ts';
@@ -154,6 +155,22 @@ describe('what differs between runs', () => {
     ]);
     assert.match(differencesNotice(runs)!, /^The runs differ in architecture \(r1: llama 1,000 parameters, 2 layers; r2: llama 2\.00 M parameters, 2 layers\), seed \(r1: 0; r2: 3\), lora\.rank/);
     assert.equal(differencesNotice([runs[0], { label: 'r1 again', results: one }]), null);
+  });
+});
+
+describe('method options that differ', () => {
+  it('lists an option whose recorded values differ, naming runs without records and runs without the method', () => {
+    const runs = [
+      { methods: [{ name: 'replay', options: { bufferSize: 50, mix: 0.5 } }, { name: 'ewc.v2', options: { lambda: 5 } }, { name: 'lwf', options: { t: 2 } }] },
+      // A record written before options were kept has none.
+      { methods: [{ name: 'replay', options: { bufferSize: 100, mix: 0.5 } }, { name: 'lwf' }] },
+      {},
+    ];
+    assert.deepEqual(methodOptionDifferences(runs), [
+      { field: 'replay.bufferSize', values: ['50', '100', 'not recorded'] },
+      { field: 'lwf.t', values: ['2', 'default', 'not recorded'] },
+    ]);
+    assert.deepEqual(methodOptionDifferences([runs[0], {}]), [], 'one run with its options has nothing to differ from');
   });
 });
 

@@ -130,10 +130,11 @@ export function CompareTab({ runs, readResults, refresh, visible, add = null }: 
       const s = stored[p.id];
       const record = runs.find((r) => r.id === p.id);
       // A run deleted since it was picked drops out.
-      return s?.state === 'ok' && record ? [{ name: record.title || p.id, results: s.results, source: { kind: 'stored', id: p.id } }] : [];
+      return s?.state === 'ok' && record
+        ? [{ name: record.title || p.id, results: s.results, source: { kind: 'stored', id: p.id }, methods: record.settings?.methods }] : [];
     });
     const labels = uniqueLabels(ready.map((r) => r.name));
-    return ready.map((r, i) => ({ label: labels[i], results: r.results, source: r.source }));
+    return ready.map((r, i) => ({ label: labels[i], results: r.results, source: r.source, methods: r.methods }));
   }, [picks, files, stored, runs]);
 
   const storedNote = (id: string) => {

@@ -3,7 +3,8 @@
 import { useCallback, useMemo, useState } from 'react';
 import { defaultColorBy, overlayCurvesSvg, overlayLegend, overlayPanels, type ColorBy } from '../../report/compare-series.ts';
 import {
-  comparisonFileBase, comparisonNotice, comparisonProblem, matchTasks, methodSummaries, runDifferences, type LabelledRun,
+  comparisonFileBase, comparisonNotice, comparisonProblem, matchTasks, methodOptionDifferences, methodSummaries, runDifferences, type LabelledRun,
+  type RunMethodOptions,
 } from '../../report/comparison.ts';
 import { fileSlug } from '../../report/tables.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
@@ -17,8 +18,8 @@ import { OverlayCurves } from './OverlayCurves.tsx';
 import '../results/results.css';
 import './compare.css';
 
-/** A run in the comparison: its label (unique among the compared runs), results and where they came from. */
-export type ComparedRun = LabelledRun & { source: RunSource };
+/** A run in the comparison: its label (unique among the compared runs), results, where they came from and, for a stored run, its methods' options. */
+export type ComparedRun = LabelledRun & RunMethodOptions & { source: RunSource };
 
 /**
  * Test id `compare-view` with `data-runs` (how many runs) and `data-matched-by` ("name" or "position"). Runs with a
@@ -46,7 +47,7 @@ export function CompareView({ runs }: { runs: readonly ComparedRun[] }) {
       match,
       summaries: methodSummaries(runs),
       notice: comparisonNotice(runs),
-      differences: runDifferences(runs),
+      differences: [...runDifferences(runs), ...methodOptionDifferences(runs)],
       panels: overlayPanels(runs, colorBy, match),
       legend: overlayLegend(runs, colorBy),
     };
@@ -78,7 +79,7 @@ export function CompareView({ runs }: { runs: readonly ComparedRun[] }) {
             Metrics CSV
           </button>
           <button type="button" className="button" data-testid="compare-export-json" title={`Save as ${fileBase}.json`}
-            onClick={() => save(`${fileBase}.json`, 'application/json', () => comparisonJson(runs, summaries))}>
+            onClick={() => save(`${fileBase}.json`, 'application/json', () => comparisonJson(runs, summaries, differences))}>
             Comparison JSON
           </button>
           <button type="button" className="button" data-testid="compare-export-svg" title={`Save as ${fileBase}-forgetting-curves.svg`}

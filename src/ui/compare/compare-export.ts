@@ -1,6 +1,8 @@
 // The comparison's table as files: CSV (a row per method and metric, with mean, SD, n and each run's value) and JSON
 // (the runs, how their tasks were matched, what differs, and every method's summary).
-import { comparisonNotice, differencesNotice, matchTasks, methodSummaries, runDifferences, type LabelledRun, type MethodSummary } from '../../report/comparison.ts';
+import {
+  comparisonNotice, differencesNotice, matchTasks, methodSummaries, runDifferences, type LabelledRun, type MethodSummary, type RunDifference,
+} from '../../report/comparison.ts';
 import { METRIC_KEYS } from '../../report/tables.ts';
 import { toCsv, type CsvValue } from '../results/csv.ts';
 
@@ -22,8 +24,9 @@ export function comparisonCsv(runs: readonly LabelledRun[], summaries: readonly 
 /** Where a compared run came from: a run stored in this browser (by id) or a results file (by name). */
 export type RunSource = { kind: 'stored'; id: string } | { kind: 'file'; name: string };
 
-/** The comparison as one JSON document (version 1), for scripts: the same numbers as the table and the CSV. */
-export function comparisonJson(runs: readonly (LabelledRun & { source: RunSource })[], summaries: readonly MethodSummary[] = methodSummaries(runs)): string {
+/** The comparison as one JSON document (version 1), for scripts: the same numbers as the table and the CSV, and the differences the view lists. */
+export function comparisonJson(runs: readonly (LabelledRun & { source: RunSource })[], summaries: readonly MethodSummary[] = methodSummaries(runs),
+  differences: readonly RunDifference[] = runDifferences(runs)): string {
   const match = matchTasks(runs);
   return JSON.stringify({
     version: 1,
@@ -38,8 +41,8 @@ export function comparisonJson(runs: readonly (LabelledRun & { source: RunSource
     })),
     tasksMatchedBy: match.byName ? 'name' : 'position',
     tasks: match.names,
-    notices: [comparisonNotice(runs), differencesNotice(runs)].filter((n) => n !== null),
-    differences: runDifferences(runs),
+    notices: [comparisonNotice(runs), differencesNotice(runs, differences)].filter((n) => n !== null),
+    differences,
     methods: summaries,
   }, null, 2);
 }
