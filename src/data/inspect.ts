@@ -1,9 +1,10 @@
 // Reads the task datasets a person adds (browser Files) into short previews, and loads them in full when a run starts.
 import { MissingFileError } from '../io/errors.ts';
 import { baseName, fileByteSource, type ByteSource } from './byte-source.ts';
-import { checkTaskNames, loadBenchmarkTask, loadTaskFromFile, splitExamples, type BenchmarkFiles, type LoadOptions } from './load.ts';
+import { checkTaskNames, examplesAt, loadBenchmarkTask, loadTaskFromFile, type BenchmarkFiles, type LoadOptions } from './load.ts';
 import { formatOf, parseTaskFile, type ChosenFields, type ColumnMap, type DataFormat, type ParseResult } from './parse.ts';
-import { DEFAULT_INSTRUCTION, labelSet, type Example, type Task } from './task.ts';
+import { columnSplit, seededSplit } from './select.ts';
+import { DEFAULT_INSTRUCTION, LabelCounter, type Example, type Task } from './task.ts';
 
 /** One task as the person added it: a single data file, or a benchmark folder's train/dev/test files. */
 export interface TaskInput {
@@ -95,13 +96,40 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** Counts and the preview rows (training examples in file order) of a single file, split exactly as loadTaskFromFile splits it. */
-function splitPreview(file: string, parsed: ParseResult, opts: InspectOptions): { counts: TaskPreview['counts']; rows: Example[] } {
-  const split = splitExamples(file, parsed, opts);
-  const train = new Set(split.train);
+/**
+ * Records a preview holds while it reads a file through: enough, in nearly every split, for the first training rows
+ * (in file order) to be among them, so that a file is read once.
+ */
+export const PREVIEW_HOLD = 64;
+
+/**
+ * Reads a file without holding its examples: every record is checked and counted, its output goes to `labels`, and
+ * only the first `hold` records are kept.
+ */
+function readCounting(source: ByteSource, columns: ColumnMap | undefined, labels: LabelCounter, hold: number, onProgress?: (read: number) => void) {
+  return parseTaskFile(source, {
+    columns,
+    onProgress,
+    keep: (i, record) => {
+      labels.add(record.output);
+      return i < hold;
+    },
+  });
+}
+
+/**
+ * Counts and the preview rows (training examples in file order) of a single file, split exactly as loadTaskFromFile
+ * splits it. The rows come from the records the first pass held, else (a split that puts few of the first records
+ * in training) from a second pass that keeps them alone.
+ */
+async function splitPreview(source: ByteSource, parsed: ParseResult, columns: ColumnMap | undefined, opts: InspectOptions): Promise<{ counts: TaskPreview['counts']; rows: Example[] }> {
+  const total = parsed.total ?? parsed.examples.length;
+  const split = parsed.splits !== null ? columnSplit(source.name, parsed.splits) : seededSplit(source.name, total, opts.testFraction, opts.seed);
+  const first = split.train.slice().sort().subarray(0, PREVIEW_ROWS);
+  const from = first.every((i) => i < PREVIEW_HOLD) ? parsed : await parseTaskFile(source, { columns, keep: (i) => first.includes(i) });
   return {
     counts: { train: split.train.length, test: split.test.length, dev: split.dev.length },
-    rows: parsed.examples.filter((e) => train.has(e)).slice(0, PREVIEW_ROWS),
+    rows: examplesAt(from, first),
   };
 }
 
@@ -122,11 +150,10 @@ async function inspectFile(input: TaskInput, opts: InspectOptions): Promise<Task
   const file = singleFile(input);
   const format = formatOf(file.name);
   const source = fileByteSource(file);
-  const parsed = await parseTaskFile(source, {
-    columns: input.columns ?? undefined,
-    onProgress: opts.onProgress ? (read) => opts.onProgress!(read, file.size) : undefined,
-  });
-  const { counts, rows } = splitPreview(file.name, parsed, opts);
+  const columns = input.columns ?? undefined;
+  const labels = new LabelCounter();
+  const parsed = await readCounting(source, columns, labels, PREVIEW_HOLD, opts.onProgress ? (read) => opts.onProgress!(read, file.size) : undefined);
+  const { counts, rows } = await splitPreview(source, parsed, columns, opts);
   return {
     id: input.id,
     name: input.name,
@@ -136,7 +163,7 @@ async function inspectFile(input: TaskInput, opts: InspectOptions): Promise<Task
     instruction: parsed.instruction ?? DEFAULT_INSTRUCTION,
     instructionFromData: parsed.instruction !== null,
     rows,
-    labels: labelSet(parsed.examples),
+    labels: labels.labels(),
     counts,
     bytes: file.size,
   };
@@ -150,14 +177,16 @@ async function inspectBenchmark(input: TaskInput, opts: InspectOptions): Promise
   const present = [files.train, files.test, files.dev].filter((s): s is ByteSource => s !== undefined);
   const total = present.reduce((sum, s) => sum + (s.size ?? 0), 0);
   const progress = progressOver(total, opts.onProgress);
-  const read = async (src: ByteSource) => {
-    const parsed = await parseTaskFile(src, { columns: input.columns ?? undefined, onProgress: progress.current });
+  // Only the first training rows are held; every file's outputs go to the label set.
+  const labels = new LabelCounter();
+  const read = async (src: ByteSource, hold: number) => {
+    const parsed = await readCounting(src, input.columns ?? undefined, labels, hold, progress.current);
     progress.finished(src.size);
     return parsed;
   };
-  const train = await read(files.train);
-  const test = await read(files.test);
-  const dev = files.dev ? await read(files.dev) : null;
+  const train = await read(files.train, PREVIEW_ROWS);
+  const test = await read(files.test, 0);
+  const dev = files.dev ? await read(files.dev, 0) : null;
   const instruction = train.instruction ?? test.instruction ?? dev?.instruction ?? null;
   return {
     id: input.id,
@@ -168,8 +197,8 @@ async function inspectBenchmark(input: TaskInput, opts: InspectOptions): Promise
     instruction: instruction ?? DEFAULT_INSTRUCTION,
     instructionFromData: instruction !== null,
     rows: train.examples.slice(0, PREVIEW_ROWS),
-    labels: labelSet(train.examples, dev?.examples ?? [], test.examples),
-    counts: { train: train.examples.length, test: test.examples.length, dev: dev?.examples.length ?? 0 },
+    labels: labels.labels(),
+    counts: { train: train.total ?? train.examples.length, test: test.total ?? test.examples.length, dev: dev ? (dev.total ?? dev.examples.length) : 0 },
     bytes: total,
   };
 }

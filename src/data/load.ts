@@ -2,7 +2,7 @@
 import { FormatError, MissingFileError } from '../io/errors.ts';
 import { baseName, stemOf, type ByteSource } from './byte-source.ts';
 import { parseTaskFile, type ColumnMap, type ParseResult } from './parse.ts';
-import { CAP_SEED_OFFSET, cappedIndices, columnSplit, seededSplit, selectFromFile, type SplitIndices } from './select.ts';
+import { CAP_SEED_OFFSET, cappedIndices, selectFromFile, type SplitIndices } from './select.ts';
 import { DEFAULT_INSTRUCTION, labelSet, type Example, type SplitName, type Task } from './task.ts';
 
 /** Progress of one file of a task: bytes read so far, its size when known, and its name. */
@@ -75,7 +75,7 @@ function makeTask(
 }
 
 /** The examples at `indices`, from a parse that kept them (`kept.indices` says which record each one is). */
-function pick(kept: ParseResult, indices: Int32Array): Example[] {
+export function examplesAt(kept: ParseResult, indices: Int32Array): Example[] {
   if (kept.indices === undefined) return Array.from(indices, (i) => kept.examples[i]);
   const at = new Map<number, Example>();
   kept.indices.forEach((record, k) => at.set(record, kept.examples[k]));
@@ -84,14 +84,7 @@ function pick(kept: ParseResult, indices: Int32Array): Example[] {
 
 /** A file's examples in the splits `selection` names (record indices). */
 function pickSplits(kept: ParseResult, selection: SplitIndices): { train: Example[]; test: Example[]; dev: Example[] } {
-  return { train: pick(kept, selection.train), test: pick(kept, selection.test), dev: pick(kept, selection.dev) };
-}
-
-/** Splits a single file's examples: by its "split" column when it has one, else a seeded shuffle (no caps). */
-export function splitExamples(file: string, parsed: ParseResult, opts: LoadOptions): { train: Example[]; test: Example[]; dev: Example[] } {
-  const total = parsed.total ?? parsed.examples.length;
-  const split = parsed.splits !== null ? columnSplit(file, parsed.splits) : seededSplit(file, total, opts.testFraction, opts.seed);
-  return pickSplits(parsed, split);
+  return { train: examplesAt(kept, selection.train), test: examplesAt(kept, selection.test), dev: examplesAt(kept, selection.dev) };
 }
 
 /**

@@ -32,8 +32,11 @@ export interface ParseResult {
   indices?: number[];
 }
 
-/** Which records (by 0-based index in file order) a parse keeps; every record is still read and checked. */
-export type KeepFilter = (index: number) => boolean;
+/**
+ * Which records a parse keeps, asked of every record once it is checked, with its 0-based index in file order and
+ * its example (the input before a per-record instruction is prepended); the records not kept are dropped.
+ */
+export type KeepFilter = (index: number, record: Example) => boolean;
 
 /** Names looked for, in this order of preference, compared case-insensitively. */
 export const INPUT_NAMES = ['input', 'text', 'sentence', 'question', 'content', 'review'] as const;
@@ -227,11 +230,12 @@ export class ExampleCollector {
     const index = this.total++;
     if (index === 0) this.firstInstruction = instructionText;
     else if (instructionText !== this.firstInstruction) this.sameInstruction = false;
+    const example = { input, output };
     if (this.keep !== undefined) {
-      if (!this.keep(index)) return;
+      if (!this.keep(index, example)) return;
       this.indices.push(index);
     }
-    this.examples.push({ input, output });
+    this.examples.push(example);
     this.instructions.push(instructionText);
   }
 

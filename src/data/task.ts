@@ -32,14 +32,29 @@ export const MAX_LABELS = 50;
  * at most MAX_LABELS of them and every one occurs at least twice; otherwise null (free-text answers).
  */
 export function labelSet(...groups: ReadonlyArray<readonly Example[]>): string[] | null {
-  const counts = new Map<string, number>();
-  for (const group of groups) {
-    for (const ex of group) {
-      counts.set(ex.output, (counts.get(ex.output) ?? 0) + 1);
-      if (counts.size > MAX_LABELS) return null;
+  const counter = new LabelCounter();
+  for (const group of groups) for (const ex of group) counter.add(ex.output);
+  return counter.labels();
+}
+
+/** labelSet over outputs seen one at a time (a file read without holding its examples), in bounded memory. */
+export class LabelCounter {
+  private readonly counts = new Map<string, number>();
+  private tooMany = false;
+
+  add(output: string): void {
+    if (this.tooMany) return;
+    this.counts.set(output, (this.counts.get(output) ?? 0) + 1);
+    if (this.counts.size > MAX_LABELS) {
+      this.tooMany = true;
+      this.counts.clear();
     }
   }
-  if (counts.size === 0) return null;
-  for (const n of counts.values()) if (n < 2) return null;
-  return [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+  /** What labelSet gives for every output added so far. */
+  labels(): string[] | null {
+    if (this.tooMany || this.counts.size === 0) return null;
+    for (const n of this.counts.values()) if (n < 2) return null;
+    return [...this.counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
 }

@@ -1,8 +1,11 @@
 // Tests task inspection for the Tasks panel (previews, counts, labels, fields, errors) and the full load of panel inputs.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { inspectTask, loadTaskInputs, PREVIEW_ROWS, type TaskInput, type TaskInspection, type TaskPreview } from '../../src/data/inspect.ts';
-import { DEFAULT_INSTRUCTION, type Example } from '../../src/data/task.ts';
+import { bytesSource } from '../../src/data/byte-source.ts';
+import { inspectTask, loadTaskInputs, PREVIEW_HOLD, PREVIEW_ROWS, type TaskInput, type TaskInspection, type TaskPreview } from '../../src/data/inspect.ts';
+import { parseTaskFile } from '../../src/data/parse.ts';
+import { DEFAULT_INSTRUCTION, labelSet, type Example } from '../../src/data/task.ts';
+import { createRng, shuffled } from '../../src/model/rng.ts';
 
 const jsonl = (records: object[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => ({ input: `in${i}`, output: i % 2 === 0 ? 'pos' : 'neg' }));
@@ -254,5 +257,29 @@ describe('loadTaskInputs', () => {
     await assert.rejects(loadTaskInputs([one, two]), { message: 'task name "same" is used twice: by x.jsonl and by dir/same' });
     await assert.rejects(loadTaskInputs([fileInput(counting('y.jsonl'), { name: ' ' })]), /task 1 \(y\.jsonl\) has no name/);
     assert.equal(reads, 0);
+  });
+});
+
+describe('inspectTask holds a bounded number of records', () => {
+  test('rows, counts and labels match the whole file split in memory, for files far longer than the records held', async () => {
+    // Labels: a small set, a set whose last value occurs once (no label set), and free text (over 50 values).
+    const outputs = [(i: number) => ['a', 'b', 'c'][i % 3], (i: number, n: number) => (i === n - 1 ? 'lonely' : i % 2 ? 'x' : 'y'), (i: number) => `free ${i}`];
+    for (const n of [3, 70, 500]) {
+      for (const [k, out] of outputs.entries()) {
+        const text = jsonl(Array.from({ length: n }, (_, i) => ({ input: `in${i}`, output: out(i, n) })));
+        const all = (await parseTaskFile(bytesSource('t.jsonl', text))).examples;
+        // 0.99 leaves one training example, usually past the records held, so the rows come from a second pass.
+        for (const [seed, testFraction] of [[0, 0.2], [5, 0.5], [9, 0.99]] as const) {
+          const p = preview(await inspectTask(fileInput(new File([text], `l${k}.jsonl`)), { seed, testFraction }));
+          const nTest = Math.min(n - 1, Math.max(1, Math.round(n * testFraction)));
+          const train = shuffled(all, createRng(seed)).slice(nTest);
+          const where = `n=${n} labels ${k} seed ${seed} fraction ${testFraction}`;
+          assert.deepEqual(p.counts, { train: n - nTest, test: nTest, dev: 0 }, where);
+          assert.deepEqual(p.rows, firstTrainInFileOrder(all, train), where);
+          assert.deepEqual(p.labels, labelSet(all), where);
+        }
+      }
+    }
+    assert.ok(PREVIEW_HOLD < 500);
   });
 });
