@@ -3,8 +3,9 @@
 // commits the method's adapters, replay samples and the results so far to storage after every
 // task. The CLI and the browser worker both call this.
 import type { Session } from '../engine/session.ts';
-import { padIdFor } from '../data/encode.ts';
+import { padIdFor, type EncodedExample } from '../data/encode.ts';
 import { encodeTaskExample } from '../data/fit-example.ts';
+import { EncodedExamples, KEPT_TRAIN_TOKENS } from '../data/lazy-encode.ts';
 import type { ChatSettings } from '../data/prompt.ts';
 import type { Task } from '../data/task.ts';
 import { createRng, rngFromState, type Rng } from '../model/rng.ts';
@@ -118,26 +119,37 @@ export interface TaskTruncation {
 
 /**
  * Tokenises every task once, with the model's chat template, and sets the run's fixed sequence length. An example
- * longer than `maxLength` loses the end of its input, never its instruction or answer (encodeTaskExample).
+ * longer than `maxLength` loses the end of its input, never its instruction or answer (encodeTaskExample). Training
+ * encodings are kept while `keptTokens` (over all tasks) lasts; the rest are encoded again when a batch needs them,
+ * identically, so a task of any size trains without holding all its tokens (see lazy-encode.ts). Test prompts are all
+ * kept: every evaluation answers all of them.
  */
-export function encodeTasks(session: Session, tasks: Task[], maxLength: number, chat: Partial<ChatSettings> = {}): { encoded: EncodedTask[]; seqLen: number; truncation: TaskTruncation[] } {
+export function encodeTasks(session: Session, tasks: Task[], maxLength: number, chat: Partial<ChatSettings> = {},
+  keptTokens = KEPT_TRAIN_TOKENS): { encoded: EncodedTask[]; seqLen: number; truncation: TaskTruncation[] } {
   const tok = session.tokenizer;
   if (!tok) throw new Error('the model has no tokenizer.json; continual learning needs one');
   let longest = 1;
   const truncation: TaskTruncation[] = [];
+  const budget = { tokens: keptTokens };
   const encoded = tasks.map((task, index): EncodedTask => {
     const cut: TaskTruncation = { input: 0, prompt: 0 };
-    const fit = (input: string, answer: string | null) => {
-      const e = encodeTaskExample(tok, task.instruction, input, answer, maxLength, chat);
-      if (e.cut !== 'none') cut[e.cut]++;
+    const fit = (input: string, answer: string | null) => encodeTaskExample(tok, task.instruction, input, answer, maxLength, chat);
+    const encodeTrain = (i: number): EncodedExample => {
+      const { cut: _c, fullLength: _f, ...e } = fit(task.train[i].input, task.train[i].output);
       return e;
     };
-    const train = task.train.map((ex) => {
-      const { cut: _c, fullLength: _f, ...e } = fit(ex.input, ex.output);
+    // The first pass counts the cuts and the longest example; a later encoding of the same example repeats it exactly.
+    const train = EncodedExamples.encodeAll(task.train.length, (i) => {
+      const { cut: how, fullLength: _f, ...e } = fit(task.train[i].input, task.train[i].output);
+      if (how !== 'none') cut[how]++;
+      longest = Math.max(longest, e.ids.length);
       return e;
+    }, encodeTrain, budget);
+    const test = task.test.map((ex) => {
+      const e = fit(ex.input, null);
+      if (e.cut !== 'none') cut[e.cut]++;
+      return { prompt: e.ids, gold: ex.output };
     });
-    const test = task.test.map((ex) => ({ prompt: fit(ex.input, null).ids, gold: ex.output }));
-    for (const e of train) longest = Math.max(longest, e.ids.length);
     for (const e of test) longest = Math.max(longest, e.prompt.length + 1);
     if (train.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no training examples`);
     if (test.length === 0) throw new Error(`task "${task.name}" (${task.source}) has no test examples`);

@@ -318,7 +318,7 @@ describe('ConPET', () => {
       assert.deepEqual(picked, [...new Set(picked)].sort((a, b) => a - b), 'distinct, in index order');
       // Stored examples are the task's own objects, and raw samples match them one for one.
       stored.examples.forEach((e, k) => {
-        assert.equal(e, enc.train[picked[k]]);
+        assert.equal(e, enc.train.at(picked[k]));
         assert.equal(stored.raw[k].input, `in${picked[k]}`);
       });
     }

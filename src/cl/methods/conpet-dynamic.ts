@@ -6,6 +6,7 @@
 // probabilities (k = 1: the single best module).
 import type { Bank } from '../../engine/bank.ts';
 import { IGNORE_INDEX, makeBatch, type EncodedExample } from '../../data/encode.ts';
+import { exampleAt } from '../../data/lazy-encode.ts';
 import { OracleMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
@@ -56,7 +57,7 @@ export class ConpetDynamicMethod extends OracleMethod {
     const steps = this.selectorSteps || Math.max(1, Math.round(ctx.settings.steps / 2));
     await ctx.train('selector', steps, () => {
       const old = this.memory.size > 0 ? Math.floor(B / 2) : 0;
-      const fresh = sampler.take(B - old).map((i) => selectorExample(ctx.tasks[t].train[i], t, ctx.settings.padId));
+      const fresh = sampler.take(B - old).map((i) => selectorExample(exampleAt(ctx.tasks[t].train, i), t, ctx.settings.padId));
       const replay = this.drawOld(ctx, old);
       return makeBatch(fresh.concat(replay), { padId: ctx.settings.padId, seqLen: ctx.settings.seqLen });
     });

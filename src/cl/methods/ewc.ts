@@ -3,6 +3,7 @@
 // learnt, summed over tasks) and θ* the parameters after the latest task. The penalty's gradient
 // is added on the GPU at every step.
 import type { StepExtras } from '../../engine/session.ts';
+import { exampleAt } from '../../data/lazy-encode.ts';
 import { SingleLoraMethod } from './single-lora.ts';
 import {
   checkOptions, EpochSampler, numberOption, padBatch,
@@ -37,7 +38,7 @@ export class EwcMethod extends SingleLoraMethod {
     const grads: Float32Array[] = [];
     const rows = Math.max(1, Math.min(ctx.settings.batchSize, ctx.tasks[t].train.length));
     for (let i = 0; i < this.fisherBatches; i++) {
-      const batch = padBatch(ctx, sampler.take(rows).map((j) => ctx.tasks[t].train[j]));
+      const batch = padBatch(ctx, sampler.take(rows).map((j) => exampleAt(ctx.tasks[t].train, j)));
       grads.push((await ctx.session.flatGradients(batch)).grads);
     }
     this.fisher ??= new Float64Array(bank.params.totalFloats);

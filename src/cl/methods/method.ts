@@ -4,6 +4,7 @@
 import type { Bank, BankSpec } from '../../engine/bank.ts';
 import type { EngineBatch, Session, StepExtras } from '../../engine/session.ts';
 import { IGNORE_INDEX, makeBatch, type EncodedExample } from '../../data/encode.ts';
+import { exampleAt, type ExampleList } from '../../data/lazy-encode.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, writePeftAdapter, type LoraConfig } from '../../model/peft.ts';
 import { writeSafetensors } from '../../model/safetensors.ts';
 import { shuffleInPlace, type Rng } from '../../model/rng.ts';
@@ -18,8 +19,8 @@ import type { MethodState } from './state.ts';
 export interface EncodedTask {
   task: Task;
   index: number;
-  /** Prompt + answer, answer-only labels. */
-  train: EncodedExample[];
+  /** Prompt + answer, answer-only labels; large tasks encode on demand (see lazy-encode.ts). */
+  train: ExampleList;
   /** Test prompts (prompt tokens only) and their gold answers. */
   test: { prompt: number[]; gold: string }[];
   metric: ScoreMetric;
@@ -152,7 +153,7 @@ export class ReplayMemory {
   }
 
   private keep(enc: EncodedTask, indices: number[]): void {
-    this.perTask.push({ task: enc.index, indices, examples: indices.map((i) => enc.train[i]), raw: indices.map((i) => enc.task.train[i]) });
+    this.perTask.push({ task: enc.index, indices, examples: indices.map((i) => exampleAt(enc.train, i)), raw: indices.map((i) => enc.task.train[i]) });
   }
 
   /** The stored samples as training-split indices per task, for a checkpoint. */
@@ -200,7 +201,7 @@ export function padBatch(ctx: MethodContext, examples: EncodedExample[]): Engine
 
 /** A batch of task t's new examples only. */
 export function newDataBatch(ctx: MethodContext, sampler: EpochSampler, t: number, count = ctx.settings.batchSize): EncodedExample[] {
-  return sampler.take(count).map((i) => ctx.tasks[t].train[i]);
+  return sampler.take(count).map((i) => exampleAt(ctx.tasks[t].train, i));
 }
 
 /** A block mixture that weights every block equally (IncLoRA, O-LoRA: all branches summed). */

@@ -8,6 +8,7 @@ import { ROUTER_NORM_EPS, ROUTER_POOLS, SAPT_CONFIG_FILE, SAPT_ROUTER_FILE, sapt
 import type { StepExtras } from '../../engine/session.ts';
 import type { HostTensor } from '../../model/weights.ts';
 import { makeBatch } from '../../data/encode.ts';
+import { exampleAt } from '../../data/lazy-encode.ts';
 import { BlockBankMethod } from './block-bank.ts';
 import { memoryOptions, MEMORY_OPTIONS } from './replay.ts';
 import {
@@ -73,7 +74,7 @@ export class SaptMethod extends BlockBankMethod {
     const enc = ctx.tasks[t];
     // The reference: mean attention over (a sample of) the task's training prompts.
     const n = Math.min(enc.train.length, this.referenceSamples);
-    const picks = new EpochSampler(enc.train.length, ctx.rng).take(n).map((i) => promptOnly(enc.train[i]));
+    const picks = new EpochSampler(enc.train.length, ctx.rng).take(n).map((i) => promptOnly(exampleAt(enc.train, i)));
     const J = this.bank!.blocks;
     const B = ctx.settings.batchSize;
     const rows = await inBatches(picks, B, async (chunk) => {
