@@ -52,8 +52,11 @@ async function seedRuns(page: Page, runs: { id: string; title: string; results: 
     return [{ path: `runs/${r.id}/run.json`, text: JSON.stringify(record) }, { path: `runs/${r.id}/results.json`, text: JSON.stringify(r.results) }];
   });
   await page.evaluate((files) => new Promise<void>((res, rej) => {
-    const open = indexedDB.open('clora', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('files', { keyPath: 'path' }).createIndex('size', 'size');
+    // At whatever version the app has it (it creates the database as it starts); created here only if it has not yet.
+    const open = indexedDB.open('clora');
+    open.onupgradeneeded = () => {
+      if (!open.result.objectStoreNames.contains('files')) open.result.createObjectStore('files', { keyPath: 'path' }).createIndex('size', 'size');
+    };
     open.onerror = () => rej(open.error);
     open.onsuccess = () => {
       const db = open.result;
