@@ -12,13 +12,15 @@ const SIGNED: Readonly<Record<MetricKey, boolean>> = { ap: false, fra: false, bw
 export interface CompareMetricsTableProps {
   runs: readonly LabelledRun[];
   summaries: readonly MethodSummary[];
+  /** Method swatches are shown when the curves are coloured by method (they are then the lines' colours). */
+  swatches?: boolean;
 }
 
 /**
  * Test id `compare-metrics`; each body row has `data-method`, each metric cell `data-metric`, `data-mean`, `data-sd`
  * and `data-n` ("null" where missing). A mean resting on a task some run learned nothing on is marked ∅ and never best.
  */
-export function CompareMetricsTable({ runs, summaries }: CompareMetricsTableProps) {
+export function CompareMetricsTable({ runs, summaries, swatches = true }: CompareMetricsTableProps) {
   const best = bestMeans(summaries);
   const notes = runs.flatMap((r) => summaries.map((s) => (s.inRun[runs.indexOf(r)] ? learnedNothingNote(r.results, s.method) : null))
     .filter((n): n is string => n !== null).map((n) => `${r.label}: ${n}`));
@@ -44,7 +46,7 @@ export function CompareMetricsTable({ runs, summaries }: CompareMetricsTableProp
             return (
               <tr key={s.method} data-method={s.method}>
                 <th scope="row">
-                  <span className="results-swatch" style={{ background: paletteColor(i) }} aria-hidden="true" />
+                  {swatches ? <span className="results-swatch" style={{ background: paletteColor(i) }} aria-hidden="true" /> : null}
                   {s.method}
                   {s.algorithms.length > 0 && s.algorithms.join(' / ') !== s.method ? <span className="muted results-algorithm"> {s.algorithms.join(' / ')}</span> : null}
                   {s.joint ? <span className="tag results-tag">joint</span> : null}

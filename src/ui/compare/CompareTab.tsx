@@ -4,7 +4,8 @@ import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
 import { parseRunResultsText } from '../../report/results-file.ts';
 import type { RunRecord } from '../../worker/run-job.ts';
-import { ErrorCallout } from '../components/ErrorCallout.tsx';
+import { ErrorBoundary } from '../components/ErrorBoundary.tsx';
+import { ErrorCallout, errorMessage } from '../components/ErrorCallout.tsx';
 import { RunsTable } from '../runs/RunsTable.tsx';
 import { StatusBadge } from '../runs/StatusBadge.tsx';
 import { newestFirst, runMethods, summarizeNames, truncateText } from '../runs/run-format.ts';
@@ -222,7 +223,11 @@ export function CompareTab({ runs, readResults, refresh, visible, add = null }: 
         {failedReads.map(([id, s]) => <ErrorCallout key={id} title={`Could not read the results of ${id}`} error={(s as { error: unknown }).error} />)}
       </section>
       {compared.length >= 2 ? (
-        <CompareView runs={compared} />
+        // A new set of runs gets a fresh boundary, so picking others after a failure tries again.
+        <ErrorBoundary key={compared.map((r) => r.label).join('\u0000')}
+          fallback={(error) => <ErrorCallout title="These runs could not be compared" error={error} message={`${errorMessage(error)}; pick other runs, or report this with their results files.`} />}>
+          <CompareView runs={compared} />
+        </ErrorBoundary>
       ) : (
         <p className="muted compare-empty" data-testid="compare-empty">
           {compared.length === 0 ? 'Pick two or more runs or results files to compare them.' : 'Pick one more run or results file to compare.'}

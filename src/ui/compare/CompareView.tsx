@@ -114,7 +114,7 @@ export function CompareView({ runs }: { runs: readonly ComparedRun[] }) {
 
       <Section title="Metrics over the runs" testId="compare-metrics-section"
         note="One row per method, over the compared runs (seeds, task orders or other settings); the runs' own tables are in the Runs view.">
-        <CompareMetricsTable runs={runs} summaries={summaries} />
+        <CompareMetricsTable runs={runs} summaries={summaries} swatches={colorBy === 'method'} />
       </Section>
 
       <Section title="Forgetting curves overlaid" testId="compare-curves-section"

@@ -6,7 +6,13 @@ interface State {
   error: unknown;
 }
 
-export class ErrorBoundary extends Component<{ children: ReactNode }, State> {
+export interface ErrorBoundaryProps {
+  children: ReactNode;
+  /** What to show instead of the children after an error (a view's own message); default: the page-wide message with Reload. */
+  fallback?: (error: unknown) => ReactNode;
+}
+
+export class ErrorBoundary extends Component<ErrorBoundaryProps, State> {
   override state: State = { error: null };
 
   static getDerivedStateFromError(error: unknown): State {
@@ -19,6 +25,7 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, State> {
 
   override render() {
     if (this.state.error === null) return this.props.children;
+    if (this.props.fallback) return this.props.fallback(this.state.error);
     return (
       <main className="page">
         <ErrorCallout title="Something went wrong in the page" error={this.state.error}>
