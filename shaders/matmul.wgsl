@@ -6,7 +6,7 @@
 //
 // With Params.k_split set, workgroup z computes the partial product over its range of K into [splits, M, N] partials
 // (bound as C) and shaders/matmul_splitk.wgsl sums them and applies the epilogue.
-// Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias
+// Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias, 5-9 (Params, C, bias
 // and the store functions come from matmul_epilogue.wgsl; B and its reader load_b from a section of
 // matmul_b_formats.wgsl: f32, or packed f16 / bf16 weights; the tiles' type and the multiply-add from a section
 // of matmul_precision.wgsl).

@@ -1,7 +1,7 @@
 // Shared by the matmul kernels (prepended to shaders/matmul.wgsl and shaders/matmul_vec4.wgsl): the
 // parameters, the output, bias and LoRA bindings, and the epilogue that writes
 //
-//   C = alpha * acc (+ bias) (+ beta * C) (+ lora)
+//   C = alpha * acc (+ bias) (+ beta * C) (+ lora) (+ R)
 //
 // where lora is a projection's low-rank update, fused so that it costs no extra pass over C:
 //   out-major, one block:  lora[m,n] = scale * Σ_i u[m,i] * L[n,i]             (L = B [N, r])
@@ -11,7 +11,9 @@
 // matmul's dot products of four for one block, the mixing kernel's fma chain for J blocks. keep() is LoRA input
 // dropout's mask of the site (shaders/dropout_mask.wgsl, prepended with shaders/step.wgsl), 1 without dropout: the
 // input gradient of the dropped-out input passes through the mask, in the epilogue instead of a pass of its own.
-// Bindings: 0 uniform Params, 3 C (read_write), 4 bias, 5 u, 6 L, 7 mix, 8 uniform Step (the dropout seed); each
+// R is a residual stream added last (a projection whose output joins the residual: o_proj, down_proj), so the sum is
+// written once instead of by an add pass of its own; it rounds as that pass did (R + the projection's output).
+// Bindings: 0 uniform Params, 3 C (read_write), 4 bias, 5 u, 6 L, 7 mix, 8 uniform Step (the dropout seed), 9 R; each
 // kernel declares A (1) and B (2) itself.
 
 struct Params {
@@ -32,7 +34,8 @@ struct Params {
   lora_drop: f32,
   /** Split-K: 0, or the K length of each split (a multiple of the tile depth); see shaders/matmul_splitk.wgsl. */
   k_split: u32,
-  _pad1: u32,
+  /** 1: add R[m, n] to every element last. */
+  residual: u32,
   _pad2: u32,
 }
 
@@ -43,6 +46,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> lora_l: array<f32>;
 @group(0) @binding(7) var<storage, read> lora_mix: array<f32>;
 @group(0) @binding(8) var<uniform> step: Step;
+@group(0) @binding(9) var<storage, read> resid: array<f32>;
 
 fn u4(i: u32) -> vec4f {
   return vec4f(lora_u[i], lora_u[i + 1u], lora_u[i + 2u], lora_u[i + 3u]);
@@ -81,7 +85,7 @@ fn add_lora(x: f32, gm: u32, gn: u32) -> f32 {
   return x + acc;
 }
 
-/** Writes up to four columns n0.. of row gm, applying alpha, bias, beta and the LoRA update; rows and columns past C are skipped. */
+/** Writes up to four columns n0.. of row gm, applying alpha, bias, beta, the LoRA update and the residual; rows and columns past C are skipped. */
 fn store_row(gm: u32, n0: u32, v: vec4f) {
   if (gm >= p.M) { return; }
   for (var j = 0u; j < 4u; j++) {
@@ -92,6 +96,7 @@ fn store_row(gm: u32, n0: u32, v: vec4f) {
     let idx = gm * p.N + gn;
     if (p.beta != 0.0) { x += p.beta * C[idx]; }
     if (p.lora_rank != 0u) { x = add_lora(x, gm, gn); }
+    if (p.residual != 0u) { x = resid[idx] + x; }
     C[idx] = x;
   }
 }

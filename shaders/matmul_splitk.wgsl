@@ -4,7 +4,7 @@
 // prepended with its parameters and bindings (shaders/matmul_epilogue.wgsl).
 //
 // Entry point: splitk_reduce. Bindings: 0 uniform Params (the matmul's), 1 partials [splits, M, N], 3 C (read_write),
-// 4 bias, 5 u, 6 L, 7 mix, 8 uniform Step. One invocation per four columns of a row.
+// 4 bias, 5 u, 6 L, 7 mix, 8 uniform Step, 9 R. One invocation per four columns of a row.
 
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 

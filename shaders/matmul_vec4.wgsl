@@ -9,7 +9,7 @@
 //   matmul_nt: A [M,K], B [N,K] (x Wᵀ)            K % 4 == 0
 //   matmul_nn: A [M,K], B [K,N] (dy W)            K % 4 == 0, N % 4 == 0
 //   matmul_tn: A [K,M], B [K,N] (dyᵀ x, weight grads)  M % 4 == 0, N % 4 == 0
-// Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias (Params, C, bias and the store functions
+// Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias, 5-9 (Params, C, bias and the store functions
 // come from matmul_epilogue.wgsl; B and its reader load_b4 from a section of matmul_b_formats.wgsl: f32 as
 // vec4s, or packed f16 / bf16 weights). An 8x8 workgroup covers 32x32 of C.
 

@@ -1,7 +1,8 @@
 // One decoder layer of the training plan, forward and backward side by side: pre-norm attention (q/k/v projections,
 // per-head q/k norms where the architecture has them, RoPE unless the layer has none, fused causal GQA attention with
 // the layer's sliding window, o projection) and the gated MLP (SiLU or GELU-tanh), each projection with its LoRA
-// sites; Gemma's sandwich norms normalise the attention and MLP outputs before their residual adds. The forward
+// sites; Gemma's sandwich norms normalise the attention and MLP outputs before their residual adds. Without them the
+// o and down projections add the residual stream in their matmul's epilogue (no add pass, no o/down buffers). The forward
 // writes what the backward reads into a LayerActivations set. Without recomputation every layer has its own set; with
 // it one set serves all layers, and the backward pass re-runs each layer's forward from the layer's input (kept) right
 // before that layer's backward, skipping what the backward does not read.
@@ -19,19 +20,23 @@ import type { LoraSites } from './lora-sites.ts';
 
 type Alloc = (label: string, floats: number) => BufferRef;
 
-/** What one layer's forward writes: everything its backward reads, plus o and down (inputs of the residual adds). */
+/** What one layer's forward writes: everything its backward reads. */
 export interface LayerActivations {
   h1: BufferRef; rstd1: BufferRef;
   /** After RoPE. */
   q: BufferRef; k: BufferRef; v: BufferRef;
   /** [batch, heads, seq] log-sum-exp of each attention row. */
-  lse: BufferRef; ctx: BufferRef; o: BufferRef;
+  lse: BufferRef; ctx: BufferRef;
+  /** The residual stream after the attention block (x + o). */
   mid: BufferRef; h2: BufferRef; rstd2: BufferRef;
-  gate: BufferRef; up: BufferRef; act: BufferRef; down: BufferRef;
+  gate: BufferRef; up: BufferRef; act: BufferRef;
   /** q/k norms: the projections before the norm, and each head row's rstd. */
   qk: { qRaw: BufferRef; kRaw: BufferRef; rstdQ: BufferRef; rstdK: BufferRef } | null;
-  /** Sandwich norms: the normalised attention and MLP outputs (what the residual adds read) and their rstd. */
-  sandwich: { oN: BufferRef; rstdO: BufferRef; downN: BufferRef; rstdD: BufferRef } | null;
+  /**
+   * Sandwich norms: the o and down projections' outputs, their normalised forms (what the residual adds read) and
+   * their rstd.
+   */
+  sandwich: { o: BufferRef; oN: BufferRef; rstdO: BufferRef; down: BufferRef; downN: BufferRef; rstdD: BufferRef } | null;
 }
 
 /** Gradient scratch shared by every layer's backward; `dX` carries d loss / d residual from layer to layer. */
@@ -69,14 +74,17 @@ export function allocLayerActivations(alloc: Alloc, cfg: ModelConfig, batch: num
   return {
     h1: alloc(`${label}.h1`, N * H), rstd1: alloc(`${label}.rstd1`, N),
     q: alloc(`${label}.q`, N * qDim), k: alloc(`${label}.k`, N * kvDim), v: alloc(`${label}.v`, N * kvDim),
-    lse: alloc(`${label}.attn_lse`, batch * cfg.numHeads * seq), ctx: alloc(`${label}.ctx`, N * qDim), o: alloc(`${label}.o`, N * H),
+    lse: alloc(`${label}.attn_lse`, batch * cfg.numHeads * seq), ctx: alloc(`${label}.ctx`, N * qDim),
     mid: alloc(`${label}.mid`, N * H), h2: alloc(`${label}.h2`, N * H), rstd2: alloc(`${label}.rstd2`, N),
-    gate: alloc(`${label}.gate`, N * I), up: alloc(`${label}.up`, N * I), act: alloc(`${label}.act`, N * I), down: alloc(`${label}.down`, N * H),
+    gate: alloc(`${label}.gate`, N * I), up: alloc(`${label}.up`, N * I), act: alloc(`${label}.act`, N * I),
     qk: cfg.features.qkNorm
       ? { qRaw: alloc(`${label}.q_raw`, N * qDim), kRaw: alloc(`${label}.k_raw`, N * kvDim), rstdQ: alloc(`${label}.rstd_q`, N * cfg.numHeads), rstdK: alloc(`${label}.rstd_k`, N * cfg.numKvHeads) }
       : null,
     sandwich: cfg.features.sandwichNorms
-      ? { oN: alloc(`${label}.o_normed`, N * H), rstdO: alloc(`${label}.rstd_o`, N), downN: alloc(`${label}.down_normed`, N * H), rstdD: alloc(`${label}.rstd_down`, N) }
+      ? {
+        o: alloc(`${label}.o`, N * H), oN: alloc(`${label}.o_normed`, N * H), rstdO: alloc(`${label}.rstd_o`, N),
+        down: alloc(`${label}.down`, N * H), downN: alloc(`${label}.down_normed`, N * H), rstdD: alloc(`${label}.rstd_down`, N),
+      }
       : null,
   };
 }
@@ -99,7 +107,9 @@ export function allocLayerGradScratch(alloc: Alloc, cfg: ModelConfig, batch: num
  * Layer l's forward from its input residual `x` into `a`, and the output residual into `out`. With `out` null it is
  * the recomputation before the layer's backward: the down projection's base matmul, its LoRA output and the residual
  * add feed only the layer's output, which the backward pass already has, so only the LoRA branch's saved input side
- * of down_proj runs (with sandwich norms the backward also needs the down projection and its norm's rstd).
+ * of down_proj runs (with sandwich norms the backward also needs the down projection and its norm's rstd). Without
+ * sandwich norms the residual adds run in the o and down projections' epilogues (mid = x + o, out = mid + down), so
+ * neither output has a buffer of its own; x and mid stay intact for the backward pass and the recomputation.
  */
 export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef, a: LayerActivations, out: BufferRef | null): void {
   const { gpu, plan, cfg, sites } = c;
@@ -108,9 +118,9 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
   const H = cfg.hiddenSize;
   const f = cfg.features;
   const norm = { rows: N, cols: H, eps: cfg.rmsNormEps, wOffset: f.normOffset };
-  const linear = (proj: ProjName, input: BufferRef, output: BufferRef) => {
+  const linear = (proj: ProjName, input: BufferRef, output: BufferRef, residual?: BufferRef) => {
     const lin = w.proj[proj];
-    const args = { a: input, b: lin.weight, bFormat: lin.format, compute: lin.compute, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined };
+    const args = { a: input, b: lin.weight, bFormat: lin.format, compute: lin.compute, c: output, M: N, N: lin.out, K: lin.in, transB: true, bias: lin.bias ?? undefined, residual };
     if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
@@ -132,11 +142,13 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
     recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numKvHeads, headDim: cfg.headDim }, { x: a.k, positions: c.positions, tables }, `l${l}.rope_k`);
   }
   recordAttentionForward(gpu, plan, attentionShape(c, l), { q: a.q, k: a.k, v: a.v, out: a.ctx, lse: a.lse }, `l${l}.attn`);
-  linear('o_proj', a.ctx, a.o);
   if (a.sandwich) {
-    recordRmsNormForward(gpu, plan, norm, { x: a.o, w: w.attnOutNorm!, y: a.sandwich.oN, rstd: a.sandwich.rstdO }, `l${l}.attn_out_norm`);
+    linear('o_proj', a.ctx, a.sandwich.o);
+    recordRmsNormForward(gpu, plan, norm, { x: a.sandwich.o, w: w.attnOutNorm!, y: a.sandwich.oN, rstd: a.sandwich.rstdO }, `l${l}.attn_out_norm`);
+    recordAdd(gpu, plan, N * H, { a: x, b: a.sandwich.oN, out: a.mid }, `l${l}.resid_attn`);
+  } else {
+    linear('o_proj', a.ctx, a.mid, x);
   }
-  recordAdd(gpu, plan, N * H, { a: x, b: a.sandwich ? a.sandwich.oN : a.o, out: a.mid }, `l${l}.resid_attn`);
   recordRmsNormForward(gpu, plan, norm, { x: a.mid, w: w.postNorm, y: a.h2, rstd: a.rstd2 }, `l${l}.post_norm`);
   linear('gate_proj', a.h2, a.gate);
   linear('up_proj', a.h2, a.up);
@@ -145,11 +157,13 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
     sites?.forwardSaved(l, 'down_proj', a.act);
     return;
   }
-  linear('down_proj', a.act, a.down);
-  if (a.sandwich) {
-    recordRmsNormForward(gpu, plan, norm, { x: a.down, w: w.mlpOutNorm!, y: a.sandwich.downN, rstd: a.sandwich.rstdD }, `l${l}.mlp_out_norm`);
+  if (!a.sandwich) {
+    linear('down_proj', a.act, out!, a.mid);
+    return;
   }
-  if (out) recordAdd(gpu, plan, N * H, { a: a.mid, b: a.sandwich ? a.sandwich.downN : a.down, out }, `l${l}.resid_mlp`);
+  linear('down_proj', a.act, a.sandwich.down);
+  recordRmsNormForward(gpu, plan, norm, { x: a.sandwich.down, w: w.mlpOutNorm!, y: a.sandwich.downN, rstd: a.sandwich.rstdD }, `l${l}.mlp_out_norm`);
+  if (out) recordAdd(gpu, plan, N * H, { a: a.mid, b: a.sandwich.downN, out }, `l${l}.resid_mlp`);
 }
 
 /** The per-head q/k norm: one row per (token, head), head_dim columns. */
@@ -181,7 +195,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
 
   // With sandwich norms the MLP output went through post_feedforward_layernorm: its gradient is that norm's backward.
   if (a.sandwich) {
-    recordRmsNormBackward(gpu, plan, norm, { x: a.down, w: w.mlpOutNorm!, rstd: a.sandwich.rstdD, dy: g.dX, dx: g.dDown!, accumulate: false }, `l${l}.mlp_out_norm.bwd`);
+    recordRmsNormBackward(gpu, plan, norm, { x: a.sandwich.down, w: w.mlpOutNorm!, rstd: a.sandwich.rstdD, dy: g.dX, dx: g.dDown!, accumulate: false }, `l${l}.mlp_out_norm.bwd`);
   }
   linear('down_proj', a.sandwich ? g.dDown! : g.dX, a.act, needMlpInner ? g.dact : null, false);
   if (needMlpInner) {
@@ -192,7 +206,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
   if (!needMidGrad) return;
   recordRmsNormBackward(gpu, plan, norm, { x: a.mid, w: w.postNorm, rstd: a.rstd2, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.post_norm.bwd`);
   if (a.sandwich) {
-    recordRmsNormBackward(gpu, plan, norm, { x: a.o, w: w.attnOutNorm!, rstd: a.sandwich.rstdO, dy: g.dX, dx: g.dO!, accumulate: false }, `l${l}.attn_out_norm.bwd`);
+    recordRmsNormBackward(gpu, plan, norm, { x: a.sandwich.o, w: w.attnOutNorm!, rstd: a.sandwich.rstdO, dy: g.dX, dx: g.dO!, accumulate: false }, `l${l}.attn_out_norm.bwd`);
   }
   linear('o_proj', a.sandwich ? g.dO! : g.dX, a.ctx, needAttnInner ? g.dctx : null, false);
   if (!needAttnInner) return;

@@ -193,12 +193,14 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   // LoRA dropout is applied as the thin matmuls load a site's input: it keeps no dropped-out copy.
   const loraPerLayer = shape.targets.length * blocks * shape.rank;
 
-  // Floats per token. q/k norms keep the projections before the norm and a rstd per head; sandwich norms keep the
-  // normalised attention and MLP outputs and their rstd (src/engine/decoder-layer.ts).
+  // Floats per token: h1, mid, h2; q, ctx; k, v; gate, up, act; two rstd; the lse per head. q/k norms keep the
+  // projections before the norm and a rstd per head; sandwich norms keep the o and down projections' outputs, their
+  // normalised forms and their rstd (without them o and down are added to the residual in their matmul's epilogue and
+  // kept nowhere; src/engine/decoder-layer.ts).
   const f = cfg.features;
   const qkNorm = f.qkNorm ? q + kv + cfg.numHeads + cfg.numKvHeads : 0;
-  const sandwich = f.sandwichNorms ? 2 * H + 2 : 0;
-  const layer = 5 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer + qkNorm + sandwich;
+  const sandwich = f.sandwichNorms ? 4 * H + 2 : 0;
+  const layer = 3 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer + qkNorm + sandwich;
   const layerInputs = (cfg.numLayers + 1) * H;
   const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank
     + (f.qkNorm ? q + kv : 0) + (f.sandwichNorms ? 2 * H : 0);

@@ -110,9 +110,10 @@ describe('prefill plan', () => {
       assert.equal(prefill.logits.size, B * V * 4);
       assert.equal(forward.lastRows, null);
       // What each plan allocates, within 1 KiB (buffers are rounded up to 16 bytes): both share one set of layer
-      // activations and two residual buffers; prefill adds each layer's keys and values and has [batch] head rows.
+      // activations (without o and down: they join the residual in their matmul's epilogue) and two residual buffers;
+      // prefill adds each layer's keys and values and has [batch] head rows.
       const N = B * T, H = cfg.hiddenSize, q = cfg.numHeads * cfg.headDim, kvDim = cfg.numKvHeads * cfg.headDim;
-      const shared = 3 * N + T * cfg.headDim + 2 * N * H + N * (5 * H + 2 + 2 * q + 2 * kvDim + cfg.numHeads + 3 * cfg.intermediateSize) + 1;
+      const shared = 3 * N + T * cfg.headDim + 2 * N * H + N * (3 * H + 2 + 2 * q + 2 * kvDim + cfg.numHeads + 3 * cfg.intermediateSize) + 1;
       const floats = { forward: shared + N * H + N + N * V, prefill: shared + 2 * (B * H + B) + B * V + 2 * cfg.numLayers * N * kvDim };
       for (const [name, p] of [['forward', forward], ['prefill', prefill]] as const) {
         assert.ok(Math.abs(p.bytes - floats[name] * 4) <= 1024, `${name}: the plan allocates ${p.bytes} bytes, expected ${floats[name] * 4}`);

@@ -209,9 +209,10 @@ describe('memory the options save', () => {
     }
     const c = cfg!;
     const H = c.hiddenSize, I = c.intermediateSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-    // Per layer and token: h1, o, mid, h2, down; q, ctx; k, v; gate, up, act; two rstd; lse per head; drop(x)·Aᵀ (rank 8)
-    // of q_proj and v_proj (dropout keeps no dropped-out input: its mask is applied as the thin matmuls load x).
-    const layerFloats = N * (5 * H + 2 * q + 2 * kv + 3 * I + 2 + c.numHeads + 2 * 8);
+    // Per layer and token: h1, mid, h2 (o and down go into the residual in their matmul's epilogue); q, ctx; k, v;
+    // gate, up, act; two rstd; lse per head; drop(x)·Aᵀ (rank 8) of q_proj and v_proj (dropout keeps no dropped-out
+    // input: its mask is applied as the thin matmuls load x).
+    const layerFloats = N * (3 * H + 2 * q + 2 * kv + 3 * I + 2 + c.numHeads + 2 * 8);
     const recomputeSaves = (c.numLayers - 1) * layerFloats * 4;
     const chunkSaves = (N - chunk) * c.vocabSize * 4 + (N - chunk) * 4;
     const near = (got: number, want: number, label: string) =>

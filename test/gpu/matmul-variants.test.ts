@@ -95,6 +95,25 @@ describe('matmul with a fused LoRA update', () => {
     }
   }
 
+  // A projection whose output joins the residual stream (o_proj, down_proj): R added last in the epilogue, after the
+  // bias and the LoRA update, on both kernels and split-K; R + (the projection's output) rounds as the add pass did.
+  for (const [kernel, splitK] of [['tiled', 1], ['vec4', 1], ['tiled', 3]] as [MatmulKernel, number][]) {
+    for (const [M, N, K, r] of [[7, 13, 8, 4], [37, 70, 64, 8], [9, 68, 36, 6]] as [number, number, number, number][]) {
+      it(`${kernel}${splitK > 1 ? ` in ${splitK} splits` : ''}: out = R + (x Wᵀ + bias + scale · u Bᵀ), M=${M} N=${N} K=${K} r=${r}`, async () => {
+        const seed = 7 * M + N + K + r;
+        const x = randomArray(M * K, seed), w = randomArray(N * K, seed + 1), bias = randomArray(N, seed + 2);
+        const u = randomArray(M * r, seed + 3), B = randomArray(N * r, seed + 4), R = randomArray(M * N, seed + 5);
+        const c = zeros(M * N);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(x), b: up(w), c, M, N, K, transB: true, bias: up(bias), kernel, splitK, residual: up(R),
+          lora: { layout: 'out-major', u: up(u), l: up(B), rank: r, blocks: 1, scale: 2 },
+        }));
+        const want = addInto(addInto(ref.matmul(x, w, M, N, K, { transB: true, bias }), ref.matmul(u, B, M, N, r, { transB: true, alpha: 2 })), Float64Array.from(R));
+        assertClose(await gpu.readF32(c), want, TOL, 'out');
+      });
+    }
+  }
+
   it('refuses a k-major update with several blocks', () => {
     const b = gpu.dummy;
     assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 4, K: 4, lora: { layout: 'k-major', u: b, l: b, rank: 2, blocks: 2, scale: 1, mix: b, seq: 4 } }),

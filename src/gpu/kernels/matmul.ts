@@ -85,6 +85,11 @@ export interface MatmulArgs {
   bFormat?: MatmulBFormat;
   /** A low-rank update added to every element of C as it is written (after beta). */
   lora?: MatmulLora;
+  /**
+   * [M, N] added to every element last, as C is written: the residual stream a projection's output joins (o_proj,
+   * down_proj), instead of an add pass. Must not overlap C.
+   */
+  residual?: Bindable;
   kernel?: MatmulKernel;
   /** 'f16': f16 products summed in f32, in the tiled kernel whatever `kernel` says ('auto') (default 'f32'). */
   compute?: MatmulCompute;
@@ -149,6 +154,7 @@ export function matmulCost(args: MatmulArgs): DispatchCost {
   const rank = lora ? lora.rank * (lora.layout === 'k-major' ? 1 : lora.blocks) : 0;
   let bytes = M * K * WORD + N * K * B_BYTES[args.bFormat ?? 'f32'] + M * N * WORD * ((args.beta ?? 0) !== 0 ? 2 : 1);
   if (args.bias) bytes += N * WORD;
+  if (args.residual) bytes += M * N * WORD;
   if (lora) bytes += (M * rank + N * rank + (lora.mix ? Math.ceil(M / (lora.seq ?? M)) * lora.blocks : 0)) * WORD;
   return { kernel: 'matmul', flops: 2 * M * N * K + 2 * M * N * rank, bytes };
 }
@@ -177,12 +183,12 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   if (!(Number.isInteger(splits) && splits >= 1)) throw new Error(`${label}: splitK must be a positive integer, got ${splits}`);
   if (splits > 1 && entry) throw new Error(`${label}: split-K runs in the tiled kernel only`);
   const split = splits > 1 ? splitOf(gpu, M, N, K, splits) : null;
-  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), split?.kSplit ?? 0, 0, 0],
+  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), split?.kSplit ?? 0, args.residual ? 1 : 0, 0],
     ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'f32', 'u32', 'u32', 'u32']);
   const bindings = {
     0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy,
     5: args.lora?.u ?? gpu.dummy, 6: args.lora?.l ?? gpu.dummy, 7: args.lora?.mix ?? gpu.dummy,
-    8: args.lora?.dropout?.step ?? unusedStepParams(gpu),
+    8: args.lora?.dropout?.step ?? unusedStepParams(gpu), 9: args.residual ?? gpu.dummy,
   };
   if (entry) {
     record(gpu, plan, {
