@@ -1,6 +1,7 @@
 // The workbench's checks in Chromium: the data check under the tasks (token lengths against the max length, the
 // test split's majority-label score, a suggested max length that the settings take), a file dropped twice refused
-// with a word, an edited column mapping read again, and a combination of settings that cannot run refused up front.
+// with a word, an edited column mapping read again, a combination of settings that cannot run refused up front, and a
+// short run copied into the form with its task files.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,7 +106,10 @@ describe('workbench checks (Chromium)', () => {
     await page.getByTestId('tab-runs').click();
     await page.getByTestId('run-copy').first().click();
     await page.getByTestId('run-copy-note').waitFor();
-    assert.match(await page.getByTestId('run-copy-note').innerText(), /its tasks were alpha, beta/);
+    assert.match(await page.getByTestId('run-copy-note').innerText(), /Settings and task files \(alpha, beta\) copied/);
+    // The run's task files come back with it, read again.
+    await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await page.getByTestId('task-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))), ['alpha', 'beta']);
     assert.equal(await page.getByTestId('setting-steps').inputValue(), '2');
     assert.equal(await page.locator('input[placeholder="named after its tasks and methods"]').inputValue(), 'short run (copy)');
     await screenshot(page, 'workbench-copy');

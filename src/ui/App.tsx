@@ -3,13 +3,14 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { AdapterPanel, type AdapterState } from './components/AdapterPanel.tsx';
 import { DemoPanel } from './components/DemoPanel.tsx';
 import { WebGpuUnavailable } from './components/WebGpuUnavailable.tsx';
-import { createEngineClient, type CachedModelInfo, type EngineClient, type RunRecord, type StorageUsage } from './engine-client.ts';
+import { createEngineClient, type CachedModelInfo, type EngineClient, type RunRecord, type StorageUsage, type TaskInput } from './engine-client.ts';
 import { CompareTab } from './compare/CompareTab.tsx';
 import { ExperimentView, useAdapterExport, type RunCopy } from './experiment/ExperimentView.tsx';
 import { useRuns } from './experiment/use-runs.ts';
 import { detectWebGpu, type WebGpuStatus } from './gpu-detect.ts';
 import { Playground } from './playground/Playground.tsx';
 import { ResultsView } from './results/ResultsView.tsx';
+import { downloadBlob } from './results/download.ts';
 import { OpenResultsFile } from './runs/OpenResultsFile.tsx';
 import { RunHistory } from './runs/RunHistory.tsx';
 import { StoragePanel } from './runs/StoragePanel.tsx';
@@ -131,7 +132,7 @@ function Workbench() {
       {client && tab === 'runs' && (
         <RunsTab client={client} runs={runs} onResumed={() => setTab('experiment')}
           onCompare={(id) => { setComparePick({ id, ticket: Date.now() }); setTab('compare'); }}
-          onCopy={(record) => { setCopy({ settings: record.settings, title: `${record.title} (copy)`, tasks: record.tasks, ticket: Date.now() }); setTab('experiment'); }} />
+          onCopy={(record, inputs) => { setCopy({ settings: record.settings, model: record.model, title: `${record.title} (copy)`, tasks: record.tasks, inputs, ticket: Date.now() }); setTab('experiment'); }} />
       )}
       {client && (
         // Kept mounted, like the experiment, so the picked runs stay picked while another view is open.
@@ -160,7 +161,7 @@ type ShownResults =
 
 /** Stored runs (open one's results, resume, delete), a results file from disk, and what the browser's storage holds. */
 function RunsTab({ client, runs, onResumed, onCopy, onCompare }: {
-  client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void; onCopy(record: RunRecord): void; onCompare(id: string): void;
+  client: EngineClient; runs: ReturnType<typeof useRuns>; onResumed(): void; onCopy(record: RunRecord, inputs: TaskInput[] | null): void; onCompare(id: string): void;
 }) {
   // One set of results is shown at a time: a stored run's or a file's. Each open takes a ticket, and a read that
   // finishes after a later open was asked for is dropped.
@@ -188,6 +189,18 @@ function RunsTab({ client, runs, onResumed, onCopy, onCompare }: {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+
+  /** Runs an action on a stored run's record; a failure (a lost task file, storage) is shown above the table. */
+  const withRecord = async (id: string, action: (record: RunRecord) => Promise<void>) => {
+    const record = runs.runs.find((r) => r.id === id);
+    if (!record) return;
+    setError(null);
+    try {
+      await action(record);
+    } catch (e) {
+      setError(e);
+    }
+  };
 
   const open = async (id: string) => {
     const mine = ++ticket.current;
@@ -217,11 +230,20 @@ function RunsTab({ client, runs, onResumed, onCopy, onCompare }: {
 
   return (
     <div className="runs-tab" data-testid="runs-tab">
-      {error !== null && <ErrorCallout title="Storage could not be read" error={error} />}
+      {error !== null && <ErrorCallout title="The stored runs could not be read or used" error={error} />}
       <RunHistory runs={runs.runs} activeId={runs.active?.record?.id ?? null} heldIds={runs.held} activeDone={runs.active?.progress?.done ?? null} selectedId={selected?.id ?? null}
         onOpen={(id) => void open(id)}
         onResume={(id) => { runs.resume(id); onResumed(); }}
-        onCopy={(id) => { const record = runs.runs.find((r) => r.id === id); if (record) onCopy(record); }}
+        onCopy={(id) => void withRecord(id, async (record) => onCopy(record, record.taskFiles ? await client.app.runTaskInputs(id) : null))}
+        onRunAgain={(id) => void withRecord(id, async (record) => {
+          const tasks = await client.app.runTaskInputs(id);
+          runs.start({ title: `${record.title} (again)`, model: record.model, tasks, settings: record.settings });
+          onResumed();
+        })}
+        onExport={(id) => void withRecord(id, async () => {
+          const { fileName, bytes } = await client.app.exportExperiment(id);
+          downloadBlob(new Blob([bytes as BlobPart], { type: 'application/zip' }), fileName);
+        })}
         onCompare={onCompare}
         onDelete={async (id) => { await runs.remove(id); setShown((s) => (s?.kind === 'run' && s.id === id ? null : s)); await refresh(); }} />
       {exportError !== null && <ErrorCallout title="The adapter could not be exported" error={exportError} />}

@@ -1,7 +1,7 @@
 // The main flow: choose a model, add task datasets, pick methods, start a run, follow it, and read its results.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { RunResults } from '../../cl/runner.ts';
-import type { EngineClient, RunSettings } from '../engine-client.ts';
+import type { EngineClient, ImportedExperiment, ModelChoice, RunSettings, TaskInput } from '../engine-client.ts';
 import { ErrorCallout } from '../components/ErrorCallout.tsx';
 import { TaskPanel, tasksReady, type TaskRow } from '../datasets/TaskPanel.tsx';
 import { DataCheckPanel } from '../datasets/DataCheckPanel.tsx';
@@ -12,15 +12,22 @@ import { budgetBytesOf } from '../../cl/experiment.ts';
 import { ResultsView } from '../results/ResultsView.tsx';
 import { downloadBlob } from '../results/download.ts';
 import { adapterFolderFor, adapterRootFor, zipAdapter } from './adapter-export.ts';
-import { ModelPanel, type ModelState } from './ModelPanel.tsx';
+import { choiceForModel, ModelPanel, type ModelState } from './ModelPanel.tsx';
 import { RunProgressPanel } from './RunProgressPanel.tsx';
+import { ImportExperiment } from './ImportExperiment.tsx';
 import type { useRuns } from './use-runs.ts';
 
-/** A stored run's settings, title and task names, put into the form to edit as a new run; `ticket` tells copies apart. */
+/**
+ * A stored run's settings, title and tasks, put into the form to edit as a new run; `inputs` are its stored task files
+ * (null for a run stored before runs kept them: then only its task names are shown); `ticket` tells copies apart.
+ */
 export interface RunCopy {
   settings: RunSettings;
+  /** The run's model as it keeps it (loaded into the form too). */
+  model: ModelChoice;
   title: string;
   tasks: string[];
+  inputs: TaskInput[] | null;
   ticket: number;
 }
 
@@ -73,16 +80,29 @@ export function ExperimentView({ client, runs, copy = null }: ExperimentViewProp
   const { exportAdapter, exportOnnx, error: exportError } = useAdapterExport(client);
 
   const running = runs.active !== null;
-  // "Edit a copy": the stored run's settings and title (its task files are dropped again; the notice names them).
-  const [copiedTasks, setCopiedTasks] = useState<string[] | null>(null);
+  // "Edit a copy": the stored run's settings, title and task files (a run stored before task files were kept: its task
+  // names, to add again).
+  const [copied, setCopied] = useState<{ from: string; tasks: string[]; withFiles: boolean } | null>(null);
+  const [modelRequest, setModelRequest] = useState<{ choice: ModelChoice; ticket: number } | null>(null);
+  const fillForm = (next: { settings: RunSettings; title: string; inputs: TaskInput[] | null; model: ModelChoice | null }) => {
+    setSettings(next.settings);
+    setTitle(next.title);
+    if (next.inputs) setTasks(next.inputs.map((input): TaskRow => ({ input, inspection: 'pending' })));
+    if (next.model) setModelRequest({ choice: next.model, ticket: Date.now() });
+  };
   useEffect(() => {
     if (!copy || running) return;
-    setSettings(copy.settings);
-    setTitle(copy.title);
-    setCopiedTasks(copy.tasks);
+    fillForm(copy);
+    setCopied({ from: copy.title, tasks: copy.tasks, withFiles: copy.inputs !== null });
     // Only a new copy (a new ticket) replaces the form.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [copy?.ticket]);
+  const [imported, setImported] = useState<ImportedExperiment | null>(null);
+  const onImported = (exp: ImportedExperiment) => {
+    fillForm({ settings: exp.settings, title: exp.title, inputs: exp.tasks, model: choiceForModel(exp.model) });
+    setImported(exp);
+    setCopied(null);
+  };
   // The form shows the run in progress: after a reload the resumed run's settings and title, not the defaults.
   const adopted = useRef<string | null>(null);
   const activeRecord = runs.active?.record ?? null;
@@ -155,9 +175,10 @@ export function ExperimentView({ client, runs, copy = null }: ExperimentViewProp
 
   return (
     <div className="experiment" data-testid="experiment-view">
+      <ImportExperiment read={(files, from) => client.app.importExperiment(files, from)} onImported={onImported} disabled={running} />
       <ModelPanel
         describe={(choice, s, onStatus) => client.app.describeModel(choice, s, settings.seed, onStatus)}
-        shape={shape} value={model} onChange={setModel} disabled={running}
+        shape={shape} value={model} onChange={setModel} disabled={running} request={modelRequest}
       />
       <TaskPanel tasks={tasks} onChange={setTasks} disabled={running}
         inspect={(input) => client.app.inspectTask(input, { testFraction: settings.testFraction, seed: settings.seed })}
@@ -189,9 +210,17 @@ export function ExperimentView({ client, runs, copy = null }: ExperimentViewProp
           </button>
           <span className="muted">Each method trains on the tasks in order; every task seen so far is evaluated after each one. Runs are saved after every task and resume after a reload.</span>
         </div>
-        {copiedTasks && !running ? (
+        {copied && !running ? (
           <p className="muted" data-testid="run-copy-note">
-            Settings copied from a stored run; its tasks were {copiedTasks.join(', ')}: add their files above (in that order) to run it again.
+            {copied.withFiles
+              ? `Settings and task files (${copied.tasks.join(', ')}) copied from a stored run: change what you like and start it as a new run.`
+              : `Settings copied from a stored run; its tasks were ${copied.tasks.join(', ')}: add their files above (in that order) to run it again.`}
+          </p>
+        ) : null}
+        {imported && !running ? (
+          <p className="muted" data-testid="run-import-note">
+            From {imported.file}: {imported.model === null ? 'it names no model, so the bundled demo model is loaded' : choiceForModel(imported.model)
+              ? `its model ${imported.model} is bundled and loaded` : `it names the model ${imported.model}: load that folder or Hub model above`}.
           </p>
         ) : null}
         {activeRecord && tasks.length === 0 ? (

@@ -74,13 +74,27 @@ export interface ModelPanelProps {
   value: ModelState;
   onChange(state: ModelState): void;
   disabled?: boolean;
+  /** A model to load now (a copied run's, an imported experiment's); each new ticket loads it. */
+  request?: { choice: ModelChoice; ticket: number } | null;
+}
+
+/**
+ * The bundled model an experiment file names, which the app loads by itself: none is the demo model (as in `clora
+ * run`), else a bundled model's name or its folder (…/models/<name>); null for anything else (a folder or a Hub id the
+ * person loads, or downloads, in the Model panel).
+ */
+export function choiceForModel(model: string | null): ModelChoice | null {
+  if (model === null) return bundledChoice();
+  const name = model.replace(/\/+$/, '').split('/').pop() ?? '';
+  const bundled = BUNDLED_MODELS.find((m) => m.id === model || (model.includes('models/') && m.id === name));
+  return bundled ? bundledChoice(bundled) : null;
 }
 
 export function bundledChoice(model: BundledModel = DEMO_MODEL): ModelChoice {
   return { kind: 'bundled', url: new URL(model.path, document.baseURI).href, label: model.label };
 }
 
-export function ModelPanel({ describe, shape, value, onChange, disabled }: ModelPanelProps) {
+export function ModelPanel({ describe, shape, value, onChange, disabled, request = null }: ModelPanelProps) {
   const [source, setSource] = useState<Source>('bundled');
   const [bundledId, setBundledId] = useState(DEMO_MODEL.id);
   const bundled = BUNDLED_MODELS.find((m) => m.id === bundledId) ?? DEMO_MODEL;
@@ -93,17 +107,20 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
   const [error, setError] = useState<unknown>(null);
   const autoLoaded = useRef(false);
 
+  // Only the latest load's outcome counts (a requested model may be asked for while the default one still loads).
+  const loads = useRef(0);
   const load = async (choice: ModelChoice) => {
+    const mine = ++loads.current;
     setBusy({ message: 'Loading the model', loaded: null, total: null });
     setError(null);
     try {
       const report = await describe(choice, shape, setBusy);
-      onChange({ choice: report.kept, report });
+      if (mine === loads.current) onChange({ choice: report.kept, report });
     } catch (e) {
       // The model that was loaded stays loaded: a failed download or a bad folder changes nothing.
-      setError(modelLoadProblem(e, choice));
+      if (mine === loads.current) setError(modelLoadProblem(e, choice));
     } finally {
-      setBusy(null);
+      if (mine === loads.current) setBusy(null);
     }
   };
 
@@ -114,6 +131,20 @@ export function ModelPanel({ describe, shape, value, onChange, disabled }: Model
     void load(bundledChoice());
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+
+  useEffect(() => {
+    if (!request) return;
+    autoLoaded.current = true;
+    const c = request.choice;
+    const bundledPick = c.kind === 'bundled' ? BUNDLED_MODELS.find((m) => c.url.replace(/\/?$/, '/').endsWith(`/${m.path}`)) : undefined;
+    if (bundledPick) {
+      setSource('bundled');
+      setBundledId(bundledPick.id);
+    }
+    void load(c);
+    // Only a new request (a new ticket) loads.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [request?.ticket]);
 
   const choiceFor = (): ModelChoice | null => {
     if (source === 'bundled') return bundledChoice(bundled);

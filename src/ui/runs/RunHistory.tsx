@@ -22,10 +22,14 @@ export interface RunHistoryProps {
   onOpen(id: string): void;
   /** Resumes a stopped run from its last checkpoint. */
   onResume(id: string): void;
-  /** Opens the Experiment form with a copy of the run's settings. */
+  /** Opens the Experiment form with a copy of the run's settings and task files. */
   onCopy?(id: string): void;
   /** Adds a run to the comparison and opens the Compare view. */
   onCompare?(id: string): void;
+  /** Starts the run again with its stored task files and settings. */
+  onRunAgain?(id: string): void;
+  /** Downloads the run's experiment file with its task files. */
+  onExport?(id: string): void;
   /** Deletes a run after the inline confirmation; a rejection is shown above the table. */
   onDelete(id: string): Promise<void>;
 }
@@ -39,7 +43,7 @@ interface DeleteFailure {
 const COLUMNS = ['Run', 'Model', 'Tasks', 'Methods', 'Created', 'Status', 'Progress', 'Actions'];
 
 /** Test id `run-history`; rows are `run-row` (see RunRow), sorted newest first whatever order `runs` has. */
-export function RunHistory({ runs, activeId, heldIds = [], activeDone = null, selectedId, onOpen, onResume, onCopy, onCompare, onDelete }: RunHistoryProps) {
+export function RunHistory({ runs, activeId, heldIds = [], activeDone = null, selectedId, onOpen, onResume, onCopy, onCompare, onRunAgain, onExport, onDelete }: RunHistoryProps) {
   const now = useNow();
   // The stored record's `done` is written after each task; the active run's row shows the live progress instead.
   const sorted = useMemo(() => newestFirst(runs).map((r) => (r.id === activeId && activeDone !== null ? { ...r, done: activeDone } : r)),
@@ -77,6 +81,8 @@ export function RunHistory({ runs, activeId, heldIds = [], activeDone = null, se
               onResume={() => onResume(run.id)}
               onCopy={onCopy ? () => onCopy(run.id) : undefined}
               onCompare={onCompare ? () => onCompare(run.id) : undefined}
+              onRunAgain={onRunAgain ? () => onRunAgain(run.id) : undefined}
+              onExport={onExport ? () => onExport(run.id) : undefined}
               onDelete={async () => {
                 setFailure(null);
                 await onDelete(run.id);

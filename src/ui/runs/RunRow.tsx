@@ -7,6 +7,8 @@ import { canDelete, canResume, HELD_ELSEWHERE, progressPercent, runMethods, show
 import { StatusBadge } from './StatusBadge.tsx';
 import './runs.css';
 
+const noFiles = 'This run was stored before runs kept their task files';
+
 export interface RunRowProps {
   run: RunRecord;
   now: number;
@@ -16,10 +18,14 @@ export interface RunRowProps {
   selected: boolean;
   onOpen(): void;
   onResume(): void;
-  /** Puts the run's settings and title into the Experiment form, to edit and start as a new run. */
+  /** Puts the run's settings, title and task files into the Experiment form, to edit and start as a new run. */
   onCopy?(): void;
   /** Adds the run to the comparison and opens the Compare view. */
   onCompare?(): void;
+  /** Starts a new run with the run's task files, model and settings. */
+  onRunAgain?(): void;
+  /** Downloads the run as a zip of experiment.json and its task files (what `clora run` takes). */
+  onExport?(): void;
   onDelete(): Promise<void>;
   onDeleteError(error: unknown): void;
 }
@@ -28,7 +34,7 @@ export interface RunRowProps {
  * Test id `run-row` with `data-id`, `data-status` and `data-held` (trained in another tab); `aria-selected` marks the
  * run whose results are open.
  */
-export function RunRow({ run, now, activeId, heldElsewhere = false, selected, onOpen, onResume, onCopy, onCompare, onDelete, onDeleteError }: RunRowProps) {
+export function RunRow({ run, now, activeId, heldElsewhere = false, selected, onOpen, onResume, onCopy, onCompare, onRunAgain, onExport, onDelete, onDeleteError }: RunRowProps) {
   const tasks = summarizeNames(run.tasks ?? []);
   const methods = summarizeNames(runMethods(run), 4, 16);
   const active = run.id === activeId;
@@ -94,8 +100,20 @@ export function RunRow({ run, now, activeId, heldElsewhere = false, selected, on
           </button>
         ) : null}
         {onCopy ? (
-          <button type="button" className="button runs-button" onClick={onCopy} data-testid="run-copy" title="Open the Experiment form with this run's settings and title, to change them and start a new run">
+          <button type="button" className="button runs-button" onClick={onCopy} data-testid="run-copy" title="Open the Experiment form with this run's settings, title and task files, to change them and start a new run">
             Edit a copy
+          </button>
+        ) : null}
+        {onRunAgain ? (
+          <button type="button" className="button runs-button" onClick={onRunAgain} data-testid="run-again" disabled={activeId !== null || !run.taskFiles}
+            title={!run.taskFiles ? noFiles : activeId !== null ? 'Another run is in progress' : 'Start a new run with the same task files, model and settings'}>
+            Run again
+          </button>
+        ) : null}
+        {onExport ? (
+          <button type="button" className="button runs-button" onClick={onExport} data-testid="run-export" disabled={!run.taskFiles}
+            title={!run.taskFiles ? noFiles : 'Download experiment.json with the task files as a zip: unzip it and run clora run experiment.json'}>
+            Export experiment
           </button>
         ) : null}
         <DeleteWithConfirm
