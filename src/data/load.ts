@@ -112,7 +112,7 @@ async function readChosen(
   }
   const wanted = new Uint8Array(total);
   for (const list of [selection.train, selection.test, selection.dev]) for (const i of list) wanted[i] = 1;
-  const second = await parseTaskFile(source, { columns: opts.columns, onProgress: progress(size ?? 0), keep: (i) => i < total && wanted[i] === 1 });
+  const second = await parseTaskFile(source, { columns: opts.columns, onProgress: progress(size ?? 0), recheck: { earlier: first, wanted: (i) => i < total && wanted[i] === 1 } });
   const again = second.total ?? second.examples.length;
   if (again !== total) {
     throw new FormatError(source.name, 'the file changed while it was being read', { detail: `${total} records at first, ${again} the second time` });

@@ -23,6 +23,12 @@ export interface ParseOptions {
   format?: DataFormat;
   /** Holds only these records (by index in file order); the rest are still read and checked (see ParseResult.indices). */
   keep?: KeepFilter;
+  /**
+   * A second read of a file whose `earlier` result came from reading and checking all of it: only the records
+   * `wanted` are held, and a JSON Lines file parses only those (its other non-blank lines are counted unread).
+   * Other formats are parsed whole, as with `keep`.
+   */
+  recheck?: { earlier: ParseResult; wanted: (index: number) => boolean };
 }
 
 /** The format a file name's extension implies; throws FormatError for anything else. */
@@ -45,13 +51,19 @@ function jsonlHint(text: string, line: number, unterminated: boolean): string {
 }
 
 /** JSON Lines: one record per line; blank lines are skipped. */
-async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback, keep?: KeepFilter): Promise<ParseResult> {
+async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined, onProgress?: ProgressCallback, keep?: KeepFilter,
+  recheck?: ParseOptions['recheck']): Promise<ParseResult> {
   const file = source.name;
-  const collector = new ExampleCollector(file, columns, keep);
+  const collector = recheck ? new ExampleCollector(file, columns, (i) => recheck.wanted(i), recheck.earlier) : new ExampleCollector(file, columns, keep);
   await forEachLine(
     source,
     (text, line, unterminated) => {
       if (text.trim() === '') return;
+      // Every other line of a checked file is one record: one not wanted is counted without being parsed.
+      if (recheck && !recheck.wanted(collector.count)) {
+        collector.skip();
+        return;
+      }
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -82,15 +94,17 @@ async function parseJsonlFile(source: ByteSource, columns: ColumnMap | undefined
  */
 export async function parseTaskFile(source: ByteSource, opts: ParseOptions = {}): Promise<ParseResult> {
   const format = opts.format ?? formatOf(source.name);
+  const recheck = opts.recheck;
+  const keep = recheck ? (i: number) => recheck.wanted(i) : opts.keep;
   switch (format) {
     case 'jsonl':
-      return parseJsonlFile(source, opts.columns, opts.onProgress, opts.keep);
+      return parseJsonlFile(source, opts.columns, opts.onProgress, opts.keep, recheck);
     case 'json':
-      return parseJsonFile(source, opts.columns, opts.onProgress, opts.keep);
+      return parseJsonFile(source, opts.columns, opts.onProgress, keep);
     case 'csv':
-      return parseDelimitedFile(source, ',', opts.columns, opts.onProgress, opts.keep);
+      return parseDelimitedFile(source, ',', opts.columns, opts.onProgress, keep);
     case 'tsv':
-      return parseDelimitedFile(source, '\t', opts.columns, opts.onProgress, opts.keep);
+      return parseDelimitedFile(source, '\t', opts.columns, opts.onProgress, keep);
     default:
       throw new FormatError(source.name, `unsupported format ${JSON.stringify(format)}`);
   }

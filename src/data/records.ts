@@ -30,6 +30,8 @@ export interface ParseResult {
   total?: number;
   /** With a `keep` filter: the record index (0-based, file order) of each example kept. */
   indices?: number[];
+  /** Whether per-record instructions were prepended to the inputs (they differ, or a file-level instruction exists). */
+  prepended?: boolean;
 }
 
 /**
@@ -157,11 +159,22 @@ export class ExampleCollector {
   private firstFields: ChosenFields | null = null;
 
   /** `keep`: the records to hold (all when absent); the others are read, checked and counted, then dropped. */
+  /**
+   * `earlier`: this file's result from a pass that read and checked every record; its instruction rule is applied
+   * here, so that records this pass skips unread (`skip`) still count toward it.
+   */
   constructor(
     readonly file: string,
     private readonly columns: ColumnMap | undefined,
     private readonly keep?: KeepFilter,
+    private readonly earlier?: ParseResult,
   ) {}
+
+  /** Counts a record left unread: only with `earlier`, which read and checked it. */
+  skip(): void {
+    if (this.earlier === undefined) throw new Error('only a second pass over a checked file may skip records');
+    this.total++;
+  }
 
   get count(): number {
     return this.total;
@@ -263,23 +276,30 @@ export class ExampleCollector {
   finish(definition: string | null): ParseResult {
     if (this.total === 0) throw new FormatError(this.file, 'no examples in the file');
     let instruction = definition;
-    if (this.anyInstruction) {
+    let prepended = false;
+    if (this.earlier !== undefined) {
+      instruction = this.earlier.instruction;
+      prepended = this.earlier.prepended === true;
+    } else if (this.anyInstruction) {
       const first = this.firstInstruction;
       const shared = definition === null && first !== null && this.sameInstruction;
       if (shared) {
         if (this.emptyInputLine !== null) throw new FormatError(this.file, 'empty input', { line: this.emptyInputLine });
         instruction = first;
       } else {
-        for (let i = 0; i < this.examples.length; i++) {
-          const own = this.instructions[i];
-          if (own === null) continue;
-          const ex = this.examples[i];
-          ex.input = ex.input === '' ? own : `${own}\n\n${ex.input}`;
-        }
+        prepended = true;
+      }
+    }
+    if (prepended) {
+      for (let i = 0; i < this.examples.length; i++) {
+        const own = this.instructions[i];
+        if (own === null) continue;
+        const ex = this.examples[i];
+        ex.input = ex.input === '' ? own : `${own}\n\n${ex.input}`;
       }
     }
     return {
-      examples: this.examples, instruction, splits: this.splits, fields: this.firstFields, total: this.total,
+      examples: this.examples, instruction, splits: this.earlier?.splits ?? this.splits, fields: this.firstFields, total: this.total, prepended,
       ...(this.keep !== undefined ? { indices: this.indices } : {}),
     };
   }

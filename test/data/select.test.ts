@@ -244,6 +244,26 @@ describe('what a capped read holds', () => {
     await assert.rejects(loadTaskFromFile(changing, { maxTrain: 2, maxTest: 1 }), /moving\.jsonl: the file changed while it was being read/);
   });
 
+  test('the second pass over a JSONL file parses only the records it keeps', async () => {
+    // A source whose second pass has a broken line: it is a record not kept, so it is counted but never parsed.
+    const good = jsonlFile(300, { instructions: 'mixed' });
+    const broken = good.replace('"question 7"', '"question 7" broken');
+    const opts = { maxTrain: 3, maxTest: 2, seed: 4 };
+    const task = await loadTaskFromFile(bytesSource('g.jsonl', good), opts);
+    const kept = new Set([...task.train, ...task.test].map((e) => e.input));
+    assert.ok(![...kept].some((input) => input.endsWith('question 7')));
+    let pass = 0;
+    const source: ByteSource = {
+      name: 'g.jsonl',
+      size: good.length,
+      async *stream() {
+        yield new TextEncoder().encode(pass++ === 0 ? good : broken);
+      },
+    };
+    assert.deepEqual(await loadTaskFromFile(source, opts), task);
+    assert.equal(pass, 2);
+  });
+
   test('progress covers both passes and ends at the total', async () => {
     const text = jsonlFile(300);
     const seen: [number, number | null][] = [];
