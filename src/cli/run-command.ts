@@ -17,17 +17,19 @@ import { createNodeGpu } from '../gpu/node-device.ts';
 import { FormatError, MissingFileError } from '../io/errors.ts';
 import { readJsonFile } from './command-io.ts';
 import { openModelArg } from './model-arg.ts';
+import { unpackExperimentZip } from './experiment-zip.ts';
 
-export const RUN_HELP = `  clora run EXPERIMENT.json --out DIR [--resume] [--quiet]
+export const RUN_HELP = `  clora run EXPERIMENT.json|EXPORT.zip --out DIR [--resume] [--quiet]
       Runs a continual-learning experiment: every method of the file on its task stream, in order.
       Writes DIR/results.json (per method: the score matrix, AP/F.Ra/BWT/FWT, loss curves, timings),
       DIR/<method>/adapters/... (PEFT format) and DIR/<method>/replay/<task>.jsonl, committed
       atomically after every task together with a checkpoint (DIR/<method>/checkpoint/); <method> is
       the method's "name" when the file gives one. With --resume, a run that was stopped continues
       in DIR after its last finished task (finished methods are kept). Paths in the file are
-      relative to it. A progress bar and a summary line per method go to stderr (--quiet: none);
-      stdout gets {"tasks", "singleTask", "methods": {name: {"metrics", "final", "matrix"}},
-      "seconds"}. See docs/EXPERIMENTS.md.`;
+      relative to it; a .zip (an experiment exported from the app) runs the experiment.json at its
+      top, unpacked into a temporary folder for the run. A progress bar and a summary line per
+      method go to stderr (--quiet: none); stdout gets {"tasks", "singleTask", "methods": {name:
+      {"metrics", "final", "matrix"}}, "seconds"}. See docs/EXPERIMENTS.md.`;
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--';
@@ -139,6 +141,15 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   if (values.help) return null;
   if (positionals.length !== 1) throw usageError('run needs one experiment file: clora run EXPERIMENT.json --out DIR');
   if (!values.out) throw usageError('run needs --out DIR');
+  // An experiment exported from the app, still zipped: run the experiment.json it holds, unpacked for the run's length.
+  if (/\.zip$/i.test(positionals[0])) {
+    const unpacked = unpackExperimentZip(resolve(positionals[0]), positionals[0]);
+    try {
+      return await runCommand(argv.map((a) => (a === positionals[0] ? unpacked.file : a)), usageError);
+    } finally {
+      unpacked.cleanup();
+    }
+  }
   const file = resolve(positionals[0]);
   const exp = parseExperiment(readJsonFile(file, positionals[0], usageError), positionals[0]);
   const baseDir = dirname(file);
