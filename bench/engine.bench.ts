@@ -4,7 +4,7 @@
 // adapter found. `--browser` runs the comparison in headless Chromium instead (bench/browser/run.ts).
 // A benchmark, not a test: it prints figures (and writes bench-output/engine.json), it asserts nothing.
 // `--plan` runs the plan profiler instead (bench/plan-profiler.ts, docs/PROFILER.md); `--real-shapes` the released models'
-// shapes with their load's peak memory (bench/real-shapes.ts).
+// shapes with their load's peak memory (bench/real-shapes.ts); `--read-budget` the time and memory of reading a 300 MB task (bench/read-budget.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeGpu } from '../src/gpu/node-device.ts';
@@ -23,6 +23,8 @@ import { runBrowserComparison } from './browser/run.ts';
 import { comparisonHeader, compareForward, formatComparisonRow, pickOrtBackend } from './forward-comparison.ts';
 import { BENCH_LORA, benchModels, benchModelSource, type BenchModel } from './models.ts';
 import { formatPlanProfile, parseTargets, planProfile, pytorchStepMs } from './plan-profiler.ts';
+import { runReadBudget } from './read-budget.ts';
+import { runBrowserReadBudget } from './browser/read-budget.ts';
 import { runRealShapes } from './real-shapes.ts';
 
 const { values } = parseArgs({
@@ -52,6 +54,15 @@ const { values } = parseArgs({
     roles: { type: 'string' },
     // Released models' shapes: --real-shapes [--models a,b] [--batch N] [--seq N] (bench/real-shapes.ts).
     'real-shapes': { type: 'boolean' },
+    // Reading a big task file: --read-budget [--file F.jsonl] [--mb N] [--uncapped] [--cli BIN] [--timeout-s N] (bench/read-budget.ts);
+    // with --browser [--app DIR], the app's worker heap while it reads the file (bench/browser/read-budget.ts).
+    'read-budget': { type: 'boolean' },
+    file: { type: 'string' },
+    mb: { type: 'string' },
+    uncapped: { type: 'boolean' },
+    cli: { type: 'string' },
+    'timeout-s': { type: 'string' },
+    app: { type: 'string' },
     models: { type: 'string' },
   },
 });
@@ -60,6 +71,17 @@ const smolSeq = values['smol-seq'] === undefined ? undefined : Number(values['sm
 
 if (values.plan) {
   await runPlanProfiler();
+  process.exit(0);
+}
+
+if (values['read-budget'] && values.browser) {
+  await runBrowserReadBudget({ file: values.file, mb: values.mb === undefined ? undefined : Number(values.mb), app: values.app });
+  process.exit(0);
+}
+
+if (values['read-budget']) {
+  await runReadBudget({ file: values.file, mb: values.mb === undefined ? undefined : Number(values.mb), uncapped: values.uncapped, cli: values.cli,
+    timeoutSeconds: values['timeout-s'] === undefined ? undefined : Number(values['timeout-s']) });
   process.exit(0);
 }
 
