@@ -112,6 +112,7 @@ export function parseExperiment(json: unknown, file: string): Experiment {
   };
   onlyKnown(json, '', KNOWN, 'a known field', { lora: LORA_FIELDS, chat: CHAT_FIELDS });
   const int = (field: string, v: unknown, min: number): number => {
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) fail(field, `must be an integer from ${min} to ${Number.MAX_SAFE_INTEGER}, got ${describe(v)}`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}, got ${describe(v)}`);
     return v as number;
   };

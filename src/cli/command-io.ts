@@ -92,5 +92,6 @@ export function readJsonFile(file: string, label = file, usage?: (message: strin
     const line = at < 0 ? undefined : bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
     throw new FormatError(label, 'invalid UTF-8', { line, detail: `byte offset ${Math.max(at, 0)}; ${NOT_UTF8_ADVICE}`, cause: err });
   }
+  if (text.trim() === '' || text.trim() === '\ufeff') throw new FormatError(label, 'the file is empty', { detail: 'expected a JSON object' });
   return parseJson(text, label);
 }

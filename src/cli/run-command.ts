@@ -8,14 +8,11 @@ import { fsStorage } from '../cl/fs-storage.ts';
 import { parseExperiment, type Experiment } from '../cl/experiment.ts';
 import { runExperiment, type RunProgress, type RunResults } from '../cl/runner.ts';
 import { assertRunnable, runProblems } from '../cl/run-checks.ts';
-import { baseName, stemOf } from '../data/byte-source.ts';
-import { checkTaskNames, loadTaskStream, type TaskEntry } from '../data/load.ts';
-import { taskEntryForPath } from '../data/node-load.ts';
-import type { Task } from '../data/task.ts';
 import { Session } from '../engine/session.ts';
 import { createNodeGpu } from '../gpu/node-device.ts';
-import { FormatError, MissingFileError } from '../io/errors.ts';
+import { didYouMean } from '../io/closest-name.ts';
 import { readJsonFile } from './command-io.ts';
+import { loadExperimentTasks } from './experiment-tasks.ts';
 import { openModelArg } from './model-arg.ts';
 import { unpackExperimentZip } from './experiment-zip.ts';
 
@@ -68,78 +65,23 @@ export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'write' | 'isTT
   };
 }
 
-/** The name a task of the experiment goes by: its own "name", else its file name without extension (a folder's name). */
-function defaultTaskName(entry: TaskEntry): string {
-  return entry.kind === 'file' ? stemOf(entry.source.name) : baseName(entry.folder);
-}
-
-/**
- * Loads the experiment's tasks in order, each with its own name, instruction and column mapping. Every path is
- * found and every name checked before any file is read, so a missing file or a name used twice is reported
- * without parsing large files first; one file may be listed twice under two names (two tasks). Errors name the
- * experiment file and the task's field, or the task file as the experiment writes its path.
- */
-async function loadTasks(exp: Experiment, baseDir: string, expLabel: string): Promise<Task[]> {
-  const entries = exp.tasks.map((ref, i): TaskEntry => {
-    let entry: TaskEntry;
-    try {
-      entry = taskEntryForPath(resolve(baseDir, ref.path));
-    } catch (e) {
-      const why = e instanceof MissingFileError ? 'does not exist' : `cannot be read: ${e instanceof Error ? e.message : String(e)}`;
-      throw new Error(`${expLabel}: "tasks[${i}]": ${ref.path} ${why} (looked for ${resolve(baseDir, ref.path)}; paths are relative to the experiment file's folder)`);
-    }
-    return ref.name !== undefined ? { ...entry, name: ref.name } : entry;
-  });
-  // Names alike but for case are one folder on macOS and Windows.
-  const firstWith = new Map<string, { at: number; name: string }>();
-  entries.forEach((entry, i) => {
-    const name = entry.name ?? defaultTaskName(entry);
-    const first = firstWith.get(name.toLowerCase());
-    if (first !== undefined) {
-      const both = first.name === name ? `both named "${name}"` : `named "${first.name}" and "${name}", one folder where case is ignored`;
-      throw new Error(`${expLabel}: "tasks[${first.at}]" (${exp.tasks[first.at].path}) and "tasks[${i}]" (${exp.tasks[i].path}) are ${both}; `
-        + 'results and adapters are stored by task name, so give one of them its own "name"');
-    }
-    firstWith.set(name.toLowerCase(), { at: i, name });
-  });
-  const tasks: Task[] = [];
-  for (const [i, ref] of exp.tasks.entries()) {
-    try {
-      const [task] = await loadTaskStream([entries[i]], {
-        seed: exp.seed, testFraction: exp.testFraction,
-        ...(ref.instruction ? { instruction: ref.instruction } : {}),
-        ...(ref.columns ? { columns: ref.columns } : {}),
-        ...(exp.maxTrain ? { maxTrain: exp.maxTrain } : {}),
-        ...(exp.maxTest ? { maxTest: exp.maxTest } : {}),
-      });
-      tasks.push(task);
-    } catch (e) {
-      throw namingTaskPath(e, ref.path, `${expLabel}: "tasks[${i}]" (${ref.path})`);
-    }
-  }
-  checkTaskNames(tasks);
-  return tasks;
-}
-
-/**
- * The error of reading one task, said in the experiment's terms: a FormatError about the task's own file names it
- * by the path the experiment gives (not only its base name); any other error is prefixed with the task's field.
- */
-function namingTaskPath(e: unknown, path: string, field: string): Error {
-  if (e instanceof FormatError) {
-    const file = e.file === baseName(path) ? path : e.file;
-    return new FormatError(file, e.problem, { line: e.line, detail: e.detail, cause: e });
-  }
-  return new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-}
-
 export async function runCommand(argv: string[], usageError: (message: string) => Error): Promise<RunResults | null> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { out: { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const options = { out: { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (e) {
+    const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(e instanceof Error ? e.message : '');
+    if (!unknown) throw e;
+    const flags = Object.keys(options).map((o) => `--${o}`);
+    throw usageError(`run: unknown option ${unknown[1]}${didYouMean(unknown[1].replace(/=.*$/, ''), flags)} (run takes ${flags.join(', ')})`);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return null;
-  if (positionals.length !== 1) throw usageError('run needs one experiment file: clora run EXPERIMENT.json --out DIR');
+  if (positionals.length !== 1) {
+    const got = positionals.length === 0 ? '' : `, got ${positionals.length}: ${positionals.join(' ')}`;
+    throw usageError(`run needs one experiment file${got}: clora run EXPERIMENT.json --out DIR`);
+  }
   if (!values.out) throw usageError('run needs --out DIR');
   // An experiment exported from the app, still zipped: run the experiment.json it holds, unpacked for the run's length.
   if (/\.zip$/i.test(positionals[0])) {
@@ -153,8 +95,14 @@ export async function runCommand(argv: string[], usageError: (message: string) =
   const file = resolve(positionals[0]);
   const exp = parseExperiment(readJsonFile(file, positionals[0], usageError), positionals[0]);
   const baseDir = dirname(file);
-  const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet });
-  const tasks = await loadTasks(exp, baseDir, positionals[0]);
+  // Tasks first: a bad task file is reported before a model is downloaded or read.
+  const tasks = await loadExperimentTasks(exp, baseDir, positionals[0]);
+  const model = await openModelArg(exp.model, `${positionals[0]}: "model"`, { baseDir, quiet: values.quiet }).catch((e: unknown) => {
+    // A "model" that is no folder was taken for a Hub id; a Hub error alone would not say which file or field.
+    const message = e instanceof Error ? e.message : String(e);
+    if (message.startsWith(positionals[0])) throw e;
+    throw new Error(`${positionals[0]}: "model": ${exp.model} is no folder (looked for ${resolve(baseDir, exp.model ?? '')}), so it was taken for a Hugging Face model id: ${message}`, { cause: e });
+  });
   // Combinations that cannot run are refused before the GPU is opened, with what to change; notes go to stderr.
   const checked = { settings: exp, tasks: tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) };
   assertRunnable(checked, positionals[0]);

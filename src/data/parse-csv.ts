@@ -123,22 +123,34 @@ export async function parseDelimitedFile(
     }
   };
 
+  // Text before the first line break, held as pieces: searching only each new piece keeps a long first line linear.
+  let before: string[] = [];
+  let beforeLength = 0;
+  let lastChar = '';
   for await (const piece of readTextChunks(source, onProgress)) {
-    text += piece;
     if (parser === null) {
       // Wait for a line ending (or the end of the file) before choosing the newline sequence; a final '\r' may be
       // the first half of '\r\n'.
-      if (!/\n|\r(?!$)/.test(text)) {
-        if (text.length > MAX_RECORD_CHARS) throw new FormatError(file, 'malformed CSV', { line: 1, detail: `no line break in the first ${MAX_RECORD_CHARS} characters` });
+      const found = /\n|\r(?!$)/.test(lastChar + piece);
+      before.push(piece);
+      beforeLength += piece.length;
+      lastChar = piece[piece.length - 1];
+      if (!found) {
+        if (beforeLength > MAX_RECORD_CHARS) throw new FormatError(file, 'malformed CSV', { line: 1, detail: `no line break in the first ${MAX_RECORD_CHARS} characters` });
         continue;
       }
+      text = before.join('');
+      before = [];
       const newline = detectNewline(text);
       if (newline === '\r') lineBreak = '\r';
       parser = makeParser(newline);
+    } else {
+      text += piece;
     }
     parse(false);
   }
   if (parser === null) {
+    text = before.join('');
     if (text.trim() === '') throw new FormatError(file, 'no examples in the file', { detail: 'the file is empty' });
     parser = makeParser('\n');
   }

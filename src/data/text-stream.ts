@@ -227,35 +227,30 @@ export async function forEachLine(
   onLine: (text: string, line: number, unterminated?: boolean) => void,
   onProgress?: ProgressCallback,
 ): Promise<void> {
+  // Only the new piece is searched for line breaks, so a line longer than many pieces costs its length, not more.
   let carry = '';
   let line = 1;
+  let afterCr = false; // the last piece ended in '\r': a '\n' starting this one belongs to it
   for await (const piece of readTextChunks(source, onProgress)) {
-    const text = carry + piece;
-    let start = 0;
-    // The next '\r' and '\n' at or after `start`, each looked up again only once passed, so a text without one
-    // is scanned for it once.
-    let cr = text.indexOf('\r');
-    let lf = text.indexOf('\n');
+    let start = afterCr && piece[0] === '\n' ? 1 : 0;
+    afterCr = false;
+    // The next '\r' and '\n' at or after `start`, each looked up again only once passed.
+    let cr = piece.indexOf('\r', start);
+    let lf = piece.indexOf('\n', start);
     for (;;) {
-      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
-      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
-      let end: number;
-      let next: number;
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        if (cr === text.length - 1) break; // maybe the first half of '\r\n': the next piece tells
-        end = cr;
-        next = text[cr + 1] === '\n' ? cr + 2 : cr + 1;
-      } else if (lf !== -1) {
-        end = lf;
-        next = lf + 1;
-      } else {
-        break;
+      if (cr !== -1 && cr < start) cr = piece.indexOf('\r', start);
+      if (lf !== -1 && lf < start) lf = piece.indexOf('\n', start);
+      const end = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
+      if (end === -1) break;
+      onLine(carry + piece.slice(start, end), line++);
+      carry = '';
+      start = end + 1;
+      if (end === cr) {
+        if (start === piece.length) afterCr = true;
+        else if (piece[start] === '\n') start++;
       }
-      onLine(text.slice(start, end), line++);
-      start = next;
     }
-    carry = start === 0 ? text : text.slice(start);
+    carry += start === 0 ? piece : piece.slice(start);
   }
-  if (carry.endsWith('\r')) onLine(carry.slice(0, -1), line);
-  else if (carry.length > 0) onLine(carry, line, true);
+  if (carry.length > 0) onLine(carry, line, true);
 }
