@@ -1,7 +1,8 @@
 // A run reproduced, in Chromium with WebGPU on SwiftShader, as a new user would go: drop three tasks, train two methods
 // on the bundled tiny model, reload mid-run (the form shows the run), edit a copy that brings back the task files and
 // change one setting, train it, compare the two runs overlaid, export the first run as an experiment zip, and rerun it
-// with `clora run` (Dawn's SwiftShader in Node) to the app's matrices; then import that zip back into the form.
+// with `clora run` (Dawn's SwiftShader in Node) to the app's matrices; run it again in one click to the same results;
+// then import that zip back into the form.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ describe('a run reproduced: stored with its files, copied, exported and rerun by
   });
 
   const waitDone = async (page: Page) => {
-    await page.getByTestId('run-progress').waitFor({ state: 'detached', timeout: 15 * 60_000 });
+    await page.locator('section[data-testid="run-progress"]').waitFor({ state: 'detached', timeout: 15 * 60_000 });
     await page.locator('[data-testid="results-view"][data-live="false"]').waitFor({ timeout: 60_000 });
   };
 
@@ -163,6 +164,26 @@ describe('a run reproduced: stored with its files, copied, exported and rerun by
     // Measured on this machine (Debian chromium, webgpu 0.6): 0 for both. The bound leaves room for another SwiftShader build.
     assert.ok(worstLoss <= 1e-4, `losses within 1e-4 (largest difference ${worstLoss})`);
     assert.ok(nonZero > 0, 'some answers are right, so equal matrices say something');
+  });
+
+  it('runs the first run again in one click, from its stored files, to the same results', { timeout: 20 * 60_000 }, async () => {
+    const { page } = app;
+    await page.getByTestId('tab-runs').click();
+    await runRow(page, TITLE).getByTestId('run-again').click();
+    // The Experiment view follows the new run (the Runs table's progress cells share the test id).
+    await page.locator('section[data-testid="run-progress"]').waitFor({ timeout: 60_000 });
+    await waitDone(page);
+    await page.getByTestId('tab-runs').click();
+    const again = runRow(page, `${TITLE} (again)`);
+    await again.waitFor({ timeout: 30_000 });
+    assert.equal(await again.getAttribute('data-status'), 'done');
+    await again.getByTestId('run-open').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('runs-tab').getByTestId('export-json').click()]);
+    const rerun = JSON.parse(readFileSync(await download.path(), 'utf8')) as RunResults;
+    for (const [m, a] of Object.entries(appResults.methods)) {
+      assert.deepEqual(rerun.methods[m].matrix, a.matrix, `${m}: the same matrix`);
+      assert.deepEqual(rerun.methods[m].losses.map((l) => l.loss), a.losses.map((l) => l.loss), `${m}: the same losses`);
+    }
   });
 
   it('imports the exported zip into the form: settings, tasks and model', { timeout: 5 * 60_000 }, async () => {
