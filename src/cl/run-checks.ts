@@ -2,6 +2,8 @@
 // tasks, methods and settings that each parse on their own but cannot run (or would run without doing what
 // they say) are refused up front, each with the field it concerns and what to change.
 import type { Experiment } from './experiment.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { projDims } from '../model/memory-estimate.ts';
 import { RESERVED_PREFIX } from './storage.ts';
 
 /** What the checks look at: the settings of an experiment and, where known, what each task holds. */
@@ -79,4 +81,31 @@ export function assertRunnable(input: RunCheckInput, where: string): void {
   const errors = runProblems(input).filter((p) => p.severity === 'error');
   if (errors.length === 0) return;
   throw new Error(`${where}: the run cannot start:\n${errors.map((p) => `  - ${p.field}: ${p.message}`).join('\n')}`);
+}
+
+/**
+ * Settings that parse but do not fit the model: a LoRA rank above a target projection's smaller side (its update
+ * could not have that rank; such a run only spends time and memory), or prompts plus answers longer than the
+ * model's positions. Known only once the model's config is read, so the runner checks them before training.
+ */
+export function modelProblems(settings: Pick<Experiment, 'lora' | 'maxLength' | 'maxNewTokens'>, config: ModelConfig): RunProblem[] {
+  const out: RunProblem[] = [];
+  const dims = projDims(config);
+  const limits = settings.lora.targets.map((t) => ({ target: t, side: Math.min(...dims[t]) }));
+  const tightest = limits.reduce((a, b) => (b.side < a.side ? b : a), limits[0]);
+  if (tightest && settings.lora.rank > tightest.side) {
+    out.push({ severity: 'error', field: 'lora.rank', message: `rank ${settings.lora.rank} is above ${tightest.target}'s smaller dimension (${dims[tightest.target].join(' x ')}) in this model; set "lora.rank" to at most ${tightest.side} (ranks of 4 to 64 are usual).` });
+  }
+  const positions = config.maxPositionEmbeddings;
+  if (settings.maxLength + settings.maxNewTokens > positions) {
+    out.push({ severity: 'error', field: settings.maxNewTokens > positions ? 'maxNewTokens' : 'maxLength', message: `maxLength (${settings.maxLength}) plus maxNewTokens (${settings.maxNewTokens}) is ${settings.maxLength + settings.maxNewTokens} tokens, more than this model's ${positions} positions (max_position_embeddings); lower them so that they add up to at most ${positions}.` });
+  }
+  return out;
+}
+
+/** `modelProblems` as one Error naming the experiment (or run folder) and every field to change; nothing when the settings fit. */
+export function assertFitsModel(settings: Pick<Experiment, 'lora' | 'maxLength' | 'maxNewTokens'>, config: ModelConfig, where: string): void {
+  const errors = modelProblems(settings, config);
+  if (errors.length === 0) return;
+  throw new Error(`${where}: the run cannot start with this model:\n${errors.map((p) => `  - ${p.field}: ${p.message}`).join('\n')}`);
 }

@@ -15,7 +15,7 @@ import { computeMetrics, type ContinualMetrics, type ScoreMatrix } from './metri
 import { createMethod } from './methods/index.ts';
 import type { ContinualMethod, EncodedTask, MethodContext, RunSettings } from './methods/method.ts';
 import { EtaEstimator } from './eta.ts';
-import { assertRunnable } from './run-checks.ts';
+import { assertFitsModel, assertRunnable } from './run-checks.ts';
 import { pickMetric, scoreTask } from './scoring.ts';
 import { parseStateFiles, stateFiles, STATE_JSON, STATE_TENSORS } from './methods/state.ts';
 import { readJsonFile, type RunStorage } from './storage.ts';
@@ -249,6 +249,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResults> {
   const started = performance.now();
   // The same checks the app and `clora run` make before anything is loaded: refuse now, not after some training.
   assertRunnable({ settings: exp, tasks: opts.tasks.map((t) => ({ name: t.name, source: t.source, train: t.train.length, test: t.test.length })) }, storage.label);
+  assertFitsModel(exp, session.config, storage.label);
   const { encoded, seqLen, truncation } = encodeTasks(session, opts.tasks, exp.maxLength, exp.chat);
   const T = encoded.length;
   const tok = session.tokenizer!;

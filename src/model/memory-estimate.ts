@@ -111,7 +111,7 @@ export function countParams(cfg: ModelConfig): number {
 }
 
 /** [in, out] of each projection. */
-function projDims(cfg: ModelConfig): Record<ProjName, [number, number]> {
+export function projDims(cfg: ModelConfig): Record<ProjName, [number, number]> {
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
   const q = cfg.numHeads * cfg.headDim;

@@ -1,7 +1,8 @@
 // The checks a run passes before it starts (src/cl/run-checks.ts), shared by the app and `clora run`.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertRunnable, folderNameProblem, resultNameProblem, runProblems, type RunCheckInput } from '../../src/cl/run-checks.ts';
+import { assertFitsModel, assertRunnable, folderNameProblem, modelProblems, resultNameProblem, runProblems, type RunCheckInput } from '../../src/cl/run-checks.ts';
+import { parseModelConfig } from '../../src/model/config.ts';
 import type { MethodRef } from '../../src/cl/experiment.ts';
 
 const m = (method: string, name = method): MethodRef => ({ method, name, options: {} });
@@ -66,5 +67,37 @@ describe('run checks', () => {
   it('assertRunnable lists every error in one message naming the file', () => {
     assert.throws(() => assertRunnable(input([m('replay')], [{ name: 'a' }, { name: 'a' }], { batchSize: 1 }), 'exp.json'),
       (e: Error) => /^exp\.json: the run cannot start:\n  - tasks\[1\]\.name: .*\n  - batchSize: /.test(e.message));
+  });
+
+  describe('settings against the model', () => {
+    // SmolLM2-135M's shapes: hidden 576, 9 heads of 64 with 3 kv heads (k/v are 576 x 192), MLP 1536, 2048 positions.
+    const config = parseModelConfig({
+      architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 2,
+      num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 100, max_position_embeddings: 2048,
+    });
+    const settings = (rank: number, targets: ('q_proj' | 'v_proj' | 'down_proj')[], maxLength = 256, maxNewTokens = 16) =>
+      ({ lora: { rank, alpha: 16, dropout: 0, targets }, maxLength, maxNewTokens });
+
+    it('accepts a rank up to the smallest side of the targeted projections and prompts within the positions', () => {
+      assert.deepEqual(modelProblems(settings(576, ['q_proj', 'down_proj']), config), []);
+      assert.deepEqual(modelProblems(settings(192, ['v_proj'], 2032, 16), config), []);
+    });
+
+    it('refuses a rank above a target\'s smaller side, naming that projection and the largest rank allowed', () => {
+      const found = modelProblems(settings(193, ['q_proj', 'v_proj']), config);
+      assert.equal(found.length, 1);
+      assert.equal(found[0].field, 'lora.rank');
+      assert.match(found[0].message, /above v_proj's smaller dimension \(576 x 192\).*at most 192/);
+      assert.equal(modelProblems(settings(193, ['q_proj']), config).length, 0);
+    });
+
+    it('refuses prompts plus answers beyond max_position_embeddings, naming the field that overflows', () => {
+      assert.equal(modelProblems(settings(8, ['q_proj'], 2040, 16), config)[0].field, 'maxLength');
+      const huge = modelProblems(settings(8, ['q_proj'], 64, 100000), config);
+      assert.equal(huge[0].field, 'maxNewTokens');
+      assert.match(huge[0].message, /100064 tokens, more than this model's 2048 positions/);
+      assert.throws(() => assertFitsModel(settings(100000, ['q_proj'], 64, 100000), config, 'exp.json'),
+        (e: Error) => /^exp\.json: the run cannot start with this model:\n  - lora\.rank: .*\n  - maxNewTokens: /.test(e.message));
+    });
   });
 });
