@@ -1,16 +1,15 @@
-// Records the gated MLP activation (SiLU or GELU-tanh), residual add, scaling and LoRA dropout dispatches
-// (shaders/swiglu.wgsl, shaders/elementwise.wgsl).
+// Records the gated MLP activation (SiLU or GELU-tanh), residual add, accumulation and scaling dispatches
+// (shaders/swiglu.wgsl, shaders/elementwise.wgsl). LoRA dropout has no pass of its own: the thin matmuls and the
+// input gradient's epilogue apply its mask where they load or write (shaders/dropout_mask.wgsl).
 import swigluSource from '../../../shaders/swiglu.wgsl';
 import elementwiseSource from '../../../shaders/elementwise.wgsl';
 import { grid, type Bindable, type Gpu } from '../context.ts';
 import type { Plan } from '../plan.ts';
 import { record } from './record.ts';
-import stepSource from '../../../shaders/step.wgsl';
 import { elementwiseCost } from '../dispatch-cost.ts';
-import dropoutMaskSource from '../../../shaders/dropout_mask.wgsl';
 
 const swiglu = { name: 'swiglu', code: swigluSource };
-const elementwise = { name: 'elementwise', code: `${stepSource}\n${dropoutMaskSource}\n${elementwiseSource}` };
+const elementwise = { name: 'elementwise', code: elementwiseSource };
 const wg = (n: number) => grid(Math.ceil(n / 64));
 
 /** The gate's activation: SiLU (swiglu_*) or GELU with the tanh approximation (geglu_*). */
@@ -55,26 +54,4 @@ export function recordAccumulate(gpu: Gpu, plan: Plan, n: number, io: { b: Binda
   const p = gpu.uniform(`${label}.params`, [n, 0, 0, 0], ['u32', 'u32', 'f32', 'u32']);
   record(gpu, plan, { shader: elementwise, entry: 'accumulate', label, bindings: { 0: p, 3: io.b, 5: io.dx }, workgroups: wg(n),
     cost: elementwiseCost('add', n, 1, 2, 1) });
-}
-
-export interface DropoutSite {
-  n: number;
-  pDrop: number;
-  /** Distinguishes the masks of different sites within one step. */
-  salt: number;
-  step: GPUBuffer;
-}
-
-/** y = x * mask / (1 - p). */
-export function recordDropoutForward(gpu: Gpu, plan: Plan, s: DropoutSite, io: { x: Bindable; y: Bindable }, label = 'dropout'): void {
-  const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'dropout_forward', label, bindings: { 0: p, 1: s.step, 2: io.x, 4: io.y }, workgroups: wg(s.n),
-    cost: elementwiseCost('dropout', s.n, 1, 1, 1) });
-}
-
-/** dx += dy * mask / (1 - p), with the forward pass's mask. */
-export function recordDropoutBackwardAdd(gpu: Gpu, plan: Plan, s: DropoutSite, io: { dy: Bindable; dx: Bindable }, label = 'dropout.bwd'): void {
-  const p = gpu.uniform(`${label}.params`, [s.n, s.salt, s.pDrop, 0], ['u32', 'u32', 'f32', 'u32']);
-  record(gpu, plan, { shader: elementwise, entry: 'dropout_backward_add', label, bindings: { 0: p, 1: s.step, 3: io.dy, 5: io.dx }, workgroups: wg(s.n),
-    cost: elementwiseCost('dropout', s.n, 2, 2, 1) });
 }
