@@ -4,6 +4,8 @@
 //   op(A) is [M,K]: A stored [M,K], or [K,M] when TRANS_A.
 //   op(B) is [K,N]: B stored [K,N], or [N,K] when TRANS_B (a Linear weight [out,in] gives x Wᵀ).
 //
+// With Params.seg_k set, op(A) is read from one compact block per segment of K (a fused projection's input gradient,
+// see matmul_epilogue.wgsl); with seg_out, C's columns are written to one block per segment.
 // With Params.k_split set, workgroup z computes the partial product over its range of K into [splits, M, N] partials
 // (bound as C) and shaders/matmul_splitk.wgsl sums them and applies the epilogue.
 // Entry point: matmul. Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias, 5-9 (Params, C, bias
@@ -34,6 +36,11 @@ var<workgroup> Bs: array<tile_vec4, 272>; // [TK][TROW]: row k holds op(B)[k0 + 
 fn load_a(gm: u32, gk: u32) -> f32 {
   if (gm >= p.M || gk >= p.K) { return 0.0; }
   if (TRANS_A) { return A[gk * p.M + gm]; }
+  if (p.seg_k != 0u) {
+    // K in segments: op(A)'s columns of segment s are a compact [M, width] block (matmul_epilogue.wgsl).
+    let sg = p.seg[segment_of(p.seg_k, gk)];
+    return A[sg.off + gm * sg.width + (gk - sg.n0)];
+  }
   return A[gm * p.K + gk];
 }
 

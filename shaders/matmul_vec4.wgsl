@@ -7,7 +7,7 @@
 // SwiftShader, where it runs several times faster than the tiled kernel). One entry point per layout,
 // each needing its contiguous dimensions to be multiples of 4 (checked by the host):
 //   matmul_nt: A [M,K], B [N,K] (x Wᵀ)            K % 4 == 0
-//   matmul_nn: A [M,K], B [K,N] (dy W)            K % 4 == 0, N % 4 == 0
+//   matmul_nn: A [M,K], B [K,N] (dy W)            K % 4 == 0, N % 4 == 0 (A may come in segments of K: see matmul_epilogue.wgsl)
 //   matmul_tn: A [K,M], B [K,N] (dyᵀ x, weight grads)  M % 4 == 0, N % 4 == 0
 // Bindings: 0 uniform Params, 1 A, 2 B, 3 C (read_write), 4 bias, 5-9 (Params, C, bias and the store functions
 // come from matmul_epilogue.wgsl; B and its reader load_b4 from a section of matmul_b_formats.wgsl: f32 as
@@ -55,26 +55,38 @@ fn matmul_nn(@builtin(global_invocation_id) g: vec3u) {
   let n4 = g.x;
   let N4 = p.N / 4u;
   if (m0 >= p.M || n4 >= N4) { return; }
-  let K4 = p.K / 4u;
-  let a = row_offsets(m0, p.M, K4);
   var c0 = vec4f(0.0);
   var c1 = vec4f(0.0);
   var c2 = vec4f(0.0);
   var c3 = vec4f(0.0);
-  for (var k = 0u; k < K4; k++) {
-    let r = 4u * k * N4 + n4;
-    let w0 = load_b4(r);
-    let w1 = load_b4(r + N4);
-    let w2 = load_b4(r + 2u * N4);
-    let w3 = load_b4(r + 3u * N4);
-    let x0 = A[a.x + k];
-    let x1 = A[a.y + k];
-    let x2 = A[a.z + k];
-    let x3 = A[a.w + k];
-    c0 += x0.x * w0 + x0.y * w1 + x0.z * w2 + x0.w * w3;
-    c1 += x1.x * w0 + x1.y * w1 + x1.z * w2 + x1.w * w3;
-    c2 += x2.x * w0 + x2.y * w1 + x2.z * w2 + x2.w * w3;
-    c3 += x3.x * w0 + x3.y * w1 + x3.z * w2 + x3.w * w3;
+  // K in segments (Params.seg_k, a fused projection's input gradient): each is a compact [M, width] block of A, walked
+  // in order, so the sum runs over k in the same order as over one contiguous A. Widths and offsets are multiples of 4.
+  for (var s = 0u; s < max(p.seg_k, 1u); s++) {
+    var k_begin = 0u;
+    var k_end = p.K / 4u;
+    var a = row_offsets(m0, p.M, k_end);
+    if (p.seg_k != 0u) {
+      let sg = p.seg[s];
+      k_begin = sg.n0 / 4u;
+      k_end = k_begin + sg.width / 4u;
+      a = row_offsets(m0, p.M, sg.width / 4u) + vec4u(sg.off / 4u);
+    }
+    for (var k = k_begin; k < k_end; k++) {
+      let r = 4u * k * N4 + n4;
+      let w0 = load_b4(r);
+      let w1 = load_b4(r + N4);
+      let w2 = load_b4(r + 2u * N4);
+      let w3 = load_b4(r + 3u * N4);
+      let ka = k - k_begin;
+      let x0 = A[a.x + ka];
+      let x1 = A[a.y + ka];
+      let x2 = A[a.z + ka];
+      let x3 = A[a.w + ka];
+      c0 += x0.x * w0 + x0.y * w1 + x0.z * w2 + x0.w * w3;
+      c1 += x1.x * w0 + x1.y * w1 + x1.z * w2 + x1.w * w3;
+      c2 += x2.x * w0 + x2.y * w1 + x2.z * w2 + x2.w * w3;
+      c3 += x3.x * w0 + x3.y * w1 + x3.z * w2 + x3.w * w3;
+    }
   }
   store_block(m0, 4u * n4, c0, c1, c2, c3);
 }

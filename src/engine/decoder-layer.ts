@@ -5,17 +5,21 @@
 // o and down projections add the residual stream in their matmul's epilogue (no add pass, no o/down buffers). The forward
 // writes what the backward reads into a LayerActivations set. Without recomputation every layer has its own set; with
 // it one set serves all layers, and the backward pass re-runs each layer's forward from the layer's input (kept) right
-// before that layer's backward, skipping what the backward does not read.
+// before that layer's backward, skipping what the backward does not read. q/k/v (before any q/k norm) and gate/up,
+// and their gradients, sit in blocks of one allocation each, so a fused projection (gpu-weights.ts) writes its parts'
+// outputs with one matmul and takes its input gradient from all of them with one more; each part stays a compact
+// [tokens, width] matrix for the kernels that read it.
 import type { BufferRef, Gpu } from '../gpu/context.ts';
+import { allocBlocks, bindingSpan } from '../gpu/binding-span.ts';
 import type { Plan } from '../gpu/plan.ts';
 import { recordAttentionBackward, recordAttentionForward } from '../gpu/kernels/flash-attention.ts';
 import { recordAdd, recordSwigluBackward, recordSwigluForward } from '../gpu/kernels/elementwise.ts';
-import { recordMatmul } from '../gpu/kernels/matmul.ts';
+import { recordMatmul, type MatmulArgs } from '../gpu/kernels/matmul.ts';
 import { recordRmsNormBackward, recordRmsNormForward } from '../gpu/kernels/rmsnorm.ts';
 import { recordRope, type RopeTables } from '../gpu/kernels/rope.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ProjName } from '../model/peft.ts';
-import type { GpuWeights } from './gpu-weights.ts';
+import { FUSED_GROUPS, type GpuWeights } from './gpu-weights.ts';
 import type { LoraSites } from './lora-sites.ts';
 
 type Alloc = (label: string, floats: number) => BufferRef;
@@ -71,14 +75,18 @@ function layerDims(cfg: ModelConfig, batch: number, seq: number) {
 
 export function allocLayerActivations(alloc: Alloc, cfg: ModelConfig, batch: number, seq: number, label: string): LayerActivations {
   const { N, H, I, qDim, kvDim } = layerDims(cfg, batch, seq);
+  // The q/k/v projections' outputs in one allocation: q, k, v, or with q/k norms q_raw, k_raw, v (q and k apart).
+  const qkNorm = cfg.features.qkNorm;
+  const [pq, pk, v] = allocBlocks(alloc, `${label}.${qkNorm ? 'qk_raw_v' : 'qkv'}`, [N * qDim, N * kvDim, N * kvDim]);
+  const [gate, up] = allocBlocks(alloc, `${label}.gate_up`, [N * I, N * I]);
   return {
     h1: alloc(`${label}.h1`, N * H), rstd1: alloc(`${label}.rstd1`, N),
-    q: alloc(`${label}.q`, N * qDim), k: alloc(`${label}.k`, N * kvDim), v: alloc(`${label}.v`, N * kvDim),
+    q: qkNorm ? alloc(`${label}.q`, N * qDim) : pq, k: qkNorm ? alloc(`${label}.k`, N * kvDim) : pk, v,
     lse: alloc(`${label}.attn_lse`, batch * cfg.numHeads * seq), ctx: alloc(`${label}.ctx`, N * qDim),
     mid: alloc(`${label}.mid`, N * H), h2: alloc(`${label}.h2`, N * H), rstd2: alloc(`${label}.rstd2`, N),
-    gate: alloc(`${label}.gate`, N * I), up: alloc(`${label}.up`, N * I), act: alloc(`${label}.act`, N * I),
-    qk: cfg.features.qkNorm
-      ? { qRaw: alloc(`${label}.q_raw`, N * qDim), kRaw: alloc(`${label}.k_raw`, N * kvDim), rstdQ: alloc(`${label}.rstd_q`, N * cfg.numHeads), rstdK: alloc(`${label}.rstd_k`, N * cfg.numKvHeads) }
+    gate, up, act: alloc(`${label}.act`, N * I),
+    qk: qkNorm
+      ? { qRaw: pq, kRaw: pk, rstdQ: alloc(`${label}.rstd_q`, N * cfg.numHeads), rstdK: alloc(`${label}.rstd_k`, N * cfg.numKvHeads) }
       : null,
     sandwich: cfg.features.sandwichNorms
       ? {
@@ -91,13 +99,18 @@ export function allocLayerActivations(alloc: Alloc, cfg: ModelConfig, batch: num
 
 export function allocLayerGradScratch(alloc: Alloc, cfg: ModelConfig, batch: number, seq: number): LayerGradScratch {
   const { N, H, I, qDim, kvDim } = layerDims(cfg, batch, seq);
+  // The gradients of the q/k/v projections' outputs in one allocation, as their activations (a fused input gradient
+  // reads them together); likewise gate/up.
+  const qkNorm = cfg.features.qkNorm;
+  const [pq, pk, dv] = allocBlocks(alloc, qkNorm ? 'd.qk_raw_v' : 'd.qkv', [N * qDim, N * kvDim, N * kvDim]);
+  const [dgate, dup] = allocBlocks(alloc, 'd.gate_up', [N * I, N * I]);
   return {
     dX: alloc('d.resid', N * H), dh: alloc('d.h', N * H),
-    dq: alloc('d.q', N * qDim), dk: alloc('d.k', N * kvDim), dv: alloc('d.v', N * kvDim), dctx: alloc('d.ctx', N * qDim),
+    dq: qkNorm ? alloc('d.q', N * qDim) : pq, dk: qkNorm ? alloc('d.k', N * kvDim) : pk, dv, dctx: alloc('d.ctx', N * qDim),
     attnDelta: alloc('d.attn_delta', batch * cfg.numHeads * seq),
-    dgate: alloc('d.gate', N * I), dup: alloc('d.up', N * I), dact: alloc('d.act', N * I),
-    dqRaw: cfg.features.qkNorm ? alloc('d.q_raw', N * qDim) : null,
-    dkRaw: cfg.features.qkNorm ? alloc('d.k_raw', N * kvDim) : null,
+    dgate, dup, dact: alloc('d.act', N * I),
+    dqRaw: qkNorm ? pq : null,
+    dkRaw: qkNorm ? pk : null,
     dO: cfg.features.sandwichNorms ? alloc('d.o', N * H) : null,
     dDown: cfg.features.sandwichNorms ? alloc('d.down', N * H) : null,
   };
@@ -124,18 +137,32 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
     if (sites) sites.projection(l, proj, args, `l${l}.${proj}`);
     else recordMatmul(gpu, plan, args, `l${l}.${proj}`);
   };
+  /** The projections of a fused group in one matmul, each part's output into its own block; false where they cannot be. */
+  const fused = (key: 'qkv' | 'gateUp', input: BufferRef, outputs: BufferRef[]): boolean => {
+    const fz = w.fused[key];
+    const span = fz ? bindingSpan(outputs) : null;
+    if (!fz || !span) return false;
+    const args = {
+      a: input, b: fz.weight, bFormat: fz.format, compute: fz.compute, c: span.binding, M: N, N: fz.out, K: fz.in, transB: true,
+      bias: fz.bias ?? undefined, outSegments: fz.widths.map((width, i) => ({ width, offset: span.offsets[i] })),
+    };
+    const label = `l${l}.${key === 'qkv' ? 'qkv_proj' : 'gate_up_proj'}`;
+    if (sites) sites.fusedProjection(l, fz.projs, args, label);
+    else recordMatmul(gpu, plan, args, label);
+    return true;
+  };
   recordRmsNormForward(gpu, plan, norm, { x, w: w.inputNorm, y: a.h1, rstd: a.rstd1 }, `l${l}.input_norm`);
+  const [pq, pk] = a.qk ? [a.qk.qRaw, a.qk.kRaw] : [a.q, a.k];
+  if (!fused('qkv', a.h1, [pq, pk, a.v])) {
+    linear('q_proj', a.h1, pq);
+    linear('k_proj', a.h1, pk);
+    linear('v_proj', a.h1, a.v);
+  }
   if (a.qk) {
     // Per-head RMSNorm of q and k before RoPE: rows of head_dim columns sharing the [head_dim] weight.
-    linear('q_proj', a.h1, a.qk.qRaw);
-    linear('k_proj', a.h1, a.qk.kRaw);
     recordRmsNormForward(gpu, plan, headNorm(cfg, N, cfg.numHeads), { x: a.qk.qRaw, w: w.qNorm!, y: a.q, rstd: a.qk.rstdQ }, `l${l}.q_norm`);
     recordRmsNormForward(gpu, plan, headNorm(cfg, N, cfg.numKvHeads), { x: a.qk.kRaw, w: w.kNorm!, y: a.k, rstd: a.qk.rstdK }, `l${l}.k_norm`);
-  } else {
-    linear('q_proj', a.h1, a.q);
-    linear('k_proj', a.h1, a.k);
   }
-  linear('v_proj', a.h1, a.v);
   const tables = c.tables[l];
   if (tables) {
     recordRope(gpu, plan, 'forward', { tokens: N, heads: cfg.numHeads, headDim: cfg.headDim }, { x: a.q, positions: c.positions, tables }, `l${l}.rope_q`);
@@ -150,8 +177,10 @@ export function recordLayerForward(c: LayerPlanContext, l: number, x: BufferRef,
     linear('o_proj', a.ctx, a.mid, x);
   }
   recordRmsNormForward(gpu, plan, norm, { x: a.mid, w: w.postNorm, y: a.h2, rstd: a.rstd2 }, `l${l}.post_norm`);
-  linear('gate_proj', a.h2, a.gate);
-  linear('up_proj', a.h2, a.up);
+  if (!fused('gateUp', a.h2, [a.gate, a.up])) {
+    linear('gate_proj', a.h2, a.gate);
+    linear('up_proj', a.h2, a.up);
+  }
   recordSwigluForward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, act: a.act }, `l${l}.mlp_act`, f.mlpActivation);
   if (!out && !a.sandwich) {
     sites?.forwardSaved(l, 'down_proj', a.act);
@@ -185,9 +214,32 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
   /** LoRA grads of one projection, and dx (=, or += when accumulate) of its input when wanted. */
   const linear = (proj: ProjName, dy: BufferRef, input: BufferRef, dx: BufferRef | null, accumulate: boolean) => {
     sites.backwardGrads(l, proj, dy, input);
-    if (!dx) return;
+    if (dx) inputGradient(proj, dy, dx, accumulate);
+  };
+  const inputGradient = (proj: ProjName, dy: BufferRef, dx: BufferRef, accumulate: boolean) => {
     const lin = w.proj[proj];
     sites.inputGradient(l, proj, { a: dy, b: lin.weight, bFormat: lin.format, c: dx, M: N, N: lin.in, K: lin.out, beta: accumulate ? 1 : 0 }, `l${l}.${proj}.bwd.dx`);
+  };
+  /**
+   * The projections of one input (q/k/v, gate/up): their LoRA gradients (grouped by shape), then, when `dx` is wanted,
+   * dx = Σ dy_i W_i (+ the sites' du · A): one matmul over the parts' output gradients where the group is fused, else
+   * one per projection, accumulating.
+   */
+  const group = (key: 'qkv' | 'gateUp', dys: BufferRef[], input: BufferRef, dx: BufferRef | null) => {
+    const projs = FUSED_GROUPS[key];
+    sites.backwardGradsGroup(l, projs, dys, input);
+    if (!dx) return;
+    const fz = w.fused[key];
+    const span = fz ? bindingSpan(dys) : null;
+    if (!fz || !span) {
+      projs.forEach((proj, i) => inputGradient(proj, dys[i], dx, i > 0));
+      return;
+    }
+    const args: MatmulArgs & { kSegments: NonNullable<MatmulArgs['kSegments']> } = {
+      a: span.binding, b: fz.weight, bFormat: fz.format, c: dx, M: N, N: fz.in, K: fz.out,
+      kSegments: fz.widths.map((width, i) => ({ width, offset: span.offsets[i] })),
+    };
+    sites.fusedInputGradient(l, fz.projs, args, `l${l}.${key === 'qkv' ? 'qkv_proj' : 'gate_up_proj'}.bwd.dx`);
   };
   const needAttnInner = below || sites.has(l, 'q_proj', 'k_proj', 'v_proj');
   const needMidGrad = needAttnInner || sites.has(l, 'o_proj');
@@ -200,8 +252,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
   linear('down_proj', a.sandwich ? g.dDown! : g.dX, a.act, needMlpInner ? g.dact : null, false);
   if (needMlpInner) {
     recordSwigluBackward(gpu, plan, N * cfg.intermediateSize, { gate: a.gate, up: a.up, dAct: g.dact, dGate: g.dgate, dUp: g.dup }, `l${l}.mlp_act.bwd`, cfg.features.mlpActivation);
-    linear('gate_proj', g.dgate, a.h2, needMidGrad ? g.dh : null, false);
-    linear('up_proj', g.dup, a.h2, needMidGrad ? g.dh : null, true);
+    group('gateUp', [g.dgate, g.dup], a.h2, needMidGrad ? g.dh : null);
   }
   if (!needMidGrad) return;
   recordRmsNormBackward(gpu, plan, norm, { x: a.mid, w: w.postNorm, rstd: a.rstd2, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.post_norm.bwd`);
@@ -226,9 +277,7 @@ export function recordLayerBackward(c: LayerPlanContext, l: number, x: BufferRef
     dq = g.dqRaw!;
     dk = g.dkRaw!;
   }
-  linear('q_proj', dq, a.h1, below ? g.dh : null, false);
-  linear('k_proj', dk, a.h1, below ? g.dh : null, true);
-  linear('v_proj', g.dv, a.h1, below ? g.dh : null, true);
+  group('qkv', [dq, dk, g.dv], a.h1, below ? g.dh : null);
   if (below) {
     recordRmsNormBackward(gpu, plan, norm, { x, w: w.inputNorm, rstd: a.rstd1, dy: g.dh, dx: g.dX, accumulate: true }, `l${l}.input_norm.bwd`);
   }

@@ -1,8 +1,10 @@
 // Uploads a model's frozen base weights to the GPU, one buffer per tensor, laid out per layer; projection weights a
 // checkpoint stores in F16 or BF16 stay in that precision (packed two per word, read as f32 by the matmul kernels).
-// The embedding table and an untied LM head go up as vocabulary slices that each fit one binding (vocab-table.ts),
-// packed the same way.
-import type { Gpu } from '../gpu/context.ts';
+// Projections that read the same input (q/k/v, gate/up) are stacked into one buffer where the weights allow (same
+// dtype, each part bindable on its own at an aligned offset, the whole within one binding), so each group runs as one
+// matmul; each projection stays a view of its rows. The embedding table and an untied LM head go up as vocabulary
+// slices that each fit one binding (vocab-table.ts), packed the same way.
+import type { BufferRef, Gpu } from '../gpu/context.ts';
 import type { MatmulBFormat, MatmulCompute } from '../gpu/kernels/matmul.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ProjName } from '../model/peft.ts';
@@ -12,15 +14,34 @@ import { streamVocabTable, type VocabTable } from './vocab-table.ts';
 import { TensorUploader } from './weight-upload.ts';
 
 export interface GpuLinear {
-  weight: GPUBuffer;
+  /** [out, in]: a buffer of its own, or its rows of a fused group's stacked weight. */
+  weight: BufferRef;
   /** How `weight` is stored: f32, or the checkpoint's half precision. */
   format: MatmulBFormat;
   /** The arithmetic of its forward matmul: f32, or f16 products summed in f32 (its backward is always f32). */
   compute: MatmulCompute;
-  bias: GPUBuffer | null;
+  bias: BufferRef | null;
   in: number;
   out: number;
 }
+
+/** Projections of one input whose weights are stacked in one buffer ([q; k; v] or [gate; up]), run as one matmul. */
+export interface GpuFusedLinear {
+  projs: ProjName[];
+  /** [Σ out, in]: the parts' rows one after the other (each part's GpuLinear is a view of its rows). */
+  weight: BufferRef;
+  format: MatmulBFormat;
+  compute: MatmulCompute;
+  /** [Σ out], when every part has a bias. */
+  bias: BufferRef | null;
+  in: number;
+  /** Each part's output width, in the order of `projs`. */
+  widths: number[];
+  out: number;
+}
+
+/** The groups of projections that can be fused: one input each. */
+export const FUSED_GROUPS = { qkv: ['q_proj', 'k_proj', 'v_proj'], gateUp: ['gate_proj', 'up_proj'] } as const satisfies Record<string, readonly ProjName[]>;
 
 export interface GpuLayer {
   inputNorm: GPUBuffer;
@@ -33,6 +54,8 @@ export interface GpuLayer {
   qNorm: GPUBuffer | null;
   kNorm: GPUBuffer | null;
   proj: Record<ProjName, GpuLinear>;
+  /** The fused groups of this layer, or null where the weights do not allow one (the projections then run apart). */
+  fused: { qkv: GpuFusedLinear | null; gateUp: GpuFusedLinear | null };
 }
 
 export interface GpuWeights {
@@ -50,6 +73,8 @@ export interface UploadOptions {
   halfProjections?: boolean;
   /** The projections' forward arithmetic (default f32); 'f16' needs the device's shader-f16. */
   compute?: MatmulCompute;
+  /** Stack q/k/v and gate/up into one weight each where the weights allow (default true). */
+  fuse?: boolean;
 }
 
 /**
@@ -62,7 +87,7 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
   if (compute === 'f16') gpu.requireF16('f16 compute');
   const up = new TensorUploader(gpu, reader);
   const advise = (name: string, buf: GPUBuffer): GPUBuffer => {
-    gpu.setBindingAdvice(buf, `it holds the checkpoint tensor ${name}, bound whole: a smaller batch or sequence length cannot help; ` +
+    gpu.setBindingAdvice(buf, `it holds the checkpoint ${name.includes(', ') ? 'tensors' : 'tensor'} ${name}, bound whole: a smaller batch or sequence length cannot help; ` +
       'keep F16/BF16 weights in their precision (the default) or use a device with a larger maxStorageBufferBindingSize');
     return buf;
   };
@@ -73,6 +98,51 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
     return { weight: advise(name, await up.stored(name)), format: dtype === 'F16' ? 'f16' : 'bf16' };
   };
   const takeTable = (name: string): Promise<VocabTable> => streamVocabTable(gpu, up, reader, name, opts.halfProjections !== false);
+  const whole = (buffer: GPUBuffer): BufferRef => ({ buffer, offset: 0, size: buffer.size });
+  /** The format a projection's weight is kept in. */
+  const formatOf = (name: string): MatmulBFormat => {
+    const dtype = reader.dtype(name);
+    return (dtype !== 'F16' && dtype !== 'BF16') || opts.halfProjections === false ? 'f32' : dtype === 'F16' ? 'f16' : 'bf16';
+  };
+  /**
+   * Uploads `names` (weights [out, in] of one input, with their biases or none) stacked in one buffer, or returns null
+   * where they cannot be: different formats, some with a bias and some without, a part not ending on the device's
+   * binding-offset alignment (each part must stay bindable alone), or the whole larger than one binding.
+   */
+  const takeFused = async (label: string, names: string[], biases: string[] | null, widths: number[], inDim: number): Promise<{ weights: BufferRef[]; biases: BufferRef[] | null; fused: Omit<GpuFusedLinear, 'projs' | 'compute'> } | null> => {
+    if (opts.fuse === false) return null;
+    const format = formatOf(names[0]);
+    if (names.some((n) => formatOf(n) !== format)) return null;
+    const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+    const bytes = widths.map((w) => w * inDim * (format === 'f32' ? 4 : 2));
+    const total = bytes.reduce((a, b) => a + b, 0);
+    if (bytes.some((b) => b % align !== 0) || total > gpu.bindingLimit) return null;
+    if (biases && widths.some((w) => (w * 4) % align !== 0)) return null;
+    const buffer = advise(names.join(', '), up.make(`${label}.weight`, total));
+    const weights: BufferRef[] = [];
+    let at = 0;
+    for (let i = 0; i < names.length; i++) {
+      if (format === 'f32') await up.widened(names[i], undefined, undefined, names[i], { buffer, byteOffset: at });
+      else await up.stored(names[i], undefined, undefined, names[i], { buffer, byteOffset: at });
+      weights.push({ buffer, offset: at, size: bytes[i] });
+      at += bytes[i];
+    }
+    let biasRefs: BufferRef[] | null = null;
+    let bias: BufferRef | null = null;
+    if (biases) {
+      const out = widths.reduce((a, b) => a + b, 0);
+      const bb = advise(biases.join(', '), up.make(`${label}.bias`, out * 4));
+      biasRefs = [];
+      let b = 0;
+      for (let i = 0; i < biases.length; i++) {
+        await up.widened(biases[i], undefined, undefined, biases[i], { buffer: bb, byteOffset: b });
+        biasRefs.push({ buffer: bb, offset: b, size: widths[i] * 4 });
+        b += widths[i] * 4;
+      }
+      bias = whole(bb);
+    }
+    return { weights, biases: biasRefs, fused: { weight: whole(buffer), format, bias, in: inDim, widths, out: widths.reduce((a, b) => a + b, 0) } };
+  };
   try {
     return await uploadAll();
   } catch (e) {
@@ -97,13 +167,29 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
     for (let l = 0; l < cfg.numLayers; l++) {
       const p = `model.layers.${l}.`;
       const proj = {} as Record<ProjName, GpuLinear>;
+      const tensor = (name: ProjName, what: 'weight' | 'bias') => `${p}${['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn'}.${name}.${what}`;
+      const fused: GpuLayer['fused'] = { qkv: null, gateUp: null };
+      for (const key of ['qkv', 'gateUp'] as const) {
+        const projs = [...FUSED_GROUPS[key]];
+        const withBias = projs.map((n) => hasBias[n]);
+        if (withBias.some((b) => b !== withBias[0])) continue;
+        const got = await takeFused(`l${l}.${key}`, projs.map((n) => tensor(n, 'weight')), withBias[0] ? projs.map((n) => tensor(n, 'bias')) : null,
+          projs.map((n) => dims[n][1]), dims[projs[0]][0]);
+        if (!got) continue;
+        fused[key] = { ...got.fused, projs, compute };
+        projs.forEach((n, i) => {
+          proj[n] = { weight: got.weights[i], format: got.fused.format, compute, bias: got.biases?.[i] ?? null, in: dims[n][0], out: dims[n][1] };
+        });
+      }
       for (const name of Object.keys(dims) as ProjName[]) {
-        const group = ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn';
+        if (proj[name]) continue;
         const [inDim, outDim] = dims[name];
+        const { weight, format } = await takeProjection(tensor(name, 'weight'));
         proj[name] = {
-          ...(await takeProjection(`${p}${group}.${name}.weight`)),
+          weight: whole(weight),
+          format,
           compute,
-          bias: hasBias[name] ? await take(`${p}${group}.${name}.bias`) : null,
+          bias: hasBias[name] ? whole(await take(tensor(name, 'bias'))) : null,
           in: inDim,
           out: outDim,
         };
@@ -118,6 +204,7 @@ export async function uploadWeights(gpu: Gpu, cfg: ModelConfig, reader: WeightRe
         qNorm: f.qkNorm ? await take(`${p}self_attn.q_norm.weight`) : null,
         kNorm: f.qkNorm ? await take(`${p}self_attn.k_norm.weight`) : null,
         proj,
+        fused,
       });
     }
     const finalNorm = await take('model.norm.weight');

@@ -62,6 +62,8 @@ export interface OpenOptions {
    * shader-f16. LoRA, attention, norms, the head and every backward matmul stay f32.
    */
   compute?: MatmulCompute;
+  /** Stack q/k/v and gate/up weights into one matmul each where the weights allow (default true; gpu-weights.ts). */
+  fuseProjections?: boolean;
   onProgress?: (p: WeightsProgress) => void;
   /** What adapters written from this session record as their base model (PEFT's base_model_name_or_path, revision). */
   baseModel?: BaseModelRef | null;
@@ -186,7 +188,7 @@ export class Session {
     const tokenizer = await loadTokenizer(src);
     let numParams = 0;
     for (const shape of expectedWeightShapes(config).values()) numParams += shape.reduce((a, b) => a * b, 1);
-    const weights = await uploadCheckpoint(gpu, src, config, { halfProjections: opts.halfWeights ?? true, compute: opts.compute, onProgress: opts.onProgress });
+    const weights = await uploadCheckpoint(gpu, src, config, { halfProjections: opts.halfWeights ?? true, compute: opts.compute, fuse: opts.fuseProjections, onProgress: opts.onProgress });
     let bank: Bank | null = null;
     if (lora && loraTensors) {
       bank = await bankFromAdapter(gpu, config, lora, loraTensors, createRng(seed));

@@ -202,7 +202,10 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   const sandwich = f.sandwichNorms ? 4 * H + 2 : 0;
   const layer = 3 * H + 2 * q + 2 * kv + 3 * I + 2 + cfg.numHeads + loraPerLayer + qkNorm + sandwich;
   const layerInputs = (cfg.numLayers + 1) * H;
-  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + blocks * shape.rank
+  // d u: one [tokens, blocks * rank] block per place a target takes in its fused group (q, k, v: 1 to 3; gate, up: 1 to 2),
+  // since a fused input gradient reads every part's at once (src/engine/lora-sites.ts).
+  const places = Math.max(1, ...shape.targets.map((t) => ({ k_proj: 2, v_proj: 3, up_proj: 2 } as Partial<Record<ProjName, number>>)[t] ?? 1));
+  const backwardScratch = 2 * H + 2 * q + 2 * kv + 3 * I + cfg.numHeads + places * blocks * shape.rank
     + (f.qkNorm ? q + kv : 0) + (f.sandwichNorms ? 2 * H : 0);
   const finalNormAndInputs = H + 1 + 3;
   const perToken = layerInputs + (savings.recompute ? 1 : cfg.numLayers) * layer + backwardScratch + finalNormAndInputs;

@@ -85,9 +85,13 @@ describe('binding errors', () => {
       const oversize = (buffer: GPUBuffer) => () => recordMatmul(gpu, new Plan('test'), {
         a: activation, b: { buffer, offset: 0, size: limit + 4 }, c: activation, M: 1, N: 1, K: 1,
       }, 'l0.q_proj');
-      assert.throws(oversize(weights.layers[0].proj.q_proj.weight), (e: Error) =>
-        e.message.includes('it holds the checkpoint tensor model.layers.0.self_attn.q_proj.weight, bound whole: a smaller batch or sequence length cannot help')
+      assert.throws(oversize(weights.layers[0].proj.o_proj.weight.buffer), (e: Error) =>
+        e.message.includes('it holds the checkpoint tensor model.layers.0.self_attn.o_proj.weight, bound whole: a smaller batch or sequence length cannot help')
         && e.message.includes('larger maxStorageBufferBindingSize'));
+      // q, k and v stacked into one buffer: the error names all three.
+      assert.ok(weights.layers[0].fused.qkv, 'this fixture\'s q/k/v weights are fused');
+      assert.throws(oversize(weights.layers[0].proj.q_proj.weight.buffer), (e: Error) =>
+        e.message.includes('it holds the checkpoint tensors model.layers.0.self_attn.q_proj.weight, model.layers.0.self_attn.k_proj.weight, model.layers.0.self_attn.v_proj.weight, bound whole'));
       assert.throws(oversize(activation), /resid\.0.*; use a smaller batch or sequence length$/);
     } finally {
       gpu.destroyBuffer(activation);

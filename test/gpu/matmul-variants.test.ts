@@ -121,6 +121,101 @@ describe('matmul with a fused LoRA update', () => {
   });
 });
 
+describe('fused projections: output columns and K in segments (shaders/matmul_epilogue.wgsl)', () => {
+  // A fused q/k/v-like projection: widths of three parts stacked into one B, written to blocks of one buffer at padded
+  // offsets (gaps between them must stay untouched), with LoRA on parts 0 and 2 only. The reference runs each part as
+  // its own projection. [M, K, widths, r]; the vec4 kernel needs K (and, for the input gradient, widths and N) in 4s.
+  const cases: [number, number, number[], number][] = [[7, 9, [5, 3, 3], 3], [37, 24, [16, 8, 8], 4], [66, 36, [12, 20], 8]];
+  const GAP = 6;
+  for (const [kernel, splitK] of [['tiled', 1], ['vec4', 1], ['tiled', 2]] as [MatmulKernel, number][]) {
+    for (const [M, K, widths, r] of cases) {
+      const W = widths.reduce((a, b) => a + b, 0);
+      const vec4ok = K % 4 === 0 && widths.every((w) => w % 4 === 0);
+      if (kernel === 'vec4' && !vec4ok) continue;
+      const name = `${kernel}${splitK > 1 ? ` in ${splitK} splits` : ''}`;
+      it(`${name}: [y_i] = x [W_i]ᵀ + bias + scale · u_i B_iᵀ into separate blocks, M=${M} K=${K} widths=${widths} r=${r}`, async () => {
+        const seed = 11 * M + K + W;
+        const x = randomArray(M * K, seed), w = randomArray(W * K, seed + 1), bias = randomArray(W, seed + 2);
+        const lora = widths.map((wd, i) => (i === 1 ? null : { u: randomArray(M * r, seed + 3 + i), B: randomArray(wd * r, seed + 6 + i) }));
+        // Blocks at offsets with gaps of GAP floats (filled with a sentinel) between them; u and B likewise.
+        const offsets: number[] = [];
+        let at = GAP;
+        for (const wd of widths) { offsets.push(at); at += M * wd + GAP; }
+        const cInit = new Float32Array(at).fill(7);
+        const uOff: number[] = [], lOff: number[] = [];
+        const uAll = new Float32Array(widths.length * (M * r + GAP)), lAll = new Float32Array(widths.length * (W * r + GAP));
+        widths.forEach((wd, i) => {
+          uOff.push(i * (M * r + GAP) + 1);
+          lOff.push(i * (W * r + GAP) + 3);
+          if (lora[i]) { uAll.set(lora[i]!.u, uOff[i]); lAll.set(lora[i]!.B, lOff[i]); }
+        });
+        const c = up(cInit);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(x), b: up(w), c, M, N: W, K, transB: true, bias: up(bias), kernel, splitK,
+          outSegments: widths.map((width, i) => ({ width, offset: offsets[i], ...(lora[i] ? { lora: { u: uOff[i], l: lOff[i] } } : {}) })),
+          lora: { layout: 'out-major', u: up(uAll), l: up(lAll), rank: r, blocks: 1, scale: 2 },
+        }));
+        const got = await gpu.readF32(c);
+        let n0 = 0;
+        widths.forEach((wd, i) => {
+          const wi = w.subarray(n0 * K, (n0 + wd) * K);
+          let want = ref.matmul(x, wi, M, wd, K, { transB: true, bias: bias.subarray(n0, n0 + wd) });
+          if (lora[i]) want = addInto(want, ref.matmul(lora[i]!.u, lora[i]!.B, M, wd, r, { transB: true, alpha: 2 }));
+          assertClose(got.subarray(offsets[i], offsets[i] + M * wd), want, TOL, `part ${i}`);
+          n0 += wd;
+        });
+        for (let i = 0; i < widths.length; i++) {
+          const gapStart = i === 0 ? 0 : offsets[i - 1] + M * widths[i - 1];
+          assert.ok(got.subarray(gapStart, gapStart + GAP).every((v) => v === 7), `the gap before part ${i} is untouched`);
+        }
+      });
+
+      if (kernel === 'vec4' && !(vec4ok && K % 4 === 0)) continue;
+      it(`${name}: dx = Σ dy_i W_i + Σ scale · keep_i ⊙ (du_i A_i) from separate blocks, M=${M} N=${K} widths=${widths} R=${r}`, async () => {
+        const seed = 13 * M + K + W, stepSeed = 4242, pDrop = 0.2;
+        const step = new StepParams(gpu);
+        step.write({ invCount: 1, lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1, maxGradNorm: 0, seed: stepSeed });
+        const w = randomArray(W * K, seed + 1);
+        const dys = widths.map((wd, i) => randomArray(M * wd, seed + 2 + i));
+        const lora = widths.map((wd, i) => (i === 1 ? null : { du: randomArray(M * r, seed + 5 + i), A: randomArray(r * K, seed + 8 + i), salt: 30 + i }));
+        const offsets: number[] = [];
+        let at = 4;
+        for (const wd of widths) { offsets.push(at); at += M * wd + 4 * ((wd % 3) + 1); }
+        const aAll = new Float32Array(at);
+        dys.forEach((d, i) => aAll.set(d, offsets[i]));
+        const uAll = new Float32Array(widths.length * M * r), lAll = new Float32Array(widths.length * r * K);
+        lora.forEach((lo, i) => { if (lo) { uAll.set(lo.du, i * M * r); lAll.set(lo.A, i * r * K); } });
+        const c = zeros(M * K);
+        await run((plan) => recordMatmul(gpu, plan, {
+          a: up(aAll), b: up(w), c, M, N: K, K: W, kernel, splitK,
+          kSegments: widths.map((width, i) => ({ width, offset: offsets[i], ...(lora[i] ? { lora: { u: i * M * r, l: i * r * K, salt: lora[i]!.salt } } : {}) })),
+          lora: { layout: 'k-major', u: up(uAll), l: up(lAll), rank: r, blocks: 1, scale: 0.5, dropout: { pDrop, salt: 0, step: step.buffer } },
+        }));
+        const want = new Float64Array(M * K);
+        let n0 = 0;
+        widths.forEach((wd, i) => {
+          addInto(want, ref.matmul(dys[i], w.subarray(n0 * K, (n0 + wd) * K), M, K, wd));
+          const lo = lora[i];
+          if (lo) {
+            const keep = ref.dropoutScale(M * K, pDrop, stepSeed, lo.salt);
+            addInto(want, ref.matmul(lo.du, lo.A, M, K, r, { alpha: 0.5 }).map((v, j) => v * keep[j]));
+          }
+          n0 += wd;
+        });
+        assertClose(await gpu.readF32(c), want, TOL, 'dx');
+      });
+    }
+  }
+
+  it('refuses segments that do not cover the columns, and K segments with a transposed A', () => {
+    const b = gpu.dummy;
+    assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 8, K: 4, outSegments: [{ width: 4, offset: 0 }, { width: 3, offset: 64 }] }),
+      /segments of 7 columns for N = 8/);
+    assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 4, K: 8, transA: true, kSegments: [{ width: 4, offset: 0 }, { width: 4, offset: 64 }] }),
+      /K segments need A stored \[M, K\]/);
+  });
+});
+
 /** Random weights in a half format: the packed bits for the GPU and the exact values they widen to. */
 function halfWeights(n: number, dtype: HalfDtype, seed: number): { packed: Uint32Array; values: Float32Array } {
   const bits = packHalf(randomArray(n, seed), dtype);

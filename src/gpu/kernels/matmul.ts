@@ -17,6 +17,9 @@ import { deviceScratch } from '../scratch.ts';
 import { unusedStepParams } from '../step-params.ts';
 import { record } from './record.ts';
 import { WORD, type DispatchCost } from '../dispatch-cost.ts';
+import { splitOf, thinChoice, TILE, vec4Entry, VEC4_TILE } from '../matmul-plan.ts';
+
+export { vec4Entry };
 
 /** How B is stored: f32, or a checkpoint's half-precision weights packed two per word (read as f32 in the kernel). */
 export type MatmulBFormat = 'f32' | 'f16' | 'bf16';
@@ -49,20 +52,6 @@ const splitkShader = { name: 'matmul_splitk', code: `${EPILOGUE}\n${splitkSource
 function tiledCode(format: MatmulBFormat, compute: MatmulCompute): string {
   return [EPILOGUE, section(B_FORMATS, 'matmul_b_formats.wgsl', format), section(PRECISIONS, 'matmul_precision.wgsl', compute), source].join('\n');
 }
-const TILE = 64;
-const TILE_K = 16;
-const VEC4_TILE = 32;
-/**
- * Workgroups that fill a large GPU: an H100's 132 SMs. A product of more than THIN_FLOPS in fewer 64x64 tiles runs in
- * the vec4 kernel's 32x32 tiles when that fills it and K is short, else with K split across workgroups.
- */
-const FILL_WORKGROUPS = 132;
-const THIN_FLOPS = 1e6;
-/** The vec4 kernel reads its operands without staging them: for thin shapes only up to this K. */
-const VEC4_MAX_K = 4096;
-/** Split-K aims at four workgroups per SM of that GPU, enough to hide memory latency. */
-const SPLIT_TARGET = 4 * FILL_WORKGROUPS;
-
 /** Which matmul kernel runs: 'auto' picks vec4 on software adapters when the shape allows, else tiled. */
 export type MatmulKernel = 'auto' | 'tiled' | 'vec4';
 
@@ -90,6 +79,18 @@ export interface MatmulArgs {
    * down_proj), instead of an add pass. Must not overlap C.
    */
   residual?: Bindable;
+  /**
+   * A fused projection's output (weights stacked into one B, e.g. [q; k; v]): C's columns in consecutive segments, each
+   * written to its own compact [M, width] block of the C binding at element `offset`, with that projection's LoRA
+   * update (`lora` then gives the bindings, rank, blocks and scale; each segment its offsets in them, or none).
+   */
+  outSegments?: MatmulSegment[];
+  /**
+   * A fused projection's input gradient: op(A)'s columns (K) in consecutive segments, each a compact [M, width] block of
+   * the A binding at element `offset` (not with transA), and a k-major LoRA update summed over the segments that have
+   * one, each through its own dropout mask (`lora` gives the bindings, rank, scale and the dropout probability).
+   */
+  kSegments?: MatmulSegment[];
   kernel?: MatmulKernel;
   /** 'f16': f16 products summed in f32, in the tiled kernel whatever `kernel` says ('auto') (default 'f32'). */
   compute?: MatmulCompute;
@@ -124,6 +125,41 @@ export interface MatmulLora {
   dropout?: { pDrop: number; salt: number; step: GPUBuffer };
 }
 
+/** One segment of a fused projection's columns (outSegments) or of its K (kSegments). */
+export interface MatmulSegment {
+  width: number;
+  /** Element offset of the segment's compact [M, width] block in the C (outSegments) or A (kSegments) binding. */
+  offset: number;
+  /** The projection's LoRA factors: element offsets of its u in `lora.u` and of its L in `lora.l`; kSegments: its dropout salt. */
+  lora?: { u: number; l: number; salt?: number };
+}
+
+const MAX_SEGMENTS = 3;
+
+/** The segment table's words (header of four, then eight per segment), checked against the product's shape. */
+function segmentWords(label: string, args: MatmulArgs): number[] {
+  const { outSegments: out, kSegments: ks } = args;
+  const words = new Array(4 + 8 * MAX_SEGMENTS).fill(0);
+  if (out && ks) throw new Error(`${label}: a matmul takes output segments or K segments, not both`);
+  const segs = out ?? ks;
+  if (!segs) return words;
+  if (segs.length < 1 || segs.length > MAX_SEGMENTS) throw new Error(`${label}: 1 to ${MAX_SEGMENTS} segments, got ${segs.length}`);
+  const total = segs.reduce((n, sg) => n + sg.width, 0);
+  if (total !== (out ? args.N : args.K)) throw new Error(`${label}: segments of ${total} columns for ${out ? `N = ${args.N}` : `K = ${args.K}`}`);
+  if (ks && args.transA) throw new Error(`${label}: K segments need A stored [M, K] (no transA)`);
+  if (segs.some((sg) => sg.lora) && !args.lora) throw new Error(`${label}: a segment with a LoRA update needs the lora bindings`);
+  if (args.lora && out && args.lora.layout !== 'out-major') throw new Error(`${label}: output segments take an out-major LoRA update`);
+  if (args.lora && ks && (args.lora.layout !== 'k-major')) throw new Error(`${label}: K segments take a k-major LoRA update`);
+  words[0] = out ? segs.length : 0;
+  words[1] = ks ? segs.length : 0;
+  let n0 = 0;
+  segs.forEach((sg, i) => {
+    words.splice(4 + 8 * i, 8, n0, sg.width, sg.offset, sg.lora ? 1 : 0, sg.lora?.u ?? 0, sg.lora?.l ?? 0, sg.lora?.salt ?? 0, 0);
+    n0 += sg.width;
+  });
+  return words;
+}
+
 function loraParams(label: string, lora: MatmulLora | undefined): number[] {
   if (!lora) return [0, 0, 0, 0, 0, 0, 0];
   const { rank, blocks } = lora;
@@ -132,14 +168,6 @@ function loraParams(label: string, lora: MatmulLora | undefined): number[] {
   if (blocks > 1 && (!lora.mix || !lora.seq)) throw new Error(`${label}: a LoRA update of ${blocks} blocks needs a mixture and the tokens per example`);
   if (lora.dropout && lora.layout !== 'k-major') throw new Error(`${label}: only a k-major LoRA update (an input gradient) takes a dropout mask`);
   return [rank, blocks, lora.seq ?? 1, lora.layout === 'k-major' ? 1 : 0, lora.scale, lora.dropout?.salt ?? 0, lora.dropout?.pDrop ?? 0];
-}
-
-/** The vec4 entry point for this layout and shape, or null when its multiple-of-4 conditions fail. */
-export function vec4Entry(M: number, N: number, K: number, transA: boolean, transB: boolean): string | null {
-  if (!transA && transB) return K % 4 === 0 ? 'matmul_nt' : null;
-  if (!transA && !transB) return K % 4 === 0 && N % 4 === 0 ? 'matmul_nn' : null;
-  if (transA && !transB) return M % 4 === 0 && N % 4 === 0 ? 'matmul_tn' : null;
-  return null;
 }
 
 /** Bytes per element of B as stored. */
@@ -155,8 +183,20 @@ export function matmulCost(args: MatmulArgs): DispatchCost {
   let bytes = M * K * WORD + N * K * B_BYTES[args.bFormat ?? 'f32'] + M * N * WORD * ((args.beta ?? 0) !== 0 ? 2 : 1);
   if (args.bias) bytes += N * WORD;
   if (args.residual) bytes += M * N * WORD;
-  if (lora) bytes += (M * rank + N * rank + (lora.mix ? Math.ceil(M / (lora.seq ?? M)) * lora.blocks : 0)) * WORD;
-  return { kernel: 'matmul', flops: 2 * M * N * K + 2 * M * N * rank, bytes };
+  if (!lora) return { kernel: 'matmul', flops: 2 * M * N * K, bytes };
+  const mixBytes = lora.mix ? Math.ceil(M / (lora.seq ?? M)) * lora.blocks * WORD : 0;
+  const segs = args.outSegments ?? args.kSegments;
+  if (!segs) return { kernel: 'matmul', flops: 2 * M * N * K + 2 * M * N * rank, bytes: bytes + (M * rank + N * rank) * WORD + mixBytes };
+  // Per segment with an update: an output segment's columns (u [M, rank], L [width, rank]); a K segment's for every
+  // column of C (u [M, rank], L [rank, N]).
+  let flops = 2 * M * N * K;
+  for (const sg of segs) {
+    if (!sg.lora) continue;
+    const cols = args.outSegments ? sg.width : N;
+    flops += 2 * M * cols * rank;
+    bytes += (M * rank + cols * rank) * WORD;
+  }
+  return { kernel: 'matmul', flops, bytes: bytes + mixBytes };
 }
 
 export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'matmul'): void {
@@ -169,22 +209,26 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
   }
   let useTiled = kernel === 'tiled' || compute === 'f16' || (kernel === 'auto' && !gpu.adapter.isSoftware);
   let splits = args.splitK ?? 1;
-  const tiles = Math.ceil(N / TILE) * Math.ceil(M / TILE);
-  if (useTiled && kernel === 'auto' && args.splitK === undefined && tiles < FILL_WORKGROUPS && 2 * M * N * K > THIN_FLOPS) {
-    // A thin product on a GPU: smaller tiles when they fill it (no second dispatch), else split K.
-    const vec4Tiles = Math.ceil(N / VEC4_TILE) * Math.ceil(M / VEC4_TILE);
-    if (compute === 'f32' && K <= VEC4_MAX_K && vec4Tiles >= FILL_WORKGROUPS && vec4Entry(M, N, K, !!args.transA, !!args.transB)) useTiled = false;
-    else splits = Math.ceil(SPLIT_TARGET / tiles);
+  if (useTiled && kernel === 'auto' && args.splitK === undefined) {
+    // A thin product on a GPU: smaller tiles when they fill it (no second dispatch), else split K (src/gpu/matmul-plan.ts).
+    const choice = thinChoice(M, N, K, !!args.transA, !!args.transB, compute);
+    if (choice === 'vec4') useTiled = false;
+    else if (choice) splits = choice.splits;
   }
-  const entry = useTiled ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
+  // The vec4 kernel reads K segments in matmul_nn only, as vec4s: widths and offsets multiples of 4.
+  const vec4Segments = !args.kSegments || (!args.transA && !args.transB && args.kSegments.every((sg) => sg.width % 4 === 0 && sg.offset % 4 === 0));
+  if (!vec4Segments && kernel === 'auto') useTiled = true;
+  const entry = useTiled || !vec4Segments ? null : vec4Entry(M, N, K, !!args.transA, !!args.transB);
   if (kernel === 'vec4' && entry === null) throw new Error(`${label}: the vec4 matmul cannot run ${M}x${N}x${K} with transA=${!!args.transA} transB=${!!args.transB}`);
   const tile = entry ? VEC4_TILE : TILE;
   if (M > 65535 * tile || N > 65535 * tile) throw new Error(`${label}: matmul of ${M}x${N} exceeds the dispatch grid`);
   if (!(Number.isInteger(splits) && splits >= 1)) throw new Error(`${label}: splitK must be a positive integer, got ${splits}`);
   if (splits > 1 && entry) throw new Error(`${label}: split-K runs in the tiled kernel only`);
-  const split = splits > 1 ? splitOf(gpu, M, N, K, splits) : null;
-  const params = gpu.uniform(`${label}.params`, [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), split?.kSplit ?? 0, args.residual ? 1 : 0, 0],
-    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'f32', 'u32', 'u32', 'u32']);
+  const split = splits > 1 ? splitOf(gpu.device.limits.maxStorageBufferBindingSize, M, N, K, splits) : null;
+  const segWords = segmentWords(label, args);
+  const params = gpu.uniform(`${label}.params`,
+    [M, N, K, args.bias ? 1 : 0, args.alpha ?? 1, args.beta ?? 0, ...loraParams(label, args.lora), split?.kSplit ?? 0, args.residual ? 1 : 0, 0, ...segWords],
+    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32', 'f32', 'u32', 'u32', 'u32', ...segWords.map(() => 'u32' as const)]);
   const bindings = {
     0: params, 1: args.a, 2: args.b, 3: args.c, 4: args.bias ?? gpu.dummy,
     5: args.lora?.u ?? gpu.dummy, 6: args.lora?.l ?? gpu.dummy, 7: args.lora?.mix ?? gpu.dummy,
@@ -220,14 +264,4 @@ export function recordMatmul(gpu: Gpu, plan: Plan, args: MatmulArgs, label = 'ma
     cost: { kernel: 'matmul.splitk_reduce', flops: M * N * (split.splits - 1) + (cost.flops - 2 * M * N * K),
       bytes: M * N * split.splits * WORD + (cost.bytes - (M * K) * WORD - N * K * B_BYTES[args.bFormat ?? 'f32']) },
   });
-}
-
-/** The K length of each split (whole tile slices) and the splits that gives, at most `wanted` and within one binding. */
-function splitOf(gpu: Gpu, M: number, N: number, K: number, wanted: number): { kSplit: number; splits: number; bytes: number } | null {
-  const maxSplits = Math.floor(gpu.device.limits.maxStorageBufferBindingSize / (M * N * WORD));
-  const target = Math.min(wanted, maxSplits, Math.ceil(K / TILE_K));
-  if (target <= 1) return null;
-  const kSplit = Math.ceil(Math.ceil(K / target) / TILE_K) * TILE_K;
-  const splits = Math.ceil(K / kSplit);
-  return splits > 1 ? { kSplit, splits, bytes: splits * M * N * WORD } : null;
 }
