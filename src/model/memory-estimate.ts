@@ -4,6 +4,7 @@
 import { expectedWeightShapes } from './weights.ts';
 import type { ModelConfig } from './config.ts';
 import type { ProjName } from './peft.ts';
+import { splitKScratchBytes } from '../gpu/matmul-plan.ts';
 
 /** How a training step trades time for memory. Neither changes the loss or the gradients. */
 export interface MemorySavings {
@@ -88,10 +89,15 @@ export interface TrainingShape {
 export interface MemoryEstimate {
   /** Base weights as the engine keeps them (f32, or the checkpoint's half precision for projections). */
   weightsBytes: number;
-  /** LoRA parameters with their gradients and the two AdamW moments. */
+  /** LoRA parameters with their gradients, the two AdamW moments and the optimizer's trainable mask. */
   loraBytes: number;
   /** Activations kept for the backward pass, its scratch, and the logits (their gradient overwrites them). */
   activationBytes: number;
+  /**
+   * Scratch a GPU's kernels share across plans (src/gpu/scratch.ts): split-K's partials of the LM head's backward and
+   * the attention dk/dv backward's per-query-head partials, where those kernels split (0 on a software adapter).
+   */
+  scratchBytes: number;
   totalBytes: number;
   /** The largest single buffer; WebGPU caps one binding at maxStorageBufferBindingSize. */
   largestBufferBytes: number;
@@ -213,16 +219,61 @@ function estimateWith(cfg: ModelConfig, shape: TrainingShape, savings: MemorySav
   const logits = logitRows * cfg.vocabSize;
 
   const weightsBytes = shape.weightsBytes ?? countParams(cfg) * F32;
-  const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * blocks * F32 * 4;
+  // Parameters, gradients, the two AdamW moments and the trainable mask (src/engine/lora-params.ts), all alike.
+  const loraBytes = loraParamsPerBlock(cfg, shape.rank, shape.targets) * blocks * F32 * 5;
   // RoPE's cos and sin tables ([seq, headDim / 2] each, per distinct RoPE of the layers) and the loss.
   const ropes = new Set(f.layers.flatMap((l) => (l.rope ? [JSON.stringify(l.rope)] : []))).size;
   const perStep = ropes * shape.seqLen * cfg.headDim + 1;
   const activationBytes = (tokens * perToken + logits + logitRows + perStep) * F32;
+  const scratchBytes = deviceScratchBytes(cfg, shape, logitRows, weightsBytes);
   return {
-    weightsBytes, loraBytes, activationBytes,
-    totalBytes: weightsBytes + loraBytes + activationBytes,
+    weightsBytes, loraBytes, activationBytes, scratchBytes,
+    totalBytes: weightsBytes + loraBytes + activationBytes + scratchBytes,
     largestBufferBytes: Math.max(cfg.vocabSize * H, logits, I * H, tokens * I) * F32,
     savings,
     budgetBytes: resolveBudget({ ...DEFAULT_MEMORY_POLICY, ...shape.memory }.budgetBytes, shape.device),
   };
+}
+
+/** WebGPU's default maxStorageBufferBindingSize: the limit assumed when no device is known. */
+const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+const BIND_ALIGN = 256;
+
+/**
+ * The device scratch a training step binds on a GPU (none on a software adapter, whose kernels do not split):
+ * - the attention dk/dv backward split by query head (src/gpu/kernels/flash-attention.ts) where a workgroup per block of
+ *   64 keys of each key/value head would not fill the GPU: every query head's partial dk and dv;
+ * - split-K's partials (src/gpu/matmul-plan.ts) of the largest product that splits K: the LM head's backward,
+ *   d hidden = d logits · W, per loss chunk and vocabulary slice (slices of a half-precision table when the weights are
+ *   kept in half precision), and the projections and their input gradients (alone or fused) when there are few tokens.
+ * Each is one buffer shared by every plan, as large as its largest use.
+ */
+function deviceScratchBytes(cfg: ModelConfig, shape: TrainingShape, logitRows: number, weightsBytes: number): number {
+  const d = shape.device;
+  if (d?.isSoftware) return 0;
+  const binding = d ? Math.min(d.maxStorageBufferBindingSize, d.maxBufferSize) : DEFAULT_BINDING_BYTES;
+  const { batchSize: batch, seqLen: seq } = shape;
+  let attention = 0;
+  const group = cfg.numHeads / cfg.numKvHeads;
+  if (group > 1 && batch * cfg.numKvHeads * Math.ceil(seq / 64) < 132) {
+    const slices = group * batch * seq * cfg.numKvHeads * cfg.headDim * F32;
+    attention = Math.ceil(slices / BIND_ALIGN) * BIND_ALIGN + slices;
+  }
+  const tokens = batch * seq;
+  const H = cfg.hiddenSize;
+  const V = cfg.vocabSize;
+  const tableBytes = weightsBytes < countParams(cfg) * 3 ? 2 : F32;
+  const sliceRows = V * H * tableBytes <= binding ? V : Math.max(2, Math.floor(binding / (H * tableBytes) / 2) * 2);
+  const kLengths = [...new Set([sliceRows, V % sliceRows || sliceRows])];
+  const rowCounts = [...new Set([logitRows, tokens % logitRows || logitRows])];
+  let splitK = 0;
+  for (const rows of rowCounts) for (const K of kLengths) splitK = Math.max(splitK, splitKScratchBytes(binding, rows, H, K));
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  const I = cfg.intermediateSize;
+  // [in, out] of each projection and fused group: the forward x Wᵀ and the input gradient dy W.
+  for (const [inDim, out] of [[H, q], [H, kv], [q, H], [H, I], [I, H], [H, q + 2 * kv], [H, 2 * I]]) {
+    splitK = Math.max(splitK, splitKScratchBytes(binding, tokens, out, inDim, false, true), splitKScratchBytes(binding, tokens, inDim, out));
+  }
+  return attention + splitK;
 }
