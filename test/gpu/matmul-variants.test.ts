@@ -207,6 +207,42 @@ describe('fused projections: output columns and K in segments (shaders/matmul_ep
     }
   }
 
+  // Several LoRA blocks mixed per example (SAPT, ConPET, IncLoRA): each part's update is Σ_j scale · mix[m / seq, j]
+  // Σ_i B_j[n, i] u[m, j r + i], with u [M, J r] and B [J, width, r] of its own.
+  for (const kernel of ['tiled', 'vec4'] as MatmulKernel[]) {
+    it(`${kernel}: parts with a mixture of 2 blocks each, M=12 K=8 widths=8,4 r=2 seq=4`, async () => {
+      const [M, K, r, J, seq] = [12, 8, 2, 2, 4];
+      const widths = [8, 4];
+      const W = 12;
+      const x = randomArray(M * K, 71), w = randomArray(W * K, 72), mix = randomArray((M / seq) * J, 73);
+      const us = widths.map((_, i) => randomArray(M * J * r, 74 + i)), Bs = widths.map((wd, i) => randomArray(J * wd * r, 76 + i));
+      const uAll = new Float32Array(2 * M * J * r + 5), lAll = new Float32Array(J * W * r + 7);
+      uAll.set(us[0], 0); uAll.set(us[1], M * J * r + 5);
+      lAll.set(Bs[0], 7); lAll.set(Bs[1], 7 + J * 8 * r);
+      const offsets = [0, M * 8 + 3];
+      const c = zeros(offsets[1] + M * 4);
+      await run((plan) => recordMatmul(gpu, plan, {
+        a: up(x), b: up(w), c, M, N: W, K, transB: true, kernel,
+        outSegments: [{ width: 8, offset: offsets[0], lora: { u: 0, l: 7 } }, { width: 4, offset: offsets[1], lora: { u: M * J * r + 5, l: 7 + J * 8 * r } }],
+        lora: { layout: 'out-major', u: up(uAll), l: up(lAll), rank: r, blocks: J, scale: 1.5, mix: up(mix), seq },
+      }));
+      const got = await gpu.readF32(c);
+      let n0 = 0;
+      widths.forEach((wd, p) => {
+        const want = ref.matmul(x, w.subarray(n0 * K, (n0 + wd) * K), M, wd, K, { transB: true });
+        for (let m = 0; m < M; m++) {
+          for (let n = 0; n < wd; n++) {
+            let acc = 0;
+            for (let j = 0; j < J; j++) for (let i = 0; i < r; i++) acc += 1.5 * mix[Math.floor(m / seq) * J + j] * Bs[p][(j * wd + n) * r + i] * us[p][m * J * r + j * r + i];
+            want[m * wd + n] += acc;
+          }
+        }
+        assertClose(got.subarray(offsets[p], offsets[p] + M * wd), want, TOL, `part ${p}`);
+        n0 += wd;
+      });
+    });
+  }
+
   it('refuses segments that do not cover the columns, and K segments with a transposed A', () => {
     const b = gpu.dummy;
     assert.throws(() => recordMatmul(gpu, new Plan('reject'), { a: b, b, c: b, M: 4, N: 8, K: 4, outSegments: [{ width: 4, offset: 0 }, { width: 3, offset: 64 }] }),
