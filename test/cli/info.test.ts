@@ -30,7 +30,9 @@ describe('clora info: sizing', () => {
     assert.deepEqual(s.shape, { batchSize: 4, seqLen: 64, rank: 4, targets: ['q_proj', 'v_proj', 'down_proj'] });
     const cfg = parseModelConfig(JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')));
     const want = estimateTrainingMemory(cfg, { batchSize: 4, seqLen: 64, rank: 4, targets: ['q_proj', 'v_proj', 'down_proj'], blocks: 1, dropout: 0.05, weightsBytes: s.estimate.weightsBytes, memory: { recompute: false, lossChunkRows: 0 } });
-    assert.equal(s.estimate.totalBytes, want.totalBytes);
+    // The kernels' shared scratch depends on the adapter the CLI ran on (none on a software adapter); the rest is the same.
+    const e = s.estimate as Sizing['estimate'] & { scratchBytes: number };
+    assert.equal(e.totalBytes - e.scratchBytes, want.totalBytes - want.scratchBytes);
     assert.equal(s.budgetFrom, 'device');
     assert.ok(s.budgetBytes >= 2 * 2 ** 30 && s.budgetBytes <= 8 * 2 ** 30);
     assert.ok(s.limits.maxStorageBufferBindingSize > 0 && s.limits.maxBufferSize >= s.limits.maxStorageBufferBindingSize);

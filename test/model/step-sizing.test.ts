@@ -41,15 +41,17 @@ describe('sizing a training step', () => {
     assert.match(s.advice[0], /^the embedding table \(151936 x 896, f32\) takes 519 MiB, more than this device binds at once \(128 MiB\); no batch or length helps/);
   });
 
+  // 2.75 GiB: the step without savings needs 2.9 GiB (o and down join the residual in their matmul's epilogue and are
+  // not kept, so it no longer exceeds 3 GiB).
   it('a step over the budget gets recomputation, a chunked loss, a batch and a length that fit, fewer targets', () => {
-    const s = sizeTrainingStep(smol, { ...shape, device: big, memory: { budgetBytes: 3 * GiB, recompute: false, lossChunkRows: 0 } });
+    const s = sizeTrainingStep(smol, { ...shape, device: big, memory: { budgetBytes: 2.75 * GiB, recompute: false, lossChunkRows: 0 } });
     assert.equal(s.fits.memory, false);
-    assert.match(s.advice[0], /over the budget of 3 GiB: turn on layer recomputation \(about [\d.]+ [GM]iB, .*\); chunk the loss \(about .* in chunks of 64 rows\); a batch of (\d+); sequences of at most (\d+) tokens; LoRA on q_proj and v_proj only/);
+    assert.match(s.advice[0], /over the budget of 2.8 GiB: turn on layer recomputation \(about [\d.]+ [GM]iB, .*\); chunk the loss \(about .* in chunks of 64 rows\); a batch of (\d+); sequences of at most (\d+) tokens; LoRA on q_proj and v_proj only/);
     const [, batch, seq] = /a batch of (\d+); sequences of at most (\d+)/.exec(s.advice[0])!;
-    const fits = (b: number, t: number) => estimateTrainingMemory(smol, { ...shape, batchSize: b, seqLen: t, memory: { recompute: false, lossChunkRows: 0 } }).totalBytes <= 3 * GiB;
+    const fits = (b: number, t: number) => estimateTrainingMemory(smol, { ...shape, batchSize: b, seqLen: t, memory: { recompute: false, lossChunkRows: 0 } }).totalBytes <= 2.75 * GiB;
     assert.ok(fits(Number(batch), 256) && fits(8, Number(seq)));
     const text = formatSizing(s, shape);
-    assert.match(text[2], /budget 3 GiB \(the run's setting\): does not fit/);
+    assert.match(text[2], /budget 2.8 GiB \(the run's setting\): does not fit/);
     assert.match(text.at(-1)!, /^ {2}to fit: the step needs about/);
   });
 });
