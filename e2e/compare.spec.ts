@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunResults } from '../src/cl/runner.ts';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles, loadBundledModel } from './app-steps.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const METHODS = ['seqlora', 'replay', 'mtl'];
@@ -205,15 +206,8 @@ describe('comparing runs (Chromium)', () => {
     const trained = await openApp(browser);
     const { page } = trained;
     const taskFiles = conflictingStream(dir, 3).slice(0, 2).map((rel) => ({ name: rel.split('/').pop()!, text: readFileSync(join(dir, rel), 'utf8') }));
-    await page.getByTestId('model-bundled-select').selectOption('tiny-random', { timeout: 90_000 });
-    await page.getByTestId('model-load').click();
-    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
-    const dataTransfer = await page.evaluateHandle((fs) => {
-      const dt = new DataTransfer();
-      for (const f of fs) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await loadBundledModel(page, 'tiny-random');
+    await dropTaskFiles(page, taskFiles);
     await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
     await page.getByTestId('setting-batchSize').fill('4');
     await page.getByTestId('setting-steps').fill('2');

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Worker } from 'playwright-core';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles, loadBundledModel } from './app-steps.ts';
 
 describe('a destroyed GPU device mid-run (WebGPU on SwiftShader)', () => {
   let browser: Browser;
@@ -32,17 +33,8 @@ describe('a destroyed GPU device mid-run (WebGPU on SwiftShader)', () => {
       assert.ok(w, `the engine worker (workers: ${page.workers().map((x) => x.url()).join(', ')})`);
       return w;
     };
-    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 120_000 });
-    await page.getByTestId('model-bundled-select').selectOption('tiny-random');
-    await page.getByTestId('model-load').click();
-    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
-    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
-    const dataTransfer = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await loadBundledModel(page, 'tiny-random');
+    await dropTaskFiles(page, taskFiles);
     await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
     await page.getByTestId('method-toggle-replay').uncheck();
     await page.getByTestId('method-toggle-seqlora').check();

@@ -13,6 +13,7 @@ import * as ortNode from 'onnxruntime-node';
 import type { Browser } from 'playwright-core';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, OUTPUT_DIR, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles } from './app-steps.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'public', 'models', 'tiny-random');
@@ -46,13 +47,7 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
     await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
     assert.match(await page.getByTestId('model-memory').innerText(), /about .*B/);
-    // A real drop event carrying the files, as a person's drag from the file manager delivers them.
-    const dataTransfer = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await dropTaskFiles(page, taskFiles);
     const rows = page.getByTestId('task-row');
     await page.locator('[data-testid="task-row"][data-state="ok"]').nth(2).waitFor({ timeout: 60_000 });
     assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))), ['alpha', 'beta', 'gamma']);

@@ -11,6 +11,7 @@ import { conflictingStream } from '../test/helpers/streams.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles } from './app-steps.ts';
 
 const MODEL_DIR = resolve(import.meta.dirname, '..', 'public', 'models', 'tiny-random');
 const REPO = 'clora-test/tiny-random';
@@ -82,12 +83,7 @@ describe('model choice (WebGPU on SwiftShader)', () => {
   it('the downloaded model trains', { timeout: 20 * 60_000 }, async () => {
     const { page } = app;
     const taskFiles = conflictingStream(dir, 5).slice(0, 1).map((rel) => ({ name: rel.split('/').pop()!, text: readFileSync(join(dir, rel), 'utf8') }));
-    const dataTransfer = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await dropTaskFiles(page, taskFiles);
     await page.locator('[data-testid="task-row"][data-state="ok"]').first().waitFor({ timeout: 60_000 });
     // The task preview shows the prompt and answer exactly as the model reads them, special tokens marked.
     await page.getByTestId('task-preview').first().locator('summary').click();

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunResults } from '../src/cl/runner.ts';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { launchBrowser, OUTPUT_DIR, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles, loadBundledModel } from './app-steps.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TITLE = 'repro run';
@@ -44,16 +45,8 @@ describe('a run reproduced: stored with its files, copied, exported and rerun by
 
   it('drops three tasks, trains two methods, and after a reload mid-run the form shows the run', { timeout: 20 * 60_000 }, async () => {
     const { page } = app;
-    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
-    await page.getByTestId('model-bundled-select').selectOption('tiny-random');
-    await page.getByTestId('model-load').click();
-    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
-    const dataTransfer = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await loadBundledModel(page, 'tiny-random');
+    await dropTaskFiles(page, taskFiles);
     await page.locator('[data-testid="task-row"][data-state="ok"]').nth(2).waitFor({ timeout: 60_000 });
     await page.getByTestId('method-toggle-replay').uncheck();
     await page.getByTestId('method-toggle-inclora').check();

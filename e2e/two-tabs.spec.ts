@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { conflictingStream } from '../test/helpers/streams.ts';
 import { baseUrl, launchBrowser, openApp, screenshot, type AppPage } from './browser.ts';
+import { dropTaskFiles, loadBundledModel } from './app-steps.ts';
 
 /** Keys of the app database under the folder `prefix`, read in the page. */
 function storedKeys(page: Page, prefix: string): Promise<string[]> {
@@ -72,17 +73,8 @@ describe('a run trained in one tab, seen from another (WebGPU on SwiftShader)', 
 
   it('trains a run in the first tab and shows it as held in a second tab, without Resume or Delete', { timeout: 10 * 60_000 }, async () => {
     const { page } = trainer;
-    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 120_000 });
-    await page.getByTestId('model-bundled-select').selectOption('tiny-random');
-    await page.getByTestId('model-load').click();
-    await page.waitForFunction(() => /tiny-random/.test(document.querySelector('[data-testid="model-label"]')?.textContent ?? ''), undefined, { timeout: 90_000 });
-    await page.locator('[data-testid="model-panel"][data-state="ready"]').waitFor({ timeout: 90_000 });
-    const dataTransfer = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([f.text], f.name, { type: 'application/jsonl' }));
-      return dt;
-    }, taskFiles);
-    await page.getByTestId('task-drop-zone').dispatchEvent('drop', { dataTransfer });
+    await loadBundledModel(page, 'tiny-random');
+    await dropTaskFiles(page, taskFiles);
     await page.locator('[data-testid="task-row"][data-state="ok"]').nth(1).waitFor({ timeout: 60_000 });
     await page.getByTestId('method-toggle-replay').uncheck();
     await page.getByTestId('method-toggle-seqlora').check();
