@@ -35,8 +35,7 @@ export const ALL_METHODS: PublishedSet = {
 
 /**
  * The merging methods beside the oracle and SeqLoRA, a later run on later code (experiments/run-real-stream-merge.sh).
- * Published so far: order 1, stopped before its end (docs/RESULTS.md); order 2 (real-stream-merge-reversed) is to be
- * added here when it has run.
+ * Published so far: order 1 (docs/RESULTS.md); order 2 (real-stream-merge-reversed) is to be added here when it has run.
  */
 export const MERGING: PublishedSet = {
   dir: 'docs/results/real-stream-merge',
