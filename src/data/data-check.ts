@@ -35,6 +35,23 @@ export interface TestSplitCheck {
   baselines: TaskBaselines;
 }
 
+/**
+ * Most examples per split the data check reads of a split the run leaves uncapped: a seeded sample, drawn as the caps
+ * draw theirs, so that checking a file of any size holds a bounded number of examples (the reading budget of
+ * docs/EXPERIMENTS.md) while a run without caps still reads every example when it trains.
+ */
+export const CHECK_SAMPLE = 5000;
+
+/** The caps the data check reads a task with: the run's own, and CHECK_SAMPLE for a split the run leaves uncapped. */
+export function dataCheckCaps(maxTrain: number | null, maxTest: number | null): { maxTrain: number; maxTest: number; sampled: boolean } {
+  return { maxTrain: maxTrain ?? CHECK_SAMPLE, maxTest: maxTest ?? CHECK_SAMPLE, sampled: maxTrain === null || maxTest === null };
+}
+
+/** Whether a split read under `dataCheckCaps` may be a sample of a larger one: it was uncapped by the run and filled the sample. */
+export function isSampled(size: number, runCap: number | null): boolean {
+  return runCap === null && size >= CHECK_SAMPLE;
+}
+
 /** The value at quantile q (0..1) of sorted values (nearest rank). */
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;

@@ -7,7 +7,7 @@ import type { PlaygroundAnswer } from '../cl/playground.ts';
 import type { PlaygroundAnswerer } from '../cl/playground-backend.ts';
 import type { RunResults } from '../cl/runner.ts';
 import { readJsonFile } from '../cl/storage.ts';
-import { checkLengths, checkTestSplit, suggestMaxLength, type LengthCheck, type TestSplitCheck } from '../data/data-check.ts';
+import { checkLengths, checkTestSplit, dataCheckCaps, isSampled, suggestMaxLength, type LengthCheck, type TestSplitCheck } from '../data/data-check.ts';
 import { inspectTask, loadTaskInputs, type TaskInput, type TaskInspection } from '../data/inspect.ts';
 import type { Session } from '../engine/session.ts';
 import type { FileSource } from '../io/files.ts';
@@ -61,7 +61,8 @@ export interface ModelReport {
 
 /** The data checks of the tasks: per task its lengths (when a model is loaded) and test split, or why it could not be read. */
 export interface DataCheckReport {
-  tasks: ({ id: string; ok: true; lengths: LengthCheck | null; test: TestSplitCheck } | { id: string; ok: false; error: string })[];
+  /** `testSampled`: the run sets no test cap and the split filled the check's sample (CHECK_SAMPLE), so it holds at least that many. */
+  tasks: ({ id: string; ok: true; lengths: LengthCheck | null; test: TestSplitCheck; testSampled: boolean } | { id: string; ok: false; error: string })[];
   /** A max length that fits every measured example within the memory budget (null without a model or tasks). */
   suggestion: { maxLength: number; covers: number } | null;
 }
@@ -164,11 +165,13 @@ export const appApi = {
     const out: DataCheckReport['tasks'] = [];
     for (const input of inputs) {
       try {
-        const [task] = await loadTaskInputs([input], {
-          testFraction: opts.testFraction, seed: opts.seed,
-          ...(opts.maxTrain !== null ? { maxTrain: opts.maxTrain } : {}), ...(opts.maxTest !== null ? { maxTest: opts.maxTest } : {}),
+        // Uncapped splits are checked on a seeded sample: a file of any size is read within the reading budget.
+        const caps = dataCheckCaps(opts.maxTrain, opts.maxTest);
+        const [task] = await loadTaskInputs([input], { testFraction: opts.testFraction, seed: opts.seed, maxTrain: caps.maxTrain, maxTest: caps.maxTest });
+        out.push({
+          id: input.id, ok: true, lengths: tokenizer ? checkLengths(tokenizer, task, opts.maxLength) : null, test: checkTestSplit(task),
+          testSampled: isSampled(task.test.length, opts.maxTest),
         });
-        out.push({ id: input.id, ok: true, lengths: tokenizer ? checkLengths(tokenizer, task, opts.maxLength) : null, test: checkTestSplit(task) });
       } catch (e) {
         out.push({ id: input.id, ok: false, error: e instanceof Error ? e.message : String(e) });
       }

@@ -112,7 +112,7 @@ export function DataCheckPanel({ tasks, modelKey, options, check, onMaxLength, d
                   <td className={c && c.truncated > 0 ? 'data-check-warn' : undefined}>
                     {c ? `${pct(c.truncated, c.measured)}${c.instructionCut > 0 ? `, ${pct(c.instructionCut, c.measured)} lose part of the instruction` : ''}` : '—'}
                   </td>
-                  <td>{r.test.size}{r.test.size < 50 ? <span className="muted" title="Each example moves a score by more than 2 points"> (small)</span> : null}</td>
+                  <td>{r.test.size}{r.testSampled ? <span className="muted" title="No test cap is set: the check read a seeded sample of the test split, which holds at least this many"> or more (a sample)</span> : null}{r.test.size < 50 ? <span className="muted" title="Each example moves a score by more than 2 points"> (small)</span> : null}</td>
                   <td>{r.test.labels ? r.test.labels.slice(0, 4).map((l) => `${l.label} ${pct(l.count, r.test.size)}`).join(', ') + (r.test.labels.length > 4 ? ', …' : '') : 'free text'}</td>
                   <td>{b.majority === null ? '—' : `${b.majority.toFixed(1)} (“${b.majorityLabel}”)`}{b.chance !== null ? ` / ${b.chance.toFixed(1)}` : ''}</td>
                 </tr>
