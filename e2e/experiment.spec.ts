@@ -119,7 +119,9 @@ describe('experiment flow (WebGPU on SwiftShader)', () => {
     // The engine runs in the worker: the page's main thread stays responsive through the run.
     const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
     writeFileSync(join(OUTPUT_DIR, 'long-tasks.json'), JSON.stringify({ afterReload: longTasks }, null, 2));
-    assert.ok(Math.max(0, ...longTasks) <= 100, `main-thread tasks over 100 ms during the run: ${longTasks.join(', ')}`);
+    // 200 ms: on a 2-core machine SwiftShader's threads share the cores with the page, and single tasks of 100-120 ms
+    // were seen there with nothing else running; a page blocked by the engine would show seconds.
+    assert.ok(Math.max(0, ...longTasks) <= 200, `main-thread tasks over 200 ms during the run: ${longTasks.join(', ')}`);
   });
 
   it('exports an adapter that clora forward loads', { timeout: 180_000 }, async () => {
